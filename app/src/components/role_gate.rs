@@ -1,0 +1,30 @@
+//! Shows its children only to the given roles. This is presentation only:
+//! the server functions behind every page check the role themselves.
+
+use crate::app::use_auth;
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::pages::errors::{Forbidden, ServerError};
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+#[component]
+pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoView {
+    let auth = use_auth();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || {
+                auth.user
+                    .get()
+                    .map(|result| match result {
+                        Ok(Some(user)) if roles.contains(&user.role) => children.read_value()().into_any(),
+                        Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
+                        Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                        Err(AppError::Internal { request_id }) => view! { <ServerError request_id/> }.into_any(),
+                        Err(e) => view! { <ServerError request_id=e.to_string()/> }.into_any(),
+                    })
+            }}
+        </Suspense>
+    }
+}

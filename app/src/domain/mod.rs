@@ -1,0 +1,11 @@
+//! Shared domain types, parsed once at the edge ("parse, don't validate").
+//! They compile for both the server and the browser, so a form can show the
+//! same rule the server will apply before anything is sent.
+
+mod email;
+mod password;
+mod role;
+
+pub use email::{Email, EmailError};
+pub use password::{Password, PasswordError, PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+pub use role::{Role, RoleError};

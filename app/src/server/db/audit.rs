@@ -1,0 +1,65 @@
+//! The `audit_events` table: INSERT and SELECT only. There is deliberately no
+//! UPDATE or DELETE here (and triggers refuse them in the database).
+
+use super::{Db, Tx};
+use crate::{on_db, on_tx};
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+
+/// A row of `audit_events` as read back.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_user_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub outcome: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: Json<serde_json::Value>,
+}
+
+/// What one event records; see `crate::server::audit` for the builder.
+#[derive(Clone, Debug)]
+pub struct NewAuditRow<'a> {
+    pub occurred_at: DateTime<Utc>,
+    pub actor_user_id: Option<i64>,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target_type: Option<&'a str>,
+    pub target_id: Option<&'a str>,
+    pub outcome: &'a str,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub details: &'a serde_json::Value,
+}
+
+pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Error> {
+    let sql = "INSERT INTO audit_events \
+        (occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, ip, user_agent, details) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql)
+        .bind(row.occurred_at)
+        .bind(row.actor_user_id)
+        .bind(row.actor)
+        .bind(row.action)
+        .bind(row.target_type)
+        .bind(row.target_id)
+        .bind(row.outcome)
+        .bind(row.ip)
+        .bind(row.user_agent)
+        .bind(Json(row.details))
+        .fetch_one(conn)
+        .await)
+}
+
+/// Newest first, strictly older than `before_id` when given (keyset paging).
+pub async fn list_recent(db: &Db, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let sql = "SELECT id, occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, \
+               ip, user_agent, details FROM audit_events \
+               WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2";
+    on_db!(db, |pool| sqlx::query_as(sql).bind(before_id).bind(limit).fetch_all(pool).await)
+}

@@ -1,0 +1,18 @@
+//! Server-only services (the `ssr` feature): state, database repositories,
+//! sessions, passwords, rate limits, audit. Server functions in `crate::api`
+//! are thin: they authorise, parse, and call into here.
+
+pub mod audit;
+pub mod auth;
+pub mod csp;
+pub mod db;
+pub mod demo;
+pub mod password;
+pub mod ratelimit;
+pub mod request;
+pub mod session;
+pub mod state;
+pub mod users;
+
+pub use request::{respond, RequestMeta};
+pub use state::{AppState, AuthSettings};

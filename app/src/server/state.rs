@@ -1,0 +1,31 @@
+//! The state every handler and server function reads (passed through the
+//! router, never global, so tests can run several apps in one process).
+
+use super::{db::Db, ratelimit::LoginLimiter};
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub auth: Arc<AuthSettings>,
+    pub limiter: Arc<LoginLimiter>,
+}
+
+/// What the auth code needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// The public origin (`scheme://host[:port]`), for the CSRF origin check.
+    pub public_origin: String,
+    /// When set, the client IP is read from this header (only behind a proxy
+    /// that overwrites it); otherwise the TCP peer address is used.
+    pub client_ip_header: Option<String>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

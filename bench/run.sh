@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): builds the release portal, then prints
+#   - SSR time of the login page, p50/p99 over a few thousand requests;
+#   - the size of the wasm, JS and CSS the browser downloads, raw and brotli.
+# Usage: bash bench/run.sh [REQUESTS]   (default 3000; at most 120 s of load)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+REQUESTS=${1:-3000}
+
+echo "==> cargo leptos build --release"
+cargo leptos build --release
+
+WORK=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
+PID=""
+cleanup() { [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }; rm -rf "$WORK"; }
+trap cleanup EXIT
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+LEPTOS_OUTPUT_NAME=portcullis LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
+PORTCULLIS_DATABASE_URL="sqlite://$WORK/bench.db" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" PORTCULLIS_LOG=warn \
+  target/release/portcullis serve --demo >"$WORK/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+
+echo
+echo "== Portcullis benchmark ($(nproc) cores, $(date -u +%Y-%m-%d))"
+python3 bench/ssr.py "http://127.0.0.1:$PORT" "$REQUESTS" 120
+
+echo
+echo "Browser payload (release, wasm-opt from npm binaryen):"
+printf '  %-22s %10s %10s %8s\n' file raw brotli ratio
+for f in target/site/pkg/portcullis_bg.wasm target/site/pkg/portcullis.js target/site/pkg/portcullis.css; do
+  [ -f "$f" ] || continue
+  raw=$(stat -c %s "$f"); br=$(brotli -c -q 11 "$f" | wc -c)
+  printf '  %-22s %10d %10d %7.1f%%\n' "$(basename "$f")" "$raw" "$br" "$(python3 -c "print($br*100/$raw)")"
+done

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Portcullis needs, skipping what
+# is already there. Safe to run again. Debian with Rust from rustup assumed.
+#   apt:    postgresql (tests), chromium (browser tests), brotli (benchmark)
+#   rustup: the wasm32-unknown-unknown target
+#   cargo:  cargo-leptos 0.3.4, wasm-bindgen-cli matching Cargo.lock
+#   npm:    tailwindcss, wasm-opt (binaryen), Playwright (package.json)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '==> %s\n' "$*"; }
+
+need_apt=()
+command -v chromium >/dev/null || need_apt+=(chromium)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+command -v brotli >/dev/null || need_apt+=(brotli)
+command -v curl >/dev/null || need_apt+=(curl)
+if ((${#need_apt[@]})); then
+  say "apt-get install ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.4'; then
+  say "cargo install cargo-leptos 0.3.4 (the newest needs a newer rustc; ~12 min on 2 cores)"
+  cargo install cargo-leptos --version 0.3.4 --locked
+fi
+
+# The CLI must match the wasm-bindgen crate exactly (pinned with = in Cargo.toml).
+wb=$(sed -n '/^name = "wasm-bindgen"$/{n;s/^version = "\(.*\)"$/\1/p;q}' Cargo.lock)
+if [ -z "$wb" ]; then echo "install.sh: no wasm-bindgen in Cargo.lock" >&2; exit 1; fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb\$"; then
+  say "cargo install wasm-bindgen-cli $wb"
+  # Not --locked: its lock file wants a crate version the registry lacks.
+  cargo install wasm-bindgen-cli --version "$wb"
+fi
+
+if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] \
+   || [ ! -d node_modules/@playwright/test ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci (Tailwind, binaryen's wasm-opt, Playwright without its browser download)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+fi
+say "tools ready"

@@ -1,0 +1,4 @@
+//! Routes outside Leptos: health now; the REST API, registry token service
+//! and Stripe webhook join here.
+
+pub mod health;

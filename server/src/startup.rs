@@ -1,0 +1,176 @@
+//! Building the running application: database, migrations, sessions, the
+//! router with its layers. `Application::build` binds first, so tests can ask
+//! for port 0 and read the port back.
+
+use crate::{
+    config::Config,
+    middleware::{self, OriginPolicy},
+    routes,
+};
+use app::{
+    server::{
+        db::Db,
+        ratelimit::LoginLimiter,
+        session::PortalSessionStore,
+        state::{AppState, AuthSettings},
+    },
+    shell, App,
+};
+use axum::{routing::get, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sha2::{Digest, Sha512};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tower_sessions::{cookie::Key, cookie::SameSite, Expiry, SessionManagerLayer};
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("PORTCULLIS_DATABASE_URL: cannot open the database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("PORTCULLIS_DATABASE_URL: migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("LEPTOS_SITE_ADDR: cannot listen: {0}")]
+    Bind(std::io::Error),
+    #[error("demo data: {0}")]
+    Demo(String),
+    #[error("leptos configuration: {0}")]
+    Leptos(String),
+}
+
+/// A bound, ready-to-run portal.
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    pub addr: SocketAddr,
+    pub base_url: Url,
+    pub db: Db,
+    pub demo_accounts: Vec<app::server::demo::DemoAccount>,
+}
+
+/// Opens the database and applies migrations (used by `serve` and `migrate`).
+pub async fn open_database(url: &str) -> Result<Db, StartupError> {
+    let db = Db::connect(url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let db = open_database(&config.db.database_url).await?;
+        let demo_accounts = if config.demo {
+            app::server::demo::seed(&db).await.map_err(|e| StartupError::Demo(e.to_string()))?
+        } else {
+            Vec::new()
+        };
+
+        let listener = tokio::net::TcpListener::bind(config.site_addr).await.map_err(StartupError::Bind)?;
+        let addr = listener.local_addr().map_err(StartupError::Bind)?;
+        let base_url = match &config.base_url {
+            Some(u) => u.clone(),
+            None => Url::parse(&format!("http://{addr}")).expect("a socket address makes a valid URL"),
+        };
+
+        let mut leptos_options = get_configuration(None).map_err(|e| StartupError::Leptos(e.to_string()))?.leptos_options;
+        leptos_options.site_addr = addr;
+
+        let state = AppState {
+            leptos_options: leptos_options.clone(),
+            db: db.clone(),
+            auth: Arc::new(AuthSettings {
+                public_origin: base_url.origin().ascii_serialization(),
+                client_ip_header: config.client_ip_header.clone(),
+            }),
+            limiter: Arc::new(LoginLimiter::new(config.login_limits)),
+        };
+        spawn_housekeeping(&state);
+        app::server::password::warm_up().await;
+
+        let sessions = session_layer(&db, &config, &base_url).await?;
+        let router = router(state, sessions);
+        Ok(Self { listener, router, addr, base_url, db, demo_accounts })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until<F>(self, shutdown: F) -> std::io::Result<()>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
+    }
+}
+
+async fn session_layer(
+    db: &Db,
+    config: &Config,
+    base_url: &Url,
+) -> Result<SessionManagerLayer<PortalSessionStore, tower_sessions::service::SignedCookie>, StartupError> {
+    let store = PortalSessionStore::new(db).await?;
+    let cleaner = store.clone();
+    tokio::spawn(async move {
+        use tower_sessions::ExpiredDeletion;
+        if let Err(e) = cleaner.continuously_delete_expired(Duration::from_secs(3600)).await {
+            tracing::error!(error = %e, "expired-session cleanup stopped");
+        }
+    });
+    // The cookie key must be 64 bytes; derive it from the configured secret.
+    let key = Key::from(Sha512::digest(config.session_secret.expose().as_bytes()).as_slice());
+    Ok(SessionManagerLayer::new(store)
+        .with_name("portcullis_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(base_url.scheme() == "https")
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)))
+        .with_signed(key))
+}
+
+fn spawn_housekeeping(state: &AppState) {
+    let limiter = state.limiter.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            limiter.prune();
+        }
+    });
+}
+
+fn router(
+    state: AppState,
+    sessions: SessionManagerLayer<PortalSessionStore, tower_sessions::service::SignedCookie>,
+) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(App);
+    let origin = Arc::new(OriginPolicy { public_origin: state.auth.public_origin.clone() });
+    let context_state = state.clone();
+    Router::new()
+        .route("/healthz", get(routes::health::healthz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state)
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(origin, middleware::same_origin_writes))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn(middleware::catch_panic))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

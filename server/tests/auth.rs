@@ -1,0 +1,231 @@
+//! Accounts end to end over HTTP: sign-up, login, logout, roles, rate
+//! limits, and the audit events each one leaves. Every test runs on SQLite
+//! and on PostgreSQL.
+
+mod common;
+
+use app::domain::Role;
+use common::{client, json, Backend, Options, TestApp, PASSWORD};
+use reqwest::StatusCode;
+
+on_both_backends!(
+    signup_creates_a_logged_in_customer_and_audits_it,
+    signup_refuses_bad_input_naming_the_field,
+    login_checks_the_password_and_audits_both_outcomes,
+    the_session_cookie_is_hardened_and_cycled_at_login,
+    logout_ends_the_session,
+    server_functions_refuse_the_wrong_role,
+    admins_create_accounts_that_can_log_in,
+    logins_are_rate_limited_per_account,
+    secure_cookie_when_the_base_url_is_https,
+);
+
+async fn signup_creates_a_logged_in_customer_and_audits_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = client();
+    let res = app.call(&c, "signup", &[("email", "New.Customer@Example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let user = json(res).await;
+    assert_eq!(user["email"], "new.customer@example.com");
+    assert_eq!(user["role"], "customer");
+
+    let me = json(app.call(&c, "current_user", &[]).await).await;
+    assert_eq!(me["email"], "new.customer@example.com", "signed in straight away");
+
+    let audit = app.audit().await;
+    let signup = audit.iter().find(|e| e.0 == "auth.signup").expect("signup audited");
+    assert_eq!(signup.1, "success");
+    assert_eq!(signup.2, "new.customer@example.com");
+    assert_eq!(signup.3.as_deref(), Some("127.0.0.1"), "client IP recorded");
+}
+
+async fn signup_refuses_bad_input_naming_the_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let c = client();
+    let cases: &[(&str, &str, StatusCode, &str)] = &[
+        ("not-an-email", PASSWORD, StatusCode::UNPROCESSABLE_ENTITY, "email"),
+        ("<script>alert(1)</script>@x.com", PASSWORD, StatusCode::UNPROCESSABLE_ENTITY, "email"),
+        ("ok@example.com", "short", StatusCode::UNPROCESSABLE_ENTITY, "password"),
+        ("ok@example.com", &"x".repeat(500), StatusCode::UNPROCESSABLE_ENTITY, "password"),
+    ];
+    for (email, password, status, field) in cases {
+        let res = app.call(&c, "signup", &[("email", email), ("password", password)]).await;
+        assert_eq!(res.status(), *status, "{email}");
+        let body = json(res).await;
+        assert_eq!(body["Invalid"]["field"], *field, "{email}: {body}");
+    }
+    // A missing argument is a 400, not a crash.
+    let res = app.call(&c, "signup", &[("email", "ok@example.com")]).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // A taken address is a conflict on the e-mail field; nothing half-written.
+    assert_eq!(app.call(&c, "signup", &[("email", "taken@example.com"), ("password", PASSWORD)]).await.status(), 200);
+    let res = app.call(&client(), "signup", &[("email", "TAKEN@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(json(res).await["Conflict"]["field"], "email");
+    let audit = app.audit().await;
+    assert_eq!(audit.iter().filter(|e| e.0 == "auth.signup" && e.1 == "success").count(), 1);
+    assert_eq!(audit.iter().filter(|e| e.0 == "auth.signup" && e.1 == "failure").count(), 1);
+}
+
+async fn login_checks_the_password_and_audits_both_outcomes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_user("ada@example.com", PASSWORD, Role::Customer).await;
+    let c = client();
+
+    let wrong = app.call(&c, "login", &[("email", "ada@example.com"), ("password", "wrong password!")]).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let wrong_body = json(wrong).await;
+    let unknown = app.call(&c, "login", &[("email", "nobody@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(json(unknown).await, wrong_body, "unknown account and wrong password look the same");
+    assert_eq!(json(app.call(&c, "current_user", &[]).await).await, serde_json::Value::Null);
+
+    let ok = app.call(&c, "login", &[("email", "ADA@example.com"), ("password", PASSWORD)]).await;
+    assert!(ok.status().is_success(), "{}", ok.status());
+    assert_eq!(json(app.call(&c, "current_user", &[]).await).await["email"], "ada@example.com");
+
+    let audit = app.audit().await;
+    let logins: Vec<_> = audit.iter().filter(|e| e.0 == "auth.login").collect();
+    assert_eq!(logins.len(), 3);
+    assert_eq!((logins[0].1.as_str(), logins[0].4["reason"].as_str()), ("failure", Some("wrong_password")));
+    assert_eq!((logins[1].1.as_str(), logins[1].4["reason"].as_str()), ("failure", Some("unknown_account")));
+    assert_eq!(logins[2].1, "success");
+    assert_eq!(logins[2].2, "ada@example.com");
+}
+
+async fn the_session_cookie_is_hardened_and_cycled_at_login(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_user("grace@example.com", PASSWORD, Role::Customer).await;
+    let c = client();
+    // Two logins in a row from one browser: the second must not reuse the id.
+    let first = app.call(&c, "login", &[("email", "grace@example.com"), ("password", PASSWORD)]).await;
+    let cookie1 = set_cookie(&first).expect("session cookie set at login");
+    assert!(cookie1.starts_with("portcullis_session="), "{cookie1}");
+    assert!(cookie1.contains("HttpOnly"), "{cookie1}");
+    assert!(cookie1.contains("SameSite=Lax"), "{cookie1}");
+    assert!(!cookie1.contains("Secure"), "plain http base URL: {cookie1}");
+    let second = app.call(&c, "login", &[("email", "grace@example.com"), ("password", PASSWORD)]).await;
+    let cookie2 = set_cookie(&second).expect("a new cookie at the second login");
+    assert_ne!(value(&cookie1), value(&cookie2), "login cycles the session id");
+}
+
+fn set_cookie(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("portcullis_session="))
+        .map(str::to_owned)
+}
+
+fn value(cookie: &str) -> &str {
+    cookie.split(';').next().unwrap_or_default()
+}
+
+async fn logout_ends_the_session(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (c, email) = app.logged_in(Role::Customer).await;
+    assert_eq!(json(app.call(&c, "current_user", &[]).await).await["email"], email.as_str());
+    let res = app.call(&c, "logout", &[]).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(json(app.call(&c, "current_user", &[]).await).await, serde_json::Value::Null);
+    assert!(app.audit().await.iter().any(|e| e.0 == "auth.logout" && e.2 == email));
+}
+
+async fn server_functions_refuse_the_wrong_role(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let anonymous = client();
+    let res = app.call(&anonymous, "admin/list_users", &[]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    for role in [Role::Customer, Role::Auditor] {
+        let (c, email) = app.logged_in(role).await;
+        let res = app.call(&c, "admin/list_users", &[]).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role}");
+        assert_eq!(json(res).await, "Forbidden");
+        let res = app
+            .call(&c, "admin/create_user", &[("email", "x@example.com"), ("password", PASSWORD), ("role", "admin")])
+            .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{role} must not create accounts");
+        let denied = app.audit().await.into_iter().filter(|e| e.0 == "authz.denied" && e.2 == email).count();
+        assert_eq!(denied, 2, "{role}: each refusal audited");
+    }
+    // No account was created by the refused calls.
+    let c = app.logged_in(Role::Admin).await.0;
+    let page = json(app.call(&c, "admin/list_users", &[("search", "x@example.com")]).await).await;
+    assert_eq!(page["users"].as_array().unwrap().len(), 0);
+
+    // Customers do not read the audit log; auditors do.
+    let (customer, _) = app.logged_in(Role::Customer).await;
+    assert_eq!(app.call(&customer, "audit/recent", &[]).await.status(), StatusCode::FORBIDDEN);
+    let (auditor, _) = app.logged_in(Role::Auditor).await;
+    assert_eq!(app.call(&auditor, "audit/recent", &[]).await.status(), StatusCode::OK);
+}
+
+async fn admins_create_accounts_that_can_log_in(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (admin, admin_email) = app.logged_in(Role::Admin).await;
+    let res = app
+        .call(&admin, "admin/create_user", &[("email", "auditor@example.com"), ("password", PASSWORD), ("role", "auditor")])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let bad_role = app
+        .call(&admin, "admin/create_user", &[("email", "root@example.com"), ("password", PASSWORD), ("role", "root")])
+        .await;
+    assert_eq!(bad_role.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(bad_role).await["Invalid"]["field"], "role");
+
+    let c = client();
+    let res = app.call(&c, "login", &[("email", "auditor@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(json(res).await["role"], "auditor");
+
+    let page = json(app.call(&admin, "admin/list_users", &[("search", "auditor@")]).await).await;
+    assert_eq!(page["users"][0]["email"], "auditor@example.com");
+    // LIKE wildcards in a search are literal characters.
+    let page = json(app.call(&admin, "admin/list_users", &[("search", "%")]).await).await;
+    assert_eq!(page["users"].as_array().unwrap().len(), 0);
+    let too_long = app.call(&admin, "admin/list_users", &[("search", &"a".repeat(101))]).await;
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let created = app.audit().await.into_iter().find(|e| e.0 == "user.create" && e.4["role"] == "auditor").unwrap();
+    assert_eq!(created.2, admin_email, "the admin is the actor");
+}
+
+async fn logins_are_rate_limited_per_account(backend: Backend) {
+    let app = TestApp::spawn_with(backend, Options { per_account_per_minute: 3, ..Options::default() }).await;
+    app.create_user("target@example.com", PASSWORD, Role::Customer).await;
+    for _ in 0..3 {
+        let res = app.call(&client(), "login", &[("email", "target@example.com"), ("password", "wrong guess!!")]).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Even the right password is refused until the bucket refills.
+    let res = app.call(&client(), "login", &[("email", "target@example.com"), ("password", PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body = json(res).await;
+    assert!(body["RateLimited"]["retry_after_secs"].as_u64().unwrap() >= 1, "{body}");
+    // Another account from the same address is unaffected.
+    app.create_user("other@example.com", PASSWORD, Role::Customer).await;
+    let res = app.call(&client(), "login", &[("email", "other@example.com"), ("password", PASSWORD)]).await;
+    assert!(res.status().is_success());
+    let audit = app.audit().await;
+    assert!(audit.iter().any(|e| e.0 == "auth.login" && e.1 == "denied" && e.4["reason"] == "rate_limited"));
+}
+
+async fn secure_cookie_when_the_base_url_is_https(backend: Backend) {
+    let app = TestApp::spawn_with(
+        backend,
+        Options { base_url: Some("https://portal.example.com".into()), ..Options::default() },
+    )
+    .await;
+    app.create_user("sec@example.com", PASSWORD, Role::Customer).await;
+    let res = client()
+        .post(app.url("/fn/login"))
+        .header("origin", "https://portal.example.com")
+        .form(&[("email", "sec@example.com"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    assert!(set_cookie(&res).unwrap().contains("Secure"));
+}

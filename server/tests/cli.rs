@@ -1,0 +1,91 @@
+//! The `portcullis` binary as an operator uses it: help, one-line
+//! configuration errors, migrations, and creating users from stdin.
+
+mod common;
+
+use common::{fresh_database, Backend};
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+};
+
+fn portcullis(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    // Nothing from the developer's environment or .env leaks in.
+    cmd.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).env("PORTCULLIS_LOG", "error");
+    let dir = tempfile::tempdir().unwrap();
+    cmd.current_dir(dir.path());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("portcullis runs");
+    let mut pipe = child.stdin.take().unwrap();
+    if let Some(input) = stdin {
+        pipe.write_all(input.as_bytes()).unwrap();
+    }
+    drop(pipe);
+    child.wait_with_output().unwrap()
+}
+
+fn text(out: &[u8]) -> String {
+    String::from_utf8_lossy(out).into_owned()
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [&["--help"][..], &["serve", "--help"], &["migrate", "--help"], &["user", "create", "--help"]] {
+        let out = portcullis(args, &[], None);
+        assert!(out.status.success(), "{args:?}");
+        assert!(text(&out.stdout).contains("Usage"), "{args:?}");
+    }
+}
+
+#[test]
+fn a_missing_secret_is_one_line_naming_the_variable() {
+    let out = portcullis(&["serve"], &[], None);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("PORTCULLIS_SESSION_SECRET"), "{err}");
+
+    let out = portcullis(&["migrate"], &[("PORTCULLIS_DATABASE_URL", "mysql://nope")], None);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).starts_with("error: PORTCULLIS_DATABASE_URL:"));
+}
+
+async fn user_create_reads_the_password_from_stdin(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(backend, dir.path()).await;
+    let env = [("PORTCULLIS_DATABASE_URL", url.as_str())];
+    let out = portcullis(&["migrate"], &env, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let args = ["user", "create", "--email", "ops@example.com", "--role", "admin"];
+    let out = portcullis(&args, &env, Some("a long enough password\n"));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("created admin ops@example.com"));
+
+    // Same address again: refused, non-zero, one line.
+    let out = portcullis(&args, &env, Some("a long enough password\n"));
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("already exists"));
+    // Bad role, weak password, nothing on stdin.
+    let bad_role = ["user", "create", "--email", "x@example.com", "--role", "root"];
+    assert!(text(&portcullis(&bad_role, &env, Some("a long enough password")).stderr).contains("--role"));
+    let weak = ["user", "create", "--email", "x@example.com", "--role", "customer"];
+    assert!(text(&portcullis(&weak, &env, Some("short")).stderr).contains("at least 12"));
+    assert!(text(&portcullis(&weak, &env, None).stderr).contains("empty"));
+
+    let db = app::server::db::Db::connect(&url).await.unwrap();
+    let user = app::server::db::users::find_by_email(&db, &app::domain::Email::parse("ops@example.com").unwrap())
+        .await
+        .unwrap()
+        .expect("user stored");
+    assert_eq!(user.role(), app::domain::Role::Admin);
+    assert!(user.password_hash.expose().starts_with("$argon2id$"));
+    let audit = app::server::db::audit::list_recent(&db, None, 10).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "user.create" && e.actor == "cli"));
+}
+
+on_both_backends!(user_create_reads_the_password_from_stdin);

@@ -1,0 +1,198 @@
+//! Test harness: the real application on port 0, a fresh database per test
+//! (a SQLite file in a temp dir, or a new database on the PostgreSQL server
+//! named by `PORTCULLIS_TEST_POSTGRES_URL`), spoken to over real HTTP.
+#![allow(dead_code)]
+
+use app::{
+    domain::{Email, Password, Role},
+    server::{audit::Actor, db::Db, users, RequestMeta},
+};
+use reqwest::{header, redirect::Policy, Client, Response};
+use server::{
+    config::{Config, DbConfig, Secret},
+    startup::Application,
+};
+use std::{num::NonZeroU32, time::Duration};
+use tokio::sync::oneshot;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares `mod sqlite` and `mod postgres`, each running every listed test
+/// function (an `async fn(Backend)`) against its backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::common::Backend::Sqlite).await }
+            )*
+        }
+        mod postgres {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name($crate::common::Backend::Postgres).await }
+            )*
+        }
+    };
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub database_url: String,
+    pub client: Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Options {
+    pub per_ip_per_minute: u32,
+    pub per_account_per_minute: u32,
+    pub base_url: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { per_ip_per_minute: 1000, per_account_per_minute: 1000, base_url: None }
+    }
+}
+
+/// A fresh, empty database URL for `backend`.
+pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("portcullis.db").display()),
+        Backend::Postgres => {
+            let admin = std::env::var("PORTCULLIS_TEST_POSTGRES_URL").expect(
+                "PORTCULLIS_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, \
+                 which starts a private PostgreSQL server",
+            );
+            let name = format!("portcullis_test_{}", uuid::Uuid::new_v4().simple());
+            let admin_db = Db::connect(&admin).await.expect("connect to the test PostgreSQL server");
+            if let Db::Postgres(pool) = &admin_db {
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(pool).await.expect("create test database");
+            }
+            admin_db.close().await;
+            let (base, _) = admin.rsplit_once('/').expect("URL has a database path");
+            format!("{base}/{name}")
+        }
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, Options::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, opts: Options) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(backend, dir.path()).await;
+        let config = Config {
+            db: DbConfig { database_url: database_url.clone() },
+            site_addr: "127.0.0.1:0".parse().unwrap(),
+            base_url: opts.base_url.as_deref().map(|u| u.parse().unwrap()),
+            session_secret: Secret::new("test-secret-test-secret-test-secret-0123456789"),
+            demo: false,
+            client_ip_header: None,
+            login_limits: app::server::ratelimit::LoginLimits {
+                per_ip_per_minute: NonZeroU32::new(opts.per_ip_per_minute).unwrap(),
+                per_account_per_minute: NonZeroU32::new(opts.per_account_per_minute).unwrap(),
+            },
+        };
+        let app = Application::build(config).await.expect("application builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let db = app.db.clone();
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        Self { base, db, database_url, client: client(), shutdown: Some(tx), _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Calls a server function the way a hydrated page does (form-encoded POST).
+    pub async fn call(&self, client: &Client, endpoint: &str, form: &[(&str, &str)]) -> Response {
+        client
+            .post(self.url(&format!("/fn/{endpoint}")))
+            .header(header::ORIGIN, &self.base)
+            .form(form)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get(&self, client: &Client, path: &str) -> Response {
+        client.get(self.url(path)).send().await.expect("request sent")
+    }
+
+    /// Creates an account directly through the service layer.
+    pub async fn create_user(&self, email: &str, password: &str, role: Role) -> i64 {
+        users::create(
+            &self.db,
+            &Email::parse(email).unwrap(),
+            &Password::parse(password, None).unwrap(),
+            role,
+            Actor::System,
+            &RequestMeta::default(),
+        )
+        .await
+        .expect("user created")
+    }
+
+    /// A new cookie-keeping client, logged in as a fresh account of `role`.
+    pub async fn logged_in(&self, role: Role) -> (Client, String) {
+        let email = format!("{}-{}@example.com", role.as_str(), uuid::Uuid::new_v4().simple());
+        self.create_user(&email, PASSWORD, role).await;
+        let c = client();
+        let res = self.call(&c, "login", &[("email", &email), ("password", PASSWORD)]).await;
+        assert!(res.status().is_success(), "login as {role}: {}", res.status());
+        (c, email)
+    }
+
+    /// Runs raw SQL against the app's database (to break or inspect it).
+    pub async fn exec(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        match &self.db {
+            Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()),
+            Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()),
+        }
+    }
+
+    /// The audit rows as (action, outcome, actor, ip, details) tuples, oldest first.
+    pub async fn audit(&self) -> Vec<(String, String, String, Option<String>, serde_json::Value)> {
+        let rows = app::server::db::audit::list_recent(&self.db, None, 1000).await.unwrap();
+        rows.into_iter()
+            .rev()
+            .map(|r| (r.action, r.outcome, r.actor, r.ip, r.details.0))
+            .collect()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// The JSON body of a response.
+pub async fn json(res: Response) -> serde_json::Value {
+    let text = res.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
