@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-source scripts/leptos-env.sh
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 echo "==> cargo leptos build"
 cargo leptos build
 exec target/debug/portcullis serve --demo "$@"

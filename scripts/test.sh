@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-source scripts/leptos-env.sh
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 source scripts/pg.sh
 
 WORK=$(mktemp -d /tmp/portcullis-test.XXXXXX)
@@ -22,6 +22,8 @@ trap cleanup EXIT
 
 echo "==> cargo leptos build"
 cargo leptos build
+# From here on plain cargo sees what cargo-leptos gave it: no rebuild.
+source scripts/leptos-env.sh
 
 pg_start
 export PORTCULLIS_TEST_POSTGRES_URL="$PG_URL"

@@ -68,6 +68,19 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        let err = Self::from_framework(value);
+        // Undecodable arguments never reach the function body (and its
+        // `respond`), so set their status here; server_fn would say 500.
+        #[cfg(feature = "ssr")]
+        if let Some(opts) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            opts.set_status(axum::http::StatusCode::from_u16(err.status()).unwrap_or_default());
+        }
+        err
+    }
+}
+
+impl AppError {
+    fn from_framework(value: ServerFnErrorErr) -> Self {
         match value {
             ServerFnErrorErr::Args(m) | ServerFnErrorErr::Deserialization(m) | ServerFnErrorErr::MissingArg(m) => {
                 Self::BadRequest(m)

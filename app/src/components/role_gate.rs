@@ -14,17 +14,18 @@ pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoVie
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-            {move || {
-                auth.user
-                    .get()
-                    .map(|result| match result {
-                        Ok(Some(user)) if roles.contains(&user.role) => children.read_value()().into_any(),
-                        Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
-                        Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                        Err(AppError::Internal { request_id }) => view! { <ServerError request_id/> }.into_any(),
-                        Err(e) => view! { <ServerError request_id=e.to_string()/> }.into_any(),
-                    })
-            }}
+            // Awaiting (not reading) the resource waits for a refetch in
+            // flight, so right after login the gate sees the new user, not
+            // the stale "nobody" it had before.
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(user)) if roles.contains(&user.role) => children.read_value()().into_any(),
+                    Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(AppError::Internal { request_id }) => view! { <ServerError request_id/> }.into_any(),
+                    Err(e) => view! { <ServerError request_id=e.to_string()/> }.into_any(),
+                }
+            })}
         </Suspense>
     }
 }

@@ -126,8 +126,9 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// A page load as a browser makes it (asking for HTML).
     pub async fn get(&self, client: &Client, path: &str) -> Response {
-        client.get(self.url(path)).send().await.expect("request sent")
+        client.get(self.url(path)).header(header::ACCEPT, "text/html").send().await.expect("request sent")
     }
 
     /// Creates an account directly through the service layer.
