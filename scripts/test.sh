@@ -29,7 +29,7 @@ pg_start
 export PORTCULLIS_TEST_POSTGRES_URL="$PG_URL"
 
 echo "==> unit and integration tests (SQLite and PostgreSQL)"
-cargo test -p app -p server --features app/ssr --no-fail-fast
+cargo test -p app -p server --features app/ssr --no-fail-fast 2>&1 | tee "$WORK/cargo-test.log"
 
 echo "==> browser tests (Playwright + Chromium)"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -47,5 +47,10 @@ export E2E_ADMIN_PASSWORD=$(demo_password admin)
 export E2E_AUDITOR_PASSWORD=$(demo_password auditor)
 export E2E_CUSTOMER_PASSWORD=$(demo_password customer)
 [ -n "$E2E_ADMIN_PASSWORD" ] || { echo "demo passwords not printed:"; cat "$WORK/server.log"; exit 1; }
-(cd end2end && ../node_modules/.bin/playwright test)
+(cd end2end && ../node_modules/.bin/playwright test) 2>&1 | tee "$WORK/playwright.log"
+
+# One closing line over both runners (each exited non-zero on any failure).
+cargo_passed=$(awk '/^test result:/ {for (i = 1; i < NF; i++) if ($(i+1) == "passed;") n += $i} END {print n + 0}' "$WORK/cargo-test.log")
+e2e_passed=$(awk '$2 == "passed" && $3 ~ /^\(/ {n = $1} END {print n + 0}' "$WORK/playwright.log")
 echo "==> all tests passed"
+echo "$((cargo_passed + e2e_passed)) passed, 0 failed"
