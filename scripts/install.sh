@@ -43,7 +43,9 @@ fi
 
 if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] \
    || [ ! -d node_modules/@playwright/test ] || [ package.json -nt node_modules/.package-lock.json ]; then
-  say "npm ci (Tailwind, binaryen's wasm-opt, Playwright without its browser download)"
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+  say "npm install (Tailwind, binaryen's wasm-opt, Playwright without its browser download)"
+  # npm ci rejects this lock file under npm 11 (it omits other platforms' optional
+  # packages); package.json pins exact versions, so install is as reproducible.
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error
 fi
 say "tools ready"
