@@ -55,7 +55,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 .into_iter()
                                 .map(|(href, label)| {
                                     view! {
-                                        <A href=href attr:class="rounded px-2 py-1 text-sm text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-700">
+                                        <A href=href exact=true attr:class="rounded px-2 py-1 text-sm text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-700">
                                             {label}
                                         </A>
                                     }
