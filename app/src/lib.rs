@@ -12,5 +12,6 @@ pub mod error;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod views;
 
 pub use app::{shell, App};

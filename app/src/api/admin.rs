@@ -41,8 +41,9 @@ pub async fn list_users(search: Option<String>, page: Option<u32>) -> Result<Use
             }
             let page = page.unwrap_or(1).clamp(1, 100_000);
             let offset = i64::from(page - 1) * i64::from(USERS_PER_PAGE);
-            let rows = db::users::list(&st.db, search.as_deref(), i64::from(USERS_PER_PAGE), offset).await?;
-            let total = db::users::count(&st.db).await?;
+            let filter = db::users::UserFilter { search: search.as_deref(), role: None };
+            let rows = db::users::list(&st.db, &filter, i64::from(USERS_PER_PAGE), offset).await?;
+            let total = db::users::count(&st.db, &filter).await?;
             let users = rows
                 .into_iter()
                 .map(|r| UserSummary {

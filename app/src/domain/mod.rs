@@ -2,6 +2,8 @@
 //! They compile for both the server and the browser, so a form can show the
 //! same rule the server will apply before anything is sent.
 
+pub mod access;
+pub mod catalogue;
 mod email;
 mod password;
 mod role;

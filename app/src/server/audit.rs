@@ -37,6 +37,8 @@ pub enum Actor {
     Anonymous { claimed: Option<String> },
     Cli,
     System,
+    /// A REST API key, by id and name.
+    ApiKey { id: i64, name: String },
 }
 
 impl Actor {
@@ -54,6 +56,7 @@ impl Actor {
             Actor::Anonymous { claimed: None } => "anonymous".into(),
             Actor::Cli => "cli".into(),
             Actor::System => "system".into(),
+            Actor::ApiKey { id, name } => format!("api key {name} (#{id})"),
         }
     }
 }

@@ -2,11 +2,16 @@
 //! sessions, passwords, rate limits, audit. Server functions in `crate::api`
 //! are thin: they authorise, parse, and call into here.
 
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
 pub mod csp;
+pub mod customers;
 pub mod db;
 pub mod demo;
+pub mod entitlements;
+pub mod markdown;
 pub mod password;
 pub mod ratelimit;
 pub mod request;

@@ -18,6 +18,11 @@ impl PasswordHash {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A stored value no password verifies against (not a PHC string).
+    pub fn unusable() -> Self {
+        Self("!".into())
+    }
 }
 
 impl fmt::Debug for PasswordHash {

@@ -103,3 +103,35 @@ pub async fn reset_password(
     tx.commit().await?;
     Ok(id)
 }
+
+/// Inserts a customer (optionally with a password and a display name) and
+/// its `customer.create` event in `tx`. Without a password the stored hash is
+/// `!`, which never verifies.
+pub async fn create_customer_in(
+    tx: &mut Tx,
+    email: &Email,
+    password: Option<&Password>,
+    name: Option<&str>,
+    actor: Actor,
+    meta: &RequestMeta,
+) -> Result<i64, CreateUserError> {
+    let hash = match password {
+        Some(p) => password::hash(p).await?,
+        None => password::PasswordHash::unusable(),
+    };
+    let id = match db::users::insert(tx, email, &hash, Role::Customer, Utc::now()).await {
+        Ok(id) => id,
+        Err(e) if db::is_unique_violation(&e) => return Err(CreateUserError::EmailTaken),
+        Err(e) => return Err(e.into()),
+    };
+    db::users::set_name(tx, id, name).await?;
+    audit::record(
+        tx,
+        &AuditEvent::new(actor, "customer.create", Outcome::Success)
+            .target("user", id)
+            .meta(meta)
+            .details(json!({ "email": email.as_str(), "name": name, "can_log_in": password.is_some() })),
+    )
+    .await?;
+    Ok(id)
+}

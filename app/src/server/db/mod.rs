@@ -4,7 +4,10 @@
 //! by the `on_db!`/`on_tx!` macros, so there is no `Any` driver and no lost
 //! types. Row structs are never `Serialize`.
 
+pub mod api_keys;
 pub mod audit;
+pub mod entitlements;
+pub mod products;
 pub mod users;
 
 use sqlx::{

@@ -16,6 +16,7 @@ pub struct UserRow {
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+    pub name: Option<String>,
 }
 
 impl UserRow {
@@ -25,7 +26,7 @@ impl UserRow {
     }
 }
 
-const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at";
+const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at, name";
 
 pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<UserRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
@@ -67,19 +68,39 @@ pub async fn touch_last_login(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> Resul
     on_tx!(tx, |conn| sqlx::query(sql).bind(now).bind(id).execute(conn).await.map(|_| ()))
 }
 
-/// A page of users, newest first, optionally filtered by a substring of the
-/// e-mail address. `limit` is capped by the caller.
-pub async fn list(db: &Db, search: Option<&str>, limit: i64, offset: i64) -> Result<Vec<UserRow>, sqlx::Error> {
-    let pattern = search.map(like_pattern);
-    let sql = format!(
-        "SELECT {COLUMNS} FROM users WHERE ($1 IS NULL OR email LIKE $1 ESCAPE '\\') \
-         ORDER BY id DESC LIMIT $2 OFFSET $3"
-    );
-    on_db!(db, |pool| sqlx::query_as(&sql).bind(&pattern).bind(limit).bind(offset).fetch_all(pool).await)
+/// Which users a list shows: a substring of the e-mail address or name, a role.
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter<'a> {
+    pub search: Option<&'a str>,
+    pub role: Option<Role>,
 }
 
-pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
-    on_db!(db, |pool| sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await)
+const FILTER: &str = "($1 IS NULL OR lower(email) LIKE $1 ESCAPE '\\' OR lower(coalesce(name, '')) LIKE $1 ESCAPE '\\') \
+                      AND ($2 IS NULL OR role = $2)";
+
+/// A page of users, newest first. `limit` is capped by the caller.
+pub async fn list(db: &Db, f: &UserFilter<'_>, limit: i64, offset: i64) -> Result<Vec<UserRow>, sqlx::Error> {
+    let pattern = f.search.map(like_pattern);
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE {FILTER} ORDER BY id DESC LIMIT $3 OFFSET $4");
+    on_db!(db, |pool| sqlx::query_as(&sql)
+        .bind(&pattern)
+        .bind(f.role.map(Role::as_str))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await)
+}
+
+/// How many users the same filter matches (for pagination).
+pub async fn count(db: &Db, f: &UserFilter<'_>) -> Result<i64, sqlx::Error> {
+    let pattern = f.search.map(like_pattern);
+    let sql = format!("SELECT COUNT(*) FROM users WHERE {FILTER}");
+    on_db!(db, |pool| sqlx::query_scalar(&sql).bind(&pattern).bind(f.role.map(Role::as_str)).fetch_one(pool).await)
+}
+
+/// Sets the display name.
+pub async fn set_name(tx: &mut Tx, id: i64, name: Option<&str>) -> Result<(), sqlx::Error> {
+    on_tx!(tx, |conn| sqlx::query("UPDATE users SET name = $1 WHERE id = $2").bind(name).bind(id).execute(conn).await.map(|_| ()))
 }
 
 /// `%needle%` with LIKE's own wildcards escaped, so a search for `_` or `%`

@@ -1,0 +1,100 @@
+//! What pages and the REST API show: plain serialisable structs built from
+//! rows on the server. Times are pre-formatted in UTC (RFC 3339 for machines,
+//! words for people) so server and browser render the same text. Under `ssr`
+//! they also describe themselves for the OpenAPI document.
+
+use crate::domain::{
+    access::{EntitlementSource, EntitlementStatus},
+    catalogue::{PriceKind, ProductStatus},
+};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PriceView {
+    pub id: i64,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub kind: PriceKind,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub active: bool,
+    /// "€49.00 / month"
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProductView {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    /// Markdown as written.
+    pub description: String,
+    /// The Markdown rendered to sanitised HTML (no scripts, no event handlers).
+    pub description_html: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub status: ProductStatus,
+    /// No online price: customers are asked to contact sales.
+    pub contact_sales: bool,
+    /// Exact names (`acme/widget`) or prefixes (`acme/widget-*`).
+    pub repositories: Vec<String>,
+    pub prices: Vec<PriceView>,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CustomerView {
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub disabled: bool,
+    pub created_at: String,
+    pub last_login_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EntitlementView {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_email: String,
+    pub product_id: i64,
+    pub product_name: String,
+    pub product_slug: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub status: EntitlementStatus,
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub source: EntitlementSource,
+    /// RFC 3339, UTC.
+    pub starts_at: String,
+    pub ends_at: Option<String>,
+    pub grace_until: Option<String>,
+    pub suspended_reason: Option<String>,
+    pub note: Option<String>,
+    /// Plain words at the time of the answer: "active until 12 March 2027".
+    pub summary: String,
+    /// Whether it grants access right now.
+    pub grants_access: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ApiKeyView {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    /// The public part of the key (`pc_<key_id>_…`), for recognising it.
+    pub key_id: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// A new API key: `secret` is the whole bearer token, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub key: ApiKeyView,
+    pub secret: String,
+}
