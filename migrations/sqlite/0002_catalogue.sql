@@ -1,6 +1,11 @@
 -- Catalogue, entitlements and API keys (SQLite).
 -- Keep in step with migrations/postgres/0002_catalogue.sql.
 
+-- The user whose access an audit event concerns (the customer of an
+-- entitlement change, the account of a login), for per-customer activity.
+ALTER TABLE audit_events ADD COLUMN subject_user_id INTEGER;
+CREATE INDEX audit_events_subject ON audit_events (subject_user_id, id);
+
 -- A display name for customers (a company or a person); optional.
 ALTER TABLE users ADD COLUMN name TEXT CHECK (name IS NULL OR length(name) <= 200);
 

@@ -29,25 +29,27 @@ pub async fn recent_events(before: Option<i64>) -> Result<Vec<AuditEntry>, AppEr
             require_role(&[Role::Admin, Role::Auditor]).await?;
             let st = state()?;
             let rows = db::audit::list_recent(&st.db, before, AUDIT_PAGE_SIZE).await?;
-            Ok(rows
-                .into_iter()
-                .map(|r| AuditEntry {
-                    id: r.id,
-                    occurred_at: super::format_utc(r.occurred_at),
-                    actor: r.actor,
-                    action: r.action,
-                    target: match (r.target_type, r.target_id) {
-                        (Some(t), Some(id)) => Some(format!("{t} {id}")),
-                        (Some(t), None) => Some(t),
-                        _ => None,
-                    },
-                    outcome: r.outcome,
-                    ip: r.ip,
-                    user_agent: r.user_agent,
-                    details: r.details.0.to_string(),
-                })
-                .collect())
+            Ok(rows.into_iter().map(entry).collect())
         }
         .await,
     )
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) fn entry(r: crate::server::db::audit::AuditRow) -> AuditEntry {
+    AuditEntry {
+        id: r.id,
+        occurred_at: super::format_utc(r.occurred_at),
+        actor: r.actor,
+        action: r.action,
+        target: match (r.target_type, r.target_id) {
+            (Some(t), Some(id)) => Some(format!("{t} {id}")),
+            (Some(t), None) => Some(t),
+            _ => None,
+        },
+        outcome: r.outcome,
+        ip: r.ip,
+        user_agent: r.user_agent,
+        details: r.details.0.to_string(),
+    }
 }

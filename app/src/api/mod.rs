@@ -4,8 +4,12 @@
 //! explicit (`/fn/<name>`) so tests, logs and the browser agree on the URL.
 
 pub mod admin;
+pub mod apikeys;
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
+pub mod customers;
+pub mod entitlements;
 
 /// Formats a time the same way on the server and in the browser (UTC), so
 /// hydration never sees two different strings.

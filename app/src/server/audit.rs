@@ -71,6 +71,8 @@ pub struct AuditEvent {
     pub outcome: Outcome,
     pub meta: RequestMeta,
     pub details: Value,
+    /// The user whose access this concerns (defaults to a user actor).
+    pub subject: Option<i64>,
 }
 
 impl AuditEvent {
@@ -83,6 +85,7 @@ impl AuditEvent {
             outcome,
             meta: RequestMeta::default(),
             details: Value::Object(Default::default()),
+            subject: None,
         }
     }
 
@@ -98,6 +101,11 @@ impl AuditEvent {
 
     pub fn details(mut self, details: Value) -> Self {
         self.details = details;
+        self
+    }
+
+    pub fn subject(mut self, user_id: i64) -> Self {
+        self.subject = Some(user_id);
         self
     }
 
@@ -124,6 +132,7 @@ pub async fn record(tx: &mut Tx, event: &AuditEvent) -> Result<i64, sqlx::Error>
             ip: ip.as_deref(),
             user_agent: event.meta.user_agent.as_deref(),
             details: &event.details,
+            subject_user_id: event.subject.or(event.actor.id()),
         },
     )
     .await

@@ -22,6 +22,13 @@ async fn session() -> Result<Session, AppError> {
         .map_err(|e| super::request::internal(format!("session layer missing: {e}")))
 }
 
+impl SessionUser {
+    /// This user as the actor of an audit event.
+    pub fn actor(&self) -> Actor {
+        Actor::User { id: self.id, email: self.email.clone() }
+    }
+}
+
 fn to_session_user(row: &UserRow) -> SessionUser {
     SessionUser { id: row.id, email: row.email.clone(), role: row.role() }
 }

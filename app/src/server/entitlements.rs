@@ -127,6 +127,7 @@ pub async fn grant(db: &Db, g: &Grant, actor: Actor, meta: &RequestMeta) -> Resu
         &mut tx,
         &AuditEvent::new(actor, "entitlement.grant", Outcome::Success)
             .target("entitlement", id)
+            .subject(g.customer_id)
             .meta(meta)
             .details(json!({
                 "customer_id": g.customer_id,
@@ -197,6 +198,7 @@ pub async fn change(db: &Db, id: i64, change: &Change, actor: Actor, meta: &Requ
         &mut tx,
         &AuditEvent::new(actor, action, Outcome::Success)
             .target("entitlement", id)
+            .subject(before.customer_id)
             .meta(meta)
             .details(json!({
                 "customer_id": before.customer_id,

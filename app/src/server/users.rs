@@ -61,6 +61,7 @@ pub async fn create_in(
         tx,
         &AuditEvent::new(actor, action, Outcome::Success)
             .target("user", id)
+            .subject(id)
             .meta(meta)
             .details(json!({ "email": email.as_str(), "role": role.as_str() })),
     )
@@ -129,6 +130,7 @@ pub async fn create_customer_in(
         tx,
         &AuditEvent::new(actor, "customer.create", Outcome::Success)
             .target("user", id)
+            .subject(id)
             .meta(meta)
             .details(json!({ "email": email.as_str(), "name": name, "can_log_in": password.is_some() })),
     )

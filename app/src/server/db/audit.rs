@@ -20,6 +20,7 @@ pub struct AuditRow {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub details: Json<serde_json::Value>,
+    pub subject_user_id: Option<i64>,
 }
 
 /// What one event records; see `crate::server::audit` for the builder.
@@ -35,12 +36,13 @@ pub struct NewAuditRow<'a> {
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
     pub details: &'a serde_json::Value,
+    pub subject_user_id: Option<i64>,
 }
 
 pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Error> {
     let sql = "INSERT INTO audit_events \
-        (occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, ip, user_agent, details) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+        (occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, ip, user_agent, details, \
+        subject_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
     on_tx!(tx, |conn| sqlx::query_scalar(sql)
         .bind(row.occurred_at)
         .bind(row.actor_user_id)
@@ -52,14 +54,24 @@ pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Err
         .bind(row.ip)
         .bind(row.user_agent)
         .bind(Json(row.details))
+        .bind(row.subject_user_id)
         .fetch_one(conn)
         .await)
 }
 
 /// Newest first, strictly older than `before_id` when given (keyset paging).
 pub async fn list_recent(db: &Db, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
-    let sql = "SELECT id, occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, \
-               ip, user_agent, details FROM audit_events \
-               WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2";
-    on_db!(db, |pool| sqlx::query_as(sql).bind(before_id).bind(limit).fetch_all(pool).await)
+    let sql = format!("SELECT {COLUMNS} FROM audit_events WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(before_id).bind(limit).fetch_all(pool).await)
+}
+
+const COLUMNS: &str = "id, occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, ip, \
+                       user_agent, details, subject_user_id";
+
+/// The newest events by or about one user (as actor or as subject).
+pub async fn list_for_user(db: &Db, user_id: i64, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_events WHERE subject_user_id = $1 OR actor_user_id = $1 ORDER BY id DESC LIMIT $2"
+    );
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(user_id).bind(limit).fetch_all(pool).await)
 }
