@@ -40,7 +40,7 @@ fn parse(input: &ProductInput) -> Result<Parsed, AppError> {
     let name = parse_product_name(&input.name).map_err(|e| AppError::invalid("name", e))?;
     let slug = match input.slug.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         Some(s) => Slug::parse(s).map_err(|e| AppError::invalid("slug", e))?,
-        None => Slug::from_name(&name).ok_or_else(|| AppError::invalid("slug", "give a slug: the name has no letters or digits to make one from"))?,
+        None => Slug::from_name(&name).ok_or_else(|| AppError::invalid("slug", "give a slug: none can be made from this name (a slug needs at least 2 letters or digits)"))?,
     };
     let description = parse_description(&input.description).map_err(|e| AppError::invalid("description", e))?;
     let mut repositories = Vec::new();

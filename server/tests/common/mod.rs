@@ -87,6 +87,8 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, opts: Options) -> Self {
+        // Logs go to the test's captured output: shown only when it fails.
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn,server=info,app=info").try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(backend, dir.path()).await;
         let config = Config {

@@ -116,9 +116,14 @@ impl Db {
         }
     }
 
+    /// Opens a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a
+    /// deferred transaction that reads and then writes fails at once with
+    /// SQLITE_BUSY_SNAPSHOT if another connection committed in between (WAL),
+    /// which the busy timeout cannot help; taking the write lock up front
+    /// makes writers queue instead.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Db::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
