@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `user create`.
+//! The command line: `serve` (the default), `migrate`, `user create`,
+//! `apikey create`.
 
 use crate::{
     config::{self, ConfigError},
@@ -6,7 +7,7 @@ use crate::{
 };
 use app::{
     domain::{Email, Password, Role},
-    server::{audit::Actor, users, RequestMeta},
+    server::{api_keys, audit::Actor, users, RequestMeta},
 };
 use clap::{Parser, Subcommand};
 use std::io::Read;
@@ -35,6 +36,9 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage REST API keys.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -53,6 +57,19 @@ pub enum UserCommand {
         #[arg(long)]
         email: String,
         /// admin, auditor or customer.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Create a REST API key; its secret is printed once, never stored.
+    Create {
+        /// A name to recognise the key by (e.g. "crm").
+        #[arg(long)]
+        name: String,
+        /// admin (read and write) or auditor (read only).
         #[arg(long)]
         role: String,
     },
@@ -95,7 +112,25 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             println!("created {role} {email} (id {id})");
             Ok(())
         }
+        Command::Apikey(ApikeyCommand::Create { name, role }) => apikey_create(&env.db()?.database_url, &name, &role).await,
     }
+}
+
+/// Creates an API key and prints its secret: the only time it is shown
+/// (the database keeps a hash).
+async fn apikey_create(database_url: &str, name: &str, role: &str) -> Result<(), CliError> {
+    let role = api_keys::parse_role(role).map_err(|e| CliError::Input(format!("--role: {e}")))?;
+    let db = startup::open_database(database_url).await?;
+    let result = api_keys::create(&db, name, role, Actor::Cli, &RequestMeta::default()).await;
+    db.close().await;
+    let created = result.map_err(|e| match e {
+        app::error::AppError::Invalid { field, message } => CliError::Input(format!("--{field}: {message}")),
+        other => CliError::Other(other.to_string()),
+    })?;
+    println!("created {} API key {:?} (id {}, key id {})", created.key.role, created.key.name, created.key.id, created.key.key_id);
+    println!("secret (shown only now; it will not be shown again): {}", created.secret);
+    println!("send it as: Authorization: Bearer <secret>");
+    Ok(())
 }
 
 /// The password is the first line of standard input (a trailing newline is

@@ -155,6 +155,7 @@ fn router(
     let context_state = state.clone();
     Router::new()
         .route("/healthz", get(routes::health::healthz))
+        .nest(routes::api::PREFIX, routes::api::router())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -88,4 +88,44 @@ async fn user_create_reads_the_password_from_stdin(backend: Backend) {
     assert!(audit.iter().any(|e| e.action == "user.create" && e.actor == "cli"));
 }
 
-on_both_backends!(user_create_reads_the_password_from_stdin);
+async fn apikey_create_prints_the_secret_once(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_database(backend, dir.path()).await;
+    let env = [("PORTCULLIS_DATABASE_URL", url.as_str())];
+    assert!(text(&portcullis(&["apikey", "create", "--help"], &env, None).stdout).contains("Usage"));
+
+    let out = portcullis(&["apikey", "create", "--name", "crm", "--role", "auditor"], &env, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("will not be shown again"), "{stdout}");
+    let secret = stdout
+        .split_whitespace()
+        .find(|w| w.starts_with("pc_"))
+        .unwrap_or_else(|| panic!("a secret in {stdout}"))
+        .to_owned();
+    assert_eq!(stdout.matches(&secret).count(), 1, "the secret is printed once: {stdout}");
+
+    // Stored hashed: the secret works, and is nowhere in the table.
+    let db = app::server::db::Db::connect(&url).await.unwrap();
+    let row = app::server::api_keys::authenticate(&db, &secret).await.unwrap().expect("the printed secret works");
+    assert_eq!((row.name.as_str(), row.role.as_str()), ("crm", "auditor"));
+    let secret_part = secret.rsplit('_').next().unwrap();
+    assert!(!row.secret_hash.contains(secret_part));
+    let audit = app::server::db::audit::list_recent(&db, None, 10).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "apikey.create" && e.actor == "cli"));
+
+    // Bad input: one line naming the option, non-zero exit, no key made.
+    for (args, needle) in [
+        (["apikey", "create", "--name", "x", "--role", "customer"], "--role"),
+        (["apikey", "create", "--name", "  ", "--role", "admin"], "--name"),
+    ] {
+        let out = portcullis(&args, &env, None);
+        assert!(!out.status.success(), "{args:?}");
+        let err = text(&out.stderr);
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{err}");
+    }
+    assert_eq!(app::server::api_keys::list(&db).await.unwrap().len(), 1);
+}
+
+on_both_backends!(user_create_reads_the_password_from_stdin, apikey_create_prints_the_secret_once);

@@ -1,4 +1,5 @@
 //! Routes outside Leptos: health now; the REST API, registry token service
 //! and Stripe webhook join here.
 
+pub mod api;
 pub mod health;
