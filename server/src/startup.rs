@@ -63,7 +63,9 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let db = open_database(&config.db.database_url).await?;
         let demo_accounts = if config.demo {
-            app::server::demo::seed(&db).await.map_err(|e| StartupError::Demo(e.to_string()))?
+            let accounts = app::server::demo::seed(&db).await.map_err(|e| StartupError::Demo(e.to_string()))?;
+            app::server::demo::seed_catalogue(&db).await.map_err(|e| StartupError::Demo(e.to_string()))?;
+            accounts
         } else {
             Vec::new()
         };
