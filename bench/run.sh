@@ -2,6 +2,8 @@
 # Benchmark (not a test): builds the release portal, then prints
 #   - SSR time of the login page, p50/p99 over a few thousand requests;
 #   - the size of the wasm, JS and CSS the browser downloads, raw and brotli.
+#   - may_pull (the access check) per second and p50/p99, 10,000 customers ×
+#     5 entitlements, on SQLite (and PostgreSQL with BENCH_POSTGRES=1).
 # Usage: bash bench/run.sh [REQUESTS]   (default 3000; at most 120 s of load)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,3 +37,11 @@ for f in target/site/pkg/portcullis_bg.wasm target/site/pkg/portcullis.js target
   raw=$(stat -c %s "$f"); br=$(brotli -c -q 11 "$f" | wc -c)
   printf '  %-22s %10d %10d %7.1f%%\n' "$(basename "$f")" "$raw" "$br" "$(python3 -c "print($br*100/$raw)")"
 done
+
+echo
+echo "==> access check (may_pull), release build"
+cargo run --quiet --release -p server --example bench_access -- "" 10000 10
+if [ -n "${BENCH_POSTGRES:-}" ]; then
+  source scripts/pg.sh; pg_start; trap 'pg_stop; cleanup' EXIT
+  cargo run --quiet --release -p server --example bench_access -- "$PG_URL" 10000 10
+fi
