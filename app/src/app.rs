@@ -6,8 +6,14 @@ use crate::error::AppError;
 use crate::pages::{
     account::AccountPage,
     admin::{AdminDashboard, AdminUsersPage},
+    admin_api_keys::AdminApiKeysPage,
+    admin_customer_detail::AdminCustomerPage,
+    admin_customers::AdminCustomersPage,
+    admin_product_edit::AdminProductPage,
+    admin_products::AdminProductsPage,
     audit::AuditPage,
     auth::{LoginPage, SignupPage},
+    catalogue::{CatalogueProductPage, CataloguePage},
     errors::NotFound,
     home::HomePage,
 };
@@ -86,6 +92,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminDashboard ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products") view=AdminProductsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products/:id") view=AdminProductPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/customers") view=AdminCustomersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/customers/:id") view=AdminCustomerPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/api-keys") view=AdminApiKeysPage ssr=SsrMode::Async/>
+                    <Route path=path!("/catalogue") view=CataloguePage ssr=SsrMode::Async/>
+                    <Route path=path!("/catalogue/:slug") view=CatalogueProductPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>

@@ -10,9 +10,16 @@ use leptos_router::components::A;
 /// The navigation entries a role sees, in order.
 pub fn nav_links(user: Option<&SessionUser>) -> Vec<(&'static str, &'static str)> {
     match user.map(|u| u.role) {
-        None => vec![("/", "Home"), ("/login", "Log in"), ("/signup", "Sign up")],
-        Some(Role::Customer) => vec![("/", "Home"), ("/account", "My account")],
-        Some(Role::Admin) => vec![("/admin", "Admin"), ("/admin/users", "Users"), ("/audit", "Audit log")],
+        None => vec![("/", "Home"), ("/catalogue", "Catalogue"), ("/login", "Log in"), ("/signup", "Sign up")],
+        Some(Role::Customer) => vec![("/", "Home"), ("/catalogue", "Catalogue"), ("/account", "My account")],
+        Some(Role::Admin) => vec![
+            ("/admin", "Admin"),
+            ("/admin/products", "Products"),
+            ("/admin/customers", "Customers"),
+            ("/admin/users", "Users"),
+            ("/admin/api-keys", "API keys"),
+            ("/audit", "Audit log"),
+        ],
         Some(Role::Auditor) => vec![("/audit", "Audit log")],
     }
 }

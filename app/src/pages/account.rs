@@ -1,14 +1,29 @@
-//! The customer area.
+//! The customer area: who is signed in, and "My products" (every
+//! entitlement with its status and window in plain words).
 
+use crate::api::entitlements::my_entitlements;
 use crate::app::use_auth;
 use crate::components::role_gate::RequireRole;
+use crate::components::widgets::{gate, entitlement_tone, source_words, Badge, LoadError, LINK};
 use crate::domain::Role;
+use crate::error::AppError;
+use crate::views::EntitlementView;
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+type Entitlements = Resource<Result<Vec<EntitlementView>, AppError>>;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let auth = use_auth();
+    // Outside RequireRole: see `widgets::gate`.
+    let items: Entitlements = Resource::new(
+        || (),
+        move |_| async move {
+            gate(auth, &[Role::Customer]).await?;
+            my_entitlements().await
+        },
+    );
     view! {
         <Title text="My account"/>
         <RequireRole roles=&[Role::Customer]>
@@ -20,15 +35,48 @@ pub fn AccountPage() -> impl IntoView {
                 </strong>
             </p>
             <div class="mt-6 grid gap-4 md:grid-cols-2">
-                <section class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
-                    <h2 class="font-semibold">"My products"</h2>
-                    <p class="mt-2 text-sm text-slate-600">"You have no products yet. What you buy appears here with its access window."</p>
-                </section>
+                <MyProducts items/>
                 <section class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
                     <h2 class="font-semibold">"Pull credentials"</h2>
                     <p class="mt-2 text-sm text-slate-600">"Credentials for your registry clients will be listed here."</p>
                 </section>
             </div>
         </RequireRole>
+    }
+}
+
+#[component]
+fn MyProducts(items: Entitlements) -> impl IntoView {
+    view! {
+        <section class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+            <h2 class="font-semibold">"My products"</h2>
+            <Transition fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
+                {move || items.get().map(|r| match r {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="mt-2 text-sm text-slate-600" data-testid="no-products">
+                            "You have no products yet. What you buy appears here with its access window. "
+                            <a class=LINK href="/catalogue">"Browse the catalogue"</a>
+                        </p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="mt-2 divide-y divide-slate-100" data-testid="my-products">
+                            {list.into_iter().map(|e| {
+                                let tone = entitlement_tone(&e);
+                                view! {
+                                    <li class="flex flex-wrap items-center justify-between gap-2 py-2" data-testid="my-product">
+                                        <div class="min-w-0">
+                                            <a class="font-medium text-indigo-700 hover:underline" href=format!("/catalogue/{}", e.product_slug)>{e.product_name}</a>
+                                            <div class="text-xs text-slate-500">{source_words(e.source)}</div>
+                                        </div>
+                                        <Badge text=e.summary tone testid="entitlement-summary"/>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <div class="mt-2"><LoadError error=e/></div> }.into_any(),
+                })}
+            </Transition>
+        </section>
     }
 }

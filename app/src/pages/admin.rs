@@ -15,6 +15,18 @@ pub fn AdminDashboard() -> impl IntoView {
         <RequireRole roles=&[Role::Admin]>
             <h1 class="text-2xl font-semibold">"Vendor admin"</h1>
             <div class="mt-6 grid gap-4 md:grid-cols-3">
+                <a href="/admin/products" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
+                    <h2 class="font-semibold">"Products"</h2>
+                    <p class="mt-1 text-sm text-slate-600">"The catalogue: repositories, prices, publishing."</p>
+                </a>
+                <a href="/admin/customers" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
+                    <h2 class="font-semibold">"Customers"</h2>
+                    <p class="mt-1 text-sm text-slate-600">"Accounts, their entitlements; grant, extend, suspend, revoke."</p>
+                </a>
+                <a href="/admin/api-keys" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
+                    <h2 class="font-semibold">"API keys"</h2>
+                    <p class="mt-1 text-sm text-slate-600">"Keys for the REST API; create and revoke."</p>
+                </a>
                 <a href="/admin/users" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
                     <h2 class="font-semibold">"Users"</h2>
                     <p class="mt-1 text-sm text-slate-600">"Customers, admins and auditors; create accounts."</p>

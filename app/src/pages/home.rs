@@ -32,6 +32,9 @@ pub fn HomePage() -> impl IntoView {
                         }
                     }}
                 </Transition>
+                <p class="mt-4">
+                    <a class="font-semibold text-indigo-700 underline hover:text-indigo-500" href="/catalogue" data-testid="browse-catalogue">"Browse the catalogue →"</a>
+                </p>
             </div>
             <ol class="space-y-3 rounded-lg border border-slate-200 bg-white p-6 text-sm shadow-sm">
                 <li><strong>"1. Choose"</strong>" a product from the vendor's catalogue."</li>

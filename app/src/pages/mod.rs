@@ -2,7 +2,14 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_api_keys;
+pub mod admin_customer_detail;
+pub mod admin_customers;
+pub mod admin_entitlements;
+pub mod admin_product_edit;
+pub mod admin_products;
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
 pub mod errors;
 pub mod home;

@@ -1,0 +1,148 @@
+//! The public catalogue: published products as cards (prices, what each
+//! includes), and a page per product with its description. Anyone may look;
+//! buying online arrives with the Stripe integration.
+
+use crate::api::catalogue::{catalogue, catalogue_product};
+use crate::app::use_auth;
+use crate::components::widgets::{LoadError, CARD, LINK};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::pages::errors::NotFound;
+use crate::views::{PriceView, ProductView};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn CataloguePage() -> impl IntoView {
+    let products = Resource::new(|| (), |_| catalogue());
+    view! {
+        <Title text="Catalogue"/>
+        <h1 class="text-2xl font-semibold">"Catalogue"</h1>
+        <p class="mt-1 text-slate-600">"Each product gives access to the image repositories it lists, for as long as its window runs."</p>
+        <Transition fallback=|| view! { <p class="mt-6 text-slate-500">"Loading…"</p> }>
+            {move || products.get().map(|r| match r {
+                Ok(list) if list.is_empty() => view! {
+                    <p class="mt-6 text-slate-600" data-testid="catalogue-empty">"Nothing is on sale yet. Check back soon."</p>
+                }.into_any(),
+                Ok(list) => view! {
+                    <div class="mt-6 grid gap-4 sm:grid-cols-2 lg:grid-cols-3" data-testid="catalogue">
+                        {list.into_iter().map(|p| view! { <ProductCard product=p/> }).collect_view()}
+                    </div>
+                }.into_any(),
+                Err(e) => view! { <div class="mt-6"><LoadError error=e/></div> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ProductCard(product: ProductView) -> impl IntoView {
+    let href = format!("/catalogue/{}", product.slug);
+    view! {
+        <article class=format!("{CARD} flex flex-col") data-testid="product-card">
+            <h2 class="text-lg font-semibold">
+                <a class="hover:text-indigo-700" href=href.clone()>{product.name}</a>
+            </h2>
+            <Prices prices=product.prices contact_sales=product.contact_sales/>
+            <Includes repositories=product.repositories/>
+            <p class="mt-auto pt-4"><a class=LINK href=href>"Details"</a></p>
+        </article>
+    }
+}
+
+/// Price labels, or "Contact sales" when there is no online price.
+#[component]
+fn Prices(prices: Vec<PriceView>, contact_sales: bool) -> impl IntoView {
+    let active: Vec<PriceView> = prices.into_iter().filter(|p| p.active).collect();
+    if active.is_empty() {
+        return view! { <p class="mt-2 text-sm font-medium text-slate-700" data-testid="contact-sales">"Contact sales"</p> }
+            .into_any();
+    }
+    view! {
+        <ul class="mt-2 space-y-0.5 text-sm font-medium text-slate-900" data-testid="prices">
+            {active.into_iter().map(|p| view! { <li>{p.label}</li> }).collect_view()}
+            {contact_sales.then(|| view! { <li class="font-normal text-slate-600">"or contact sales for other terms"</li> })}
+        </ul>
+    }
+    .into_any()
+}
+
+/// What a product includes: its repositories (names or `prefix-*`).
+#[component]
+fn Includes(repositories: Vec<String>) -> impl IntoView {
+    view! {
+        <div class="mt-3">
+            <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Includes"</h3>
+            <ul class="mt-1 flex flex-wrap gap-1.5" data-testid="repositories">
+                {repositories
+                    .into_iter()
+                    .map(|r| view! { <li><code class="rounded bg-slate-100 px-1.5 py-0.5 text-xs break-all">{r}</code></li> })
+                    .collect_view()}
+            </ul>
+        </div>
+    }
+}
+
+#[component]
+pub fn CatalogueProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let slug = move || params.read().get("slug").unwrap_or_default();
+    let product = Resource::new(slug, catalogue_product);
+    view! {
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || product.get().map(|r| match r {
+                Ok(p) => view! { <ProductDetail product=p/> }.into_any(),
+                Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
+                Err(e) => view! { <LoadError error=e/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ProductDetail(product: ProductView) -> impl IntoView {
+    view! {
+        <Title text=product.name.clone()/>
+        <p class="text-sm"><a class=LINK href="/catalogue">"← Catalogue"</a></p>
+        <div class="mt-3 grid gap-6 md:grid-cols-3">
+            <article class="md:col-span-2">
+                <h1 class="text-2xl font-semibold" data-testid="product-name">{product.name}</h1>
+                // Sanitised on the server (no scripts, no handlers): see views.rs.
+                <div
+                    data-testid="product-description"
+                    class="mt-4 space-y-3 text-slate-800 [&_a]:text-indigo-700 [&_a]:underline [&_code]:rounded [&_code]:bg-slate-100 [&_code]:px-1 [&_h1]:text-xl [&_h1]:font-semibold [&_h2]:text-lg [&_h2]:font-semibold [&_h3]:font-semibold [&_ol]:list-decimal [&_ol]:pl-6 [&_pre]:overflow-x-auto [&_pre]:rounded [&_pre]:bg-slate-100 [&_pre]:p-3 [&_ul]:list-disc [&_ul]:pl-6"
+                    inner_html=product.description_html
+                ></div>
+            </article>
+            <aside class=format!("{CARD} h-fit")>
+                <h2 class="font-semibold">"Price"</h2>
+                <Prices prices=product.prices contact_sales=product.contact_sales/>
+                <Includes repositories=product.repositories/>
+                <BuyingNote/>
+            </aside>
+        </div>
+    }
+}
+
+/// Until online payment exists: whom to ask, depending on who is looking.
+#[component]
+fn BuyingNote() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <Transition fallback=|| ()>
+            {move || {
+                let role = auth.user.get().and_then(|r| r.ok()).flatten().map(|u| u.role);
+                let text = match role {
+                    Some(Role::Customer) => "Buying online is coming soon. For now, contact the vendor: what they grant you appears under My products.",
+                    Some(_) => "Buying online is coming soon. Customers contact the vendor for now.",
+                    None => "Buying online is coming soon. For now, contact the vendor; create an account so they can grant you access.",
+                };
+                view! {
+                    <p class="mt-4 border-t border-slate-100 pt-3 text-sm text-slate-600" data-testid="buying-note">{text}</p>
+                    {role.is_none().then(|| view! { <p class="mt-2 text-sm"><a class=LINK href="/signup">"Create an account"</a></p> })}
+                }
+            }}
+        </Transition>
+    }
+}
