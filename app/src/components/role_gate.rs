@@ -1,5 +1,11 @@
 //! Shows its children only to the given roles. This is presentation only:
 //! the server functions behind every page check the role themselves.
+//!
+//! Its children may be built more than once during server rendering (each
+//! time the user resource settles), so a page must create its resources
+//! *outside* `RequireRole` and pass them in; each such resource awaits
+//! `widgets::gate` first. A resource created inside would get a new id per
+//! build and no longer line up with the browser's during hydration.
 
 use crate::app::use_auth;
 use crate::domain::Role;

@@ -1,6 +1,8 @@
 //! Vendor-admin pages: the dashboard and accounts.
 
 use crate::api::admin::{list_users, CreateUser};
+use crate::app::use_auth;
+use crate::components::widgets::gate;
 use crate::components::form::{Field, FormError, BUTTON, INPUT_CLASS};
 use crate::components::role_gate::RequireRole;
 use crate::domain::Role;
@@ -40,23 +42,35 @@ pub fn AdminDashboard() -> impl IntoView {
     }
 }
 
+type Users = Resource<Result<crate::api::admin::UserPage, crate::error::AppError>>;
+
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
+    let auth = use_auth();
+    let query = use_query_map();
+    let create = ServerAction::<CreateUser>::new();
+    let search = move || query.read().get("q").filter(|s| !s.is_empty());
+    let page = move || query.read().get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1);
+    // Outside RequireRole: see `widgets::gate`.
+    let users: Users = Resource::new(
+        move || (search(), page(), create.version().get()),
+        move |(q, p, _)| async move {
+            gate(auth, &[Role::Admin]).await?;
+            list_users(q, Some(p)).await
+        },
+    );
     view! {
         <Title text="Users"/>
         <RequireRole roles=&[Role::Admin]>
-            <UsersBody/>
+            <UsersBody users create/>
         </RequireRole>
     }
 }
 
 #[component]
-fn UsersBody() -> impl IntoView {
+fn UsersBody(users: Users, create: ServerAction<CreateUser>) -> impl IntoView {
     let query = use_query_map();
-    let create = ServerAction::<CreateUser>::new();
     let search = move || query.read().get("q").filter(|s| !s.is_empty());
-    let page = move || query.read().get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1);
-    let users = Resource::new(move || (search(), page(), create.version().get()), |(q, p, _)| list_users(q, Some(p)));
     let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
     let created = move || create.value().get().and_then(|r| r.ok());
 

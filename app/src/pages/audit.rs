@@ -1,27 +1,36 @@
 //! The audit log, newest first (admins and auditors).
 
 use crate::api::audit::{recent_events, AUDIT_PAGE_SIZE};
+use crate::app::use_auth;
 use crate::components::role_gate::RequireRole;
+use crate::components::widgets::gate;
 use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+type Events = Resource<Result<Vec<crate::api::audit::AuditEntry>, crate::error::AppError>>;
+
 #[component]
 pub fn AuditPage() -> impl IntoView {
+    let auth = use_auth();
+    let query = use_query_map();
+    let before = move || query.read().get("before").and_then(|b| b.parse::<i64>().ok());
+    // Outside RequireRole: see `widgets::gate`.
+    let events: Events = Resource::new(before, move |before| async move {
+        gate(auth, &[Role::Admin, Role::Auditor]).await?;
+        recent_events(before).await
+    });
     view! {
         <Title text="Audit log"/>
         <RequireRole roles=&[Role::Admin, Role::Auditor]>
-            <AuditBody/>
+            <AuditBody events/>
         </RequireRole>
     }
 }
 
 #[component]
-fn AuditBody() -> impl IntoView {
-    let query = use_query_map();
-    let before = move || query.read().get("before").and_then(|b| b.parse::<i64>().ok());
-    let events = Resource::new(before, recent_events);
+fn AuditBody(events: Events) -> impl IntoView {
     view! {
         <h1 class="text-2xl font-semibold">"Audit log"</h1>
         <p class="mt-1 text-sm text-slate-600">"Every sign-in, account change and access decision. Read-only. Times in UTC."</p>
