@@ -27,16 +27,7 @@ pub async fn may_pull(db: &Db, customer_id: i64, repository: &str, at: DateTime<
     for r in rows {
         let Ok(pattern) = RepoPattern::parse(&r.pattern) else { continue };
         let entry = grouped.entry(r.id).or_insert_with(|| {
-            (
-                Window {
-                    status: EntitlementStatus::parse(&r.status).unwrap_or(EntitlementStatus::Revoked),
-                    starts_at: r.starts_at,
-                    ends_at: r.ends_at,
-                    grace_until: r.grace_until,
-                    suspended_reason: r.suspended_reason.clone(),
-                },
-                Vec::new(),
-            )
+            (window(&r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason), Vec::new())
         });
         entry.1.push(pattern);
     }
@@ -47,14 +38,26 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn window_of(r: &EntitlementRow) -> Window {
+/// The decision's view of a stored row. An unknown status (impossible under
+/// the CHECK constraint) is treated as revoked: fail closed.
+fn window(
+    status: &str,
+    starts_at: DateTime<Utc>,
+    ends_at: Option<DateTime<Utc>>,
+    grace_until: Option<DateTime<Utc>>,
+    reason: &Option<String>,
+) -> Window {
     Window {
-        status: EntitlementStatus::parse(&r.status).unwrap_or(EntitlementStatus::Revoked),
-        starts_at: r.starts_at,
-        ends_at: r.ends_at,
-        grace_until: r.grace_until,
-        suspended_reason: r.suspended_reason.clone(),
+        status: EntitlementStatus::parse(status).unwrap_or(EntitlementStatus::Revoked),
+        starts_at,
+        ends_at,
+        grace_until,
+        suspended_reason: reason.clone(),
     }
+}
+
+fn window_of(r: &EntitlementRow) -> Window {
+    window(&r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason)
 }
 
 pub fn view(r: EntitlementRow, now: DateTime<Utc>) -> EntitlementView {
