@@ -3,6 +3,8 @@
 //! named by `PORTCULLIS_TEST_POSTGRES_URL`), spoken to over real HTTP.
 #![allow(dead_code)]
 
+pub mod api;
+
 use app::{
     domain::{Email, Password, Role},
     server::{audit::Actor, db::Db, users, RequestMeta},
