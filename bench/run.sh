@@ -32,7 +32,7 @@ python3 bench/ssr.py "http://127.0.0.1:$PORT" "$REQUESTS" 120
 echo
 echo "Browser payload (release, wasm-opt from npm binaryen):"
 printf '  %-22s %10s %10s %8s\n' file raw brotli ratio
-for f in target/site/pkg/portcullis_bg.wasm target/site/pkg/portcullis.js target/site/pkg/portcullis.css; do
+for f in target/site/pkg/portcullis.wasm target/site/pkg/portcullis.js target/site/pkg/portcullis.css; do
   [ -f "$f" ] || continue
   raw=$(stat -c %s "$f"); br=$(brotli -c -q 11 "$f" | wc -c)
   printf '  %-22s %10d %10d %7.1f%%\n' "$(basename "$f")" "$raw" "$br" "$(python3 -c "print($br*100/$raw)")"

@@ -16,7 +16,7 @@ use app::{
     },
     shell, App,
 };
-use axum::{routing::get, Router};
+use axum::{routing::get, serve::ListenerExt, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sha2::{Digest, Sha512};
@@ -107,7 +107,14 @@ impl Application {
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service).with_graceful_shutdown(shutdown).await
+        // Pages stream in several small writes; with Nagle's algorithm on,
+        // each waits for the client's delayed ACK (~40 ms a page).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, service).with_graceful_shutdown(shutdown).await
     }
 }
 
