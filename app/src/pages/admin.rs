@@ -2,7 +2,7 @@
 
 use crate::api::admin::{list_users, CreateUser};
 use crate::app::use_auth;
-use crate::components::widgets::gate;
+use crate::components::widgets::{gate, urlencode};
 use crate::components::form::{Field, FormError, BUTTON, INPUT_CLASS};
 use crate::components::role_gate::RequireRole;
 use crate::domain::Role;
@@ -140,12 +140,3 @@ fn UsersBody(users: Users, create: ServerAction<CreateUser>) -> impl IntoView {
     }
 }
 
-/// Percent-encodes a query value (the search box's text).
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
