@@ -98,3 +98,66 @@ pub struct NewApiKey {
     pub key: ApiKeyView,
     pub secret: String,
 }
+
+/// A registry credential as lists show it (never its secret).
+/// `kind` is `pull` (a customer's, for their clusters) or `push` (an admin's,
+/// for the vendor's CI).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CredentialView {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    /// The registry user name (`docker login -u …`).
+    pub username: String,
+    pub owner_id: i64,
+    pub owner_email: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub rotated_at: Option<String>,
+    /// When it last obtained a registry token.
+    pub last_used_at: Option<String>,
+    /// When the registry last reported a manifest pull by it.
+    pub last_pulled_at: Option<String>,
+    pub revoked_at: Option<String>,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+}
+
+/// A credential just created or rotated: the secret is shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NewCredential {
+    pub credential: CredentialView,
+    pub username: String,
+    pub secret: String,
+}
+
+/// A tag the registry reported pushed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TagView {
+    pub tag: String,
+    pub digest: String,
+    pub pushed_at: String,
+}
+
+/// A repository a customer may pull (or, for a prefix pattern, one seen
+/// pushed under it), with its tags, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RepositoryView {
+    pub name: String,
+    pub product_name: String,
+    pub tags: Vec<TagView>,
+}
+
+/// What the credentials page needs for its copy-ready snippets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RegistryAccessView {
+    /// The registry's host (and port) as clients name it, e.g. `registry.example.com`.
+    pub host: String,
+    pub repositories: Vec<RepositoryView>,
+}

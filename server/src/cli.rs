@@ -1,5 +1,6 @@
 //! The command line: `serve` (the default), `migrate`, `user create`,
-//! `apikey create`.
+//! `apikey create`; `registry …` and `credential create` live in
+//! `registry/commands.rs`.
 
 use crate::{
     config::{self, ConfigError},
@@ -39,6 +40,12 @@ pub enum Command {
     /// Manage REST API keys.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
+    /// The container registry: its config, the token-signing keys.
+    #[command(subcommand)]
+    Registry(crate::registry::commands::RegistryCommand),
+    /// Registry credentials (pull for customers, push for admins).
+    #[command(subcommand)]
+    Credential(crate::registry::commands::CredentialCommand),
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -113,6 +120,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Apikey(ApikeyCommand::Create { name, role }) => apikey_create(&env.db()?.database_url, &name, &role).await,
+        Command::Registry(cmd) => crate::registry::commands::registry(cmd).await,
+        Command::Credential(cmd) => crate::registry::commands::credential(cmd).await,
     }
 }
 

@@ -79,6 +79,44 @@ pub struct Config {
     pub demo: bool,
     pub client_ip_header: Option<String>,
     pub login_limits: LoginLimits,
+    pub registry: RegistryConfig,
+}
+
+pub const DEFAULT_REGISTRY_KEY_DIR: &str = "data/registry-keys";
+pub const DEFAULT_REGISTRY_SERVICE: &str = "portcullis-registry";
+pub const DEFAULT_REGISTRY_ISSUER: &str = "portcullis";
+pub const DEFAULT_REGISTRY_HOST: &str = "127.0.0.1:5000";
+pub const DEFAULT_REGISTRY_TOKEN_TTL_SECS: u64 = 300;
+
+/// The registry token service's settings (`PORTCULLIS_REGISTRY_*`).
+#[derive(Clone, Debug)]
+pub struct RegistryConfig {
+    /// Signing keys, certificates and the events secret (created at first start).
+    pub key_dir: std::path::PathBuf,
+    /// The registry's `auth.token.service`: the tokens' `aud`.
+    pub service: String,
+    /// The registry's `auth.token.issuer`: the tokens' `iss`.
+    pub issuer: String,
+    /// The registry's address as clients name it (snippets, demo).
+    pub host: String,
+    /// Lifetime of issued tokens.
+    pub token_ttl_secs: u64,
+    /// The shared secret of `/registry/events`; `None` = the one kept in the key dir.
+    pub events_secret: Option<Secret>,
+}
+
+impl RegistryConfig {
+    /// The defaults, with keys under `key_dir` (tests use a temp dir).
+    pub fn with_key_dir(key_dir: impl Into<std::path::PathBuf>) -> Self {
+        Self {
+            key_dir: key_dir.into(),
+            service: DEFAULT_REGISTRY_SERVICE.into(),
+            issuer: DEFAULT_REGISTRY_ISSUER.into(),
+            host: DEFAULT_REGISTRY_HOST.into(),
+            token_ttl_secs: DEFAULT_REGISTRY_TOKEN_TTL_SECS,
+            events_secret: None,
+        }
+    }
 }
 
 /// Looks variables up through `get`, so tests need not touch the process env.
@@ -105,6 +143,47 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 .parse::<NonZeroU32>()
                 .map_err(|_| err(key, format!("expected a whole number of attempts per minute ≥ 1, got {v:?}"))),
         }
+    }
+
+    pub fn registry(&self) -> Result<RegistryConfig, ConfigError> {
+        let mut r = RegistryConfig::with_key_dir(
+            self.get("PORTCULLIS_REGISTRY_KEY_DIR").unwrap_or_else(|| DEFAULT_REGISTRY_KEY_DIR.into()),
+        );
+        let plain = |v: &str| !v.is_empty() && v.len() <= 200 && v.chars().all(|c| c.is_ascii_graphic());
+        if let Some(v) = self.get("PORTCULLIS_REGISTRY_SERVICE") {
+            if !plain(&v) {
+                return Err(err("PORTCULLIS_REGISTRY_SERVICE", "printable ASCII without spaces, at most 200 characters"));
+            }
+            r.service = v;
+        }
+        if let Some(v) = self.get("PORTCULLIS_REGISTRY_ISSUER") {
+            if !plain(&v) {
+                return Err(err("PORTCULLIS_REGISTRY_ISSUER", "printable ASCII without spaces, at most 200 characters"));
+            }
+            r.issuer = v;
+        }
+        if let Some(v) = self.get("PORTCULLIS_REGISTRY_HOST") {
+            if !plain(&v) || v.contains('/') {
+                return Err(err("PORTCULLIS_REGISTRY_HOST", format!("expected a host[:port] such as registry.example.com, got {v:?}")));
+            }
+            r.host = v;
+        }
+        if let Some(v) = self.get("PORTCULLIS_REGISTRY_TOKEN_TTL") {
+            r.token_ttl_secs = match v.parse::<u64>() {
+                Ok(n) if (30..=3600).contains(&n) => n,
+                _ => return Err(err("PORTCULLIS_REGISTRY_TOKEN_TTL", format!("expected seconds between 30 and 3600, got {v:?}"))),
+            };
+        }
+        if let Some(v) = self.get("PORTCULLIS_REGISTRY_EVENTS_SECRET") {
+            if v.chars().count() < MIN_SECRET_CHARS || !plain(&v) {
+                return Err(err(
+                    "PORTCULLIS_REGISTRY_EVENTS_SECRET",
+                    format!("at least {MIN_SECRET_CHARS} printable characters without spaces"),
+                ));
+            }
+            r.events_secret = Some(Secret(v));
+        }
+        Ok(r)
     }
 
     pub fn db(&self) -> Result<DbConfig, ConfigError> {
@@ -155,7 +234,16 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             per_account_per_minute: self
                 .per_minute("PORTCULLIS_LOGIN_LIMIT_PER_ACCOUNT", defaults.per_account_per_minute)?,
         };
-        Ok(Config { db: self.db()?, site_addr, base_url, session_secret, demo, client_ip_header, login_limits })
+        Ok(Config {
+            db: self.db()?,
+            site_addr,
+            base_url,
+            session_secret,
+            demo,
+            client_ip_header,
+            login_limits,
+            registry: self.registry()?,
+        })
     }
 }
 
@@ -206,6 +294,10 @@ mod tests {
             ("PORTCULLIS_LOGIN_LIMIT_PER_IP", "0"),
             ("PORTCULLIS_LOGIN_LIMIT_PER_ACCOUNT", "ten"),
             ("PORTCULLIS_CLIENT_IP_HEADER", "bad header"),
+            ("PORTCULLIS_REGISTRY_HOST", "https://registry.example.com/"),
+            ("PORTCULLIS_REGISTRY_TOKEN_TTL", "5"),
+            ("PORTCULLIS_REGISTRY_EVENTS_SECRET", "short"),
+            ("PORTCULLIS_REGISTRY_SERVICE", "has space"),
         ];
         for (var, value) in cases {
             let e = env(&[("PORTCULLIS_SESSION_SECRET", SECRET), (var, value)]).serve(false).unwrap_err();

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod middleware;
+pub mod registry;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

@@ -5,14 +5,14 @@
 use crate::{
     config::Config,
     middleware::{self, OriginPolicy},
-    routes,
+    registry, routes,
 };
 use app::{
     server::{
         db::Db,
         ratelimit::LoginLimiter,
         session::PortalSessionStore,
-        state::{AppState, AuthSettings},
+        state::{AppState, AuthSettings, RegistrySettings},
     },
     shell, App,
 };
@@ -40,6 +40,8 @@ pub enum StartupError {
     Demo(String),
     #[error("leptos configuration: {0}")]
     Leptos(String),
+    #[error("PORTCULLIS_REGISTRY_KEY_DIR: {0}")]
+    RegistryKeys(#[from] crate::registry::keys::KeyError),
 }
 
 /// A bound, ready-to-run portal.
@@ -50,6 +52,8 @@ pub struct Application {
     pub base_url: Url,
     pub db: Db,
     pub demo_accounts: Vec<app::server::demo::DemoAccount>,
+    /// Flushes the registry decisions still queued for the audit log.
+    audit_drain: registry::batch::Drain,
 }
 
 /// Opens the database and applies migrations (used by `serve` and `migrate`).
@@ -88,13 +92,18 @@ impl Application {
                 client_ip_header: config.client_ip_header.clone(),
             }),
             limiter: Arc::new(LoginLimiter::new(config.login_limits)),
+            registry: Arc::new(RegistrySettings {
+                host: config.registry.host.clone(),
+                service: config.registry.service.clone(),
+            }),
         };
         spawn_housekeeping(&state);
         app::server::password::warm_up().await;
 
+        let (registry, audit_drain) = registry::start(&db, &config.registry, config.client_ip_header.clone())?;
         let sessions = session_layer(&db, &config, &base_url).await?;
-        let router = router(state, sessions);
-        Ok(Self { listener, router, addr, base_url, db, demo_accounts })
+        let router = router(state, sessions, registry);
+        Ok(Self { listener, router, addr, base_url, db, demo_accounts, audit_drain })
     }
 
     pub fn port(&self) -> u16 {
@@ -114,7 +123,10 @@ impl Application {
                 tracing::warn!(error = %e, "could not set TCP_NODELAY");
             }
         });
-        axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+        let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+        // Every request has been answered: write the decisions still queued.
+        self.audit_drain.finish().await;
+        served
     }
 }
 
@@ -157,6 +169,7 @@ fn spawn_housekeeping(state: &AppState) {
 fn router(
     state: AppState,
     sessions: SessionManagerLayer<PortalSessionStore, tower_sessions::service::SignedCookie>,
+    registry: Arc<registry::RegistryService>,
 ) -> Router {
     let leptos_options = state.leptos_options.clone();
     let routes = generate_route_list(App);
@@ -165,6 +178,7 @@ fn router(
     Router::new()
         .route("/healthz", get(routes::health::healthz))
         .nest(routes::api::PREFIX, routes::api::router())
+        .nest_service("/registry", registry::router(registry))
         .leptos_routes_with_context(
             &state,
             routes,

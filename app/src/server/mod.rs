@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;
+pub mod credentials;
 pub mod csp;
 pub mod customers;
 pub mod db;
@@ -20,4 +21,4 @@ pub mod state;
 pub mod users;
 
 pub use request::{respond, RequestMeta};
-pub use state::{AppState, AuthSettings};
+pub use state::{AppState, AuthSettings, RegistrySettings};

@@ -12,6 +12,17 @@ pub struct AppState {
     pub db: Db,
     pub auth: Arc<AuthSettings>,
     pub limiter: Arc<LoginLimiter>,
+    pub registry: Arc<RegistrySettings>,
+}
+
+/// What pages and services need to know about the registry (the token
+/// service's keys and cache live in the `server` crate).
+#[derive(Clone, Debug)]
+pub struct RegistrySettings {
+    /// The registry's host (and port) as clients name it, for snippets.
+    pub host: String,
+    /// The `service` the registry sends and the tokens' `aud`.
+    pub service: String,
 }
 
 /// What the auth code needs from the configuration.

@@ -11,7 +11,7 @@ use app::{
 };
 use reqwest::{header, redirect::Policy, Client, Response};
 use server::{
-    config::{Config, DbConfig, Secret},
+    config::{Config, DbConfig, RegistryConfig, Secret},
     startup::Application,
 };
 use std::{num::NonZeroU32, time::Duration};
@@ -46,7 +46,10 @@ pub struct TestApp {
     pub db: Db,
     pub database_url: String,
     pub client: Client,
+    /// Signing keys and the events secret (`PORTCULLIS_REGISTRY_KEY_DIR`).
+    pub registry_key_dir: std::path::PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -54,11 +57,13 @@ pub struct Options {
     pub per_ip_per_minute: u32,
     pub per_account_per_minute: u32,
     pub base_url: Option<String>,
+    /// The registry host shown in snippets (`PORTCULLIS_REGISTRY_HOST`).
+    pub registry_host: Option<String>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { per_ip_per_minute: 1000, per_account_per_minute: 1000, base_url: None }
+        Self { per_ip_per_minute: 1000, per_account_per_minute: 1000, base_url: None, registry_host: None }
     }
 }
 
@@ -93,6 +98,11 @@ impl TestApp {
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn,server=info,app=info").try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(backend, dir.path()).await;
+        let registry_key_dir = dir.path().join("registry-keys");
+        let mut registry = RegistryConfig::with_key_dir(&registry_key_dir);
+        if let Some(host) = &opts.registry_host {
+            registry.host = host.clone();
+        }
         let config = Config {
             db: DbConfig { database_url: database_url.clone() },
             site_addr: "127.0.0.1:0".parse().unwrap(),
@@ -104,15 +114,36 @@ impl TestApp {
                 per_ip_per_minute: NonZeroU32::new(opts.per_ip_per_minute).unwrap(),
                 per_account_per_minute: NonZeroU32::new(opts.per_account_per_minute).unwrap(),
             },
+            registry,
         };
         let app = Application::build(config).await.expect("application builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.db.clone();
         let (tx, rx) = oneshot::channel();
-        tokio::spawn(app.run_until(async move {
+        let server = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
-        Self { base, db, database_url, client: client(), shutdown: Some(tx), _dir: dir }
+        Self {
+            base,
+            db,
+            database_url,
+            client: client(),
+            registry_key_dir,
+            shutdown: Some(tx),
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    /// Shuts the server down cleanly (as on SIGTERM) and waits until it has
+    /// finished, queued audit writes included. The database stays readable.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task").expect("server ran");
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

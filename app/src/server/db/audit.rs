@@ -59,6 +59,34 @@ pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Err
         .await)
 }
 
+/// Inserts many events with multi-row INSERTs (the token service's batches).
+pub async fn insert_many(tx: &mut Tx, rows: &[NewAuditRow<'_>]) -> Result<(), sqlx::Error> {
+    // 11 binds a row; 400 rows stay far below either backend's bind limit.
+    for chunk in rows.chunks(400) {
+        on_tx!(tx, |conn| {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_events (occurred_at, actor_user_id, actor, action, target_type, target_id, \
+                 outcome, ip, user_agent, details, subject_user_id) ",
+            );
+            q.push_values(chunk, |mut b, row| {
+                b.push_bind(row.occurred_at)
+                    .push_bind(row.actor_user_id)
+                    .push_bind(row.actor)
+                    .push_bind(row.action)
+                    .push_bind(row.target_type)
+                    .push_bind(row.target_id)
+                    .push_bind(row.outcome)
+                    .push_bind(row.ip)
+                    .push_bind(row.user_agent)
+                    .push_bind(Json(row.details))
+                    .push_bind(row.subject_user_id);
+            });
+            q.build().execute(conn).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
 /// Newest first, strictly older than `before_id` when given (keyset paging).
 pub async fn list_recent(db: &Db, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM audit_events WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2");

@@ -6,8 +6,10 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod credentials;
 pub mod entitlements;
 pub mod products;
+pub mod registry;
 pub mod users;
 
 use sqlx::{
