@@ -11,9 +11,11 @@ use crate::pages::{
     admin_customers::AdminCustomersPage,
     admin_product_edit::AdminProductPage,
     admin_products::AdminProductsPage,
+    admin_push_credentials::AdminPushCredentialsPage,
     audit::AuditPage,
     auth::{LoginPage, SignupPage},
     catalogue::{CatalogueProductPage, CataloguePage},
+    credentials::CredentialsPage,
     errors::NotFound,
     home::HomePage,
 };
@@ -90,6 +92,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/credentials") view=CredentialsPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminDashboard ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/products") view=AdminProductsPage ssr=SsrMode::Async/>
@@ -97,6 +100,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/customers") view=AdminCustomersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/customers/:id") view=AdminCustomerPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/api-keys") view=AdminApiKeysPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/push-credentials") view=AdminPushCredentialsPage ssr=SsrMode::Async/>
                     <Route path=path!("/catalogue") view=CataloguePage ssr=SsrMode::Async/>
                     <Route path=path!("/catalogue/:slug") view=CatalogueProductPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>

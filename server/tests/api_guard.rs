@@ -7,7 +7,7 @@ mod common;
 
 use app::{
     domain::Role,
-    server::{api_keys, audit::Actor, catalogue, RequestMeta},
+    server::{api_keys, audit::Actor, catalogue, credentials, RequestMeta},
 };
 use common::{
     api::{assert_error, seed, Api, Seed},
@@ -62,14 +62,18 @@ fn sample_body(route: &str, s: &Seed) -> Option<Value> {
         "post /api/v1/customers" => json!({ "email": "loop@example.com" }),
         "post /api/v1/entitlements" => json!({ "customer_id": s.customer, "product_id": s.product }),
         "patch /api/v1/entitlements/{id}" => json!({ "status": "suspended", "suspended_reason": "loop" }),
+        "post /api/v1/customers/{id}/credentials" => json!({ "name": "loop" }),
         // A new route gets `{}`: without a role check it answers 2xx or 4xx, never 403.
         _ => return (!route.starts_with("delete")).then(|| json!({})),
     })
 }
 
-fn concrete(path: &str, s: &Seed) -> String {
+/// `credential`: a live credential of the seeded customer.
+fn concrete(path: &str, s: &Seed, credential: i64) -> String {
     let id = if path.starts_with("/api/v1/entitlements") {
         s.entitlement
+    } else if path.starts_with("/api/v1/credentials") {
+        credential
     } else if path.starts_with("/api/v1/customers") {
         s.customer
     } else {
@@ -81,6 +85,11 @@ fn concrete(path: &str, s: &Seed) -> String {
 async fn an_auditor_is_refused_every_write_route(backend: Backend) {
     let api = Api::spawn(backend).await;
     let s = seed(&api).await;
+    let cred = credentials::create(&api.app.db, s.customer, credentials::Kind::Pull, "guard", None, Actor::System, &RequestMeta::default())
+        .await
+        .unwrap()
+        .credential
+        .id;
     let before = api.snapshot().await;
     let denied_before = api.app.audit().await.iter().filter(|e| e.0 == "authz.denied").count();
     let routes: Vec<_> = write_routes().collect();
@@ -88,7 +97,7 @@ async fn an_auditor_is_refused_every_write_route(backend: Backend) {
     for r in &routes {
         let name = format!("{} {}", r.method, r.path);
         let method = Method::from_bytes(r.method.to_uppercase().as_bytes()).unwrap();
-        let got = api.call(Some(&api.auditor), method, &concrete(r.path, &s), sample_body(&name, &s).as_ref()).await;
+        let got = api.call(Some(&api.auditor), method, &concrete(r.path, &s, cred), sample_body(&name, &s).as_ref()).await;
         assert_eq!(got.0, StatusCode::FORBIDDEN, "{name}: {}", got.1);
         assert_error(&got, StatusCode::FORBIDDEN, "forbidden", None);
     }
@@ -101,14 +110,14 @@ async fn an_auditor_is_refused_every_write_route(backend: Backend) {
 
     // The auditor reads every GET route.
     for r in ROUTES.iter().filter(|r| !r.is_write()) {
-        let got = api.call(Some(&api.auditor), Method::GET, &concrete(r.path, &s), None).await;
+        let got = api.call(Some(&api.auditor), Method::GET, &concrete(r.path, &s, cred), None).await;
         assert_eq!(got.0, StatusCode::OK, "GET {}: {}", r.path, got.1);
     }
     // The same requests with the admin key succeed: the bodies were valid.
     for r in &routes {
         let name = format!("{} {}", r.method, r.path);
         let method = Method::from_bytes(r.method.to_uppercase().as_bytes()).unwrap();
-        let got = api.call(Some(&api.admin), method, &concrete(r.path, &s), sample_body(&name, &s).as_ref()).await;
+        let got = api.call(Some(&api.admin), method, &concrete(r.path, &s, cred), sample_body(&name, &s).as_ref()).await;
         assert!(got.0.is_success(), "{name} as admin: {} {}", got.0, got.1);
     }
 }

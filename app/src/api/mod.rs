@@ -8,6 +8,7 @@ pub mod apikeys;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;
+pub mod credentials;
 pub mod customers;
 pub mod entitlements;
 

@@ -11,16 +11,17 @@ use leptos_router::components::A;
 pub fn nav_links(user: Option<&SessionUser>) -> Vec<(&'static str, &'static str)> {
     match user.map(|u| u.role) {
         None => vec![("/", "Home"), ("/catalogue", "Catalogue"), ("/login", "Log in"), ("/signup", "Sign up")],
-        Some(Role::Customer) => vec![("/", "Home"), ("/catalogue", "Catalogue"), ("/account", "My account")],
+        Some(Role::Customer) => vec![("/", "Home"), ("/catalogue", "Catalogue"), ("/account", "My account"), ("/account/credentials", "Credentials")],
         Some(Role::Admin) => vec![
             ("/admin", "Admin"),
             ("/admin/products", "Products"),
             ("/admin/customers", "Customers"),
             ("/admin/users", "Users"),
             ("/admin/api-keys", "API keys"),
+            ("/admin/push-credentials", "Push credentials"),
             ("/audit", "Audit log"),
         ],
-        Some(Role::Auditor) => vec![("/audit", "Audit log")],
+        Some(Role::Auditor) => vec![("/audit", "Audit log"), ("/admin/push-credentials", "Push credentials")],
     }
 }
 
@@ -50,7 +51,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     aria-label="Main"
                     class=move || {
                         format!(
-                            "w-full flex-col gap-1 md:flex md:w-auto md:flex-row md:items-center md:gap-4 {}",
+                            "w-full flex-col gap-1 md:flex md:w-auto md:flex-row md:items-center md:gap-1 lg:gap-2 {}",
                             if menu_open.get() { "flex" } else { "hidden" },
                         )
                     }

@@ -38,7 +38,10 @@ pub fn AccountPage() -> impl IntoView {
                 <MyProducts items/>
                 <section class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
                     <h2 class="font-semibold">"Pull credentials"</h2>
-                    <p class="mt-2 text-sm text-slate-600">"Credentials for your registry clients will be listed here."</p>
+                    <p class="mt-2 text-sm text-slate-600">
+                        "Your registry clients (docker, podman, Kubernetes) log in with a pull credential. "
+                        <a class=LINK href="/account/credentials" data-testid="credentials-link">"Manage pull credentials and copy the pull commands"</a>
+                    </p>
                 </section>
             </div>
         </RequireRole>
@@ -73,6 +76,9 @@ fn MyProducts(items: Entitlements) -> impl IntoView {
                                 }
                             }).collect_view()}
                         </ul>
+                        <p class="mt-3 text-sm">
+                            <a class=LINK href="/account/credentials">"Pull your images: credentials and copy-ready commands"</a>
+                        </p>
                     }.into_any(),
                     Err(e) => view! { <div class="mt-2"><LoadError error=e/></div> }.into_any(),
                 })}

@@ -7,7 +7,7 @@ use crate::app::use_auth;
 use crate::components::confirm::{Confirm, CONFIRM_DANGER, SECONDARY};
 use crate::components::form::{FormError, BUTTON, INPUT_CLASS};
 use crate::components::role_gate::RequireRole;
-use crate::components::widgets::{gate, Badge, FieldError, LoadError, Tone, CARD, LABEL, TABLE_WRAP, THEAD};
+use crate::components::widgets::{copy_to_clipboard, gate, Badge, FieldError, LoadError, Tone, CARD, LABEL, TABLE_WRAP, THEAD};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::views::{ApiKeyView, NewApiKey};
@@ -155,20 +155,5 @@ fn select_target(ev: &leptos::ev::FocusEvent) {
     use leptos::wasm_bindgen::JsCast;
     if let Some(input) = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok()) {
         input.select();
-    }
-}
-
-/// `navigator.clipboard.writeText(text)`, reached dynamically (the web-sys
-/// build here has no Clipboard binding). False when the browser has none.
-fn copy_to_clipboard(text: &str) -> bool {
-    use leptos::web_sys::js_sys::{Function, Reflect};
-    use leptos::wasm_bindgen::{JsCast, JsValue};
-    let get = |target: &JsValue, key: &str| Reflect::get(target, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined());
-    let Some(clipboard) = get(&window().into(), "navigator").and_then(|n| get(&n, "clipboard")) else {
-        return false;
-    };
-    match get(&clipboard, "writeText").and_then(|f| f.dyn_into::<Function>().ok()) {
-        Some(write) => write.call1(&clipboard, &JsValue::from_str(text)).is_ok(),
-        None => false,
     }
 }

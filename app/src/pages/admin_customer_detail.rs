@@ -1,8 +1,10 @@
 //! Admin: one customer (`/admin/customers/:id`): who they are, their
 //! entitlements with the actions on each (`admin_entitlements.rs`), the form
-//! that grants a product by hand, and their recent activity.
+//! that grants a product by hand, their recent activity, and their pull
+//! credentials (`credentials_admin.rs`).
 
 use super::admin_entitlements::{EntitlementsTable, GrantForm};
+use super::credentials_admin::{CustomerCredentials, CustomerCredentialsSection};
 use crate::api::catalogue::admin_products;
 use crate::api::customers::{customer_detail, CustomerOverview};
 use crate::api::entitlements::{ChangeEntitlement, GrantEntitlement};
@@ -38,10 +40,12 @@ pub fn AdminCustomerPage() -> impl IntoView {
             Ok((overview, products))
         },
     );
+    let creds = CustomerCredentials::new(auth, id);
     view! {
         <Title text="Customer"/>
         <RequireRole roles=&[Role::Admin]>
             <CustomerBody overview grant change/>
+            <CustomerCredentialsSection customer_id=Signal::derive(id) creds/>
         </RequireRole>
     }
 }

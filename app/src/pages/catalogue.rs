@@ -1,8 +1,10 @@
 //! The public catalogue: published products as cards (prices, what each
-//! includes), and a page per product with its description. Anyone may look;
+//! includes), and a page per product with its description and the real tags
+//! of its repositories (from the registry's push events). Anyone may look;
 //! buying online arrives with the Stripe integration.
 
 use crate::api::catalogue::{catalogue, catalogue_product};
+use crate::api::credentials::{catalogue_tags, PatternTags};
 use crate::app::use_auth;
 use crate::components::widgets::{LoadError, CARD, LINK};
 use crate::domain::Role;
@@ -84,15 +86,63 @@ fn Includes(repositories: Vec<String>) -> impl IntoView {
     }
 }
 
+/// The product page's list: each repository pattern, the repositories
+/// pushed under it and their tags ("acme/widget — tags: 1.0, latest"), or
+/// that no image was pushed yet.
+#[component]
+fn IncludesWithTags(patterns: Vec<PatternTags>) -> impl IntoView {
+    let line = |name: String, tags: Vec<crate::views::TagView>| {
+        let words = if tags.is_empty() {
+            "no image pushed yet".to_owned()
+        } else {
+            format!("tags: {}", tags.into_iter().map(|t| t.tag).collect::<Vec<_>>().join(", "))
+        };
+        let label = name.clone();
+        view! {
+            <li data-testid="repository" data-repository=name>
+                <code class="rounded bg-slate-100 px-1.5 py-0.5 text-xs break-all">{label}</code>
+                <span class="text-xs text-slate-600" data-testid="repository-tags">{format!(" — {words}")}</span>
+            </li>
+        }
+    };
+    view! {
+        <div class="mt-3">
+            <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Includes"</h3>
+            <ul class="mt-1 space-y-1" data-testid="repositories">
+                {patterns.into_iter().map(|p| {
+                    if p.pattern.ends_with('*') && p.repositories.is_empty() {
+                        line(p.pattern, Vec::new()).into_any()
+                    } else if p.pattern.ends_with('*') {
+                        view! {
+                            <li>
+                                <code class="rounded bg-slate-100 px-1.5 py-0.5 text-xs break-all">{p.pattern}</code>
+                                <ul class="mt-1 space-y-1 pl-3">
+                                    {p.repositories.into_iter().map(|(n, t)| line(n, t)).collect_view()}
+                                </ul>
+                            </li>
+                        }.into_any()
+                    } else {
+                        p.repositories.into_iter().map(|(n, t)| line(n, t)).collect_view().into_any()
+                    }
+                }).collect_view()}
+            </ul>
+        </div>
+    }
+}
+
 #[component]
 pub fn CatalogueProductPage() -> impl IntoView {
     let params = use_params_map();
     let slug = move || params.read().get("slug").unwrap_or_default();
-    let product = Resource::new(slug, catalogue_product);
+    let product = Resource::new(slug, |slug| async move {
+        let product = catalogue_product(slug.clone()).await?;
+        let tags = catalogue_tags(slug).await?;
+        Ok::<_, AppError>((product, tags))
+    });
     view! {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
             {move || product.get().map(|r| match r {
-                Ok(p) => view! { <ProductDetail product=p/> }.into_any(),
+                Ok((p, tags)) => view! { <ProductDetail product=p tags/> }.into_any(),
                 Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
                 Err(e) => view! { <LoadError error=e/> }.into_any(),
             })}
@@ -101,7 +151,7 @@ pub fn CatalogueProductPage() -> impl IntoView {
 }
 
 #[component]
-fn ProductDetail(product: ProductView) -> impl IntoView {
+fn ProductDetail(product: ProductView, tags: Vec<PatternTags>) -> impl IntoView {
     view! {
         <Title text=product.name.clone()/>
         <p class="text-sm"><a class=LINK href="/catalogue">"← Catalogue"</a></p>
@@ -118,7 +168,7 @@ fn ProductDetail(product: ProductView) -> impl IntoView {
             <aside class=format!("{CARD} h-fit")>
                 <h2 class="font-semibold">"Price"</h2>
                 <Prices prices=product.prices contact_sales=product.contact_sales/>
-                <Includes repositories=product.repositories/>
+                <IncludesWithTags patterns=tags/>
                 <BuyingNote/>
             </aside>
         </div>

@@ -9,6 +9,7 @@
 //! `/api/v1/openapi.json`.
 
 pub mod auth;
+pub mod credentials;
 pub mod customers;
 pub mod entitlements;
 pub mod error;
@@ -64,13 +65,13 @@ macro_rules! api_routes {
         #[derive(OpenApi)]
         #[openapi(
             info(title = "Portcullis REST API", version = "1",
-                description = "Manage products, customers and entitlements. Authenticate with `Authorization: Bearer <API key>`; \
+                description = "Manage products, customers, entitlements and customers' registry pull credentials. Authenticate with `Authorization: Bearer <API key>`; \
                                keys with role `auditor` may only read. Errors: `{\"error\":{\"code\",\"message\",\"field\"?,\"request_id\"?}}`."),
             paths($($($handler)::+),*),
             components(schemas(error::ErrorBody)),
             modifiers(&BearerAuth),
             security(("bearer" = [])),
-            tags((name = "products"), (name = "customers"), (name = "entitlements"), (name = "meta")),
+            tags((name = "products"), (name = "customers"), (name = "entitlements"), (name = "credentials"), (name = "meta")),
         )]
         pub struct ApiDoc;
     };
@@ -87,6 +88,11 @@ api_routes! {
     get "/customers" => customers::list,
     post "/customers" => customers::create,
     get "/customers/{id}" => customers::get_one,
+    get "/customers/{id}/credentials" => credentials::list_for_customer,
+    post "/customers/{id}/credentials" => credentials::create,
+    get "/credentials/{id}" => credentials::get_one,
+    post "/credentials/{id}/rotate" => credentials::rotate,
+    delete "/credentials/{id}" => credentials::revoke,
     get "/entitlements" => entitlements::list,
     post "/entitlements" => entitlements::create,
     get "/entitlements/{id}" => entitlements::get_one,
