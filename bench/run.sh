@@ -3,7 +3,10 @@
 #   - SSR time of the login page, p50/p99 over a few thousand requests;
 #   - the size of the wasm, JS and CSS the browser downloads, raw and brotli.
 #   - may_pull (the access check) per second and p50/p99, 10,000 customers ×
-#     5 entitlements, on SQLite (and PostgreSQL with BENCH_POSTGRES=1).
+#     5 entitlements, on SQLite (and PostgreSQL with BENCH_POSTGRES=1);
+#   - then bench/registry.sh: /registry/token grants per second vs. /healthz,
+#     audit rows = requests, skopeo pull with vs. without the token service,
+#     on SQLite and PostgreSQL (BENCH_REGISTRY=0 skips it; ~5 min).
 # Usage: bash bench/run.sh [REQUESTS]   (default 3000; at most 120 s of load)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,4 +47,11 @@ cargo run --quiet --release -p server --example bench_access -- "" 10000 10
 if [ -n "${BENCH_POSTGRES:-}" ]; then
   source scripts/pg.sh; pg_start; trap 'pg_stop; cleanup' EXIT
   cargo run --quiet --release -p server --example bench_access -- "$PG_URL" 10000 10
+fi
+
+if [ "${BENCH_REGISTRY:-1}" != "0" ]; then
+  kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""
+  echo
+  echo "==> registry token service (bench/registry.sh)"
+  bash bench/registry.sh
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building, running and testing Portcullis needs, skipping what
 # is already there. Safe to run again. Debian with Rust from rustup assumed.
-#   apt:    postgresql (tests), chromium (browser tests), brotli (benchmark)
+#   apt:    postgresql (tests), chromium (browser tests), brotli (benchmark),
+#           docker-registry, skopeo, umoci (the real registry: tests, demo, benchmark)
 #   rustup: the wasm32-unknown-unknown target
 #   cargo:  cargo-leptos 0.3.4, wasm-bindgen-cli matching Cargo.lock
 #   npm:    tailwindcss, wasm-opt (binaryen), Playwright (package.json)
@@ -15,6 +16,15 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v brotli >/dev/null || need_apt+=(brotli)
 command -v curl >/dev/null || need_apt+=(curl)
+# The CNCF Distribution registry (2.8.2 on Debian 12), a client, and a tool
+# that builds OCI images offline. We never use the package's own service
+# (all interfaces, htpasswd): the scripts and tests run
+# `docker-registry serve CONFIG` with a loopback config from
+# `portcullis registry config`. Where systemd runs, installing the package
+# may start that service on :5000; scripts/run.sh then picks another port.
+command -v docker-registry >/dev/null || need_apt+=(docker-registry)
+command -v skopeo >/dev/null || need_apt+=(skopeo)
+command -v umoci >/dev/null || need_apt+=(umoci)
 if ((${#need_apt[@]})); then
   say "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -87,6 +87,7 @@ pub const DEFAULT_REGISTRY_SERVICE: &str = "portcullis-registry";
 pub const DEFAULT_REGISTRY_ISSUER: &str = "portcullis";
 pub const DEFAULT_REGISTRY_HOST: &str = "127.0.0.1:5000";
 pub const DEFAULT_REGISTRY_TOKEN_TTL_SECS: u64 = 300;
+pub const DEFAULT_REGISTRY_CACHE_MS: u64 = 250;
 
 /// The registry token service's settings (`PORTCULLIS_REGISTRY_*`).
 #[derive(Clone, Debug)]
@@ -103,6 +104,10 @@ pub struct RegistryConfig {
     pub token_ttl_secs: u64,
     /// The shared secret of `/registry/events`; `None` = the one kept in the key dir.
     pub events_secret: Option<Secret>,
+    /// How long the token service may trust its cache without re-reading the
+    /// access epoch, when this process has written nothing (changes by other
+    /// processes or replicas show within this bound).
+    pub cache_max_age_ms: u64,
 }
 
 impl RegistryConfig {
@@ -115,6 +120,7 @@ impl RegistryConfig {
             host: DEFAULT_REGISTRY_HOST.into(),
             token_ttl_secs: DEFAULT_REGISTRY_TOKEN_TTL_SECS,
             events_secret: None,
+            cache_max_age_ms: DEFAULT_REGISTRY_CACHE_MS,
         }
     }
 }
@@ -172,6 +178,12 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             r.token_ttl_secs = match v.parse::<u64>() {
                 Ok(n) if (30..=3600).contains(&n) => n,
                 _ => return Err(err("PORTCULLIS_REGISTRY_TOKEN_TTL", format!("expected seconds between 30 and 3600, got {v:?}"))),
+            };
+        }
+        if let Some(v) = self.get("PORTCULLIS_REGISTRY_CACHE_MS") {
+            r.cache_max_age_ms = match v.parse::<u64>() {
+                Ok(n) if n <= 60_000 => n,
+                _ => return Err(err("PORTCULLIS_REGISTRY_CACHE_MS", format!("expected milliseconds from 0 to 60000, got {v:?}"))),
             };
         }
         if let Some(v) = self.get("PORTCULLIS_REGISTRY_EVENTS_SECRET") {
@@ -298,6 +310,7 @@ mod tests {
             ("PORTCULLIS_REGISTRY_TOKEN_TTL", "5"),
             ("PORTCULLIS_REGISTRY_EVENTS_SECRET", "short"),
             ("PORTCULLIS_REGISTRY_SERVICE", "has space"),
+            ("PORTCULLIS_REGISTRY_CACHE_MS", "soon"),
         ];
         for (var, value) in cases {
             let e = env(&[("PORTCULLIS_SESSION_SECRET", SECRET), (var, value)]).serve(false).unwrap_err();

@@ -7,6 +7,12 @@
 //! committed before a token request is always seen by it, on every replica.
 //! Windows are never cached as decisions: `decide` runs per request with the
 //! request's time, so an entitlement ending at T stops at T.
+//!
+//! The epoch read itself is skipped while nothing in this process has
+//! committed a write since the last read (`db::local_commits`) and that read
+//! is younger than `max_age` (`PORTCULLIS_REGISTRY_CACHE_MS`): changes made
+//! through this portal are seen by the next request; changes made by another
+//! process or replica within `max_age`. `max_age` 0 reads it every time.
 
 use app::domain::{
     access::{EntitlementStatus, Window},
@@ -16,6 +22,7 @@ use app::server::db::{self, credentials::CredentialAuthRow, Db};
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
+    time::{Duration, Instant},
 };
 
 /// A customer's entitlements with their products' patterns.
@@ -24,6 +31,8 @@ pub type Entitlements = Arc<Vec<(i64, Window, Vec<RepoPattern>)>>;
 #[derive(Default)]
 struct Inner {
     epoch: i64,
+    /// `db::local_commits()` and the time just before the epoch was last read.
+    checked: Option<(u64, Instant)>,
     credentials: HashMap<String, Option<Arc<CredentialAuthRow>>>,
     entitlements: HashMap<i64, Entitlements>,
     push_patterns: Option<Arc<Vec<RepoPattern>>>,
@@ -32,9 +41,9 @@ struct Inner {
 /// Bounds memory: past this many entries of a kind, that map is cleared.
 const MAX_ENTRIES: usize = 200_000;
 
-#[derive(Default)]
 pub struct AccessCache {
     inner: RwLock<Inner>,
+    max_age: Duration,
 }
 
 /// A view of the cache at one epoch, for one request.
@@ -44,18 +53,29 @@ pub struct Snapshot<'a> {
 }
 
 impl AccessCache {
-    /// Reads the epoch and returns a snapshot valid at it (clearing stale entries).
+    pub fn new(max_age: Duration) -> Self {
+        Self { inner: RwLock::new(Inner::default()), max_age }
+    }
+
+    /// A snapshot valid at the current epoch (clearing stale entries).
     pub async fn snapshot(&self, db: &Db) -> Result<Snapshot<'_>, sqlx::Error> {
-        let epoch = db::registry::epoch(db).await?;
+        let local = db::local_commits();
+        let started = Instant::now();
         {
             let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-            if inner.epoch == epoch {
-                return Ok(Snapshot { cache: self, epoch });
+            if let Some((seen, at)) = inner.checked {
+                if seen == local && started.duration_since(at) < self.max_age {
+                    return Ok(Snapshot { cache: self, epoch: inner.epoch });
+                }
             }
         }
+        let epoch = db::registry::epoch(db).await?;
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
         if inner.epoch < epoch {
             *inner = Inner { epoch, ..Inner::default() };
+        }
+        if inner.epoch == epoch && inner.checked.is_none_or(|(_, at)| at <= started) {
+            inner.checked = Some((local, started));
         }
         Ok(Snapshot { cache: self, epoch })
     }

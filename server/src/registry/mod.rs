@@ -51,7 +51,7 @@ pub fn start(
         settings: settings.clone(),
         signer,
         events_secret,
-        cache: cache::AccessCache::default(),
+        cache: cache::AccessCache::new(std::time::Duration::from_millis(settings.cache_max_age_ms)),
         audit,
         client_ip_header,
     };

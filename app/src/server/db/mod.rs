@@ -140,12 +140,27 @@ impl Db {
     }
 }
 
+/// Counts the write transactions this process has committed (any database,
+/// any app in the process). A cache that re-validates against the database
+/// only when this moved (or after a time bound, for writes by other
+/// processes) can skip the database on its hot path without ever missing a
+/// change made here. Shared by every app in a process: it can only cause an
+/// extra check, never a missed one.
+static LOCAL_COMMITS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// See `LOCAL_COMMITS`.
+pub fn local_commits() -> u64 {
+    LOCAL_COMMITS.load(std::sync::atomic::Ordering::Acquire)
+}
+
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
+        let done = match self {
             Tx::Sqlite(t) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
-        }
+        };
+        LOCAL_COMMITS.fetch_add(1, std::sync::atomic::Ordering::Release);
+        done
     }
 }
 

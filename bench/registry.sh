@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Benchmark (not a test) of the registry token service. Prints figures,
+# whatever they are; the aim is ≥ 20,000 grants/s with p99 < 10 ms on 2 cores.
+# For SQLite, then PostgreSQL (a private server from scripts/pg.sh):
+#   1. seeds 10,000 customers × 5 entitlements (20 products), one pull
+#      credential each (server/examples/bench_registry.rs);
+#   2. runs the release `portcullis serve` (not demo) and loads
+#      GET /registry/token (Basic auth, rotating over the customers, each
+#      asking for one of its repositories) at concurrency 64, then /healthz the
+#      same way against the same process; prints requests/s, p50/p99 and the ratio;
+#   3. stops the portal with SIGTERM and checks that the `registry.token` audit
+#      rows equal the token requests made (the batched writer must drain);
+#   4. pulls a small image with skopeo through the token service, and the
+#      same image from the same storage through a second registry without auth.
+# Usage: bash bench/registry.sh [SECONDS] [CUSTOMERS]   (defaults 30 and 10000;
+#        SECONDS at most 120). BENCH_PULLS (default 20) pulls per side.
+#        BENCH_BACKENDS="sqlite postgres" (default both).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LOAD_SECS=${1:-30}; CUSTOMERS=${2:-10000}
+[ "$LOAD_SECS" -le 120 ] || LOAD_SECS=120
+CONCURRENCY=64; WARMUP_SECS=3
+PULLS=${BENCH_PULLS:-20}; [ "$PULLS" -le 200 ] || PULLS=200
+BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
+bash scripts/install.sh
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+source scripts/registry.sh
+source scripts/pg.sh
+
+# The release portal and the helper. /registry/token and /healthz need no wasm,
+# so plain cargo is enough; LEPTOS_OUTPUT_NAME as cargo-leptos sets it, so a
+# `cargo leptos build --release` (bench/run.sh) is reused, not rebuilt.
+export LEPTOS_OUTPUT_NAME=portcullis LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
+echo "==> cargo build --release (portcullis, examples/bench_registry)"
+(unset RUSTFLAGS; cargo build --release --quiet -p server --bin portcullis --example bench_registry)
+BIN=target/release/portcullis
+HELPER=target/release/examples/bench_registry
+
+WORK=$(mktemp -d /tmp/portcullis-bench-registry.XXXXXX)
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  pg_stop
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+PORTAL_PID=""
+start_portal() { # URL DIR PORT
+  PORTCULLIS_DATABASE_URL="$1" PORTCULLIS_SESSION_SECRET=bench-secret-bench-secret-bench-secret-0123 \
+  LEPTOS_SITE_ADDR="127.0.0.1:$3" PORTCULLIS_REGISTRY_KEY_DIR="$2/keys" PORTCULLIS_LOG=warn \
+    "$BIN" serve >>"$2/server.log" 2>&1 &
+  PORTAL_PID=$!; PIDS+=("$PORTAL_PID")
+  wait_http "http://127.0.0.1:$3/healthz" 200 || { cat "$2/server.log"; exit 1; }
+}
+stop_portal() { # SIGTERM: a clean shutdown drains the audit queue
+  kill -TERM "$PORTAL_PID"; wait "$PORTAL_PID" || true
+}
+field() { awk -v k="$1" -v i="$2" '$1 == "result" && $2 == k {print $i}' "$3"; }
+ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int((NR+1)/2)]}'; }
+
+declare -A R
+run_backend() { # LABEL URL
+  local label=$1 url=$2 dir="$WORK/$1"
+  mkdir -p "$dir"
+  echo
+  echo "==> $label: seeding $CUSTOMERS customers"
+  "$HELPER" seed "$url" "$CUSTOMERS" | tee "$dir/seed.txt" | grep -v '^push '
+  local push_user push_secret
+  read -r _ push_user push_secret < <(grep '^push ' "$dir/seed.txt")
+
+  local port; port=$(free_port)
+  start_portal "$url" "$dir" "$port"
+  local base="http://127.0.0.1:$port"
+  echo "==> $label: warm-up ${WARMUP_SECS}s, then /registry/token for ${LOAD_SECS}s at concurrency $CONCURRENCY"
+  "$HELPER" load "$base" token "$WARMUP_SECS" "$CONCURRENCY" "$CUSTOMERS" >"$dir/warmup.txt"
+  "$HELPER" load "$base" token "$LOAD_SECS" "$CONCURRENCY" "$CUSTOMERS" >"$dir/token.txt"
+  echo "==> $label: /healthz for ${LOAD_SECS}s at concurrency $CONCURRENCY (same process)"
+  "$HELPER" load "$base" healthz "$LOAD_SECS" "$CONCURRENCY" "$CUSTOMERS" >"$dir/healthz.txt"
+  stop_portal
+  "$HELPER" count "$url" >"$dir/count.txt"
+
+  local made rows
+  made=$(( $(field token 3 "$dir/warmup.txt") + $(field token 3 "$dir/token.txt") \
+         + $(field token 6 "$dir/warmup.txt") + $(field token 6 "$dir/token.txt") ))
+  rows=$(awk '$2 == "registry.token" {print $3}' "$dir/count.txt")
+  R[$label.grants]=$(field token 7 "$dir/token.txt"); R[$label.p50]=$(field token 8 "$dir/token.txt")
+  R[$label.p99]=$(field token 9 "$dir/token.txt"); R[$label.requests]=$(field token 3 "$dir/token.txt")
+  R[$label.granted]=$(field token 4 "$dir/token.txt"); R[$label.other]=$(field token 5 "$dir/token.txt")
+  R[$label.errors]=$(field token 6 "$dir/token.txt")
+  R[$label.health]=$(field healthz 7 "$dir/healthz.txt"); R[$label.hp50]=$(field healthz 8 "$dir/healthz.txt")
+  R[$label.hp99]=$(field healthz 9 "$dir/healthz.txt")
+  R[$label.made]=$made; R[$label.rows]=$rows
+  echo "    token:   $(cat "$dir/token.txt")"
+  echo "    healthz: $(cat "$dir/healthz.txt")"
+  echo "    audit rows registry.token: $rows; token requests made (warm-up + run, errors included): $made"
+
+  # A real pull: through the token service vs. the same storage without auth.
+  echo "==> $label: skopeo pulls ($PULLS each side)"
+  start_portal "$url" "$dir" "$port"
+  local rport aport
+  rport=$(free_port); aport=$(free_port)
+  PORTCULLIS_REGISTRY_KEY_DIR="$dir/keys" PORTCULLIS_LOG=error \
+    "$BIN" registry config --out "$dir/registry" --listen "127.0.0.1:$rport" --portal-url "$base" >/dev/null
+  sed -i 's/^  level: info/  level: error/' "$dir/registry/config.yml"
+  cat >"$dir/noauth.yml" <<EOF
+version: 0.1
+log: {level: error}
+storage:
+  filesystem: {rootdirectory: "$dir/registry/storage"}
+http: {addr: "127.0.0.1:$aport"}
+EOF
+  docker-registry serve "$dir/registry/config.yml" >"$dir/registry.log" 2>&1 & PIDS+=($!); local reg_pid=$!
+  docker-registry serve "$dir/noauth.yml" >"$dir/noauth.log" 2>&1 & PIDS+=($!); local open_pid=$!
+  wait_http "http://127.0.0.1:$rport/v2/" 401 && wait_http "http://127.0.0.1:$aport/v2/" 200
+  build_demo_image "$dir/image"
+  skopeo_isolated "$dir/skopeo" copy --quiet --dest-tls-verify=false --dest-creds "$push_user:$push_secret" \
+    "oci:$dir/image/oci:1.0" "docker://127.0.0.1:$rport/acme/p0:1.0"
+  local i t0 ok=0
+  : >"$dir/auth.ms"; : >"$dir/open.ms"
+  for i in $(seq 0 "$PULLS"); do # pull 0 of each side is a warm-up
+    rm -rf "$dir/pulled"; t0=$(ms_now)
+    skopeo_isolated "$dir/skopeo" copy --quiet --src-tls-verify=false --src-creds pull-bench0:bench-secret-0 \
+      "docker://127.0.0.1:$rport/acme/p0:1.0" "dir:$dir/pulled" && ok=$((ok + 1))
+    [ "$i" -gt 0 ] && echo $(( $(ms_now) - t0 )) >>"$dir/auth.ms"
+    rm -rf "$dir/pulled"; t0=$(ms_now)
+    skopeo_isolated "$dir/skopeo" copy --quiet --src-tls-verify=false \
+      "docker://127.0.0.1:$aport/acme/p0:1.0" "dir:$dir/pulled"
+    [ "$i" -gt 0 ] && echo $(( $(ms_now) - t0 )) >>"$dir/open.ms"
+  done
+  R[$label.pull_ok]=$ok
+  R[$label.pull_auth]=$(median <"$dir/auth.ms"); R[$label.pull_open]=$(median <"$dir/open.ms")
+  echo "    pull through the token service: median ${R[$label.pull_auth]} ms ($ok of $((PULLS + 1)) succeeded)"
+  echo "    pull without auth:              median ${R[$label.pull_open]} ms"
+  kill "$reg_pid" "$open_pid" 2>/dev/null || true; wait "$reg_pid" "$open_pid" 2>/dev/null || true
+  stop_portal
+}
+
+for b in $BACKENDS; do
+  case $b in
+    sqlite) run_backend sqlite "sqlite://$WORK/bench.db" ;;
+    postgres) pg_start; run_backend postgres "$PG_URL"; pg_stop ;;
+    *) echo "unknown backend $b" >&2; exit 2 ;;
+  esac
+done
+
+ratio() { python3 -c "import sys; a, b = float(sys.argv[1] or 0), float(sys.argv[2] or 0); print(f'{a / b:.2f}' if b else 'n/a')" "$1" "$2"; }
+echo
+echo "== Registry token service benchmark ($(nproc) cores, $(date -u +%Y-%m-%d), release build)"
+echo "   $CUSTOMERS customers × 5 entitlements, concurrency $CONCURRENCY, ${LOAD_SECS} s per endpoint"
+echo "   aim: ≥ 20,000 grants/s and p99 < 10 ms"
+printf '  %-9s %10s %8s %8s %10s %8s %8s %9s %16s %14s\n' backend grants/s p50_ms p99_ms healthz/s p50_ms p99_ms ratio "audit=requests" "pull auth/open"
+for b in $BACKENDS; do
+  check="no"; [ "${R[$b.rows]}" = "${R[$b.made]}" ] && check="yes"
+  printf '  %-9s %10s %8s %8s %10s %8s %8s %9s %16s %14s\n' "$b" "${R[$b.grants]}" "${R[$b.p50]}" "${R[$b.p99]}" \
+    "${R[$b.health]}" "${R[$b.hp50]}" "${R[$b.hp99]}" "$(ratio "${R[$b.grants]}" "${R[$b.health]}")" \
+    "$check (${R[$b.rows]}/${R[$b.made]})" "$(ratio "${R[$b.pull_auth]}" "${R[$b.pull_open]}")"
+  echo "            token requests ${R[$b.requests]}: granted ${R[$b.granted]}, other answers ${R[$b.other]}, errors ${R[$b.errors]};" \
+    "skopeo pull median ${R[$b.pull_auth]} ms via the token service vs ${R[$b.pull_open]} ms without auth"
+done
