@@ -196,6 +196,35 @@ pub async fn list_push(db: &Db) -> Result<Vec<CredentialView>, AppError> {
     Ok(db::credentials::list_kind(db, Kind::Push.as_str()).await?.into_iter().map(|r| view(r, now)).collect())
 }
 
+/// The credential, if it exists and (with `owner` given) that account owns it.
+async fn owned(tx: &mut db::Tx, id: i64, owner: Option<i64>) -> Result<CredentialRow, AppError> {
+    let row = db::credentials::find_in(tx, id).await?.ok_or(AppError::NotFound)?;
+    if owner.is_some_and(|o| o != row.owner_user_id) {
+        return Err(AppError::NotFound);
+    }
+    Ok(row)
+}
+
+/// Audits a change to `row` (in `tx`) and reads the changed row back.
+async fn audited(
+    tx: &mut db::Tx,
+    row: &CredentialRow,
+    action: &'static str,
+    actor: Actor,
+    meta: &RequestMeta,
+) -> Result<CredentialRow, AppError> {
+    audit::record(
+        tx,
+        &AuditEvent::new(actor, action, Outcome::Success)
+            .target("credential", row.id)
+            .subject(row.owner_user_id)
+            .meta(meta)
+            .details(json!({ "name": row.name, "kind": row.kind, "username": row.username })),
+    )
+    .await?;
+    db::credentials::find_in(tx, row.id).await?.ok_or(AppError::NotFound)
+}
+
 /// Revokes at once: the next token request with it is refused. With `owner`
 /// given, only that account's credential.
 pub async fn revoke(
@@ -206,24 +235,12 @@ pub async fn revoke(
     meta: &RequestMeta,
 ) -> Result<CredentialView, AppError> {
     let mut tx = db.begin().await?;
-    let row = db::credentials::find_in(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    if owner.is_some_and(|o| o != row.owner_user_id) {
-        return Err(AppError::NotFound);
-    }
+    let row = owned(&mut tx, id, owner).await?;
     let now = Utc::now();
     if db::credentials::revoke(&mut tx, id, now).await?.is_none() {
         return Err(AppError::conflict("id", "this credential is already revoked"));
     }
-    audit::record(
-        &mut tx,
-        &AuditEvent::new(actor, "credential.revoke", Outcome::Success)
-            .target("credential", id)
-            .subject(row.owner_user_id)
-            .meta(meta)
-            .details(json!({ "name": row.name, "kind": row.kind, "username": row.username })),
-    )
-    .await?;
-    let row = db::credentials::find_in(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let row = audited(&mut tx, &row, "credential.revoke", actor, meta).await?;
     tx.commit().await?;
     Ok(view(row, now))
 }
@@ -238,10 +255,7 @@ pub async fn rotate(
     meta: &RequestMeta,
 ) -> Result<NewCredential, AppError> {
     let mut tx = db.begin().await?;
-    let row = db::credentials::find_in(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    if owner.is_some_and(|o| o != row.owner_user_id) {
-        return Err(AppError::NotFound);
-    }
+    let row = owned(&mut tx, id, owner).await?;
     let now = Utc::now();
     if row.expires_at.is_some_and(|e| e <= now) {
         return Err(AppError::conflict("id", "this credential has expired: create a new one"));
@@ -250,16 +264,7 @@ pub async fn rotate(
     if db::credentials::rotate(&mut tx, id, &hash_secret(&secret), now).await?.is_none() {
         return Err(AppError::conflict("id", "this credential is revoked: create a new one"));
     }
-    audit::record(
-        &mut tx,
-        &AuditEvent::new(actor, "credential.rotate", Outcome::Success)
-            .target("credential", id)
-            .subject(row.owner_user_id)
-            .meta(meta)
-            .details(json!({ "name": row.name, "kind": row.kind, "username": row.username })),
-    )
-    .await?;
-    let row = db::credentials::find_in(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let row = audited(&mut tx, &row, "credential.rotate", actor, meta).await?;
     tx.commit().await?;
     let username = row.username.clone();
     Ok(NewCredential { credential: view(row, now), username, secret })
