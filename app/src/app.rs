@@ -104,6 +104,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/catalogue") view=CataloguePage ssr=SsrMode::Async/>
                     <Route path=path!("/catalogue/:slug") view=CatalogueProductPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit/events/:id") view=crate::pages::audit_detail::AuditEventPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -1,6 +1,6 @@
 //! The command line: `serve` (the default), `migrate`, `user create`,
 //! `apikey create`; `registry …` and `credential create` live in
-//! `registry/commands.rs`.
+//! `registry/commands.rs`, `audit …` in `audit_cli.rs`.
 
 use crate::{
     config::{self, ConfigError},
@@ -46,6 +46,9 @@ pub enum Command {
     /// Registry credentials (pull for customers, push for admins).
     #[command(subcommand)]
     Credential(crate::registry::commands::CredentialCommand),
+    /// The audit log: verify its hash chain, seal, apply retention.
+    #[command(subcommand)]
+    Audit(crate::audit_cli::AuditCommand),
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -122,6 +125,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Apikey(ApikeyCommand::Create { name, role }) => apikey_create(&env.db()?.database_url, &name, &role).await,
         Command::Registry(cmd) => crate::registry::commands::registry(cmd).await,
         Command::Credential(cmd) => crate::registry::commands::credential(cmd).await,
+        Command::Audit(cmd) => crate::audit_cli::run(cmd).await,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `portcullis` binary as a library, so integration tests can start the
 //! real application in-process on port 0.
 
+pub mod audit_cli;
 pub mod cli;
 pub mod config;
 pub mod middleware;

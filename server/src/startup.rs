@@ -54,6 +54,8 @@ pub struct Application {
     pub demo_accounts: Vec<app::server::demo::DemoAccount>,
     /// Flushes the registry decisions still queued for the audit log.
     audit_drain: registry::batch::Drain,
+    /// Seals the audit hash chain every second (`app::server::audit_chain`).
+    sealer: (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>),
 }
 
 /// Opens the database and applies migrations (used by `serve` and `migrate`).
@@ -103,7 +105,9 @@ impl Application {
         let (registry, audit_drain) = registry::start(&db, &config.registry, config.client_ip_header.clone())?;
         let sessions = session_layer(&db, &config, &base_url).await?;
         let router = router(state, sessions, registry);
-        Ok(Self { listener, router, addr, base_url, db, demo_accounts, audit_drain })
+        let (stop_sealer, stopped) = tokio::sync::oneshot::channel();
+        let sealer = tokio::spawn(app::server::audit_chain::run_sealer(db.clone(), Duration::from_secs(1), stopped));
+        Ok(Self { listener, router, addr, base_url, db, demo_accounts, audit_drain, sealer: (stop_sealer, sealer) })
     }
 
     pub fn port(&self) -> u16 {
@@ -126,6 +130,11 @@ impl Application {
         let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
         // Every request has been answered: write the decisions still queued.
         self.audit_drain.finish().await;
+        let (stop_sealer, sealer) = self.sealer;
+        let _ = stop_sealer.send(());
+        if let Err(e) = sealer.await {
+            tracing::error!(error = %e, "the audit chain sealer failed");
+        }
         served
     }
 }
@@ -177,6 +186,7 @@ fn router(
     let context_state = state.clone();
     Router::new()
         .route("/healthz", get(routes::health::healthz))
+        .route("/audit/export", get(routes::api::audit::page_export))
         .nest(routes::api::PREFIX, routes::api::router())
         .nest_service("/registry", registry::router(registry))
         .leptos_routes_with_context(

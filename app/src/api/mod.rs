@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod apikeys;
 pub mod audit;
+pub mod audit_charts;
 pub mod auth;
 pub mod catalogue;
 pub mod credentials;

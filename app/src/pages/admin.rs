@@ -12,6 +12,8 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn AdminDashboard() -> impl IntoView {
+    // Outside RequireRole: see `widgets::gate`.
+    let charts = super::audit_charts::charts_resource();
     view! {
         <Title text="Admin"/>
         <RequireRole roles=&[Role::Admin]>
@@ -38,6 +40,7 @@ pub fn AdminDashboard() -> impl IntoView {
                     <p class="mt-1 text-sm text-slate-600">"Every sign-in, account and access change."</p>
                 </a>
             </div>
+            <super::audit_charts::AuditCharts charts/>
         </RequireRole>
     }
 }

@@ -86,7 +86,10 @@ fn Overview(
                 <GrantForm customer_id products grant/>
             </section>
             <section class=CARD>
-                <h2 class="mb-3 font-semibold">"Recent activity"</h2>
+                <h2 class="mb-3 flex items-baseline justify-between font-semibold">
+                    "Recent activity"
+                    <a class=LINK href=format!("/audit?customer={customer_id}") data-testid="customer-events">"All events"</a>
+                </h2>
                 {if activity.is_empty() {
                     view! { <p class="text-sm text-slate-600">"Nothing yet."</p> }.into_any()
                 } else {

@@ -37,7 +37,9 @@ impl RowActions {
     pub fn cell(self, c: &CredentialView) -> AnyView {
         let id = c.id;
         let Self { revoke, rotate } = self;
+        let events = format!("/audit?credential={}", crate::components::widgets::urlencode(&c.username));
         view! {
+            <a class=crate::components::widgets::LINK href=events data-testid="credential-events">"Events"</a>
             {(c.status == "active").then(|| view! {
                 <Confirm label="Rotate" testid="rotate-credential" question="Make a new secret? The current one stops working at once.">
                     <ActionForm action=rotate>

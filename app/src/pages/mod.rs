@@ -10,6 +10,8 @@ pub mod admin_product_edit;
 pub mod admin_products;
 pub mod admin_push_credentials;
 pub mod audit;
+pub mod audit_charts;
+pub mod audit_detail;
 pub mod auth;
 pub mod catalogue;
 pub mod credentials;

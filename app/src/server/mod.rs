@@ -4,6 +4,9 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod audit_chain;
+pub mod audit_query;
+pub mod audit_retention;
 pub mod auth;
 pub mod catalogue;
 pub mod credentials;

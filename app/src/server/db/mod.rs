@@ -6,6 +6,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod audit_chain;
 pub mod credentials;
 pub mod entitlements;
 pub mod products;

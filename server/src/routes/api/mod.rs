@@ -8,6 +8,8 @@
 //! handlers whose `#[utoipa::path]` make the OpenAPI document served at
 //! `/api/v1/openapi.json`.
 
+pub mod audit;
+pub mod audit_export;
 pub mod auth;
 pub mod credentials;
 pub mod customers;
@@ -65,13 +67,13 @@ macro_rules! api_routes {
         #[derive(OpenApi)]
         #[openapi(
             info(title = "Portcullis REST API", version = "1",
-                description = "Manage products, customers, entitlements and customers' registry pull credentials. Authenticate with `Authorization: Bearer <API key>`; \
+                description = "Manage products, customers, entitlements and customers' registry pull credentials; read and export the audit log. Authenticate with `Authorization: Bearer <API key>`; \
                                keys with role `auditor` may only read. Errors: `{\"error\":{\"code\",\"message\",\"field\"?,\"request_id\"?}}`."),
             paths($($($handler)::+),*),
             components(schemas(error::ErrorBody)),
             modifiers(&BearerAuth),
             security(("bearer" = [])),
-            tags((name = "products"), (name = "customers"), (name = "entitlements"), (name = "credentials"), (name = "meta")),
+            tags((name = "products"), (name = "customers"), (name = "entitlements"), (name = "credentials"), (name = "audit"), (name = "meta")),
         )]
         pub struct ApiDoc;
     };
@@ -97,6 +99,8 @@ api_routes! {
     post "/entitlements" => entitlements::create,
     get "/entitlements/{id}" => entitlements::get_one,
     patch "/entitlements/{id}" => entitlements::patch,
+    get "/audit" => audit::list,
+    get "/audit/{id}" => audit::get_one,
 }
 
 /// The write routes, for the role-check test.
