@@ -10,9 +10,9 @@ use app::domain::Role;
 use app::server::{
     audit::Actor,
     catalogue::{self, ProductInput},
-    credentials, customers, db,
+    customers, db,
     entitlements::{self, Grant},
-    RequestMeta,
+    secrets, RequestMeta,
 };
 use chrono::Utc;
 use common::{
@@ -92,7 +92,7 @@ async fn customers_create_list_rotate_and_revoke_their_own(backend: Backend) {
     assert_eq!(made["credential"]["expires_at"], "2099-01-31 23:59 UTC");
     assert_eq!((made["credential"]["status"].as_str(), made["credential"]["owner_id"].as_i64()), (Some("active"), Some(me)));
     // Stored as a hash only.
-    assert_eq!(stored_hash(&app, id).await, credentials::hash_secret(secret));
+    assert_eq!(stored_hash(&app, id).await, secrets::hash_secret(secret));
 
     // Refusals name the field and write nothing.
     for (form, field, status) in [
@@ -124,7 +124,7 @@ async fn customers_create_list_rotate_and_revoke_their_own(backend: Backend) {
     assert_eq!(rotated["username"], user);
     assert_ne!(new_secret, secret);
     assert!(rotated["credential"]["rotated_at"].is_string());
-    assert_eq!(stored_hash(&app, id).await, credentials::hash_secret(new_secret));
+    assert_eq!(stored_hash(&app, id).await, secrets::hash_secret(new_secret));
 
     // Revoke; again is a conflict, and a revoked credential cannot rotate.
     let (s, revoked) = call(&app, &c, "my/revoke_credential", &[("id", &id.to_string())]).await;

@@ -6,6 +6,7 @@ use super::{
     audit::{self, Actor, AuditEvent, Outcome},
     db::{self, api_keys::ApiKeyRow, Db},
     request::RequestMeta,
+    secrets::{constant_time_eq, hash_secret},
     session::random_token,
 };
 use crate::api::format_utc;
@@ -14,20 +15,10 @@ use crate::error::AppError;
 use crate::views::{ApiKeyView, NewApiKey};
 use chrono::Utc;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 const PREFIX: &str = "pc_";
 const KEY_ID_LEN: usize = 12;
 const SECRET_LEN: usize = 40;
-
-fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// Compares without an early exit, so timing says nothing about the hash.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 pub fn view(r: ApiKeyRow) -> ApiKeyView {
     ApiKeyView {
@@ -64,7 +55,7 @@ pub async fn create(db: &Db, name: &str, role: Role, actor: Actor, meta: &Reques
         _ => "system".into(),
     };
     let mut tx = db.begin().await?;
-    let id = db::api_keys::insert(&mut tx, name, role.as_str(), &key_id, &hash(&secret), &created_by, Utc::now()).await?;
+    let id = db::api_keys::insert(&mut tx, name, role.as_str(), &key_id, &hash_secret(&secret), &created_by, Utc::now()).await?;
     audit::record(
         &mut tx,
         &AuditEvent::new(actor, "apikey.create", Outcome::Success)
@@ -87,7 +78,7 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Option<ApiKeyRow>, sql
         return Ok(None);
     }
     let Some(row) = db::api_keys::find_by_key_id(db, key_id).await? else { return Ok(None) };
-    if row.revoked_at.is_some() || !constant_time_eq(hash(secret).as_bytes(), row.secret_hash.as_bytes()) {
+    if row.revoked_at.is_some() || !constant_time_eq(hash_secret(secret).as_bytes(), row.secret_hash.as_bytes()) {
         return Ok(None);
     }
     db::api_keys::touch(db, row.id, Utc::now()).await?;
@@ -111,14 +102,4 @@ pub async fn revoke(db: &Db, id: i64, actor: Actor, meta: &RequestMeta) -> Resul
 
 pub async fn list(db: &Db) -> Result<Vec<ApiKeyView>, AppError> {
     Ok(db::api_keys::list(db).await?.into_iter().map(view).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn constant_time_eq_compares_whole_strings() {
-        assert!(super::constant_time_eq(b"abc", b"abc"));
-        assert!(!super::constant_time_eq(b"abc", b"abd"));
-        assert!(!super::constant_time_eq(b"abc", b"ab"));
-    }
 }

@@ -49,7 +49,8 @@ impl Actor {
         }
     }
 
-    fn label(&self) -> String {
+    /// How the audit log and `created_by` columns name this actor.
+    pub fn label(&self) -> String {
         match self {
             Actor::User { email, .. } => email.clone(),
             Actor::Anonymous { claimed: Some(c) } => format!("anonymous ({c})"),

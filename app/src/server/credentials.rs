@@ -10,6 +10,7 @@ use super::{
     audit::{self, Actor, AuditEvent, Outcome},
     db::{self, credentials::CredentialRow, Db},
     request::RequestMeta,
+    secrets::hash_secret,
     session::random_token,
 };
 use crate::api::format_utc;
@@ -18,7 +19,6 @@ use crate::error::AppError;
 use crate::views::{CredentialView, NewCredential, RegistryAccessView, RepositoryView, TagView};
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 const USERNAME_RANDOM_LEN: usize = 14;
@@ -49,16 +49,6 @@ impl Kind {
     }
 }
 
-/// Hex SHA-256 of a secret, as stored.
-pub fn hash_secret(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// Compares without an early exit, so timing says nothing about the hash.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 fn status(r: &CredentialRow, now: DateTime<Utc>) -> &'static str {
     if r.revoked_at.is_some() {
         "revoked"
@@ -86,15 +76,6 @@ pub fn view(r: CredentialRow, now: DateTime<Utc>) -> CredentialView {
         last_pulled_at: r.last_pulled_at.map(format_utc),
         revoked_at: r.revoked_at.map(format_utc),
         status,
-    }
-}
-
-fn actor_label(actor: &Actor) -> String {
-    match actor {
-        Actor::User { email, .. } => email.clone(),
-        Actor::ApiKey { name, id } => format!("api key {name} (#{id})"),
-        Actor::Cli => "cli".into(),
-        _ => "system".into(),
     }
 }
 
@@ -152,7 +133,7 @@ pub async fn create(
             name,
             username: &username,
             secret_hash: &hash_secret(&secret),
-            created_by: &actor_label(&actor),
+            created_by: &actor.label(),
             created_at: now,
             expires_at,
         },
@@ -301,14 +282,7 @@ pub async fn registry_access(db: &Db, customer_id: i64, host: &str) -> Result<Re
     let tags = tags_by_repository(db).await?;
     let mut repositories: BTreeMap<String, RepositoryView> = BTreeMap::new();
     for r in db::registry::entitled_patterns(db, customer_id).await? {
-        let w = crate::domain::access::Window {
-            status: crate::domain::access::EntitlementStatus::parse(&r.status)
-                .unwrap_or(crate::domain::access::EntitlementStatus::Revoked),
-            starts_at: r.starts_at,
-            ends_at: r.ends_at,
-            grace_until: r.grace_until,
-            suspended_reason: r.suspended_reason.clone(),
-        };
+        let w = super::entitlements::window(&r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason);
         if standing(&w, now).is_err() {
             continue;
         }

@@ -22,16 +22,23 @@ use std::collections::BTreeMap;
 /// customer's entitlements joined with their products' patterns), then the
 /// pure decision in `domain::access`.
 pub async fn may_pull(db: &Db, customer_id: i64, repository: &str, at: DateTime<Utc>) -> Result<Decision, sqlx::Error> {
-    let rows = db::entitlements::access_rows(db, customer_id).await?;
+    let grouped = access_entries(db, customer_id).await?;
+    Ok(access::decide(grouped.iter().map(|(id, w, p)| (*id, w, p.as_slice())), repository, at))
+}
+
+/// A customer's entitlements as `decide` takes them: id, window, and the
+/// patterns of the product (rows whose pattern no longer parses are skipped).
+/// The registry token service caches this per customer.
+pub async fn access_entries(db: &Db, customer_id: i64) -> Result<Vec<(i64, Window, Vec<RepoPattern>)>, sqlx::Error> {
     let mut grouped: BTreeMap<i64, (Window, Vec<RepoPattern>)> = BTreeMap::new();
-    for r in rows {
+    for r in db::entitlements::access_rows(db, customer_id).await? {
         let Ok(pattern) = RepoPattern::parse(&r.pattern) else { continue };
         let entry = grouped.entry(r.id).or_insert_with(|| {
             (window(&r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason), Vec::new())
         });
         entry.1.push(pattern);
     }
-    Ok(access::decide(grouped.iter().map(|(id, (w, p))| (*id, w, p.as_slice())), repository, at))
+    Ok(grouped.into_iter().map(|(id, (w, p))| (id, w, p)).collect())
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -40,7 +47,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 
 /// The decision's view of a stored row. An unknown status (impossible under
 /// the CHECK constraint) is treated as revoked: fail closed.
-fn window(
+pub fn window(
     status: &str,
     starts_at: DateTime<Utc>,
     ends_at: Option<DateTime<Utc>>,

@@ -19,6 +19,7 @@ pub mod markdown;
 pub mod password;
 pub mod ratelimit;
 pub mod request;
+pub mod secrets;
 pub mod session;
 pub mod state;
 pub mod users;

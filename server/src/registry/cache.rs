@@ -14,10 +14,7 @@
 //! through this portal are seen by the next request; changes made by another
 //! process or replica within `max_age`. `max_age` 0 reads it every time.
 
-use app::domain::{
-    access::{EntitlementStatus, Window},
-    catalogue::RepoPattern,
-};
+use app::domain::{access::Window, catalogue::RepoPattern};
 use app::server::db::{self, credentials::CredentialAuthRow, Db};
 use std::{
     collections::HashMap,
@@ -109,26 +106,7 @@ impl Snapshot<'_> {
         if let Some(hit) = self.cache.inner.read().unwrap_or_else(|e| e.into_inner()).entitlements.get(&customer_id) {
             return Ok(hit.clone());
         }
-        let mut grouped: Vec<(i64, Window, Vec<RepoPattern>)> = Vec::new();
-        for r in db::entitlements::access_rows(db, customer_id).await? {
-            let Ok(pattern) = RepoPattern::parse(&r.pattern) else { continue };
-            match grouped.last_mut() {
-                Some(last) if last.0 == r.id => last.2.push(pattern),
-                _ => grouped.push((
-                    r.id,
-                    Window {
-                        // Fail closed on an unknown status.
-                        status: EntitlementStatus::parse(&r.status).unwrap_or(EntitlementStatus::Revoked),
-                        starts_at: r.starts_at,
-                        ends_at: r.ends_at,
-                        grace_until: r.grace_until,
-                        suspended_reason: r.suspended_reason,
-                    },
-                    vec![pattern],
-                )),
-            }
-        }
-        let value: Entitlements = Arc::new(grouped);
+        let value: Entitlements = Arc::new(app::server::entitlements::access_entries(db, customer_id).await?);
         self.store(|inner| {
             if inner.entitlements.len() >= MAX_ENTRIES {
                 inner.entitlements.clear();

@@ -11,7 +11,7 @@
 use super::RegistryService;
 use app::server::{
     audit::{self, Actor, AuditEvent, Outcome},
-    credentials::constant_time_eq,
+    secrets::constant_time_eq,
     db,
     request::RequestMeta,
 };

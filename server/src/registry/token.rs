@@ -18,7 +18,10 @@ use super::{
     RegistryService,
 };
 use app::domain::access::{decide, Decision, Denial};
-use app::server::{credentials::constant_time_eq, credentials::hash_secret, RequestMeta};
+use app::server::{
+    secrets::{constant_time_eq, hash_secret},
+    RequestMeta,
+};
 use axum::{
     extract::{ConnectInfo, RawQuery, State},
     http::{header, HeaderMap, StatusCode},
@@ -134,23 +137,24 @@ pub async fn token(
         outcome: "denied",
         ip: meta.ip_string(),
         user_agent: meta.user_agent.clone(),
-        details: json!({}),
+        details: serde_json::Value::Null,
         subject_user_id: None,
         credential_id: None,
     };
-    let result = answer(&svc, &headers, service_param.as_deref(), &scopes, &bad_scopes, now, &mut log).await;
+    let mut notes = Notes::default();
+    let request = Request { service: service_param.as_deref(), scopes: &scopes, bad_scopes: &bad_scopes, now };
+    let result = answer(&svc, &headers, &request, &mut log, &mut notes).await;
     let (response, granted, reason) = match result {
         Ok((response, granted)) => (response, granted, None),
         Err((response, reason)) => (response, Vec::new(), Some(reason)),
     };
-    let details = std::mem::take(&mut log.details);
     log.details = json!({
         "service": service_param,
         "scopes": raw_scopes,
         "granted": granted,
         "reason": reason,
-        "username": details.get("username"),
-        "denied": details.get("denied"),
+        "username": notes.username,
+        "denied": (!notes.denied.is_empty()).then_some(notes.denied),
     });
     svc.audit.push(log).await;
     response
@@ -158,20 +162,29 @@ pub async fn token(
 
 type Answer = Result<(Response, Vec<Access>), (Response, String)>;
 
-async fn answer(
-    svc: &RegistryService,
-    headers: &HeaderMap,
-    service: Option<&str>,
-    scopes: &[Scope],
-    bad_scopes: &[String],
+/// What the client asked for.
+struct Request<'a> {
+    service: Option<&'a str>,
+    scopes: &'a [Scope],
+    bad_scopes: &'a [String],
     now: chrono::DateTime<Utc>,
-    log: &mut Logged,
-) -> Answer {
+}
+
+/// What the audit details need beyond the answer.
+#[derive(Default)]
+struct Notes {
+    username: Option<String>,
+    /// Scopes refused while others were granted.
+    denied: Vec<String>,
+}
+
+async fn answer(svc: &RegistryService, headers: &HeaderMap, req: &Request<'_>, log: &mut Logged, notes: &mut Notes) -> Answer {
+    let Request { service, scopes, bad_scopes, now } = *req;
     let Some((username, secret)) = basic_auth(headers) else {
         return Err((unauthorized("log in with a Portcullis registry credential (user name and secret)"), "no_credentials".into()));
     };
     log.actor = format!("anonymous ({username})");
-    log.details = json!({ "username": username });
+    notes.username = Some(username.clone());
     if let Some(s) = service {
         if s != svc.settings.service {
             let msg = format!("this token service serves {:?}, not {s:?}", svc.settings.service);
@@ -247,9 +260,7 @@ async fn answer(
         ((StatusCode::INTERNAL_SERVER_ERROR, "signing failed").into_response(), "internal_error".to_owned())
     })?;
     log.outcome = "success";
-    if !denials.is_empty() {
-        log.details["denied"] = json!(denials);
-    }
+    notes.denied = denials;
     let body = json!({
         "token": token,
         "access_token": token,
