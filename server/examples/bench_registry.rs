@@ -21,8 +21,9 @@
 use app::server::{
     audit::Actor,
     catalogue::{self, ProductInput},
-    credentials::{self, hash_secret, Kind},
+    credentials::{self, Kind},
     db::{Db, Tx},
+    secrets::hash_secret,
     RequestMeta,
 };
 use app::{domain::catalogue::ProductStatus, on_db, on_tx};
