@@ -3,8 +3,10 @@
 # cargo-leptos, then runs every test:
 #   1. unit tests (app, server) and integration tests on SQLite and on a
 #      private PostgreSQL server started here on 127.0.0.1 (stopped at the end);
-#   2. browser tests: Playwright driving Debian's Chromium against the real
-#      portal in demo mode on a fresh SQLite file.
+#   2. browser tests (scripts/e2e.sh): Playwright driving Debian's Chromium
+#      against the real portal in demo mode on a fresh SQLite file, with the
+#      Stripe stand-in (end2end/stripe-standin) as its Stripe and a real
+#      registry (Debian's docker-registry) that skopeo pulls from.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
@@ -12,9 +14,7 @@ export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 source scripts/pg.sh
 
 WORK=$(mktemp -d /tmp/portcullis-test.XXXXXX)
-SERVER_PID=""
 cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
   pg_stop
   rm -rf "$WORK"
 }
@@ -24,30 +24,18 @@ echo "==> cargo leptos build"
 cargo leptos build
 # From here on plain cargo sees what cargo-leptos gave it: no rebuild.
 source scripts/leptos-env.sh
+echo "==> cargo build -p stripe-standin"
+cargo build -p stripe-standin
 
 pg_start
 export PORTCULLIS_TEST_POSTGRES_URL="$PG_URL"
 
 echo "==> unit and integration tests (SQLite and PostgreSQL)"
-cargo test -p app -p server --features app/ssr --no-fail-fast 2>&1 | tee "$WORK/cargo-test.log"
+cargo test -p app -p server -p stripe-standin --features app/ssr --no-fail-fast 2>&1 | tee "$WORK/cargo-test.log"
 
-echo "==> browser tests (Playwright + Chromium)"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-PORTCULLIS_DATABASE_URL="sqlite://$WORK/e2e.db" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" PORTCULLIS_LOG=warn \
-  target/debug/portcullis serve --demo >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log"; exit 1; }
-  sleep 0.2
-done
-demo_password() { awk -v role="$1" '$1 == "demo" && $2 == role {print $NF}' "$WORK/server.log"; }
-export E2E_BASE_URL="http://127.0.0.1:$PORT"
-export E2E_ADMIN_PASSWORD=$(demo_password admin)
-export E2E_AUDITOR_PASSWORD=$(demo_password auditor)
-export E2E_CUSTOMER_PASSWORD=$(demo_password customer)
-[ -n "$E2E_ADMIN_PASSWORD" ] || { echo "demo passwords not printed:"; cat "$WORK/server.log"; exit 1; }
-(cd end2end && ../node_modules/.bin/playwright test) 2>&1 | tee "$WORK/playwright.log"
+# The stand-in, a registry and the portal on free loopback ports, then
+# Playwright; each process is stopped by its PID when it ends.
+bash scripts/e2e.sh 2>&1 | tee "$WORK/playwright.log"
 
 # One closing line over both runners (each exited non-zero on any failure).
 cargo_passed=$(awk '/^test result:/ {for (i = 1; i < NF; i++) if ($(i+1) == "passed;") n += $i} END {print n + 0}' "$WORK/cargo-test.log")

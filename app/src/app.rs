@@ -14,6 +14,8 @@ use crate::pages::{
     admin_push_credentials::AdminPushCredentialsPage,
     audit::AuditPage,
     auth::{LoginPage, SignupPage},
+    billing::CheckoutSuccessPage,
+    billing_orders::OrdersPage,
     catalogue::{CatalogueProductPage, CataloguePage},
     credentials::CredentialsPage,
     errors::NotFound,
@@ -93,6 +95,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup") view=SignupPage/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/credentials") view=CredentialsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/checkout/success") view=CheckoutSuccessPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminDashboard ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/products") view=AdminProductsPage ssr=SsrMode::Async/>

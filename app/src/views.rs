@@ -161,3 +161,46 @@ pub struct RegistryAccessView {
     pub host: String,
     pub repositories: Vec<RepositoryView>,
 }
+
+/// A purchase through Stripe Checkout, as the customer's orders page and the
+/// admin customer page show it. Times are RFC 3339 (UTC).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OrderView {
+    pub id: i64,
+    pub product_id: i64,
+    pub product_name: String,
+    pub product_slug: String,
+    /// `subscription` or `payment` (one-time).
+    pub mode: String,
+    /// `pending`, `active`, `past_due`, `unpaid`, `canceled`, `paid`,
+    /// `refunded`, `expired` (checkout abandoned) or `incomplete`.
+    pub status: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    /// `month` or `year` for subscriptions.
+    pub interval: Option<String>,
+    pub created_at: String,
+    /// When the subscription renews next (active subscriptions only).
+    pub next_renewal: Option<String>,
+    /// The end of the access this order gives, if it has one.
+    pub access_until: Option<String>,
+    pub entitlement_id: Option<i64>,
+}
+
+/// What the checkout success page shows while it waits for Stripe's webhook.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckoutStatusView {
+    /// Stripe has not confirmed the payment yet.
+    Pending,
+    /// The webhook arrived and the entitlement is active.
+    Active { product_name: String, product_slug: String },
+    /// The payment did not go through (or was refunded).
+    Failed { message: String },
+}
+
+/// Whether online payment (Stripe) is configured on this portal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingInfo {
+    pub online_payment: bool,
+}

@@ -6,6 +6,8 @@ use app::server::ratelimit::LoginLimits;
 use std::{fmt, net::SocketAddr, num::NonZeroU32};
 use url::Url;
 
+pub use crate::config_stripe::StripeConfig;
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/portcullis.db";
 pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
 const MIN_SECRET_CHARS: usize = 32;
@@ -18,7 +20,7 @@ pub struct ConfigError {
     pub message: String,
 }
 
-fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
+pub(crate) fn err(variable: &'static str, message: impl Into<String>) -> ConfigError {
     ConfigError { variable, message: message.into() }
 }
 
@@ -80,6 +82,8 @@ pub struct Config {
     pub client_ip_header: Option<String>,
     pub login_limits: LoginLimits,
     pub registry: RegistryConfig,
+    /// Stripe (`PORTCULLIS_STRIPE_*`, `PORTCULLIS_BILLING_*`, see `config_stripe`); `None` = not set up.
+    pub stripe: Option<StripeConfig>,
 }
 
 pub const DEFAULT_REGISTRY_KEY_DIR: &str = "data/registry-keys";
@@ -129,7 +133,7 @@ impl RegistryConfig {
 pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
 
 impl<F: Fn(&str) -> Option<String>> Env<F> {
-    fn get(&self, key: &str) -> Option<String> {
+    pub(crate) fn get(&self, key: &str) -> Option<String> {
         (self.0)(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
     }
 
@@ -255,6 +259,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             client_ip_header,
             login_limits,
             registry: self.registry()?,
+            stripe: self.stripe()?,
         })
     }
 }

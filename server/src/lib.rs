@@ -4,6 +4,7 @@
 pub mod audit_cli;
 pub mod cli;
 pub mod config;
+pub mod config_stripe;
 pub mod middleware;
 pub mod registry;
 pub mod routes;

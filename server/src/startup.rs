@@ -42,6 +42,29 @@ pub enum StartupError {
     Leptos(String),
     #[error("PORTCULLIS_REGISTRY_KEY_DIR: {0}")]
     RegistryKeys(#[from] crate::registry::keys::KeyError),
+    #[error("PORTCULLIS_STRIPE_SECRET_KEY: {0}")]
+    Stripe(String),
+}
+
+/// The Stripe client and billing settings, when Stripe is configured.
+fn billing(config: &Config, base_url: &Url) -> Result<Option<Arc<app::server::billing::Billing>>, StartupError> {
+    let Some(stripe) = &config.stripe else {
+        tracing::info!("Stripe is not configured: online payment is off, admins grant access by hand");
+        return Ok(None);
+    };
+    let settings = app::server::billing::BillingSettings {
+        grace: stripe.grace,
+        end_access: stripe.end_access,
+        public_base: base_url.clone(),
+    };
+    let billing = app::server::billing::Billing::new(
+        stripe.secret_key.expose(),
+        stripe.webhook_secret.expose(),
+        &stripe.api_base,
+        settings,
+    )
+    .map_err(StartupError::Stripe)?;
+    Ok(Some(Arc::new(billing)))
 }
 
 /// A bound, ready-to-run portal.
@@ -98,6 +121,7 @@ impl Application {
                 host: config.registry.host.clone(),
                 service: config.registry.service.clone(),
             }),
+            billing: billing(&config, &base_url)?,
         };
         spawn_housekeeping(&state);
         app::server::password::warm_up().await;
@@ -189,6 +213,10 @@ fn router(
         .route("/audit/export", get(routes::api::audit::page_export))
         .nest(routes::api::PREFIX, routes::api::router())
         .nest_service("/registry", registry::router(registry))
+        .route(
+            "/stripe/webhook",
+            axum::routing::post(routes::stripe::webhook).layer(axum::extract::DefaultBodyLimit::max(routes::stripe::MAX_BODY)),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

@@ -77,6 +77,12 @@ const FNS: &[(&str, Kind, &[(&str, &str)])] = &[
     ("/fn/my/rotate_credential", Write, &[("id", "{credential}")]),
     ("/fn/my/registry_access", Read, &[]),
     ("/fn/my/entitlements", Read, &[]),
+    ("/fn/billing/info", Read, &[]),
+    ("/fn/my/start_checkout", Write, &[("price_id", "{price}")]),
+    ("/fn/my/checkout_status", Read, &[("session_id", "cs_test_guard")]),
+    ("/fn/my/orders", Read, &[]),
+    ("/fn/my/billing_portal", Write, &[]),
+    ("/fn/admin/customer_orders", Read, &[("customer_id", "{customer}")]),
 ];
 
 #[test]
@@ -88,18 +94,19 @@ fn the_table_lists_every_registered_server_function() {
     let gone: Vec<_> = listed.difference(&registered).collect();
     assert!(unlisted.is_empty(), "classify these server functions in FNS (and give them arguments): {unlisted:?}");
     assert!(gone.is_empty(), "these are listed but no longer exist: {gone:?}");
-    assert!(registered.len() >= 39, "the registry is populated: {registered:?}");
-    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 17);
+    assert!(registered.len() >= 45, "the registry is populated: {registered:?}");
+    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 19);
 }
 
 /// Everything a write could change: the REST snapshot plus row counts and
-/// the credentials' and keys' secrets and revocations.
+/// the credentials' and keys' secrets and revocations, and the orders.
 async fn counts(api: &Api) -> serde_json::Value {
     let mut out = api.snapshot().await;
     let queries = [
         ("users", "SELECT COUNT(*) || ':' || COALESCE(MAX(role), '') FROM users"),
         ("keys", "SELECT COUNT(*) || ':' || COUNT(revoked_at) FROM api_keys"),
         ("credentials", "SELECT COUNT(*) || ':' || COUNT(revoked_at) || ':' || COALESCE(MAX(secret_hash), '') FROM registry_credentials"),
+        ("orders", "SELECT COUNT(*) || ':' || COALESCE(MAX(status), '') FROM orders"),
     ];
     for (name, sql) in queries {
         let v: String = match &api.app.db {

@@ -247,6 +247,7 @@ async fn restarted_portal(app: &TestApp) -> Portal {
             per_account_per_minute: std::num::NonZeroU32::new(1000).unwrap(),
         },
         registry: RegistryConfig::with_key_dir(&app.registry_key_dir),
+        stripe: None,
     };
     let portal = server::startup::Application::build(config).await.expect("second portal builds");
     let base = format!("http://127.0.0.1:{}", portal.port());

@@ -70,7 +70,11 @@ pub async fn save_product(
             let db = &state()?.db;
             match id {
                 None => catalogue::create(db, &input, &[], admin.actor(), &meta).await,
-                Some(id) => catalogue::update(db, id, &input, None, admin.actor(), &meta).await,
+                Some(id) => {
+                    let view = catalogue::update(db, id, &input, None, admin.actor(), &meta).await?;
+                    crate::server::billing::sync_after_change(&state()?, id).await;
+                    Ok(view)
+                }
             }
         }
         .await,
@@ -87,7 +91,9 @@ pub async fn set_product_status(id: i64, status: String) -> Result<ProductView, 
             let admin = require_role(&[crate::domain::Role::Admin]).await?;
             let status = ProductStatus::parse(&status).map_err(|e| AppError::invalid("status", e))?;
             let meta = RequestMeta::current().await;
-            catalogue::set_status(&state()?.db, id, status, admin.actor(), &meta).await
+            let view = catalogue::set_status(&state()?.db, id, status, admin.actor(), &meta).await?;
+            crate::server::billing::sync_after_change(&state()?, id).await;
+            Ok(view)
         }
         .await,
     )
@@ -116,7 +122,9 @@ pub async fn add_price(
             let cents = parse_amount(&amount).ok_or_else(|| AppError::invalid("amount", "an amount such as 49 or 49.90"))?;
             let spec = PriceSpec::parse(kind, cents, &currency).map_err(|e| AppError::invalid("amount", e))?;
             let meta = RequestMeta::current().await;
-            catalogue::add_price(&state()?.db, product_id, &spec, admin.actor(), &meta).await
+            let view = catalogue::add_price(&state()?.db, product_id, &spec, admin.actor(), &meta).await?;
+            crate::server::billing::sync_after_change(&state()?, product_id).await;
+            Ok(view)
         }
         .await,
     )
@@ -129,7 +137,9 @@ pub async fn remove_price(product_id: i64, price_id: i64) -> Result<ProductView,
         async {
             let admin = require_role(&[crate::domain::Role::Admin]).await?;
             let meta = RequestMeta::current().await;
-            catalogue::remove_price(&state()?.db, product_id, price_id, admin.actor(), &meta).await
+            let view = catalogue::remove_price(&state()?.db, product_id, price_id, admin.actor(), &meta).await?;
+            crate::server::billing::sync_after_change(&state()?, product_id).await;
+            Ok(view)
         }
         .await,
     )

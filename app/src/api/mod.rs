@@ -8,6 +8,7 @@ pub mod apikeys;
 pub mod audit;
 pub mod audit_charts;
 pub mod auth;
+pub mod billing;
 pub mod catalogue;
 pub mod credentials;
 pub mod customers;

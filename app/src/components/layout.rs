@@ -11,7 +11,13 @@ use leptos_router::components::A;
 pub fn nav_links(user: Option<&SessionUser>) -> Vec<(&'static str, &'static str)> {
     match user.map(|u| u.role) {
         None => vec![("/", "Home"), ("/catalogue", "Catalogue"), ("/login", "Log in"), ("/signup", "Sign up")],
-        Some(Role::Customer) => vec![("/", "Home"), ("/catalogue", "Catalogue"), ("/account", "My account"), ("/account/credentials", "Credentials")],
+        Some(Role::Customer) => vec![
+            ("/", "Home"),
+            ("/catalogue", "Catalogue"),
+            ("/account", "My account"),
+            ("/account/credentials", "Credentials"),
+            ("/account/orders", "Orders"),
+        ],
         Some(Role::Admin) => vec![
             ("/admin", "Admin"),
             ("/admin/products", "Products"),

@@ -43,6 +43,13 @@ pub fn AccountPage() -> impl IntoView {
                         <a class=LINK href="/account/credentials" data-testid="credentials-link">"Manage pull credentials and copy the pull commands"</a>
                     </p>
                 </section>
+                <section class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+                    <h2 class="font-semibold">"Orders"</h2>
+                    <p class="mt-2 text-sm text-slate-600">
+                        "Subscriptions and purchases made online, with their renewal dates. "
+                        <a class=LINK href="/account/orders" data-testid="orders-link">"See your orders and manage billing"</a>
+                    </p>
+                </section>
             </div>
         </RequireRole>
     }

@@ -1,9 +1,11 @@
 //! Admin: one customer (`/admin/customers/:id`): who they are, their
 //! entitlements with the actions on each (`admin_entitlements.rs`), the form
-//! that grants a product by hand, their recent activity, and their pull
-//! credentials (`credentials_admin.rs`).
+//! that grants a product by hand, their recent activity, their pull
+//! credentials (`credentials_admin.rs`) and their orders bought online
+//! (`billing_orders.rs`, read-only).
 
 use super::admin_entitlements::{EntitlementsTable, GrantForm};
+use super::billing_orders::{customer_orders_resource, CustomerOrdersSection};
 use super::credentials_admin::{CustomerCredentials, CustomerCredentialsSection};
 use crate::api::catalogue::admin_products;
 use crate::api::customers::{customer_detail, CustomerOverview};
@@ -41,10 +43,12 @@ pub fn AdminCustomerPage() -> impl IntoView {
         },
     );
     let creds = CustomerCredentials::new(auth, id);
+    let orders = customer_orders_resource(auth, id);
     view! {
         <Title text="Customer"/>
         <RequireRole roles=&[Role::Admin]>
             <CustomerBody overview grant change/>
+            <CustomerOrdersSection orders/>
             <CustomerCredentialsSection customer_id=Signal::derive(id) creds/>
         </RequireRole>
     }

@@ -8,6 +8,13 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+/// The `next` query parameter, carried through the form as a hidden field
+/// (the server only follows it to a path on this site).
+fn next_field() -> impl IntoView {
+    let next = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("next"));
+    next.map(|n| view! { <input type="hidden" name="next" value=n/> })
+}
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
@@ -17,6 +24,7 @@ pub fn LoginPage() -> impl IntoView {
         <section class="mx-auto max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
             <h1 class="mb-4 text-2xl font-semibold">"Log in"</h1>
             <ActionForm action=auth.login attr:class="space-y-4">
+                {next_field()}
                 <FormError error fields=&["email", "password"]/>
                 <Field name="email" label="E-mail" kind="email" autocomplete="username" error/>
                 <Field name="password" label="Password" kind="password" autocomplete="current-password" error/>
@@ -50,6 +58,7 @@ pub fn SignupPage() -> impl IntoView {
         <section class="mx-auto max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
             <h1 class="mb-4 text-2xl font-semibold">"Create an account"</h1>
             <ActionForm action=auth.signup attr:class="space-y-4">
+                {next_field()}
                 <FormError error fields=&["email", "password"]/>
                 <label class="block text-sm font-medium text-slate-700">
                     "E-mail"

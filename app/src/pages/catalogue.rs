@@ -1,16 +1,16 @@
 //! The public catalogue: published products as cards (prices, what each
 //! includes), and a page per product with its description and the real tags
-//! of its repositories (from the registry's push events). Anyone may look;
-//! buying online arrives with the Stripe integration.
+//! of its repositories (from the registry's push events) and its buy buttons
+//! (`billing::BuyBox`). Anyone may look; customers buy through Stripe.
 
+use super::billing::BuyBox;
+use crate::api::billing::billing_info;
 use crate::api::catalogue::{catalogue, catalogue_product};
 use crate::api::credentials::{catalogue_tags, PatternTags};
-use crate::app::use_auth;
 use crate::components::widgets::{LoadError, CARD, LINK};
-use crate::domain::Role;
 use crate::error::AppError;
 use crate::pages::errors::NotFound;
-use crate::views::{PriceView, ProductView};
+use crate::views::{BillingInfo, PriceView, ProductView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -137,12 +137,13 @@ pub fn CatalogueProductPage() -> impl IntoView {
     let product = Resource::new(slug, |slug| async move {
         let product = catalogue_product(slug.clone()).await?;
         let tags = catalogue_tags(slug).await?;
-        Ok::<_, AppError>((product, tags))
+        let info = billing_info().await?;
+        Ok::<_, AppError>((product, tags, info))
     });
     view! {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
             {move || product.get().map(|r| match r {
-                Ok((p, tags)) => view! { <ProductDetail product=p tags/> }.into_any(),
+                Ok((p, tags, info)) => view! { <ProductDetail product=p tags info/> }.into_any(),
                 Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
                 Err(e) => view! { <LoadError error=e/> }.into_any(),
             })}
@@ -151,7 +152,8 @@ pub fn CatalogueProductPage() -> impl IntoView {
 }
 
 #[component]
-fn ProductDetail(product: ProductView, tags: Vec<PatternTags>) -> impl IntoView {
+fn ProductDetail(product: ProductView, tags: Vec<PatternTags>, info: BillingInfo) -> impl IntoView {
+    let prices = product.prices.clone();
     view! {
         <Title text=product.name.clone()/>
         <p class="text-sm"><a class=LINK href="/catalogue">"← Catalogue"</a></p>
@@ -169,30 +171,8 @@ fn ProductDetail(product: ProductView, tags: Vec<PatternTags>) -> impl IntoView 
                 <h2 class="font-semibold">"Price"</h2>
                 <Prices prices=product.prices contact_sales=product.contact_sales/>
                 <IncludesWithTags patterns=tags/>
-                <BuyingNote/>
+                <BuyBox prices online=info.online_payment/>
             </aside>
         </div>
-    }
-}
-
-/// Until online payment exists: whom to ask, depending on who is looking.
-#[component]
-fn BuyingNote() -> impl IntoView {
-    let auth = use_auth();
-    view! {
-        <Transition fallback=|| ()>
-            {move || {
-                let role = auth.user.get().and_then(|r| r.ok()).flatten().map(|u| u.role);
-                let text = match role {
-                    Some(Role::Customer) => "Buying online is coming soon. For now, contact the vendor: what they grant you appears under My products.",
-                    Some(_) => "Buying online is coming soon. Customers contact the vendor for now.",
-                    None => "Buying online is coming soon. For now, contact the vendor; create an account so they can grant you access.",
-                };
-                view! {
-                    <p class="mt-4 border-t border-slate-100 pt-3 text-sm text-slate-600" data-testid="buying-note">{text}</p>
-                    {role.is_none().then(|| view! { <p class="mt-2 text-sm"><a class=LINK href="/signup">"Create an account"</a></p> })}
-                }
-            }}
-        </Transition>
     }
 }

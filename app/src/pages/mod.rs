@@ -13,6 +13,8 @@ pub mod audit;
 pub mod audit_charts;
 pub mod audit_detail;
 pub mod auth;
+pub mod billing;
+pub mod billing_orders;
 pub mod catalogue;
 pub mod credentials;
 pub mod credentials_admin;

@@ -8,6 +8,7 @@ pub mod audit_chain;
 pub mod audit_query;
 pub mod audit_retention;
 pub mod auth;
+pub mod billing;
 pub mod catalogue;
 pub mod credentials;
 pub mod csp;

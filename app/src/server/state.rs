@@ -13,6 +13,8 @@ pub struct AppState {
     pub auth: Arc<AuthSettings>,
     pub limiter: Arc<LoginLimiter>,
     pub registry: Arc<RegistrySettings>,
+    /// Stripe, when configured; `None` = online payment is not set up.
+    pub billing: Option<Arc<super::billing::Billing>>,
 }
 
 /// What pages and services need to know about the registry (the token

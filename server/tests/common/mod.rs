@@ -59,11 +59,13 @@ pub struct Options {
     pub base_url: Option<String>,
     /// The registry host shown in snippets (`PORTCULLIS_REGISTRY_HOST`).
     pub registry_host: Option<String>,
+    /// Stripe (the tests point it at the stand-in).
+    pub stripe: Option<server::config::StripeConfig>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { per_ip_per_minute: 1000, per_account_per_minute: 1000, base_url: None, registry_host: None }
+        Self { per_ip_per_minute: 1000, per_account_per_minute: 1000, base_url: None, registry_host: None, stripe: None }
     }
 }
 
@@ -115,6 +117,7 @@ impl TestApp {
                 per_account_per_minute: NonZeroU32::new(opts.per_account_per_minute).unwrap(),
             },
             registry,
+            stripe: opts.stripe.clone(),
         };
         let app = Application::build(config).await.expect("application builds");
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod audit_chain;
 pub mod credentials;
 pub mod entitlements;
+pub mod orders;
 pub mod products;
 pub mod registry;
 pub mod users;

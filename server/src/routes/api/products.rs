@@ -14,6 +14,7 @@ use app::{
     server::{catalogue, AppState},
     views::ProductView,
 };
+use app::server::billing;
 use axum::{extract::State, http::StatusCode, Json};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -163,6 +164,7 @@ pub async fn create(
         repositories: body.repositories,
     };
     let view = catalogue::create(&st.db, &input, &prices, caller.actor(), &caller.meta).await?;
+    billing::sync_after_change(&st, view.id).await;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -185,7 +187,9 @@ pub async fn patch(
         contact_sales: body.contact_sales.unwrap_or(current.contact_sales),
         repositories: body.repositories.unwrap_or(current.repositories),
     };
-    Ok(Json(catalogue::update(&st.db, p.id, &input, status, caller.actor(), &caller.meta).await?))
+    let view = catalogue::update(&st.db, p.id, &input, status, caller.actor(), &caller.meta).await?;
+    billing::sync_after_change(&st, p.id).await;
+    Ok(Json(view))
 }
 
 #[utoipa::path(post, path = "/api/v1/products/{id}/prices", tag = "products", params(IdPath), request_body = PriceInput,
@@ -199,6 +203,7 @@ pub async fn add_price(
 ) -> Result<(StatusCode, Json<ProductView>), ApiError> {
     let spec = parse_price("", &body)?;
     let view = catalogue::add_price(&st.db, p.id, &spec, caller.actor(), &caller.meta).await?;
+    billing::sync_after_change(&st, p.id).await;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -213,5 +218,7 @@ pub async fn remove_price(
     State(st): State<AppState>,
     ApiPath(p): ApiPath<PricePath>,
 ) -> Result<Json<ProductView>, ApiError> {
-    Ok(Json(catalogue::remove_price(&st.db, p.id, p.price_id, caller.actor(), &caller.meta).await?))
+    let view = catalogue::remove_price(&st.db, p.id, p.price_id, caller.actor(), &caller.meta).await?;
+    billing::sync_after_change(&st, p.id).await;
+    Ok(Json(view))
 }

@@ -1,0 +1,39 @@
+//! Stripe billing: Checkout, the customer portal, orders, product and price
+//! sync, and the webhook that turns Stripe's word into entitlements.
+//!
+//! Access is granted, extended, suspended and ended **only** by a verified
+//! webhook (`webhook::handle`), never by the browser's return from Stripe.
+//! Without Stripe configured (`AppState::billing` is `None`) the portal runs
+//! as before: buy buttons say online payment is not set up.
+
+pub mod checkout;
+pub mod lifecycle;
+pub mod settings;
+pub mod sync;
+pub mod webhook;
+
+pub use checkout::{checkout_status, list_orders, portal_url, start_checkout};
+pub use settings::{parse_duration, Billing, BillingSettings, EndAccess};
+
+use crate::error::AppError;
+
+/// A failed Stripe call: logged in full under the request id; the user sees
+/// the id (Stripe's own message can name internals).
+pub(crate) fn stripe_err(e: stripe::StripeError) -> AppError {
+    crate::server::request::internal(format!("Stripe: {e}"))
+}
+
+/// Keeps Stripe's catalogue in step after an admin changed a product that
+/// is published (or was, and so is known to Stripe); a failure is logged,
+/// not returned (the change is saved, and checkout syncs again before it
+/// sells).
+pub async fn sync_after_change(state: &crate::server::AppState, product_id: i64) {
+    let Some(billing) = state.billing.as_deref() else { return };
+    let published = matches!(crate::server::db::products::find(&state.db, product_id).await, Ok(Some(p)) if p.status == "published");
+    let known = matches!(crate::server::db::orders::product_stripe_id(&state.db, product_id).await, Ok(Some(_)));
+    if published || known {
+        if let Err(e) = sync::sync_product(billing, &state.db, product_id).await {
+            tracing::warn!(product_id, error = %e, "Stripe product sync failed; checkout retries it");
+        }
+    }
+}

@@ -1,0 +1,230 @@
+//! `orders` (one per Checkout Session), `stripe_events` (webhook
+//! idempotency) and the Stripe ids kept on users, products and prices.
+
+use super::{Db, Tx};
+use crate::{on_db, on_tx};
+use chrono::{DateTime, Utc};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct OrderRow {
+    pub id: i64,
+    pub customer_id: i64,
+    pub product_id: i64,
+    pub price_id: i64,
+    pub mode: String,
+    pub status: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub stripe_checkout_session_id: String,
+    pub stripe_subscription_id: Option<String>,
+    pub stripe_payment_intent_id: Option<String>,
+    pub entitlement_id: Option<i64>,
+    pub current_period_end: Option<DateTime<Utc>>,
+    pub past_due_since: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    pub stripe_state_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Joined for display.
+    pub product_name: String,
+    pub product_slug: String,
+    pub price_kind: String,
+    pub price_duration: Option<i64>,
+    pub entitlement_ends_at: Option<DateTime<Utc>>,
+}
+
+const SELECT: &str = "SELECT o.id, o.customer_id, o.product_id, o.price_id, o.mode, o.status, o.amount_cents, \
+    o.currency, o.stripe_checkout_session_id, o.stripe_subscription_id, o.stripe_payment_intent_id, \
+    o.entitlement_id, o.current_period_end, o.past_due_since, o.cancel_at_period_end, o.stripe_state_at, \
+    o.created_at, o.updated_at, p.name AS product_name, p.slug AS product_slug, pr.kind AS price_kind, \
+    pr.duration AS price_duration, e.ends_at AS entitlement_ends_at \
+    FROM orders o JOIN products p ON p.id = o.product_id JOIN prices pr ON pr.id = o.price_id \
+    LEFT JOIN entitlements e ON e.id = o.entitlement_id";
+
+pub struct NewOrder<'a> {
+    pub customer_id: i64,
+    pub product_id: i64,
+    pub price_id: i64,
+    pub mode: &'a str,
+    pub amount_cents: i64,
+    pub currency: &'a str,
+    pub checkout_session_id: &'a str,
+}
+
+/// `None` when the session already has its order (the webhook came first).
+pub async fn insert(tx: &mut Tx, o: &NewOrder<'_>, now: DateTime<Utc>) -> Result<Option<i64>, sqlx::Error> {
+    let sql = "INSERT INTO orders (customer_id, product_id, price_id, mode, status, amount_cents, currency, \
+               stripe_checkout_session_id, created_at, updated_at) \
+               VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $8) \
+               ON CONFLICT (stripe_checkout_session_id) DO NOTHING RETURNING id";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql)
+        .bind(o.customer_id)
+        .bind(o.product_id)
+        .bind(o.price_id)
+        .bind(o.mode)
+        .bind(o.amount_cents)
+        .bind(o.currency)
+        .bind(o.checkout_session_id)
+        .bind(now)
+        .fetch_optional(conn)
+        .await)
+}
+
+pub async fn price(db: &Db, id: i64) -> Result<Option<super::products::PriceRow>, sqlx::Error> {
+    let sql = "SELECT id, product_id, kind, amount_cents, currency, duration, active, created_at FROM prices WHERE id = $1";
+    on_db!(db, |pool| sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn price_in(tx: &mut Tx, id: i64) -> Result<Option<super::products::PriceRow>, sqlx::Error> {
+    let sql = "SELECT id, product_id, kind, amount_cents, currency, duration, active, created_at FROM prices WHERE id = $1";
+    on_tx!(tx, |conn| sqlx::query_as(sql).bind(id).fetch_optional(conn).await)
+}
+
+pub async fn event_seen(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    let sql = "SELECT COUNT(*) FROM stripe_events WHERE id = $1";
+    let n: i64 = on_db!(db, |pool| sqlx::query_scalar(sql).bind(id).fetch_one(pool).await)?;
+    Ok(n > 0)
+}
+
+/// Is there an order for this subscription or payment intent?
+pub async fn exists_for(db: &Db, key: Key<'_>) -> Result<bool, sqlx::Error> {
+    let (column, value) = match key {
+        Key::Subscription(s) => ("stripe_subscription_id", s),
+        Key::PaymentIntent(s) => ("stripe_payment_intent_id", s),
+        Key::Session(s) => ("stripe_checkout_session_id", s),
+        Key::Id(_) => return Ok(true),
+    };
+    let sql = format!("SELECT COUNT(*) FROM orders WHERE {column} = $1");
+    let n: i64 = on_db!(db, |pool| sqlx::query_scalar(&sql).bind(value).fetch_one(pool).await)?;
+    Ok(n > 0)
+}
+
+/// Does the customer already have a running subscription to the product?
+pub async fn has_live_subscription(db: &Db, customer_id: i64, product_id: i64) -> Result<bool, sqlx::Error> {
+    let sql = "SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND product_id = $2 AND mode = 'subscription' \
+               AND status IN ('active', 'past_due', 'unpaid', 'paused')";
+    let n: i64 = on_db!(db, |pool| sqlx::query_scalar(sql).bind(customer_id).bind(product_id).fetch_one(pool).await)?;
+    Ok(n > 0)
+}
+
+/// The customer's orders, newest first.
+pub async fn list_for_customer(db: &Db, customer_id: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE o.customer_id = $1 ORDER BY o.id DESC LIMIT 500");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(customer_id).fetch_all(pool).await)
+}
+
+pub async fn find_by_session(db: &Db, session_id: &str) -> Result<Option<OrderRow>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE o.stripe_checkout_session_id = $1");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(session_id).fetch_optional(pool).await)
+}
+
+/// Which column identifies the order a Stripe object belongs to.
+#[derive(Clone, Copy, Debug)]
+pub enum Key<'a> {
+    Id(i64),
+    Session(&'a str),
+    Subscription(&'a str),
+    PaymentIntent(&'a str),
+}
+
+/// Reads the order inside the transaction that will change it.
+pub async fn find_in(tx: &mut Tx, key: Key<'_>) -> Result<Option<OrderRow>, sqlx::Error> {
+    let (column, value): (&str, Result<i64, &str>) = match key {
+        Key::Id(id) => ("o.id", Ok(id)),
+        Key::Session(s) => ("o.stripe_checkout_session_id", Err(s)),
+        Key::Subscription(s) => ("o.stripe_subscription_id", Err(s)),
+        Key::PaymentIntent(s) => ("o.stripe_payment_intent_id", Err(s)),
+    };
+    let sql = format!("{SELECT} WHERE {column} = $1");
+    match value {
+        Ok(id) => on_tx!(tx, |conn| sqlx::query_as(&sql).bind(id).fetch_optional(conn).await),
+        Err(s) => on_tx!(tx, |conn| sqlx::query_as(&sql).bind(s).fetch_optional(conn).await),
+    }
+}
+
+/// Writes the Stripe-derived state of an order.
+pub async fn update(tx: &mut Tx, o: &OrderRow, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE orders SET status = $1, stripe_subscription_id = $2, stripe_payment_intent_id = $3, \
+               entitlement_id = $4, current_period_end = $5, past_due_since = $6, cancel_at_period_end = $7, \
+               stripe_state_at = $8, updated_at = $9 WHERE id = $10";
+    on_tx!(tx, |conn| sqlx::query(sql)
+        .bind(&o.status)
+        .bind(&o.stripe_subscription_id)
+        .bind(&o.stripe_payment_intent_id)
+        .bind(o.entitlement_id)
+        .bind(o.current_period_end)
+        .bind(o.past_due_since)
+        .bind(o.cancel_at_period_end)
+        .bind(o.stripe_state_at)
+        .bind(now)
+        .bind(o.id)
+        .execute(conn)
+        .await
+        .map(|_| ()))
+}
+
+/// Records a webhook event as processed; `false` if it already was (the
+/// caller then changes nothing). Runs in the transaction of the changes, so
+/// a crash before commit leaves the event unrecorded and Stripe's retry redoes it.
+pub async fn claim_event(tx: &mut Tx, id: &str, kind: &str, created: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let sql = "INSERT INTO stripe_events (id, type, created, received_at) VALUES ($1, $2, $3, $4) \
+               ON CONFLICT (id) DO NOTHING";
+    on_tx!(tx, |conn| sqlx::query(sql)
+        .bind(id)
+        .bind(kind)
+        .bind(created)
+        .bind(now)
+        .execute(conn)
+        .await
+        .map(|done| done.rows_affected() == 1))
+}
+
+pub async fn stripe_customer_id(db: &Db, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+    let sql = "SELECT stripe_customer_id FROM users WHERE id = $1";
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(user_id).fetch_optional(pool).await).map(Option::flatten)
+}
+
+/// Stores the customer's Stripe id unless one is already stored; answers the
+/// id that is stored afterwards (so two racing checkouts agree on one).
+pub async fn set_stripe_customer_id(db: &Db, user_id: i64, stripe_id: &str) -> Result<String, sqlx::Error> {
+    let sql = "UPDATE users SET stripe_customer_id = $1 WHERE id = $2 AND stripe_customer_id IS NULL";
+    on_db!(db, |pool| sqlx::query(sql).bind(stripe_id).bind(user_id).execute(pool).await.map(|_| ()))?;
+    Ok(stripe_customer_id(db, user_id).await?.unwrap_or_else(|| stripe_id.to_owned()))
+}
+
+pub async fn set_stripe_product_id(db: &Db, product_id: i64, stripe_id: &str) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE products SET stripe_product_id = $1 WHERE id = $2";
+    on_db!(db, |pool| sqlx::query(sql).bind(stripe_id).bind(product_id).execute(pool).await.map(|_| ()))
+}
+
+pub async fn set_stripe_price_id(db: &Db, price_id: i64, stripe_id: &str) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE prices SET stripe_price_id = $1 WHERE id = $2";
+    on_db!(db, |pool| sqlx::query(sql).bind(stripe_id).bind(price_id).execute(pool).await.map(|_| ()))
+}
+
+/// The Stripe ids of a product and of each of its prices (active or not).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct PriceSync {
+    pub id: i64,
+    pub kind: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub active: bool,
+    pub stripe_price_id: Option<String>,
+}
+
+pub async fn product_stripe_id(db: &Db, product_id: i64) -> Result<Option<String>, sqlx::Error> {
+    let sql = "SELECT stripe_product_id FROM products WHERE id = $1";
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(product_id).fetch_optional(pool).await).map(Option::flatten)
+}
+
+pub async fn prices_for_sync(db: &Db, product_id: i64) -> Result<Vec<PriceSync>, sqlx::Error> {
+    let sql = "SELECT id, kind, amount_cents, currency, active, stripe_price_id FROM prices \
+               WHERE product_id = $1 ORDER BY id";
+    on_db!(db, |pool| sqlx::query_as(sql).bind(product_id).fetch_all(pool).await)
+}
+
+pub async fn price_stripe_id(db: &Db, price_id: i64) -> Result<Option<String>, sqlx::Error> {
+    let sql = "SELECT stripe_price_id FROM prices WHERE id = $1";
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(price_id).fetch_optional(pool).await).map(Option::flatten)
+}

@@ -1,0 +1,10 @@
+//! The stand-in's own tests: one binary (async-stripe links once).
+//! Every API answer and every delivered event is decoded with async-stripe's
+//! own types and checked against the fixtures' top-level keys (`support`).
+
+mod api;
+mod lifecycle;
+mod payment;
+mod shapes;
+mod support;
+mod webhooks;

@@ -1,0 +1,55 @@
+//! `POST /stripe/webhook`: the HTTP face of `app::server::billing::webhook`.
+//! 200 after the change is committed (or for a duplicate / ignored event),
+//! 400 for a bad signature or payload (audited), 500 when Stripe or the
+//! database failed (Stripe retries), 404 when Stripe is not configured.
+
+use app::server::{
+    billing::webhook::{self, Handled, Rejected},
+    AppState, RequestMeta,
+};
+use axum::{
+    body::Bytes,
+    extract::{ConnectInfo, State},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde_json::json;
+use std::net::SocketAddr;
+
+/// Stripe's events are small; anything near this is not Stripe.
+pub const MAX_BODY: usize = 1 << 20;
+
+pub async fn webhook(
+    State(st): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(billing) = st.billing.as_deref() else {
+        return (StatusCode::NOT_FOUND, Json(json!({ "error": "Stripe is not configured on this portal" }))).into_response();
+    };
+    let meta = RequestMeta::from_parts(&headers, Some(peer), st.auth.client_ip_header.as_deref());
+    let Ok(payload) = std::str::from_utf8(&body) else {
+        return (StatusCode::BAD_REQUEST, Json(json!({ "error": "the body is not UTF-8" }))).into_response();
+    };
+    let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
+    match webhook::handle(billing, &st.db, payload, signature, &meta).await {
+        Ok(handled) => {
+            let outcome = match handled {
+                Handled::Applied => "applied",
+                Handled::Duplicate => "duplicate",
+                Handled::Ignored => "ignored",
+            };
+            (StatusCode::OK, Json(json!({ "received": true, "outcome": outcome }))).into_response()
+        }
+        Err(Rejected::Invalid(reason)) => {
+            tracing::warn!(%reason, "refused a Stripe webhook delivery");
+            (StatusCode::BAD_REQUEST, Json(json!({ "error": reason }))).into_response()
+        }
+        Err(Rejected::Retry(e)) => {
+            tracing::error!(error = %e, "a Stripe webhook could not be applied; Stripe will retry");
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": e.to_string() }))).into_response()
+        }
+    }
+}

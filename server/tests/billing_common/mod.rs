@@ -1,0 +1,167 @@
+//! A portal wired to the Stripe stand-in (in process, on loopback), and the
+//! steps the billing tests take: publish a product, log a customer in, check
+//! out, drive Stripe through the stand-in's test controls, read the result.
+
+use crate::common::{json, Backend, Options, TestApp, PASSWORD};
+use app::domain::Role;
+use app::server::billing::EndAccess;
+use reqwest::Client;
+use serde_json::{json, Value};
+use server::config::{Secret, StripeConfig};
+use std::time::Duration;
+
+pub const KEY: &str = "sk_test_portcullis_billing";
+pub const WHSEC: &str = "whsec_portcullis_billing_tests";
+
+pub struct Shop {
+    pub app: TestApp,
+    pub standin: stripe_standin::StandIn,
+    http: Client,
+}
+
+/// `Stripe-Signature` for `body` at `t`, as Stripe computes it.
+pub fn sign(body: &str, secret: &str, t: i64) -> String {
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    let mac = ring::hmac::sign(&key, format!("{t}.{body}").as_bytes());
+    format!("t={t},v1={}", hex::encode(mac.as_ref()))
+}
+
+/// An id field that may be expanded (an object with `id`) or not (a string).
+pub fn id_of(v: &Value, field: &str) -> String {
+    let f = &v[field];
+    f.as_str().or_else(|| f["id"].as_str()).unwrap_or_else(|| panic!("no {field} in {v}")).to_owned()
+}
+
+/// The JSON text of an event as the stand-in recorded it.
+pub fn event_body(e: &Value) -> String {
+    match e.get("body").or_else(|| e.get("event")) {
+        Some(Value::String(s)) => s.clone(),
+        Some(v) => v.to_string(),
+        None => e.to_string(),
+    }
+}
+
+impl Shop {
+    pub async fn open(backend: Backend) -> Self {
+        let standin = stripe_standin::spawn(stripe_standin::Config {
+            api_key: KEY.into(),
+            webhook_secret: WHSEC.into(),
+            ..stripe_standin::Config::default()
+        })
+        .await
+        .expect("stand-in starts");
+        let stripe = StripeConfig {
+            secret_key: Secret::new(KEY),
+            webhook_secret: Secret::new(WHSEC),
+            api_base: standin.base_url.clone(),
+            grace: Duration::from_secs(3 * 86_400),
+            end_access: EndAccess::PeriodEnd,
+        };
+        let app = TestApp::spawn_with(backend, Options { stripe: Some(stripe), ..Options::default() }).await;
+        let shop = Self { app, standin, http: Client::new() };
+        shop.standin_post("test/webhooks", json!({ "url": shop.app.url("/stripe/webhook") })).await;
+        shop
+    }
+
+    pub async fn standin_post(&self, path: &str, body: Value) -> Value {
+        let res = self.http.post(format!("{}{path}", self.standin.base_url)).json(&body).send().await.expect("stand-in answers");
+        let status = res.status();
+        let v = json(res).await;
+        assert!(status.is_success(), "stand-in {path}: {status} {v}");
+        v
+    }
+
+    pub async fn standin_get(&self, path: &str) -> Value {
+        json(self.http.get(format!("{}{path}", self.standin.base_url)).send().await.expect("stand-in answers")).await
+    }
+
+    /// Reads an object through the stand-in's Stripe API (as the portal's key).
+    pub async fn stripe_get(&self, path: &str) -> Value {
+        json(self.http.get(format!("{}{path}", self.standin.base_url)).bearer_auth(KEY).send().await.expect("stand-in answers")).await
+    }
+
+    /// Waits until every event the stand-in emitted was delivered.
+    pub async fn flush(&self) {
+        self.standin_post("test/webhooks/flush", json!({})).await;
+    }
+
+    /// POSTs a webhook delivery to the portal: (status, JSON answer).
+    pub async fn deliver(&self, body: &str, signature: Option<&str>) -> (u16, Value) {
+        let mut req = self.app.client.post(self.app.url("/stripe/webhook")).header("content-type", "application/json").body(body.to_owned());
+        if let Some(sig) = signature {
+            req = req.header("stripe-signature", sig);
+        }
+        let res = req.send().await.expect("portal answers");
+        (res.status().as_u16(), json(res).await)
+    }
+
+    /// A published product on acme/widget with a monthly and a 12-month
+    /// one-time price: ((id, slug), monthly price id, one-time price id).
+    pub async fn product(&self) -> ((i64, String), i64, i64) {
+        let (admin, _) = self.app.logged_in(Role::Admin).await;
+        let p = json(self.app.call(&admin, "admin/save_product", &[("name", "Acme Widget"), ("repositories", "acme/widget")]).await).await;
+        let id = p["id"].as_i64().expect("product id");
+        let id_s = id.to_string();
+        let price = |kind: &'static str, amount: &'static str, duration: &'static str| {
+            let id_s = id_s.clone();
+            let admin = admin.clone();
+            async move {
+                let form = [("product_id", id_s.as_str()), ("kind", kind), ("amount", amount), ("currency", "usd"), ("duration", duration)];
+                let v = json(self.app.call(&admin, "admin/add_price", &form).await).await;
+                v["prices"].as_array().expect("prices").last().expect("a price")["id"].as_i64().expect("price id")
+            }
+        };
+        let monthly = price("monthly", "49", "").await;
+        let one_time = price("one_time", "990", "12").await;
+        let published = json(self.app.call(&admin, "admin/product_status", &[("id", &id_s), ("status", "published")]).await).await;
+        let slug = published["slug"].as_str().unwrap_or_else(|| panic!("published: {published}")).to_owned();
+        ((id, slug), monthly, one_time)
+    }
+
+    /// A customer account with that e-mail, logged in: (client, user id).
+    pub async fn customer(&self, email: &str) -> (Client, i64) {
+        let id = self.app.create_user(email, PASSWORD, Role::Customer).await;
+        let c = crate::common::client();
+        let res = self.app.call(&c, "login", &[("email", email), ("password", PASSWORD)]).await;
+        assert!(res.status().is_success());
+        (c, id)
+    }
+
+    pub async fn stripe_price_id(&self, price_id: i64) -> String {
+        let row = app::server::db::orders::price_stripe_id(&self.app.db, price_id).await.unwrap();
+        row.unwrap_or_else(|| panic!("price {price_id} has no Stripe id"))
+    }
+
+    /// Starts a Checkout Session as the customer: its id (from Stripe's URL).
+    pub async fn checkout(&self, customer: &Client, price_id: i64) -> String {
+        let res = self.app.call(customer, "my/start_checkout", &[("price_id", &price_id.to_string())]).await;
+        let status = res.status();
+        let url = json(res).await;
+        assert!(status.is_success(), "checkout: {status} {url}");
+        let url = url.as_str().expect("a URL").to_owned();
+        assert!(url.starts_with(&self.standin.base_url), "{url}");
+        let id = url.rsplit('/').next().expect("a session id").to_owned();
+        assert!(id.starts_with("cs_"), "{url}");
+        id
+    }
+
+    pub async fn subscription_of(&self, session: &str) -> String {
+        id_of(&self.standin_get(&format!("test/checkout/sessions/{session}")).await, "subscription")
+    }
+
+    pub async fn status(&self, customer: &Client, session: &str) -> Value {
+        json(self.app.call(customer, "my/checkout_status", &[("session_id", session)]).await).await
+    }
+
+    pub async fn orders(&self, customer: &Client) -> Vec<Value> {
+        json(self.app.call(customer, "my/orders", &[]).await).await.as_array().cloned().expect("orders")
+    }
+
+    /// The customer's one entitlement, as the admin API shows it.
+    pub async fn entitlement(&self, customer_id: i64) -> Value {
+        let filter = app::server::db::entitlements::Filter { customer_id: Some(customer_id), ..Default::default() };
+        let list = app::server::entitlements::list(&self.app.db, &filter, 10, 0).await.unwrap();
+        assert_eq!(list.len(), 1, "one entitlement: {list:?}");
+        serde_json::to_value(&list[0]).unwrap()
+    }
+}
