@@ -20,6 +20,7 @@ on_both_backends!(
     without_stripe_the_portal_says_so,
     a_subscription_grants_renews_lapses_into_grace_and_resumes,
     cancellation_ends_access_at_the_period_end,
+    a_lapsed_subscription_gets_no_unpaid_period_and_vendor_suspensions_stand,
     a_refund_revokes_a_one_time_purchase,
     duplicates_and_reordering_change_nothing_twice,
     events_in_any_order_settle_on_stripes_state,
@@ -139,14 +140,58 @@ async fn cancellation_ends_access_at_the_period_end(backend: Backend) {
     let session = shop.checkout(&customer, monthly).await;
     shop.standin_post(&format!("test/checkout/sessions/{session}/pay"), json!({})).await;
     shop.flush().await;
-    let period_end = shop.entitlement(customer_id).await["ends_at"].as_str().unwrap().to_owned();
     let sub = shop.subscription_of(&session).await;
+    let (start, end) = shop.period(&sub).await;
+    let live = at(&shop.entitlement(customer_id).await["ends_at"]);
+    assert_eq!(live, end + Duration::hours(1), "a live subscription runs an hour past its period end");
     shop.standin_post(&format!("test/subscriptions/{sub}/cancel"), json!({ "at_period_end": false })).await;
     shop.flush().await;
-    let e = shop.entitlement(customer_id).await;
-    assert_eq!(e["ends_at"].as_str(), Some(period_end.as_str()), "paid to the period end (the vendor's default)");
+    assert_eq!(at(&shop.entitlement(customer_id).await["ends_at"]), end, "paid to the period end (the vendor's default)");
     assert_eq!(shop.orders(&customer).await[0]["status"], "canceled");
     assert!(shop.orders(&customer).await[0]["next_renewal"].is_null());
+    assert!(start < end);
+}
+
+/// Canceled after a failed renewal: the unpaid period is not given; and a
+/// vendor's own suspension survives Stripe's renewals.
+async fn a_lapsed_subscription_gets_no_unpaid_period_and_vendor_suspensions_stand(backend: Backend) {
+    let shop = Shop::open(backend).await;
+    let (_, monthly, _) = shop.product().await;
+    let (customer, customer_id) = shop.customer("lapsed@example.com").await;
+    let session = shop.checkout(&customer, monthly).await;
+    shop.standin_post(&format!("test/checkout/sessions/{session}/pay"), json!({})).await;
+    let sub = shop.subscription_of(&session).await;
+    shop.standin_post(&format!("test/subscriptions/{sub}/fail_next_invoice"), json!({})).await;
+    shop.standin_post(&format!("test/subscriptions/{sub}/advance"), json!({})).await;
+    shop.standin_post(&format!("test/subscriptions/{sub}/cancel"), json!({ "at_period_end": false })).await;
+    shop.flush().await;
+    let (unpaid_start, _) = shop.period(&sub).await;
+    let e = shop.entitlement(customer_id).await;
+    assert_eq!(at(&e["ends_at"]), unpaid_start, "ends where the unpaid period began: {e}");
+    assert!(e["grace_until"].is_null());
+
+    let (other, other_id) = shop.customer("suspended@example.com").await;
+    let session = shop.checkout(&other, monthly).await;
+    shop.standin_post(&format!("test/checkout/sessions/{session}/pay"), json!({})).await;
+    shop.flush().await;
+    let id = shop.entitlement(other_id).await["id"].as_i64().unwrap();
+    let change = app::server::entitlements::Change {
+        status: Some(app::domain::access::EntitlementStatus::Suspended),
+        suspended_reason: Some("licence audit".into()),
+        ..Default::default()
+    };
+    app::server::entitlements::change(&shop.app.db, id, &change, app::server::audit::Actor::System, &Default::default()).await.unwrap();
+    let before = at(&shop.entitlement(other_id).await["ends_at"]);
+    let sub = shop.subscription_of(&session).await;
+    shop.standin_post(&format!("test/subscriptions/{sub}/advance"), json!({})).await;
+    shop.flush().await;
+    let e = shop.entitlement(other_id).await;
+    assert_eq!((e["status"].as_str(), e["suspended_reason"].as_str()), (Some("suspended"), Some("licence audit")), "{e}");
+    assert!(at(&e["ends_at"]) > before, "the window still follows the renewal");
+}
+
+fn at(v: &Value) -> chrono::DateTime<Utc> {
+    chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}"))).unwrap().with_timezone(&Utc)
 }
 
 async fn a_refund_revokes_a_one_time_purchase(backend: Backend) {
@@ -220,8 +265,25 @@ async fn events_in_any_order_settle_on_stripes_state(backend: Backend) {
     let order = &shop.orders(&customer).await[0];
     assert_eq!(order["status"], "canceled", "{order}");
     assert!(e["ends_at"].is_string(), "access ends: {e}");
-    let audit = shop.app.audit().await;
-    assert!(audit.iter().filter(|a| a.0 == "entitlement.grant").count() <= 1);
+
+    // All of a purchase's events at once (as Stripe may send them): one
+    // order, one entitlement, one grant.
+    let (second, second_id) = shop.customer("rush@example.com").await;
+    let session = shop.checkout(&second, monthly).await;
+    shop.standin_post(&format!("test/checkout/sessions/{session}/pay"), json!({})).await;
+    let sub = shop.subscription_of(&session).await;
+    shop.standin_post(&format!("test/subscriptions/{sub}/advance"), json!({})).await;
+    let events: Vec<Value> = shop.standin_get("test/events").await["data"].as_array().cloned().unwrap_or_default();
+    let bodies: Vec<String> = events.iter().map(billing_common::event_body).filter(|b| b.contains(&sub) || b.contains(&session)).collect();
+    assert!(bodies.len() >= 4, "{bodies:?}");
+    let _ = &second_id;
+    let signed: Vec<(String, String)> = bodies.into_iter().map(|b| (billing_common::sign(&b, WHSEC, now), b)).collect();
+    let answers = futures::future::join_all(signed.iter().map(|(sig, b)| shop.deliver(b, Some(sig)))).await;
+    assert!(answers.iter().all(|a| a.0 == 200), "{answers:?}");
+    shop.entitlement(second_id).await; // exactly one
+    assert_eq!(shop.orders(&second).await.len(), 1);
+    let grants = shop.app.audit().await.into_iter().filter(|a| a.0 == "entitlement.grant" && a.4["customer_id"] == second_id).count();
+    assert_eq!(grants, 1);
 }
 
 async fn the_catalogue_is_kept_in_step_with_stripe(backend: Backend) {
@@ -247,11 +309,15 @@ async fn the_catalogue_is_kept_in_step_with_stripe(backend: Backend) {
     // One Stripe customer per account, reused for every purchase.
     let (customer, customer_id) = shop.customer("twice-buyer@example.com").await;
     let first = shop.checkout(&customer, monthly).await;
-    let again = shop.checkout(&customer, monthly).await; // not paid yet: a second session is fine
+    assert_eq!(shop.checkout(&customer, monthly).await, first, "a second click goes back to the same Stripe page");
+    let yearly = json(shop.app.call(&admin, "admin/add_price", &[("product_id", &id), ("kind", "yearly"), ("amount", "490"), ("currency", "usd")]).await).await;
+    let yearly = yearly["prices"].as_array().unwrap().last().unwrap()["id"].as_i64().unwrap();
+    let again = shop.checkout(&customer, yearly).await;
+    assert_ne!(again, first);
     let cus = |s: Value| billing_common::id_of(&s, "customer");
     let a = cus(shop.standin_get(&format!("test/checkout/sessions/{first}")).await);
     let b = cus(shop.standin_get(&format!("test/checkout/sessions/{again}")).await);
-    assert_eq!(a, b);
+    assert_eq!(a, b, "one Stripe customer for both purchases");
     assert_eq!(app::server::db::orders::stripe_customer_id(&shop.app.db, customer_id).await.unwrap(), Some(a));
     // A checkout left unpaid expires: its order says so, nothing is granted.
     shop.standin_post(&format!("test/checkout/sessions/{again}/expire"), json!({})).await;

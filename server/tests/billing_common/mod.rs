@@ -149,6 +149,14 @@ impl Shop {
         id_of(&self.standin_get(&format!("test/checkout/sessions/{session}")).await, "subscription")
     }
 
+    /// The subscription's current period, as Stripe has it.
+    pub async fn period(&self, sub: &str) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+        let s = self.stripe_get(&format!("v1/subscriptions/{sub}")).await;
+        let item = &s["items"]["data"][0];
+        let t = |f: &str| chrono::DateTime::from_timestamp(item[f].as_i64().unwrap_or_else(|| panic!("{f} in {s}")), 0).unwrap();
+        (t("current_period_start"), t("current_period_end"))
+    }
+
     pub async fn status(&self, customer: &Client, session: &str) -> Value {
         json(self.app.call(customer, "my/checkout_status", &[("session_id", session)]).await).await
     }

@@ -53,6 +53,10 @@ pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, m
             format!("you already subscribe to {}: change or cancel it under Orders → Manage billing", product.name),
         ));
     }
+    // A second click (or tab) goes back to the page already prepared.
+    if let Some(url) = open_session_url(billing, db, me.id, price.id).await {
+        return Ok(url);
+    }
     let stripe_prices = sync::sync_product(billing, db, product.id).await?;
     let stripe_price = stripe_prices
         .get(&price.id)
@@ -104,10 +108,14 @@ pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, m
         now,
     )
     .await?;
+    let order_id = match order_id {
+        Some(id) => id,
+        None => db::orders::find_by_session(db, session.id.as_str()).await?.map_or(0, |o| o.id),
+    };
     audit::record(
         &mut tx,
         &AuditEvent::new(me.actor(), "billing.checkout", Outcome::Success)
-            .target("order", order_id.unwrap_or_default())
+            .target("order", order_id)
             .subject(me.id)
             .meta(meta)
             .details(json!({
@@ -121,6 +129,16 @@ pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, m
     .await?;
     tx.commit().await?;
     Ok(url)
+}
+
+/// The URL of an unpaid session of this price the customer opened in the
+/// last 23 hours (sessions live 24), if Stripe still has it open.
+async fn open_session_url(billing: &Billing, db: &Db, customer_id: i64, price_id: i64) -> Option<String> {
+    let since = Utc::now() - chrono::Duration::hours(23);
+    let id = db::orders::open_checkout(db, customer_id, price_id, since).await.ok()??;
+    let session = stripe_checkout::checkout_session::RetrieveCheckoutSession::new(id.as_str()).send(&billing.client).await.ok()?;
+    let open = session.status.as_ref().is_some_and(|s| s.as_str() == "open");
+    open.then_some(session.url).flatten()
 }
 
 /// Where the success page stands: `Pending` until the webhook has granted.

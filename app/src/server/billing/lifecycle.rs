@@ -25,6 +25,15 @@ pub struct SubscriptionState {
     pub ended_at: Option<DateTime<Utc>>,
 }
 
+/// The suspension reasons billing sets; any other suspension is a vendor's
+/// decision, which a webhook never lifts.
+pub const UNPAID: &str = "payment failed: the subscription is unpaid";
+pub const PAUSED: &str = "the subscription is paused";
+
+/// How long past its period end a live subscription keeps access while the
+/// renewal's webhook is on its way.
+pub const RENEWAL_LEEWAY: Duration = Duration::hours(1);
+
 /// The entitlement an order should have now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Desired {
@@ -35,7 +44,8 @@ pub struct Desired {
 }
 
 /// The rules of the subscription lifecycle:
-/// - active / trialing: access to the end of the paid period;
+/// - active / trialing: access to the end of the paid period (plus
+///   `RENEWAL_LEEWAY`);
 /// - past_due: access continues to `past_due_since + grace`, then stops;
 /// - unpaid: per the vendor's setting, suspended at once or ended at the end
 ///   of the last paid period (the period start, since the renewal is unpaid);
@@ -45,18 +55,21 @@ pub struct Desired {
 /// - paused: suspended; incomplete / incomplete_expired: no access at all.
 pub fn desired(s: &SubscriptionState, past_due_since: Option<DateTime<Utc>>, settings: &BillingSettings) -> Option<Desired> {
     let grace = Duration::from_std(settings.grace).unwrap_or_else(|_| Duration::days(7));
+    let plus = |t: DateTime<Utc>, d: Duration| t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC);
     let active = |ends_at, grace_until| Some(Desired { status: "active", ends_at: Some(ends_at), grace_until, reason: None });
     match s.status.as_str() {
-        "active" | "trialing" => active(s.period_end, None),
-        "past_due" => active(s.period_end, Some(past_due_since.unwrap_or(s.period_start) + grace)),
+        // A live subscription runs a little past its period end, so the
+        // renewal's webhook (or an outage of this endpoint) never opens a gap.
+        "active" | "trialing" => active(plus(s.period_end, RENEWAL_LEEWAY), None),
+        "past_due" => active(plus(s.period_end, RENEWAL_LEEWAY), Some(plus(past_due_since.unwrap_or(s.period_start), grace))),
         "unpaid" => match settings.end_access {
             EndAccess::Immediately => Some(Desired {
                 status: "suspended",
                 ends_at: Some(s.period_end),
                 grace_until: None,
-                reason: Some("payment failed: the subscription is unpaid".into()),
+                reason: Some(UNPAID.into()),
             }),
-            EndAccess::PeriodEnd => active(s.period_start, past_due_since.map(|t| t + grace)),
+            EndAccess::PeriodEnd => active(s.period_start, past_due_since.map(|t| plus(t, grace))),
         },
         "canceled" => {
             let end = match settings.end_access {
@@ -72,7 +85,7 @@ pub fn desired(s: &SubscriptionState, past_due_since: Option<DateTime<Utc>>, set
             status: "suspended",
             ends_at: Some(s.period_end),
             grace_until: None,
-            reason: Some("the subscription is paused".into()),
+            reason: Some(PAUSED.into()),
         }),
         _ => None,
     }
@@ -136,6 +149,12 @@ pub async fn apply(tx: &mut Tx, order: &mut OrderRow, want: &Desired, starts_at:
     after.ends_at = want.ends_at;
     after.grace_until = want.grace_until;
     after.suspended_reason = want.reason.clone();
+    let by_vendor = before.status == "suspended" && !matches!(before.suspended_reason.as_deref(), Some(UNPAID | PAUSED));
+    if by_vendor && want.status != "revoked" {
+        // The window follows Stripe; the vendor's suspension stands.
+        after.status = before.status.clone();
+        after.suspended_reason = before.suspended_reason.clone();
+    }
     if (&after.status, after.ends_at, after.grace_until, &after.suspended_reason)
         == (&before.status, before.ends_at, before.grace_until, &before.suspended_reason)
     {
@@ -198,7 +217,7 @@ mod tests {
     #[test]
     fn active_runs_to_the_period_end() {
         let d = desired(&sub("active"), None, &settings(EndAccess::PeriodEnd)).unwrap();
-        assert_eq!((d.status, d.ends_at, d.grace_until), ("active", Some(t(31)), None));
+        assert_eq!((d.status, d.ends_at, d.grace_until), ("active", Some(t(31) + RENEWAL_LEEWAY), None));
         assert_eq!(desired(&sub("trialing"), None, &settings(EndAccess::PeriodEnd)), Some(d));
     }
 
@@ -222,6 +241,15 @@ mod tests {
         s.ended_at = Some(t(10));
         assert_eq!(desired(&s, None, &settings(EndAccess::Immediately)).unwrap().ends_at, Some(t(10)));
         assert_eq!(desired(&s, None, &settings(EndAccess::PeriodEnd)).unwrap().ends_at, Some(t(31)));
+        // Canceled after a renewal that was never paid: the unpaid period is not given.
+        assert_eq!(desired(&s, Some(t(1)), &settings(EndAccess::PeriodEnd)).unwrap().ends_at, Some(t(1)));
+    }
+
+    #[test]
+    fn a_huge_grace_does_not_overflow() {
+        let mut huge = settings(EndAccess::PeriodEnd);
+        huge.grace = std::time::Duration::from_secs(u64::MAX / 4);
+        assert!(desired(&sub("past_due"), Some(t(2)), &huge).unwrap().grace_until.is_some());
     }
 
     #[test]

@@ -59,7 +59,8 @@ impl Billing {
     }
 }
 
-/// Parses a grace period: `7d`, `36h`, `90m`, `30s` (a bare number is days).
+/// Parses a grace period: `7d`, `36h`, `90m`, `30s` (a bare number is days;
+/// at most 366 days).
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let (num, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
@@ -74,7 +75,8 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "s" => n,
         _ => return None,
     };
-    Some(Duration::from_secs(secs))
+    // A year at most: longer is a typo, and keeps every date sum in range.
+    (secs <= 366 * 86_400).then(|| Duration::from_secs(secs))
 }
 
 #[cfg(test)]
@@ -90,5 +92,6 @@ mod tests {
         assert_eq!(parse_duration("3w"), None);
         assert_eq!(parse_duration(""), None);
         assert_eq!(parse_duration("-1d"), None);
+        assert_eq!(parse_duration("100000000d"), None);
     }
 }

@@ -68,6 +68,10 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
                 None => "no Stripe-Signature header".to_owned(),
                 Some(Err(WebhookError::BadTimestamp(t))) => format!("signature timestamp {t} is outside the 300 s tolerance"),
                 Some(Err(WebhookError::BadSignature)) => "signature does not match the signing secret".to_owned(),
+                Some(Err(WebhookError::BadParse(e))) => format!(
+                    "signed, but not readable as an event of API version {}: set the webhook endpoint's API version to it ({e})",
+                    stripe_shared::version::VERSION.as_str()
+                ),
                 Some(Err(e)) => e.to_string(),
                 Some(Ok(_)) => unreachable!("handled above"),
             };
@@ -130,6 +134,7 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
     };
 
     let mut tx = db.begin().await?;
+    db::orders::lock_billing(&mut tx).await?;
     if !db::orders::claim_event(&mut tx, &event_id, &event_type, created, Utc::now()).await? {
         return Ok(Handled::Duplicate);
     }
@@ -144,10 +149,10 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
                 None => Handled::Ignored,
             }
         }
-        Plan::Subscription(session, (sub, read_at)) => {
-            match find_or_make(&mut tx, Key::Subscription(sub.id.as_str()), session.as_ref()).await? {
+        Plan::Subscription(session, snap) => {
+            match find_or_make(&mut tx, Key::Subscription(snap.sub.id.as_str()), session.as_ref()).await? {
                 Some(mut order) => {
-                    on_subscription(&mut tx, &mut order, &sub, read_at, billing, &cause).await?;
+                    on_subscription(&mut tx, &mut order, &snap, billing, &cause).await?;
                     Handled::Applied
                 }
                 None => Handled::Ignored,
@@ -177,8 +182,8 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
 
 enum Plan {
     Nothing,
-    Session(Box<CheckoutSession>, Option<(Subscription, DateTime<Utc>)>),
-    Subscription(Option<CheckoutSession>, (Subscription, DateTime<Utc>)),
+    Session(Box<CheckoutSession>, Option<Snapshot>),
+    Subscription(Option<CheckoutSession>, Snapshot),
     Refund(Option<CheckoutSession>, String),
     /// A checkout that expired unpaid, or whose delayed payment failed.
     Abandoned(Box<CheckoutSession>, &'static str),
@@ -190,9 +195,28 @@ enum Find<'a> {
 }
 
 /// The subscription as Stripe has it now, with the moment it was read.
-async fn retrieve(billing: &Billing, id: &str) -> Result<(Subscription, DateTime<Utc>), Rejected> {
+struct Snapshot {
+    sub: Subscription,
+    read_at: DateTime<Utc>,
+    /// Its latest invoice is a renewal that was not paid (read only when
+    /// the subscription is past due, unpaid or canceled).
+    renewal_unpaid: bool,
+}
+
+async fn retrieve(billing: &Billing, id: &str) -> Result<Snapshot, Rejected> {
     let sub = stripe_billing::subscription::RetrieveSubscription::new(id).send(&billing.client).await.map_err(stripe_err)?;
-    Ok((sub, Utc::now()))
+    let read_at = Utc::now();
+    let troubled = matches!(sub.status.as_str(), "past_due" | "unpaid" | "canceled");
+    let latest = sub.latest_invoice.as_ref().filter(|_| troubled).and_then(|inv| inv.id().as_ref()).map(|id| id.as_str().to_owned());
+    let renewal_unpaid = match latest {
+        Some(id) => {
+            let inv = stripe_billing::invoice::RetrieveInvoice::new(id.as_str()).send(&billing.client).await.map_err(stripe_err)?;
+            let renewal = inv.billing_reason.as_ref().is_some_and(|r| r.as_str() == "subscription_cycle");
+            renewal && inv.status.as_ref().is_some_and(|s| s.as_str() != "paid") && inv.amount_remaining > 0
+        }
+        None => false,
+    };
+    Ok(Snapshot { sub, read_at, renewal_unpaid })
 }
 
 /// The Checkout Session that made a subscription or payment, when we do not
@@ -234,6 +258,15 @@ async fn order_for(tx: &mut Tx, session: Option<&CheckoutSession>) -> Result<Opt
         tracing::warn!(session = %session.id.as_str(), "a Checkout Session without Portcullis metadata: ignored");
         return Ok(None);
     };
+    // Trust the metadata only as far as Stripe's own fields agree with it: the
+    // session's customer is this account's Stripe customer and its reference
+    // is this account (a Stripe account shared with another system stays out).
+    let ours = db::orders::stripe_customer_in(tx, customer_id).await?;
+    let theirs = session.customer.as_ref().map(|c| c.id().as_str().to_owned());
+    if ours.is_none() || ours != theirs || session.client_reference_id.as_deref() != Some(customer_id.to_string().as_str()) {
+        tracing::warn!(session = %session.id.as_str(), "a Checkout Session whose customer is not the account its metadata names: ignored");
+        return Ok(None);
+    }
     let Some(price) = db::orders::price_in(tx, price_id).await? else { return Ok(None) };
     let mode = if session.subscription.is_some() { "subscription" } else { "payment" };
     db::orders::insert(
@@ -257,13 +290,13 @@ async fn on_session(
     tx: &mut Tx,
     order: &mut OrderRow,
     session: &CheckoutSession,
-    snapshot: Option<&(Subscription, DateTime<Utc>)>,
+    snapshot: Option<&Snapshot>,
     created: DateTime<Utc>,
     billing: &Billing,
     cause: &Cause<'_>,
 ) -> Result<(), Rejected> {
-    if let Some((sub, read_at)) = snapshot {
-        return on_subscription(tx, order, sub, *read_at, billing, cause).await;
+    if let Some(snap) = snapshot {
+        return on_subscription(tx, order, snap, billing, cause).await;
     }
     let paid = session.payment_status.as_str() == "paid";
     if let Some(pi) = &session.payment_intent {
@@ -281,7 +314,8 @@ async fn on_session(
     Ok(())
 }
 
-async fn on_subscription(tx: &mut Tx, order: &mut OrderRow, sub: &Subscription, read_at: DateTime<Utc>, billing: &Billing, cause: &Cause<'_>) -> Result<(), Rejected> {
+async fn on_subscription(tx: &mut Tx, order: &mut OrderRow, snap: &Snapshot, billing: &Billing, cause: &Cause<'_>) -> Result<(), Rejected> {
+    let (sub, read_at) = (&snap.sub, snap.read_at);
     if order.stripe_state_at.is_some_and(|applied| applied >= read_at) {
         return Ok(()); // an older read than the one already applied
     }
@@ -294,8 +328,15 @@ async fn on_subscription(tx: &mut Tx, order: &mut OrderRow, sub: &Subscription, 
         cancel_at_period_end: sub.cancel_at_period_end,
         ended_at: sub.ended_at.or(sub.canceled_at).map(ts),
     };
-    let past_due = matches!(state.status.as_str(), "past_due" | "unpaid");
-    order.past_due_since = if past_due { order.past_due_since.or(Some(read_at)) } else { None };
+    // When the unpaid renewal fell due: the period's start (never later than
+    // now, so a stand-in whose clock does not move cannot stretch the grace).
+    // Kept through a cancellation, which then ends access at the last paid
+    // period, not the unpaid one.
+    order.past_due_since = match state.status.as_str() {
+        "past_due" | "unpaid" => order.past_due_since.or(Some(state.period_start.min(read_at))),
+        "canceled" if snap.renewal_unpaid => order.past_due_since.or(Some(state.period_start.min(read_at))),
+        _ => None,
+    };
     order.stripe_subscription_id = Some(sub.id.as_str().to_owned());
     order.current_period_end = Some(state.period_end);
     order.cancel_at_period_end = state.cancel_at_period_end;

@@ -99,6 +99,19 @@ pub async fn exists_for(db: &Db, key: Key<'_>) -> Result<bool, sqlx::Error> {
     Ok(n > 0)
 }
 
+/// The newest checkout of this price the customer started after `since` and
+/// has not paid (to send a second click to the same Stripe page).
+pub async fn open_checkout(db: &Db, customer_id: i64, price_id: i64, since: DateTime<Utc>) -> Result<Option<String>, sqlx::Error> {
+    let sql = "SELECT stripe_checkout_session_id FROM orders WHERE customer_id = $1 AND price_id = $2 \
+               AND status = 'pending' AND created_at > $3 ORDER BY id DESC LIMIT 1";
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(customer_id).bind(price_id).bind(since).fetch_optional(pool).await)
+}
+
+pub async fn stripe_customer_in(tx: &mut Tx, user_id: i64) -> Result<Option<String>, sqlx::Error> {
+    let sql = "SELECT stripe_customer_id FROM users WHERE id = $1";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(user_id).fetch_optional(conn).await).map(Option::flatten)
+}
+
 /// Does the customer already have a running subscription to the product?
 pub async fn has_live_subscription(db: &Db, customer_id: i64, product_id: i64) -> Result<bool, sqlx::Error> {
     let sql = "SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND product_id = $2 AND mode = 'subscription' \
@@ -161,6 +174,17 @@ pub async fn update(tx: &mut Tx, o: &OrderRow, now: DateTime<Utc>) -> Result<(),
         .execute(conn)
         .await
         .map(|_| ()))
+}
+
+/// Serialises webhook transactions: on PostgreSQL a transaction-scoped
+/// advisory lock (taken first, held to commit), so two deliveries about one
+/// order never both see "no entitlement yet" or apply an older read last; on
+/// SQLite every write transaction already holds the write lock (BEGIN IMMEDIATE).
+pub async fn lock_billing(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    match tx {
+        Tx::Sqlite(_) => Ok(()),
+        Tx::Postgres(t) => sqlx::query("SELECT pg_advisory_xact_lock(5005120400)").execute(&mut **t).await.map(|_| ()),
+    }
 }
 
 /// Records a webhook event as processed; `false` if it already was (the
