@@ -126,6 +126,10 @@ export const standin = {
   refund(paymentIntent: string) {
     return standinCall("POST", `/test/payment_intents/${encodeURIComponent(paymentIntent)}/refund`);
   },
+  /** Webhook switches: `hold` keeps events unsent until released (a slow Stripe). */
+  webhooks(switches: { hold?: boolean; duplicates?: boolean; out_of_order?: boolean }) {
+    return standinCall("POST", "/test/webhooks", switches);
+  },
   /** Waits until every event was delivered, and checks the portal took each one (2xx). */
   async flush() {
     const r = await standinCall("POST", "/test/webhooks/flush");

@@ -133,6 +133,7 @@ pub async fn spawn(config: Config) -> std::io::Result<StandIn> {
         secret: config.webhook_secret,
         duplicates: false,
         out_of_order: false,
+        hold: false,
     };
     let shared = Arc::new(state::Shared::new(config.api_key, public_base, hooks));
     let app = Router::new()

@@ -226,6 +226,8 @@ pub struct WebhookSettings {
     pub secret: String,
     pub duplicates: bool,
     pub out_of_order: bool,
+    /// Queued events wait (are not sent) until this turns false again.
+    pub hold: bool,
 }
 
 pub struct IdempotentReply {

@@ -1,6 +1,7 @@
 //! Events: emission, the delivery queue, signing and the delivery task.
 //!
-//! One task delivers the queue in order, at least once: a non-2xx answer or
+//! One task delivers the queue in order (unless held by the `hold` switch),
+//! at least once: a non-2xx answer or
 //! a connection error is retried (100 ms doubling, capped at 2 s, at most
 //! [`MAX_ATTEMPTS`] attempts) before the next event is sent.
 
@@ -120,7 +121,8 @@ pub async fn deliver_forever(shared: Arc<Shared>, mut stop: watch::Receiver<bool
         }
         let next = {
             let store = shared.lock();
-            store.queue.front().copied()
+            // Held: nothing is sent until the switch is released.
+            if store.webhooks.hold { None } else { store.queue.front().copied() }
         };
         let Some(index) = next else {
             {

@@ -33,6 +33,9 @@ pub struct WebhookSwitches {
     pub url: Option<String>,
     /// The signing secret (`whsec_...`).
     pub secret: Option<String>,
+    /// `true`: events queue up unsent (a slow or late Stripe); `false`
+    /// releases them in order. `flush` waits for held events.
+    pub hold: Option<bool>,
 }
 
 impl Controls {
@@ -177,6 +180,9 @@ impl Controls {
             if let Some(secret) = switches.secret {
                 hooks.secret = secret;
             }
+            if let Some(v) = switches.hold {
+                hooks.hold = v;
+            }
         }
         self.shared.wake.notify_one();
         self.webhooks()
@@ -189,6 +195,7 @@ impl Controls {
             "url": hooks.url,
             "duplicates": hooks.duplicates,
             "out_of_order": hooks.out_of_order,
+            "hold": hooks.hold,
         })
     }
 

@@ -132,6 +132,21 @@ async fn duplicates_deliver_every_event_twice() {
 }
 
 #[tokio::test]
+async fn held_events_wait_until_released() {
+    let w = world().await;
+    let settings = w.control("/test/webhooks", Some(json!({ "hold": true }))).await;
+    assert_eq!(settings["hold"].as_bool(), Some(true));
+    let (_, _, session) = subscription_session(&w, CreatePriceRecurringInterval::Month).await;
+    w.control(&format!("/test/checkout/sessions/{session}/pay"), None).await;
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let record = w.control_get("/test/events").await;
+    assert!(record["data"].as_array().unwrap().iter().all(|e| e["attempts"] == 0), "nothing sent while held: {record}");
+    assert_eq!(record["queued"].as_u64(), Some(3));
+    w.control("/test/webhooks", Some(json!({ "hold": false }))).await;
+    assert_eq!(w.verified_events().await.len(), 3, "released in order");
+}
+
+#[tokio::test]
 async fn out_of_order_reverses_each_actions_events() {
     let w = world().await;
     w.control("/test/webhooks", Some(json!({ "out_of_order": true })))
