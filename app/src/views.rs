@@ -204,3 +204,21 @@ pub enum CheckoutStatusView {
 pub struct BillingInfo {
     pub online_payment: bool,
 }
+
+/// How online payment stands, for the admin dashboard: is Stripe set up,
+/// with which lifecycle settings, and is its webhook arriving.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingStatusView {
+    pub online_payment: bool,
+    /// "7 days", "20 seconds"… (empty when Stripe is off).
+    pub grace: String,
+    /// `period_end` or `immediately`.
+    pub end_access: String,
+    /// Webhook events processed in the last 24 hours, and the newest one.
+    pub events_24h: i64,
+    pub last_event_at: Option<String>,
+    /// Deliveries refused (bad signature, stale, unreadable) in the last 24 hours.
+    pub refused_24h: i64,
+    /// Published products with a price sold online that Stripe does not know yet.
+    pub unsynced_products: i64,
+}

@@ -83,6 +83,7 @@ const FNS: &[(&str, Kind, &[(&str, &str)])] = &[
     ("/fn/my/orders", Read, &[]),
     ("/fn/my/billing_portal", Write, &[]),
     ("/fn/admin/customer_orders", Read, &[("customer_id", "{customer}")]),
+    ("/fn/admin/billing_status", Read, &[]),
 ];
 
 #[test]

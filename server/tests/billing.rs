@@ -55,6 +55,14 @@ async fn webhook_signatures_are_checked_and_events_processed_once(backend: Backe
 
     let denied: Vec<_> = shop.app.audit().await.into_iter().filter(|e| e.0 == "billing.webhook" && e.1 == "denied").collect();
     assert_eq!(denied.len(), 4, "every refused delivery is audited: {denied:?}");
+
+    // The admin dashboard tells the vendor the webhook is arriving, and what it refused.
+    let (admin, _) = shop.app.logged_in(Role::Admin).await;
+    let status = json(shop.app.call(&admin, "admin/billing_status", &[]).await).await;
+    assert_eq!((status["online_payment"].as_bool(), status["grace"].as_str()), (Some(true), Some("3 days")), "{status}");
+    assert_eq!((status["events_24h"].as_i64(), status["refused_24h"].as_i64()), (Some(1), Some(4)), "{status}");
+    let page = shop.app.get(&admin, "/admin").await.text().await.unwrap();
+    assert!(page.contains("4 webhook deliveries refused"), "the dashboard says so");
 }
 
 async fn without_stripe_the_portal_says_so(backend: Backend) {
@@ -67,6 +75,8 @@ async fn without_stripe_the_portal_says_so(backend: Backend) {
     assert!(res.text().await.unwrap().contains("online payment is not set up"));
     let hook = app.client.post(app.url("/stripe/webhook")).body("{}").send().await.unwrap();
     assert_eq!(hook.status(), 404, "no webhook endpoint without Stripe");
+    let (admin, _) = app.logged_in(Role::Admin).await;
+    assert_eq!(json(app.call(&admin, "admin/billing_status", &[]).await).await["online_payment"], false);
 }
 
 async fn a_subscription_grants_renews_lapses_into_grace_and_resumes(backend: Backend) {

@@ -88,3 +88,17 @@ pub async fn customer_orders(customer_id: i64) -> Result<Vec<OrderView>, AppErro
         .await,
     )
 }
+
+/// Online payment at a glance for the admin dashboard (auditors may read).
+#[server(prefix = "/fn", endpoint = "admin/billing_status")]
+pub async fn billing_status() -> Result<crate::views::BillingStatusView, AppError> {
+    use crate::domain::Role;
+    use crate::server::{auth::require_role, billing, request::state, respond};
+    respond(
+        async {
+            require_role(&[Role::Admin, Role::Auditor]).await?;
+            billing::status(&state()?).await
+        }
+        .await,
+    )
+}

@@ -14,6 +14,7 @@ use leptos_router::hooks::use_query_map;
 pub fn AdminDashboard() -> impl IntoView {
     // Outside RequireRole: see `widgets::gate`.
     let charts = super::audit_charts::charts_resource();
+    let billing = super::admin_billing::status_resource();
     view! {
         <Title text="Admin"/>
         <RequireRole roles=&[Role::Admin]>
@@ -40,6 +41,7 @@ pub fn AdminDashboard() -> impl IntoView {
                     <p class="mt-1 text-sm text-slate-600">"Every sign-in, account and access change."</p>
                 </a>
             </div>
+            <super::admin_billing::BillingCard status=billing/>
             <super::audit_charts::AuditCharts charts/>
         </RequireRole>
     }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_billing;
 pub mod admin_api_keys;
 pub mod admin_customer_detail;
 pub mod admin_customers;

@@ -37,3 +37,34 @@ pub async fn sync_after_change(state: &crate::server::AppState, product_id: i64)
         }
     }
 }
+
+/// Online payment at a glance (the admin dashboard): settings, webhook
+/// traffic and refusals in the last 24 hours, products Stripe lacks.
+pub async fn status(state: &crate::server::AppState) -> Result<crate::views::BillingStatusView, AppError> {
+    use crate::server::db::orders;
+    let since = chrono::Utc::now() - chrono::Duration::hours(24);
+    let (events_24h, last) = orders::events_since(&state.db, since).await?;
+    let Some(billing) = state.billing.as_deref() else {
+        return Ok(crate::views::BillingStatusView {
+            online_payment: false,
+            grace: String::new(),
+            end_access: String::new(),
+            events_24h,
+            last_event_at: last.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            refused_24h: 0,
+            unsynced_products: 0,
+        });
+    };
+    Ok(crate::views::BillingStatusView {
+        online_payment: true,
+        grace: settings::describe_duration(billing.settings.grace),
+        end_access: match billing.settings.end_access {
+            EndAccess::PeriodEnd => "period_end".into(),
+            EndAccess::Immediately => "immediately".into(),
+        },
+        events_24h,
+        last_event_at: last.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        refused_24h: orders::refused_since(&state.db, since).await?,
+        unsynced_products: orders::unsynced_products(&state.db).await?,
+    })
+}

@@ -79,6 +79,18 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     (secs <= 366 * 86_400).then(|| Duration::from_secs(secs))
 }
 
+/// A grace period in words: "7 days", "36 hours", "20 seconds".
+pub fn describe_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    let (n, unit) = match s {
+        _ if s >= 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        _ if s >= 3_600 && s % 3_600 == 0 => (s / 3_600, "hour"),
+        _ if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        _ => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +105,8 @@ mod tests {
         assert_eq!(parse_duration(""), None);
         assert_eq!(parse_duration("-1d"), None);
         assert_eq!(parse_duration("100000000d"), None);
+        assert_eq!(describe_duration(Duration::from_secs(7 * 86_400)), "7 days");
+        assert_eq!(describe_duration(Duration::from_secs(3_600)), "1 hour");
+        assert_eq!(describe_duration(Duration::from_secs(20)), "20 seconds");
     }
 }

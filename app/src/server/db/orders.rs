@@ -252,3 +252,27 @@ pub async fn price_stripe_id(db: &Db, price_id: i64) -> Result<Option<String>, s
     let sql = "SELECT stripe_price_id FROM prices WHERE id = $1";
     on_db!(db, |pool| sqlx::query_scalar(sql).bind(price_id).fetch_optional(pool).await).map(Option::flatten)
 }
+
+/// Webhook events processed since `since`, and when the newest arrived.
+pub async fn events_since(db: &Db, since: DateTime<Utc>) -> Result<(i64, Option<DateTime<Utc>>), sqlx::Error> {
+    let count = "SELECT COUNT(*) FROM stripe_events WHERE received_at > $1";
+    let n: i64 = on_db!(db, |pool| sqlx::query_scalar(count).bind(since).fetch_one(pool).await)?;
+    let newest = "SELECT received_at FROM stripe_events ORDER BY received_at DESC LIMIT 1";
+    let last: Option<DateTime<Utc>> = on_db!(db, |pool| sqlx::query_scalar(newest).fetch_optional(pool).await)?;
+    Ok((n, last))
+}
+
+/// Webhook deliveries refused since `since` (audited as denied).
+pub async fn refused_since(db: &Db, since: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+    let sql = "SELECT COUNT(*) FROM audit_events WHERE action = 'billing.webhook' AND outcome = 'denied' AND occurred_at > $1";
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(since).fetch_one(pool).await)
+}
+
+/// Published products with an active price sold online (not a trial) but no
+/// Stripe Product, or with such a price that has no Stripe Price.
+pub async fn unsynced_products(db: &Db) -> Result<i64, sqlx::Error> {
+    let sql = "SELECT COUNT(DISTINCT p.id) FROM products p JOIN prices pr ON pr.product_id = p.id \
+               WHERE p.status = 'published' AND pr.active AND pr.kind <> 'trial' \
+               AND (p.stripe_product_id IS NULL OR pr.stripe_price_id IS NULL)";
+    on_db!(db, |pool| sqlx::query_scalar(sql).fetch_one(pool).await)
+}
