@@ -211,3 +211,29 @@ test.describe.serial("buying access online", () => {
     await page.context().close();
   });
 });
+
+test("a visitor who logs in to buy comes back to the product, and the admin sees Stripe's webhook arriving", async ({ page, browser }) => {
+  await page.goto("/catalogue/acme-widget");
+  await hydrated(page);
+  await page.getByTestId("login-to-buy").click();
+  await expect(page).toHaveURL(/\/login\?next=\/catalogue\/acme-widget$/);
+  await page.getByLabel("E-mail").fill(demo.customer.email);
+  await page.getByLabel("Password").fill(demo.customer.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/catalogue\/acme-widget$/);
+  await hydrated(page);
+  await expect(page.getByTestId("buy-buttons").getByRole("button", { name: /^Subscribe monthly/ })).toBeEnabled();
+  await page.screenshot({ path: process.env.E2E_SHOTS ? `${process.env.E2E_SHOTS}/product.png` : undefined, fullPage: true });
+
+  const admin = await (await browser.newContext()).newPage();
+  await logIn(admin, demo.admin.email, demo.admin.password);
+  await expect(admin).toHaveURL(/\/admin$/); // the admin's home: the dashboard
+  const card = admin.getByTestId("billing-status");
+  await expect(card.getByTestId("billing-state")).toHaveText("on");
+  await expect(card.getByTestId("billing-settings")).toContainText("access continues for 20 seconds");
+  await expect(card.getByTestId("billing-webhooks")).toContainText(/webhook events processed in the last 24 hours/);
+  // The demo catalogue predates Stripe's configuration: synced at start-up.
+  await expect(card.getByTestId("billing-unsynced")).toHaveCount(0);
+  await admin.screenshot({ path: process.env.E2E_SHOTS ? `${process.env.E2E_SHOTS}/admin.png` : undefined, fullPage: true });
+  await admin.context().close();
+});

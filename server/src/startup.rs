@@ -189,6 +189,8 @@ async fn session_layer(
 }
 
 fn spawn_housekeeping(state: &AppState) {
+    let catalogue = state.clone();
+    tokio::spawn(async move { app::server::billing::sync_published(&catalogue).await });
     let limiter = state.limiter.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));

@@ -38,6 +38,22 @@ pub async fn sync_after_change(state: &crate::server::AppState, product_id: i64)
     }
 }
 
+/// Brings every published product Stripe lacks into Stripe (at start-up:
+/// a catalogue made before Stripe was configured, or a sync that failed).
+/// Failures are logged; checkout syncs again before it sells.
+pub async fn sync_published(state: &crate::server::AppState) {
+    let Some(billing) = state.billing.as_deref() else { return };
+    let products = match crate::server::db::products::list(&state.db, Some("published")).await {
+        Ok(p) => p,
+        Err(e) => return tracing::warn!(error = %e, "Stripe sync at start-up: cannot list products"),
+    };
+    for p in products {
+        if let Err(e) = sync::sync_product(billing, &state.db, p.id).await {
+            tracing::warn!(product_id = p.id, error = %e, "Stripe sync at start-up failed; checkout retries it");
+        }
+    }
+}
+
 /// Online payment at a glance (the admin dashboard): settings, webhook
 /// traffic and refusals in the last 24 hours, products Stripe lacks.
 pub async fn status(state: &crate::server::AppState) -> Result<crate::views::BillingStatusView, AppError> {
