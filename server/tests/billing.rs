@@ -224,6 +224,17 @@ async fn a_refund_revokes_a_one_time_purchase(backend: Backend) {
     assert!(!may_pull(&shop.app, customer_id, Utc::now()).await);
     assert_eq!(shop.orders(&customer).await[0]["status"], "refunded");
     assert_eq!(shop.status(&customer, &session).await["Failed"]["message"], "this payment was refunded");
+
+    // The REST API shows the same orders to an auditor's key (read-only).
+    let key = app::server::api_keys::create(&shop.app.db, "crm", Role::Auditor, app::server::audit::Actor::System, &Default::default()).await.unwrap();
+    let url = shop.app.url(&format!("/api/v1/customers/{customer_id}/orders"));
+    let list = json(shop.app.client.get(&url).bearer_auth(&key.secret).send().await.unwrap()).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!((items.len(), items[0]["status"].as_str(), items[0]["mode"].as_str()), (1, Some("refunded"), Some("payment")), "{list}");
+    assert_eq!(items[0]["amount_cents"], 99_000);
+    assert_eq!(shop.app.client.get(&url).send().await.unwrap().status(), 401);
+    let staff = shop.app.url("/api/v1/customers/999999/orders");
+    assert_eq!(shop.app.client.get(&staff).bearer_auth(&key.secret).send().await.unwrap().status(), 404);
 }
 
 async fn duplicates_and_reordering_change_nothing_twice(backend: Backend) {

@@ -16,6 +16,7 @@ pub mod customers;
 pub mod entitlements;
 pub mod error;
 pub mod json;
+pub mod orders;
 pub mod products;
 
 use app::server::AppState;
@@ -91,6 +92,7 @@ api_routes! {
     post "/customers" => customers::create,
     get "/customers/{id}" => customers::get_one,
     get "/customers/{id}/credentials" => credentials::list_for_customer,
+    get "/customers/{id}/orders" => orders::list_for_customer,
     post "/customers/{id}/credentials" => credentials::create,
     get "/credentials/{id}" => credentials::get_one,
     post "/credentials/{id}/rotate" => credentials::rotate,
