@@ -10,6 +10,13 @@
 # data/registry/registry.log); the first time, it pushes a small demo image
 # to acme/widget:1.0 with a push credential of the demo admin. The registry
 # stops with the portal. PORTCULLIS_DEMO_REGISTRY=0 skips all of it.
+#
+# Unless Stripe is configured (PORTCULLIS_STRIPE_SECRET_KEY), it also runs the
+# project's Stripe stand-in (end2end/stripe-standin, test mode: no real
+# payment) on a free loopback port, so the catalogue's Subscribe/Buy buttons
+# work end to end; the grace period after a failed renewal is 2 minutes.
+# The stand-in keeps nothing across restarts (the portal makes its products
+# and customers again). PORTCULLIS_DEMO_STRIPE=0 skips it.
 # Settings come from the environment or .env (see README); demo mode needs none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,9 +55,10 @@ REG_HOST="127.0.0.1:$REG_PORT"
 # Snippets in the portal name this registry.
 export PORTCULLIS_REGISTRY_HOST=${PORTCULLIS_REGISTRY_HOST:-$REG_HOST}
 
-REG_PID="" PUSH_PID="" WORK=""
+REG_PID="" PUSH_PID="" WORK="" STANDIN_PID=""
 cleanup() {
   [ -n "$PUSH_PID" ] && kill "$PUSH_PID" 2>/dev/null || true
+  if [ -n "$STANDIN_PID" ]; then kill "$STANDIN_PID" 2>/dev/null || true; wait "$STANDIN_PID" 2>/dev/null || true; fi
   if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
   [ -n "$WORK" ] && rm -rf "$WORK"
   return 0
@@ -63,6 +71,23 @@ docker-registry serve "$REG_DIR/config.yml" >"$REG_DIR/registry.log" 2>&1 &
 REG_PID=$!
 wait_http "http://$REG_HOST/v2/" 401 || { tail -n 20 "$REG_DIR/registry.log"; exit 1; }
 echo "==> docker-registry on $REG_HOST (pid $REG_PID, log $REG_DIR/registry.log)"
+
+# Online payment in test mode: the Stripe stand-in, unless Stripe is configured.
+if [ "${PORTCULLIS_DEMO_STRIPE:-1}" != "0" ] && [ -z "$(setting PORTCULLIS_STRIPE_SECRET_KEY '')" ]; then
+  echo "==> Stripe stand-in (test mode, no real payment)"
+  (source scripts/leptos-env.sh && cargo build -p stripe-standin)
+  STANDIN_PORT=$(free_port)
+  STANDIN_KEY="sk_test_demo_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  STANDIN_WHSEC="whsec_demo_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  target/debug/stripe-standin --addr "127.0.0.1:$STANDIN_PORT" --api-key "$STANDIN_KEY" \
+    --webhook-url "$PORTAL_LOCAL/stripe/webhook" --webhook-secret "$STANDIN_WHSEC" >data/stripe-standin.log 2>&1 &
+  STANDIN_PID=$!
+  wait_http "http://127.0.0.1:$STANDIN_PORT/test/webhooks" 200 || { tail -n 20 data/stripe-standin.log; exit 1; }
+  export PORTCULLIS_STRIPE_SECRET_KEY="$STANDIN_KEY" PORTCULLIS_STRIPE_WEBHOOK_SECRET="$STANDIN_WHSEC"
+  export PORTCULLIS_STRIPE_API_BASE="http://127.0.0.1:$STANDIN_PORT/"
+  export PORTCULLIS_BILLING_GRACE="${PORTCULLIS_BILLING_GRACE:-2m}"
+  echo "==> Stripe stand-in on http://127.0.0.1:$STANDIN_PORT/ (pid $STANDIN_PID, log data/stripe-standin.log)"
+fi
 
 # Once the portal answers: push the demo image (first run only) and say how to pull it.
 WORK=$(mktemp -d /tmp/portcullis-run.XXXXXX)
@@ -98,6 +123,18 @@ demo_push() {
   The pull shows in the audit log (log in as the auditor) and under "last pulled".
 
 EOF
+  if [ -n "$STANDIN_PID" ]; then
+    cat <<EOF
+==> Buy online (Stripe stand-in, test mode): sign up at $PORTAL_URL/signup, open Acme Widget in the
+  catalogue, press "Subscribe monthly", then "Pay" on the stand-in's page. Drive "Stripe" from a shell
+  (SUB_ID: from curl http://127.0.0.1:$STANDIN_PORT/test/checkout/sessions/SESSION_ID, the id in the
+  success page's URL):
+    curl -X POST http://127.0.0.1:$STANDIN_PORT/test/subscriptions/SUB_ID/fail_next_invoice
+    curl -X POST http://127.0.0.1:$STANDIN_PORT/test/subscriptions/SUB_ID/advance    # fails: 2 min of grace
+    curl -X POST http://127.0.0.1:$STANDIN_PORT/test/subscriptions/SUB_ID/pay_open_invoice
+
+EOF
+  fi
 }
 demo_push &
 PUSH_PID=$!

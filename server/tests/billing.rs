@@ -345,6 +345,21 @@ async fn the_catalogue_is_kept_in_step_with_stripe(backend: Backend) {
     shop.flush().await;
     assert!(shop.status(&customer, &again).await["Failed"]["message"].as_str().unwrap().contains("expired"));
     assert!(!may_pull(&shop.app, customer_id, Utc::now()).await);
+    // Stripe loses our objects (another account or mode, or deleted there):
+    // the next checkout makes the product, its prices and the customer again.
+    shop.app.exec("UPDATE products SET stripe_product_id = 'prod_gone'").await.unwrap();
+    shop.app.exec("UPDATE prices SET stripe_price_id = 'price_gone_' || id").await.unwrap();
+    shop.app.exec("UPDATE users SET stripe_customer_id = 'cus_gone' WHERE stripe_customer_id IS NOT NULL").await.unwrap();
+    shop.app.exec("UPDATE orders SET status = 'expired'").await.unwrap();
+    let (fresh_customer, _) = shop.customer("fresh@example.com").await;
+    let s1 = shop.checkout(&fresh_customer, monthly).await;
+    let s2 = shop.checkout(&customer, monthly).await;
+    assert_ne!(s1, s2);
+    let new_product = app::server::db::orders::product_stripe_id(&shop.app.db, product).await.unwrap().unwrap();
+    assert_ne!(new_product, "prod_gone");
+    assert_eq!(shop.stripe_get(&format!("v1/prices/{}", shop.stripe_price_id(monthly).await)).await["product"], new_product.as_str());
+    let cus = app::server::db::orders::stripe_customer_id(&shop.app.db, customer_id).await.unwrap().unwrap();
+    assert!(cus != "cus_gone" && cus.starts_with("cus_"), "{cus}");
     // A removed price is not sold.
     let gone = shop.app.call(&customer, "my/start_checkout", &[("price_id", &one_time.to_string())]).await;
     assert_eq!(gone.status(), 422);

@@ -61,7 +61,7 @@ pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, m
     let stripe_price = stripe_prices
         .get(&price.id)
         .ok_or_else(|| crate::server::request::internal(format!("price {} has no Stripe price after sync", price.id)))?;
-    let customer = sync::stripe_customer(billing, db, me).await?;
+    let mut customer = sync::stripe_customer(billing, db, me).await?;
 
     let metadata = HashMap::from([
         ("portcullis_user_id".to_owned(), me.id.to_string()),
@@ -74,7 +74,6 @@ pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, m
     line.quantity = Some(1);
     let mut req = CreateCheckoutSession::new()
         .mode(mode.clone())
-        .customer(customer)
         .client_reference_id(me.id.to_string())
         .line_items(vec![line])
         .metadata(metadata.clone())
@@ -89,7 +88,13 @@ pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, m
         data.metadata = Some(metadata);
         req = req.payment_intent_data(data);
     }
-    let session = req.send(&billing.client).await.map_err(stripe_err)?;
+    let session = match req.clone().customer(customer.clone()).send(&billing.client).await {
+        Err(e) if sync::missing(&e, Some("customer")) => {
+            customer = sync::replace_customer(billing, db, me, &customer).await?;
+            req.customer(customer).send(&billing.client).await.map_err(stripe_err)?
+        }
+        other => other.map_err(stripe_err)?,
+    };
     let url = session.url.clone().ok_or_else(|| crate::server::request::internal("Stripe answered a session without a URL"))?;
 
     let now = Utc::now();

@@ -10,12 +10,16 @@ use crate::error::AppError;
 use crate::server::db::{self, Db};
 use std::collections::HashMap;
 use std::str::FromStr;
-use stripe::{IdempotencyKey, RequestStrategy, StripeRequest};
+use stripe::{IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_product::price::{CreatePrice, CreatePriceRecurring, CreatePriceRecurringInterval, UpdatePrice};
 use stripe_product::product::{CreateProduct, UpdateProduct};
 
-fn key(kind: &str, id: i64) -> Result<RequestStrategy, AppError> {
-    IdempotencyKey::new(format!("portcullis-{kind}-{id}"))
+/// The idempotency key of creating our object `id` of `kind` in Stripe; a
+/// re-creation (Stripe lost the first) gets a fresh one, or Stripe would
+/// answer the lost object again.
+fn key(kind: &str, id: i64, again: bool) -> Result<RequestStrategy, AppError> {
+    let suffix = if again { format!("-{}", chrono::Utc::now().timestamp_micros()) } else { String::new() };
+    IdempotencyKey::new(format!("portcullis-{kind}-{id}{suffix}"))
         .map(RequestStrategy::Idempotent)
         .map_err(|e| crate::server::request::internal(format!("idempotency key: {e}")))
 }
@@ -26,21 +30,30 @@ pub async fn sync_product(billing: &Billing, db: &Db, product_id: i64) -> Result
     let product = db::products::find(db, product_id).await?.ok_or(AppError::NotFound)?;
     let published = product.status == "published";
     let metadata = HashMap::from([("portcullis_product_id".to_owned(), product.id.to_string())]);
-    let stripe_product = match db::orders::product_stripe_id(db, product_id).await? {
-        Some(id) => {
-            let mut req = UpdateProduct::new(id.as_str()).name(product.name.clone()).active(published);
-            if !product.description.trim().is_empty() {
-                req = req.description(summary(&product.description));
-            }
-            req.send(&billing.client).await.map_err(stripe_err)?;
-            id
+    let stored = db::orders::product_stripe_id(db, product_id).await?;
+    let mut known = None;
+    if let Some(id) = &stored {
+        let mut req = UpdateProduct::new(id.as_str()).name(product.name.clone()).active(published);
+        if !product.description.trim().is_empty() {
+            req = req.description(summary(&product.description));
         }
+        match req.send(&billing.client).await {
+            Ok(_) => known = Some(id.clone()),
+            // Another Stripe account or mode (test → live), or deleted there:
+            // make it again, with its prices.
+            Err(e) if missing(&e, None) => tracing::warn!(product_id, stripe_id = %id, "Stripe no longer has this product: creating it again"),
+            Err(e) => return Err(stripe_err(e)),
+        }
+    }
+    let remade = stored.is_some() && known.is_none();
+    let stripe_product = match known {
+        Some(id) => id,
         None => {
             let mut req = CreateProduct::new(product.name.clone()).active(published).metadata(metadata);
             if !product.description.trim().is_empty() {
                 req = req.description(summary(&product.description));
             }
-            let created = req.customize().request_strategy(key("product", product.id)?).send(&billing.client).await.map_err(stripe_err)?;
+            let created = req.customize().request_strategy(key("product", product.id, remade)?).send(&billing.client).await.map_err(stripe_err)?;
             let id = created.id.as_str().to_owned();
             db::orders::set_stripe_product_id(db, product.id, &id).await?;
             id
@@ -54,12 +67,17 @@ pub async fn sync_product(billing: &Billing, db: &Db, product_id: i64) -> Result
             "one_time" => None,
             _ => continue, // trials are granted, not sold
         };
-        match (&price.stripe_price_id, price.active) {
+        // A product made again gets its prices made again too.
+        let stored_price = price.stripe_price_id.clone().filter(|_| !remade);
+        match (&stored_price, price.active) {
             (Some(id), true) => {
                 ids.insert(price.id, id.clone());
             }
             (Some(id), false) => {
-                UpdatePrice::new(id.as_str()).active(false).send(&billing.client).await.map_err(stripe_err)?;
+                match UpdatePrice::new(id.as_str()).active(false).send(&billing.client).await {
+                    Err(e) if !missing(&e, None) => return Err(stripe_err(e)),
+                    _ => {} // deactivated, or Stripe has no such price at all
+                }
             }
             (None, true) => {
                 let currency = stripe_types::Currency::from_str(&price.currency.to_lowercase())
@@ -71,7 +89,7 @@ pub async fn sync_product(billing: &Billing, db: &Db, product_id: i64) -> Result
                 if let Some(interval) = interval {
                     req = req.recurring(CreatePriceRecurring::new(interval));
                 }
-                let created = req.customize().request_strategy(key("price", price.id)?).send(&billing.client).await.map_err(stripe_err)?;
+                let created = req.customize().request_strategy(key("price", price.id, remade)?).send(&billing.client).await.map_err(stripe_err)?;
                 let id = created.id.as_str().to_owned();
                 db::orders::set_stripe_price_id(db, price.id, &id).await?;
                 ids.insert(price.id, id);
@@ -80,6 +98,18 @@ pub async fn sync_product(billing: &Billing, db: &Db, product_id: i64) -> Result
         }
     }
     Ok(ids)
+}
+
+/// Stripe answered that an object we named does not exist (`resource_missing`,
+/// about `param` when given).
+pub fn missing(e: &StripeError, param: Option<&str>) -> bool {
+    match e {
+        StripeError::Stripe(err, _) => {
+            err.code.as_ref().is_some_and(|c| c.as_str() == "resource_missing")
+                && param.is_none_or(|p| err.param.as_deref() == Some(p))
+        }
+        _ => false,
+    }
 }
 
 /// The first paragraph of the Markdown description, as Stripe shows it on
@@ -95,11 +125,23 @@ pub async fn stripe_customer(billing: &Billing, db: &Db, me: &SessionUser) -> Re
     if let Some(id) = db::orders::stripe_customer_id(db, me.id).await? {
         return Ok(id);
     }
+    create_customer(billing, db, me, false).await
+}
+
+/// Stripe lost the customer we stored (deleted there, or another account or
+/// mode): make a new one in its place.
+pub async fn replace_customer(billing: &Billing, db: &Db, me: &SessionUser, lost: &str) -> Result<String, AppError> {
+    tracing::warn!(user_id = me.id, stripe_id = %lost, "Stripe no longer has this customer: creating it again");
+    db::orders::forget_stripe_customer_id(db, me.id, lost).await?;
+    create_customer(billing, db, me, true).await
+}
+
+async fn create_customer(billing: &Billing, db: &Db, me: &SessionUser, again: bool) -> Result<String, AppError> {
     let created = stripe_core::customer::CreateCustomer::new()
         .email(me.email.clone())
         .metadata(HashMap::from([("portcullis_user_id".to_owned(), me.id.to_string())]))
         .customize()
-        .request_strategy(key("customer", me.id)?)
+        .request_strategy(key("customer", me.id, again)?)
         .send(&billing.client)
         .await
         .map_err(stripe_err)?;

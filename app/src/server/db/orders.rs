@@ -216,6 +216,13 @@ pub async fn set_stripe_customer_id(db: &Db, user_id: i64, stripe_id: &str) -> R
     Ok(stripe_customer_id(db, user_id).await?.unwrap_or_else(|| stripe_id.to_owned()))
 }
 
+/// Forgets a Stripe customer id Stripe no longer knows (only if it is still
+/// the stored one).
+pub async fn forget_stripe_customer_id(db: &Db, user_id: i64, lost: &str) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE users SET stripe_customer_id = NULL WHERE id = $1 AND stripe_customer_id = $2";
+    on_db!(db, |pool| sqlx::query(sql).bind(user_id).bind(lost).execute(pool).await.map(|_| ()))
+}
+
 pub async fn set_stripe_product_id(db: &Db, product_id: i64, stripe_id: &str) -> Result<(), sqlx::Error> {
     let sql = "UPDATE products SET stripe_product_id = $1 WHERE id = $2";
     on_db!(db, |pool| sqlx::query(sql).bind(stripe_id).bind(product_id).execute(pool).await.map(|_| ()))
