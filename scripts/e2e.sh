@@ -10,7 +10,7 @@
 #   - a real registry (Debian's docker-registry) configured by `portcullis
 #     registry config` from the portal's own key folder;
 #   - the portal in demo mode on a fresh SQLite file, with that Stripe (grace
-#     period 20 s) and that registry;
+#     period 30 s) and that registry;
 #   - the demo image pushed to acme/widget:1.0 with a push credential of the
 #     demo admin.
 # Every process started here is stopped by its PID at exit. E2E_KEEP=1 keeps
@@ -84,10 +84,10 @@ docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry.log" 2>&1 &
 REG_PID=$!
 wait_http "http://$REG_HOST/v2/" 401 || exit 1
 
-echo "==> portal on $PORTAL_URL (demo mode, Stripe: the stand-in, grace 20 s)"
+echo "==> portal on $PORTAL_URL (demo mode, Stripe: the stand-in, grace 30 s)"
 LEPTOS_SITE_ADDR="127.0.0.1:$PORT" PORTCULLIS_BASE_URL="$PORTAL_URL" PORTCULLIS_LOG=warn \
   PORTCULLIS_STRIPE_SECRET_KEY="$STRIPE_KEY" PORTCULLIS_STRIPE_WEBHOOK_SECRET="$STRIPE_WHSEC" \
-  PORTCULLIS_STRIPE_API_BASE="$STANDIN_URL/" PORTCULLIS_BILLING_GRACE=20s \
+  PORTCULLIS_STRIPE_API_BASE="$STANDIN_URL/" PORTCULLIS_BILLING_GRACE=30s \
   target/debug/portcullis serve --demo >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 150); do
@@ -116,7 +116,7 @@ export E2E_BASE_URL="$PORTAL_URL"
 export E2E_STANDIN_URL="$STANDIN_URL"
 export E2E_STANDIN_API_KEY="$STRIPE_KEY"
 export E2E_REGISTRY_HOST="$REG_HOST"
-export E2E_BILLING_GRACE_SECONDS=20
+export E2E_BILLING_GRACE_SECONDS=30
 export E2E_REPO_ROOT="$PWD"
 export E2E_WORK="$WORK"
 echo "==> browser tests (Playwright + Chromium)"

@@ -16,7 +16,8 @@
 # payment) on a free loopback port, so the catalogue's Subscribe/Buy buttons
 # work end to end; the grace period after a failed renewal is 2 minutes.
 # The stand-in keeps nothing across restarts (the portal makes its products
-# and customers again). PORTCULLIS_DEMO_STRIPE=0 skips it.
+# and customers again). PORTCULLIS_DEMO_STRIPE=0 skips it (and so does
+# PORTCULLIS_DEMO_REGISTRY=0, which runs the portal alone).
 # Settings come from the environment or .env (see README); demo mode needs none.
 set -euo pipefail
 cd "$(dirname "$0")/.."

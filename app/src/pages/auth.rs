@@ -15,6 +15,15 @@ fn next_field() -> impl IntoView {
     next.map(|n| view! { <input type="hidden" name="next" value=n/> })
 }
 
+/// `path`, keeping the `next` parameter (the way from "Log in" to "Create an
+/// account" and back must not lose where the visitor was going).
+fn with_next(path: &str) -> String {
+    match leptos_router::hooks::use_query_map().with_untracked(|q| q.get("next")) {
+        Some(n) => format!("{path}?next={}", crate::components::widgets::urlencode(&n)),
+        None => path.to_owned(),
+    }
+}
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
@@ -30,7 +39,7 @@ pub fn LoginPage() -> impl IntoView {
                 <Field name="password" label="Password" kind="password" autocomplete="current-password" error/>
                 <button type="submit" class=BUTTON>"Log in"</button>
             </ActionForm>
-            <p class="mt-4 text-sm text-slate-600">"New here? "<a class="text-indigo-700 underline" href="/signup">"Create an account"</a></p>
+            <p class="mt-4 text-sm text-slate-600">"New here? "<a class="text-indigo-700 underline" href=with_next("/signup")>"Create an account"</a></p>
         </section>
     }
 }
@@ -77,7 +86,7 @@ pub fn SignupPage() -> impl IntoView {
                 {move || password_error().map(|m| view! { <p class="text-sm text-red-700" data-testid="error-password">{m}</p> })}
                 <button type="submit" class=BUTTON>"Create account"</button>
             </ActionForm>
-            <p class="mt-4 text-sm text-slate-600">"Have an account? "<a class="text-indigo-700 underline" href="/login">"Log in"</a></p>
+            <p class="mt-4 text-sm text-slate-600">"Have an account? "<a class="text-indigo-700 underline" href=with_next("/login")>"Log in"</a></p>
         </section>
     }
 }

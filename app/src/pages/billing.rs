@@ -47,8 +47,8 @@ pub fn BuyBox(prices: Vec<PriceView>, online: bool) -> impl IntoView {
     let prices = StoredValue::new(prices.into_iter().filter(|p| p.active).collect::<Vec<_>>());
     // After logging in (or signing up) the visitor comes back to this page.
     let here = leptos_router::hooks::use_location().pathname.get_untracked();
-    let login = StoredValue::new(format!("/login?next={here}"));
-    let signup = StoredValue::new(format!("/signup?next={here}"));
+    let login = StoredValue::new(format!("/login?next={}", crate::components::widgets::urlencode(&here)));
+    let signup = StoredValue::new(format!("/signup?next={}", crate::components::widgets::urlencode(&here)));
     view! {
         <Transition fallback=|| ()>
             {move || {
@@ -96,10 +96,10 @@ fn BuyOption(price: PriceView) -> impl IntoView {
         .into_any();
     };
     let action = ServerAction::<StartCheckout>::new();
-    let leaving = RwSignal::new(false);
+    // Disabled only while the request runs: a page the browser restores from
+    // its back/forward cache (Back from Stripe) must not come back disabled.
     Effect::new(move |_| {
         if let Some(Ok(url)) = action.value().get() {
-            leaving.set(true);
             go_to(&url);
         }
     });
@@ -112,7 +112,7 @@ fn BuyOption(price: PriceView) -> impl IntoView {
                 class=format!("{BUTTON} w-full")
                 data-testid="buy"
                 data-price-id=price_id.to_string()
-                disabled=move || action.pending().get() || leaving.get()
+                disabled=move || action.pending().get()
                 on:click=move |_| {
                     action.dispatch(StartCheckout { price_id });
                 }

@@ -62,10 +62,10 @@ pub fn OrdersPage() -> impl IntoView {
 /// Opens Stripe's customer portal; says why when there is nothing to manage.
 #[component]
 fn ManageBilling(portal: ServerAction<BillingPortal>) -> impl IntoView {
-    let leaving = RwSignal::new(false);
+    // Disabled only while the request runs: a page the browser restores from
+    // its back/forward cache (Back from Stripe) must not come back disabled.
     Effect::new(move |_| {
         if let Some(Ok(url)) = portal.value().get() {
-            leaving.set(true);
             go_to(&url);
         }
     });
@@ -75,7 +75,7 @@ fn ManageBilling(portal: ServerAction<BillingPortal>) -> impl IntoView {
                 type="button"
                 class=BUTTON
                 data-testid="manage-billing"
-                disabled=move || portal.pending().get() || leaving.get()
+                disabled=move || portal.pending().get()
                 on:click=move |_| {
                     portal.dispatch(BillingPortal {});
                 }
