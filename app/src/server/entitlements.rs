@@ -41,7 +41,8 @@ pub async fn access_entries(db: &Db, customer_id: i64) -> Result<Vec<(i64, Windo
     Ok(grouped.into_iter().map(|(id, (w, p))| (id, w, p)).collect())
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
+/// A time as every view and audit detail writes it (UTC, whole seconds).
+pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 

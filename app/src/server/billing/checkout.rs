@@ -11,7 +11,8 @@ use crate::server::{
     AppState, RequestMeta,
 };
 use crate::views::{CheckoutStatusView, OrderView};
-use chrono::{DateTime, SecondsFormat, Utc};
+use crate::server::entitlements::rfc3339;
+use chrono::Utc;
 use serde_json::json;
 use std::collections::HashMap;
 use stripe_checkout::checkout_session::{
@@ -19,10 +20,6 @@ use stripe_checkout::checkout_session::{
     CreateCheckoutSessionSubscriptionData,
 };
 use stripe_shared::CheckoutSessionMode;
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
 
 fn billing(state: &AppState) -> Result<&Billing, AppError> {
     state
@@ -36,7 +33,7 @@ fn billing(state: &AppState) -> Result<&Billing, AppError> {
 pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, meta: &RequestMeta) -> Result<String, AppError> {
     let billing = billing(state)?;
     let db = &state.db;
-    let price = db::orders::price(db, price_id).await?.ok_or_else(|| AppError::invalid("price_id", "no such price"))?;
+    let price = db::products::price(db, price_id).await?.ok_or_else(|| AppError::invalid("price_id", "no such price"))?;
     let product = db::products::find(db, price.product_id).await?.filter(|p| p.status == "published");
     let Some(product) = product.filter(|_| price.active) else {
         return Err(AppError::invalid("price_id", "this price is no longer offered"));

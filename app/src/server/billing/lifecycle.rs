@@ -9,7 +9,7 @@ use crate::server::{
     db::{self, orders::OrderRow, Tx},
     RequestMeta,
 };
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 
 /// What Stripe says about a subscription, reduced to what decides access.
@@ -92,7 +92,7 @@ pub fn desired(s: &SubscriptionState, past_due_since: Option<DateTime<Utc>>, set
 }
 
 fn rfc3339(t: Option<DateTime<Utc>>) -> Value {
-    t.map(|t| Value::String(t.to_rfc3339_opts(SecondsFormat::Secs, true))).unwrap_or(Value::Null)
+    t.map(crate::server::entitlements::rfc3339).into()
 }
 
 /// Why the webhook changed an entitlement: the Stripe event it acted on.

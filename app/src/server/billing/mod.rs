@@ -60,27 +60,24 @@ pub async fn status(state: &crate::server::AppState) -> Result<crate::views::Bil
     use crate::server::db::orders;
     let since = chrono::Utc::now() - chrono::Duration::hours(24);
     let (events_24h, last) = orders::events_since(&state.db, since).await?;
-    let Some(billing) = state.billing.as_deref() else {
-        return Ok(crate::views::BillingStatusView {
-            online_payment: false,
-            grace: String::new(),
-            end_access: String::new(),
-            events_24h,
-            last_event_at: last.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            refused_24h: 0,
-            unsynced_products: 0,
-        });
+    let mut view = crate::views::BillingStatusView {
+        online_payment: false,
+        grace: String::new(),
+        end_access: String::new(),
+        events_24h,
+        last_event_at: last.map(crate::server::entitlements::rfc3339),
+        refused_24h: 0,
+        unsynced_products: 0,
     };
-    Ok(crate::views::BillingStatusView {
-        online_payment: true,
-        grace: settings::describe_duration(billing.settings.grace),
-        end_access: match billing.settings.end_access {
+    if let Some(billing) = state.billing.as_deref() {
+        view.online_payment = true;
+        view.grace = settings::describe_duration(billing.settings.grace);
+        view.end_access = match billing.settings.end_access {
             EndAccess::PeriodEnd => "period_end".into(),
             EndAccess::Immediately => "immediately".into(),
-        },
-        events_24h,
-        last_event_at: last.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        refused_24h: orders::refused_since(&state.db, since).await?,
-        unsynced_products: orders::unsynced_products(&state.db).await?,
-    })
+        };
+        view.refused_24h = orders::refused_since(&state.db, since).await?;
+        view.unsynced_products = orders::unsynced_products(&state.db).await?;
+    }
+    Ok(view)
 }

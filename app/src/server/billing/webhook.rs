@@ -267,7 +267,7 @@ async fn order_for(tx: &mut Tx, session: Option<&CheckoutSession>) -> Result<Opt
         tracing::warn!(session = %session.id.as_str(), "a Checkout Session whose customer is not the account its metadata names: ignored");
         return Ok(None);
     }
-    let Some(price) = db::orders::price_in(tx, price_id).await? else { return Ok(None) };
+    let Some(price) = db::products::price_in(tx, price_id).await? else { return Ok(None) };
     let mode = if session.subscription.is_some() { "subscription" } else { "payment" };
     db::orders::insert(
         tx,

@@ -70,16 +70,6 @@ pub async fn insert(tx: &mut Tx, o: &NewOrder<'_>, now: DateTime<Utc>) -> Result
         .await)
 }
 
-pub async fn price(db: &Db, id: i64) -> Result<Option<super::products::PriceRow>, sqlx::Error> {
-    let sql = "SELECT id, product_id, kind, amount_cents, currency, duration, active, created_at FROM prices WHERE id = $1";
-    on_db!(db, |pool| sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
-}
-
-pub async fn price_in(tx: &mut Tx, id: i64) -> Result<Option<super::products::PriceRow>, sqlx::Error> {
-    let sql = "SELECT id, product_id, kind, amount_cents, currency, duration, active, created_at FROM prices WHERE id = $1";
-    on_tx!(tx, |conn| sqlx::query_as(sql).bind(id).fetch_optional(conn).await)
-}
-
 pub async fn event_seen(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
     let sql = "SELECT COUNT(*) FROM stripe_events WHERE id = $1";
     let n: i64 = on_db!(db, |pool| sqlx::query_scalar(sql).bind(id).fetch_one(pool).await)?;

@@ -157,6 +157,16 @@ pub async fn deactivate_price(tx: &mut Tx, product_id: i64, price_id: i64) -> Re
         .map(|r| r.rows_affected() == 1))
 }
 
+pub async fn price(db: &Db, id: i64) -> Result<Option<PriceRow>, sqlx::Error> {
+    let sql = format!("SELECT {PRICE_COLUMNS} FROM prices WHERE id = $1");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn price_in(tx: &mut Tx, id: i64) -> Result<Option<PriceRow>, sqlx::Error> {
+    let sql = format!("SELECT {PRICE_COLUMNS} FROM prices WHERE id = $1");
+    on_tx!(tx, |conn| sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)
+}
+
 /// Prices of a product (or of all products), oldest first.
 pub async fn prices(db: &Db, product_id: Option<i64>, only_active: bool) -> Result<Vec<PriceRow>, sqlx::Error> {
     let sql = format!(
