@@ -111,14 +111,14 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
         | EventObject::CustomerSubscriptionPaused(s)
         | EventObject::CustomerSubscriptionResumed(s) => {
             let snapshot = retrieve(billing, s.id.as_str()).await?;
-            Plan::Subscription(session_for(billing, db, Find::Subscription(s.id.as_str())).await?, snapshot)
+            Plan::Subscription(session_for(billing, db, Key::Subscription(s.id.as_str())).await?, snapshot)
         }
         EventObject::InvoicePaid(i) | EventObject::InvoicePaymentFailed(i) => {
             let sub = i.parent.as_ref().and_then(|p| p.subscription_details.as_ref()).map(|d| d.subscription.id().as_str().to_owned());
             match sub {
                 Some(sub) => {
                     let snapshot = retrieve(billing, &sub).await?;
-                    Plan::Subscription(session_for(billing, db, Find::Subscription(&sub)).await?, snapshot)
+                    Plan::Subscription(session_for(billing, db, Key::Subscription(&sub)).await?, snapshot)
                 }
                 None => Plan::Nothing,
             }
@@ -126,7 +126,7 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
         EventObject::ChargeRefunded(c) => match c.payment_intent.as_ref() {
             Some(pi) if c.refunded => {
                 let pi = pi.id().as_str().to_owned();
-                Plan::Refund(session_for(billing, db, Find::PaymentIntent(&pi)).await?, pi)
+                Plan::Refund(session_for(billing, db, Key::PaymentIntent(&pi)).await?, pi)
             }
             _ => Plan::Nothing,
         },
@@ -189,11 +189,6 @@ enum Plan {
     Abandoned(Box<CheckoutSession>, &'static str),
 }
 
-enum Find<'a> {
-    Subscription(&'a str),
-    PaymentIntent(&'a str),
-}
-
 /// The subscription as Stripe has it now, with the moment it was read.
 struct Snapshot {
     sub: Subscription,
@@ -221,18 +216,15 @@ async fn retrieve(billing: &Billing, id: &str) -> Result<Snapshot, Rejected> {
 
 /// The Checkout Session that made a subscription or payment, when we do not
 /// know it yet (its metadata names the customer, product and price).
-async fn session_for(billing: &Billing, db: &Db, find: Find<'_>) -> Result<Option<CheckoutSession>, Rejected> {
-    let known = match find {
-        Find::Subscription(id) => db::orders::exists_for(db, Key::Subscription(id)).await?,
-        Find::PaymentIntent(id) => db::orders::exists_for(db, Key::PaymentIntent(id)).await?,
-    };
-    if known {
+async fn session_for(billing: &Billing, db: &Db, key: Key<'_>) -> Result<Option<CheckoutSession>, Rejected> {
+    if db::orders::exists_for(db, key).await? {
         return Ok(None);
     }
     let list = stripe_checkout::checkout_session::ListCheckoutSession::new().limit(1);
-    let list = match find {
-        Find::Subscription(id) => list.subscription(id),
-        Find::PaymentIntent(id) => list.payment_intent(id),
+    let list = match key {
+        Key::Subscription(id) => list.subscription(id),
+        Key::PaymentIntent(id) => list.payment_intent(id),
+        Key::Session(_) => return Ok(None),
     };
     Ok(list.send(&billing.client).await.map_err(stripe_err)?.data.into_iter().next())
 }

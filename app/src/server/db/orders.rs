@@ -78,13 +78,8 @@ pub async fn event_seen(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
 
 /// Is there an order for this subscription or payment intent?
 pub async fn exists_for(db: &Db, key: Key<'_>) -> Result<bool, sqlx::Error> {
-    let (column, value) = match key {
-        Key::Subscription(s) => ("stripe_subscription_id", s),
-        Key::PaymentIntent(s) => ("stripe_payment_intent_id", s),
-        Key::Session(s) => ("stripe_checkout_session_id", s),
-        Key::Id(_) => return Ok(true),
-    };
-    let sql = format!("SELECT COUNT(*) FROM orders WHERE {column} = $1");
+    let (column, value) = key.column();
+    let sql = format!("SELECT COUNT(*) FROM orders o WHERE {column} = $1");
     let n: i64 = on_db!(db, |pool| sqlx::query_scalar(&sql).bind(value).fetch_one(pool).await)?;
     Ok(n > 0)
 }
@@ -124,25 +119,27 @@ pub async fn find_by_session(db: &Db, session_id: &str) -> Result<Option<OrderRo
 /// Which column identifies the order a Stripe object belongs to.
 #[derive(Clone, Copy, Debug)]
 pub enum Key<'a> {
-    Id(i64),
     Session(&'a str),
     Subscription(&'a str),
     PaymentIntent(&'a str),
 }
 
+impl<'a> Key<'a> {
+    /// The column (of `orders o`) and the value to match.
+    fn column(self) -> (&'static str, &'a str) {
+        match self {
+            Key::Session(s) => ("o.stripe_checkout_session_id", s),
+            Key::Subscription(s) => ("o.stripe_subscription_id", s),
+            Key::PaymentIntent(s) => ("o.stripe_payment_intent_id", s),
+        }
+    }
+}
+
 /// Reads the order inside the transaction that will change it.
 pub async fn find_in(tx: &mut Tx, key: Key<'_>) -> Result<Option<OrderRow>, sqlx::Error> {
-    let (column, value): (&str, Result<i64, &str>) = match key {
-        Key::Id(id) => ("o.id", Ok(id)),
-        Key::Session(s) => ("o.stripe_checkout_session_id", Err(s)),
-        Key::Subscription(s) => ("o.stripe_subscription_id", Err(s)),
-        Key::PaymentIntent(s) => ("o.stripe_payment_intent_id", Err(s)),
-    };
+    let (column, value) = key.column();
     let sql = format!("{SELECT} WHERE {column} = $1");
-    match value {
-        Ok(id) => on_tx!(tx, |conn| sqlx::query_as(&sql).bind(id).fetch_optional(conn).await),
-        Err(s) => on_tx!(tx, |conn| sqlx::query_as(&sql).bind(s).fetch_optional(conn).await),
-    }
+    on_tx!(tx, |conn| sqlx::query_as(&sql).bind(value).fetch_optional(conn).await)
 }
 
 /// Writes the Stripe-derived state of an order.
