@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-10000000}; SAMPLES=${2:-40}
 BACKENDS=${BENCH_BACKENDS:-sqlite postgres}
-source scripts/leptos-env.sh
+source scripts/leptos-env.sh --release
 source scripts/pg.sh
 WORK=$(mktemp -d /tmp/portcullis-bench-audit.XXXXXX)
 cleanup() { pg_stop; rm -rf "$WORK"; }

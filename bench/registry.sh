@@ -28,11 +28,11 @@ source scripts/registry.sh
 source scripts/pg.sh
 
 # The release portal and the helper. /registry/token and /healthz need no wasm,
-# so plain cargo is enough; LEPTOS_OUTPUT_NAME as cargo-leptos sets it, so a
-# `cargo leptos build --release` (bench/run.sh) is reused, not rebuilt.
-export LEPTOS_OUTPUT_NAME=portcullis LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg
+# so plain cargo is enough; the release environment of scripts/build.sh, so
+# its build (bench/run.sh) is reused, not rebuilt.
+source scripts/leptos-env.sh --release
 echo "==> cargo build --release (portcullis, examples/bench_registry)"
-(unset RUSTFLAGS; cargo build --release --quiet -p server --bin portcullis --example bench_registry)
+cargo build --release --quiet -p server --bin portcullis --example bench_registry
 BIN=target/release/portcullis
 HELPER=target/release/examples/bench_registry
 

@@ -11,11 +11,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 REQUESTS=${1:-3000}
 
-echo "==> cargo leptos build --release"
-cargo leptos build --release
+echo "==> release build (scripts/build.sh --release: wasm-opt -Oz, minified JS and CSS)"
+bash scripts/build.sh --release
+source scripts/leptos-env.sh --release
 
 WORK=$(mktemp -d /tmp/portcullis-bench.XXXXXX)
 PID=""

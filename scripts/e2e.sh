@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The browser tests alone (scripts/test.sh runs them after building; run this
-# directly to iterate once `cargo leptos build` and `cargo build -p
-# stripe-standin` are done). Arguments go to Playwright, e.g.
+# directly to iterate once `bash scripts/build.sh` and `cargo build -p
+# stripe-standin` (with scripts/leptos-env.sh sourced) are done). Arguments go to Playwright, e.g.
 #   bash scripts/e2e.sh tests/billing.spec.ts
 #
 # Everything runs on 127.0.0.1, on free ports, in a fresh temporary folder:
@@ -21,7 +21,7 @@ source scripts/leptos-env.sh
 source scripts/registry.sh
 
 for bin in target/debug/portcullis target/debug/stripe-standin; do
-  [ -x "$bin" ] || { echo "e2e.sh: $bin is missing: run scripts/test.sh (or cargo leptos build; cargo build -p stripe-standin)" >&2; exit 1; }
+  [ -x "$bin" ] || { echo "e2e.sh: $bin is missing: run scripts/test.sh (or bash scripts/build.sh; source scripts/leptos-env.sh; cargo build -p stripe-standin)" >&2; exit 1; }
 done
 
 WORK=$(mktemp -d /tmp/portcullis-e2e.XXXXXX)

@@ -4,8 +4,10 @@
 #   apt:    postgresql (tests), chromium (browser tests), brotli (benchmark),
 #           docker-registry, skopeo, umoci (the real registry: tests, demo, benchmark)
 #   rustup: the wasm32-unknown-unknown target
-#   cargo:  cargo-leptos 0.3.4, wasm-bindgen-cli matching Cargo.lock
-#   npm:    tailwindcss, wasm-opt (binaryen), Playwright (package.json)
+#   cargo:  wasm-bindgen-cli matching Cargo.lock (not cargo-leptos: ~20 min to
+#           compile; scripts/build.sh does its job with the tools below)
+#   npm:    tailwindcss, wasm-opt (binaryen), esbuild (release JS minifier),
+#           Playwright (package.json)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,11 +39,6 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.4'; then
-  say "cargo install cargo-leptos 0.3.4 (the newest needs a newer rustc; ~12 min on 2 cores)"
-  cargo install cargo-leptos --version 0.3.4 --locked
-fi
-
 # The CLI must match the wasm-bindgen crate exactly (pinned with = in Cargo.toml).
 wb=$(sed -n '/^name = "wasm-bindgen"$/{n;s/^version = "\(.*\)"$/\1/p;q}' Cargo.lock)
 if [ -z "$wb" ]; then echo "install.sh: no wasm-bindgen in Cargo.lock" >&2; exit 1; fi
@@ -52,6 +49,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb\$"; then
 fi
 
 if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] \
+   || [ ! -x node_modules/.bin/esbuild ] \
    || [ ! -d node_modules/@playwright/test ] || [ package.json -nt node_modules/.package-lock.json ]; then
   say "npm install (Tailwind, binaryen's wasm-opt, Playwright without its browser download)"
   # npm ci rejects this lock file under npm 11 (it omits other platforms' optional

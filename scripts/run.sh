@@ -22,9 +22,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install.sh
-export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-echo "==> cargo leptos build"
-cargo leptos build
+bash scripts/build.sh
+source scripts/leptos-env.sh
 if [ "${PORTCULLIS_DEMO_REGISTRY:-1}" = "0" ]; then
   exec target/debug/portcullis serve --demo "$@"
 fi
@@ -76,7 +75,7 @@ echo "==> docker-registry on $REG_HOST (pid $REG_PID, log $REG_DIR/registry.log)
 # Online payment in test mode: the Stripe stand-in, unless Stripe is configured.
 if [ "${PORTCULLIS_DEMO_STRIPE:-1}" != "0" ] && [ -z "$(setting PORTCULLIS_STRIPE_SECRET_KEY '')" ]; then
   echo "==> Stripe stand-in (test mode, no real payment)"
-  (source scripts/leptos-env.sh && cargo build -p stripe-standin)
+  cargo build -p stripe-standin
   STANDIN_PORT=$(free_port)
   STANDIN_KEY="sk_test_demo_$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
   STANDIN_WHSEC="whsec_demo_$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Builds the portal as cargo-leptos 0.3.4 would (`cargo leptos build
+# [--release]`), with plain cargo and the tools install.sh provides, so a
+# fresh machine does not spend ~20 minutes compiling cargo-leptos itself:
+#
+#   1. the wasm (`frontend`, feature `hydrate`) into target/front, and at the
+#      same time the server (`server`, bin `portcullis`, feature `ssr`) into
+#      target/debug or target/release: same RUSTFLAGS, LEPTOS_* variables,
+#      target folders and output names as cargo-leptos, so `cargo leptos
+#      build`/`watch` and these scripts reuse each other's artifacts;
+#   2. wasm-bindgen --target=web → target/site/pkg/portcullis.{js,wasm}
+#      (release: wasm-opt -Oz and the JS minified, as cargo-leptos does);
+#   3. Tailwind v4 (style/tailwind.css) → target/site/pkg/portcullis.css;
+#   4. public/ mirrored into target/site.
+#
+# Usage: bash scripts/build.sh [--release]
+# The environment comes from scripts/leptos-env.sh (sourced with the same
+# argument), which the test and bench scripts also source before plain cargo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE=${1:-}
+case "$MODE" in
+  "" | --release) ;;
+  *) echo "usage: bash scripts/build.sh [--release]" >&2; exit 2 ;;
+esac
+# shellcheck source=leptos-env.sh
+source scripts/leptos-env.sh $MODE
+
+if [ "$MODE" = --release ]; then
+  server_profile=(--release); server_dir=release
+  front_profile=(--profile=wasm-release); front_dir=wasm-release
+else
+  server_profile=(); server_dir=debug
+  front_profile=(); front_dir=debug
+fi
+PKG="$LEPTOS_SITE_ROOT/$LEPTOS_SITE_PKG_DIR"
+mkdir -p "$PKG"
+
+# The wasm and the server compile at once, as under cargo-leptos: their
+# target folders differ, so neither waits for the other's lock, and the
+# two cores stay busy through each build's serial stretches.
+echo "==> cargo build -p frontend (wasm32, hydrate) and -p server (ssr)"
+cargo build --package=frontend --lib --target-dir=target/front --target=wasm32-unknown-unknown \
+  --no-default-features --features=hydrate "${front_profile[@]}" &
+front_pid=$!
+server_rc=0
+cargo build --package=server --bin=portcullis --no-default-features --features=ssr "${server_profile[@]}" || server_rc=$?
+front_rc=0
+wait "$front_pid" || front_rc=$?
+[ "$server_rc" -eq 0 ] || { echo "build.sh: the server build failed" >&2; exit "$server_rc"; }
+[ "$front_rc" -eq 0 ] || { echo "build.sh: the wasm build failed" >&2; exit "$front_rc"; }
+
+echo "==> wasm-bindgen → $PKG/$LEPTOS_OUTPUT_NAME.{js,wasm}"
+wasm-bindgen --target=web --out-name="$LEPTOS_OUTPUT_NAME" --out-dir="$PKG" \
+  "target/front/wasm32-unknown-unknown/$front_dir/frontend.wasm"
+# cargo-leptos renames NAME_bg.wasm to NAME.wasm (what leptos' HydrationScripts loads).
+mv -f "$PKG/${LEPTOS_OUTPUT_NAME}_bg.wasm" "$PKG/$LEPTOS_OUTPUT_NAME.wasm"
+if [ "$MODE" = --release ]; then
+  echo "==> wasm-opt -Oz"
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    "$PKG/$LEPTOS_OUTPUT_NAME.wasm" -o "$PKG/$LEPTOS_OUTPUT_NAME.wasm"
+  echo "==> minify $LEPTOS_OUTPUT_NAME.js"
+  esbuild --minify --format=esm --log-level=warning "$PKG/$LEPTOS_OUTPUT_NAME.js" \
+    --outfile="$PKG/$LEPTOS_OUTPUT_NAME.min.js"
+  mv -f "$PKG/$LEPTOS_OUTPUT_NAME.min.js" "$PKG/$LEPTOS_OUTPUT_NAME.js"
+fi
+
+echo "==> tailwindcss → $PKG/$LEPTOS_OUTPUT_NAME.css"
+tw_args=(--input style/tailwind.css --output "$PKG/$LEPTOS_OUTPUT_NAME.css")
+[ "$MODE" = --release ] && tw_args+=(--minify)
+rm -f "$PKG/$LEPTOS_OUTPUT_NAME.css"
+tailwindcss "${tw_args[@]}"
+[ -s "$PKG/$LEPTOS_OUTPUT_NAME.css" ] || { echo "build.sh: tailwindcss wrote no CSS" >&2; exit 1; }
+
+# public/ → site root, as cargo-leptos mirrors its assets-dir (pkg/ is kept).
+find "$LEPTOS_SITE_ROOT" -mindepth 1 -maxdepth 1 ! -name "$LEPTOS_SITE_PKG_DIR" -exec rm -rf {} +
+cp -R public/. "$LEPTOS_SITE_ROOT"/
+echo "==> built target/$server_dir/portcullis and $LEPTOS_SITE_ROOT/"
