@@ -1,26 +1,24 @@
-//! The HTML shell and the route table. Every page lives under `pages/`.
+//! The HTML shell and the route table. Every page lives under `ui/pages/`.
 
-use crate::api::auth::{current_user, Login, Logout, SessionUser, Signup};
-use crate::components::layout::Layout;
-use crate::error::AppError;
-use crate::pages::{
-    account::AccountPage,
-    admin::{AdminDashboard, AdminUsersPage},
-    admin_api_keys::AdminApiKeysPage,
-    admin_customer_detail::AdminCustomerPage,
-    admin_customers::AdminCustomersPage,
-    admin_product_edit::AdminProductPage,
-    admin_products::AdminProductsPage,
-    admin_push_credentials::AdminPushCredentialsPage,
-    audit::AuditPage,
-    auth::{LoginPage, SignupPage},
-    billing::CheckoutSuccessPage,
-    billing_orders::OrdersPage,
-    catalogue::{CatalogueProductPage, CataloguePage},
-    credentials::CredentialsPage,
-    errors::NotFound,
-    home::HomePage,
-};
+use crate::server_fns::auth::{current_user, Login, Logout, Signup};
+use crate::ui::auth_context::Auth;
+use crate::ui::components::layout::Layout;
+use crate::ui::pages::account::products::AccountPage;
+use crate::ui::pages::admin::dashboard::{AdminDashboard, AdminUsersPage};
+use crate::ui::pages::admin::api_keys::AdminApiKeysPage;
+use crate::ui::pages::admin::customers::detail::AdminCustomerPage;
+use crate::ui::pages::admin::customers::list::AdminCustomersPage;
+use crate::ui::pages::admin::products::edit::AdminProductPage;
+use crate::ui::pages::admin::products::list::AdminProductsPage;
+use crate::ui::pages::admin::push_credentials::AdminPushCredentialsPage;
+use crate::ui::pages::audit::list::AuditPage;
+use crate::ui::pages::public::auth::{LoginPage, SignupPage};
+use crate::ui::pages::account::checkout::CheckoutSuccessPage;
+use crate::ui::pages::account::orders::OrdersPage;
+use crate::ui::pages::public::catalogue::{CatalogueProductPage, CataloguePage};
+use crate::ui::pages::account::credentials::CredentialsPage;
+use crate::ui::components::errors::NotFound;
+use crate::ui::pages::public::home::HomePage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -32,7 +30,7 @@ use leptos_router::{
 /// scripts Leptos writes run under a strict Content-Security-Policy.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::server::csp::provide_nonce_and_policy();
+    crate::backend::web::csp::provide_nonce_and_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -49,19 +47,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
-}
-
-/// Who is logged in, and the actions that change it. Provided by `App`.
-#[derive(Clone, Copy)]
-pub struct Auth {
-    pub user: Resource<Result<Option<SessionUser>, AppError>>,
-    pub login: ServerAction<Login>,
-    pub signup: ServerAction<Signup>,
-    pub logout: ServerAction<Logout>,
-}
-
-pub fn use_auth() -> Auth {
-    expect_context::<Auth>()
 }
 
 #[component]
@@ -108,7 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/catalogue") view=CataloguePage ssr=SsrMode::Async/>
                     <Route path=path!("/catalogue/:slug") view=CatalogueProductPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit/events/:id") view=crate::pages::audit_detail::AuditEventPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit/events/:id") view=crate::ui::pages::audit::detail::AuditEventPage ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>

@@ -4,14 +4,13 @@
 //! server-only services (database, sessions, passwords, audit).
 #![recursion_limit = "256"]
 
-pub mod api;
 mod app;
-pub mod components;
+#[cfg(feature = "ssr")]
+pub mod backend;
 pub mod domain;
 pub mod error;
-pub mod pages;
-#[cfg(feature = "ssr")]
-pub mod server;
+pub mod server_fns;
+pub mod ui;
 pub mod views;
 
 pub use app::{shell, App};

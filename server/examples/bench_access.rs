@@ -9,13 +9,12 @@
 //! second and p50/p99 latency. For PostgreSQL pass an empty database's URL.
 
 use app::domain::access::{Decision, EntitlementSource};
-use app::server::{
-    audit::Actor,
-    catalogue::{self, ProductInput},
-    db::Db,
-    entitlements::{self, Grant},
-    RequestMeta,
-};
+use app::backend::services::audit::Actor;
+use app::backend::services::{catalogue, entitlements};
+use app::backend::services::catalogue::ProductInput;
+use app::backend::db::Db;
+use app::backend::services::entitlements::Grant;
+use app::backend::web::RequestMeta;
 use chrono::{Duration, Utc};
 use std::{sync::Arc, time::Instant};
 
@@ -50,7 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut first_customer = None;
     for c in 0..customers {
         let email = format!("c{c}@bench.example");
-        let id = app::server::customers::create(&db, &email, None, None, Actor::System, &meta).await?.id;
+        let id = app::backend::services::customers::create(&db, &email, None, None, Actor::System, &meta).await?.id;
         first_customer.get_or_insert(id);
         for k in 0..PER_CUSTOMER {
             let product_id = products[((c + k * 3) % PRODUCTS) as usize];

@@ -9,10 +9,8 @@
 //! Usage: bench_audit DATABASE_URL [ROWS] [SAMPLES]   (defaults 10,000,000 and 40).
 //! Bounded: the fill and the sealing stop after 60 minutes each, each timing loop after 60 s.
 
-use app::server::db::{
-    audit::{search, ActionMatch, Filter},
-    Db,
-};
+use app::backend::db::audit::{search, ActionMatch, Filter};
+use app::backend::db::Db;
 use chrono::{Duration, Utc};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -89,7 +87,7 @@ async fn seal(db: &Db) -> Result<(), sqlx::Error> {
     let started = Instant::now();
     let mut total = 0;
     while started.elapsed() < StdDuration::from_secs(3600) {
-        let n = app::server::audit_chain::seal_pending(db).await?;
+        let n = app::backend::services::audit::chain::seal_pending(db).await?;
         if n == 0 {
             break;
         }
@@ -117,7 +115,7 @@ async fn time(db: &Db, filter: &Filter, samples: usize) -> Result<(f64, f64), sq
 }
 
 async fn count(db: &Db) -> Result<i64, sqlx::Error> {
-    app::server::db::audit::max_id(db).await
+    app::backend::db::audit::max_id(db).await
 }
 
 /// Inserts rows `have+1..=rows` in chunks, with SQL only (no round trip a row).

@@ -18,14 +18,13 @@
 //!   bench_registry count DATABASE_URL
 //!       Prints `audit registry.token ROWS` (and per outcome).
 
-use app::server::{
-    audit::Actor,
-    catalogue::{self, ProductInput},
-    credentials::{self, Kind},
-    db::{Db, Tx},
-    secrets::hash_secret,
-    RequestMeta,
-};
+use app::backend::services::audit::Actor;
+use app::backend::services::{catalogue, credentials};
+use app::backend::services::catalogue::ProductInput;
+use app::backend::services::credentials::Kind;
+use app::backend::db::{Db, Tx};
+use app::backend::web::secrets::hash_secret;
+use app::backend::web::RequestMeta;
 use app::{domain::catalogue::ProductStatus, on_db, on_tx};
 use base64::Engine;
 use chrono::{Duration, Utc};
@@ -123,7 +122,7 @@ async fn seed(url: &str, customers: i64) -> Result<(), Error> {
         tx.commit().await?;
         c = upto;
     }
-    let admin = app::server::users::create(
+    let admin = app::backend::services::users::create(
         &db,
         &app::domain::Email::parse("admin@bench.example")?,
         &app::domain::Password::parse("bench admin password", None)?,

@@ -74,7 +74,7 @@ fn origin_ok(headers: &HeaderMap, public_origin: &str) -> bool {
 pub async fn catch_panic(req: Request, next: Next) -> Response {
     let request_id = req
         .headers()
-        .get(app::server::request::REQUEST_ID_HEADER)
+        .get(app::backend::web::request::REQUEST_ID_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("unknown")
         .to_owned();

@@ -2,20 +2,15 @@
 //! router with its layers. `Application::build` binds first, so tests can ask
 //! for port 0 and read the port back.
 
-use crate::{
-    config::Config,
-    middleware::{self, OriginPolicy},
-    registry, routes,
-};
-use app::{
-    server::{
-        db::Db,
-        ratelimit::LoginLimiter,
-        session::PortalSessionStore,
-        state::{AppState, AuthSettings, RegistrySettings},
-    },
-    shell, App,
-};
+use crate::config::Config;
+use crate::{middleware, routes};
+use crate::middleware::OriginPolicy;
+use crate::routes::registry;
+use app::backend::db::Db;
+use app::backend::web::ratelimit::LoginLimiter;
+use app::backend::web::session::PortalSessionStore;
+use app::backend::web::state::{AppState, AuthSettings, RegistrySettings};
+use app::{shell, App};
 use axum::{routing::get, serve::ListenerExt, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -41,23 +36,23 @@ pub enum StartupError {
     #[error("leptos configuration: {0}")]
     Leptos(String),
     #[error("PORTCULLIS_REGISTRY_KEY_DIR: {0}")]
-    RegistryKeys(#[from] crate::registry::keys::KeyError),
+    RegistryKeys(#[from] crate::signing::keys::KeyError),
     #[error("PORTCULLIS_STRIPE_SECRET_KEY: {0}")]
     Stripe(String),
 }
 
 /// The Stripe client and billing settings, when Stripe is configured.
-fn billing(config: &Config, base_url: &Url) -> Result<Option<Arc<app::server::billing::Billing>>, StartupError> {
+fn billing(config: &Config, base_url: &Url) -> Result<Option<Arc<app::backend::services::billing::Billing>>, StartupError> {
     let Some(stripe) = &config.stripe else {
         tracing::info!("Stripe is not configured: online payment is off, admins grant access by hand");
         return Ok(None);
     };
-    let settings = app::server::billing::BillingSettings {
+    let settings = app::backend::services::billing::BillingSettings {
         grace: stripe.grace,
         end_access: stripe.end_access,
         public_base: base_url.clone(),
     };
-    let billing = app::server::billing::Billing::new(
+    let billing = app::backend::services::billing::Billing::new(
         stripe.secret_key.expose(),
         stripe.webhook_secret.expose(),
         &stripe.api_base,
@@ -74,10 +69,10 @@ pub struct Application {
     pub addr: SocketAddr,
     pub base_url: Url,
     pub db: Db,
-    pub demo_accounts: Vec<app::server::demo::DemoAccount>,
+    pub demo_accounts: Vec<app::backend::services::demo::DemoAccount>,
     /// Flushes the registry decisions still queued for the audit log.
     audit_drain: registry::batch::Drain,
-    /// Seals the audit hash chain every second (`app::server::audit_chain`).
+    /// Seals the audit hash chain every second (`app::backend::services::audit::chain`).
     sealer: (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>),
 }
 
@@ -92,8 +87,8 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, StartupError> {
         let db = open_database(&config.db.database_url).await?;
         let demo_accounts = if config.demo {
-            let accounts = app::server::demo::seed(&db).await.map_err(|e| StartupError::Demo(e.to_string()))?;
-            app::server::demo::seed_catalogue(&db).await.map_err(|e| StartupError::Demo(e.to_string()))?;
+            let accounts = app::backend::services::demo::seed(&db).await.map_err(|e| StartupError::Demo(e.to_string()))?;
+            app::backend::services::demo::seed_catalogue(&db).await.map_err(|e| StartupError::Demo(e.to_string()))?;
             accounts
         } else {
             Vec::new()
@@ -124,13 +119,13 @@ impl Application {
             billing: billing(&config, &base_url)?,
         };
         spawn_housekeeping(&state);
-        app::server::password::warm_up().await;
+        app::backend::web::password::warm_up().await;
 
         let (registry, audit_drain) = registry::start(&db, &config.registry, config.client_ip_header.clone())?;
         let sessions = session_layer(&db, &config, &base_url).await?;
         let router = router(state, sessions, registry);
         let (stop_sealer, stopped) = tokio::sync::oneshot::channel();
-        let sealer = tokio::spawn(app::server::audit_chain::run_sealer(db.clone(), Duration::from_secs(1), stopped));
+        let sealer = tokio::spawn(app::backend::services::audit::chain::run_sealer(db.clone(), Duration::from_secs(1), stopped));
         Ok(Self { listener, router, addr, base_url, db, demo_accounts, audit_drain, sealer: (stop_sealer, sealer) })
     }
 
@@ -190,7 +185,7 @@ async fn session_layer(
 
 fn spawn_housekeeping(state: &AppState) {
     let catalogue = state.clone();
-    tokio::spawn(async move { app::server::billing::sync_published(&catalogue).await });
+    tokio::spawn(async move { app::backend::services::billing::sync_published(&catalogue).await });
     let limiter = state.limiter.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -212,8 +207,8 @@ fn router(
     let context_state = state.clone();
     Router::new()
         .route("/healthz", get(routes::health::healthz))
-        .route("/audit/export", get(routes::api::audit::page_export))
-        .nest(routes::api::PREFIX, routes::api::router())
+        .route("/audit/export", get(routes::rest::audit::page_export))
+        .nest(routes::rest::PREFIX, routes::rest::router())
         .nest_service("/registry", registry::router(registry))
         .route(
             "/stripe/webhook",

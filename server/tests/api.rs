@@ -4,14 +4,15 @@
 
 mod common;
 
-use app::{domain::Role, server::api_keys};
+use app::domain::Role;
+use app::backend::services::api_keys;
 use common::{
     api::{assert_error, seed, Api},
     Backend,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use server::routes::api::ROUTES;
+use server::routes::rest::ROUTES;
 
 on_both_backends!(
     products_can_be_created_listed_patched_and_priced,

@@ -5,17 +5,17 @@
 
 mod common;
 
-use app::{
-    domain::Role,
-    server::{api_keys, audit::Actor, catalogue, credentials, RequestMeta},
-};
+use app::domain::Role;
+use app::backend::services::{api_keys, catalogue, credentials};
+use app::backend::services::audit::Actor;
+use app::backend::web::RequestMeta;
 use common::{
     api::{assert_error, seed, Api, Seed},
     Backend,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use server::routes::api::{write_routes, ROUTES};
+use server::routes::rest::{write_routes, ROUTES};
 
 on_both_backends!(
     bad_keys_get_401_json,

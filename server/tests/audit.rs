@@ -6,7 +6,8 @@
 mod audit_common;
 mod common;
 
-use app::{domain::Role, server::audit::Outcome};
+use app::domain::Role;
+use app::backend::services::audit::Outcome;
 use audit_common::{record, token_batch, Ev};
 use chrono::{Duration, TimeZone, Utc};
 use common::{api::Api, Backend};
@@ -98,7 +99,7 @@ async fn every_filter_selects_exactly_its_events(backend: Backend) {
     // directly: the answers must not depend on how far sealing has got.
     for round in ["as written", "sealed"] {
         if round == "sealed" {
-            app::server::audit_chain::seal_pending(&api.app.db).await.unwrap();
+            app::backend::services::audit::chain::seal_pending(&api.app.db).await.unwrap();
         }
         for (query, expected) in cases {
             let q = match *query {
@@ -125,7 +126,7 @@ async fn every_filter_selects_exactly_its_events(backend: Backend) {
     let late = record(&api.app.db, Ev::new("auth.login", Outcome::Failure, Utc.with_ymd_and_hms(2026, 3, 3, 12, 0, 0).unwrap())).await;
     let (_, page) = api.get("/api/v1/audit?from=2026-03-03&to=2026-03-03").await;
     assert_eq!(ids(&page), vec![late, s.ids[2]], "late events are found before and after sealing");
-    app::server::audit_chain::seal_pending(&api.app.db).await.unwrap();
+    app::backend::services::audit::chain::seal_pending(&api.app.db).await.unwrap();
     let (_, page) = api.get("/api/v1/audit?from=2026-03-03&to=2026-03-03").await;
     assert_eq!(ids(&page), vec![late, s.ids[2]]);
     // Bad values are refused, naming the field; nothing is spliced into SQL.
@@ -276,7 +277,7 @@ async fn charts_count_pulls_per_product_and_denials_per_day(backend: Backend) {
     for _ in 0..2 {
         record(db, Ev { repo: Some("acme/gadget"), ..Ev::new("registry.token", Outcome::Denied, yesterday) }).await;
     }
-    app::server::audit_chain::seal_pending(db).await.unwrap();
+    app::backend::services::audit::chain::seal_pending(db).await.unwrap();
     let (auditor, _) = api.app.logged_in(Role::Auditor).await;
     let res = api.app.call(&auditor, "audit/charts", &[]).await;
     assert_eq!(res.status(), StatusCode::OK);

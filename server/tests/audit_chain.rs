@@ -8,7 +8,8 @@
 mod audit_common;
 mod common;
 
-use app::server::{audit::Outcome, audit_chain, audit_retention, db::Db};
+use app::backend::services::audit::{Outcome, chain as audit_chain, retention as audit_retention};
+use app::backend::db::Db;
 use audit_common::{record, token_batch, Ev};
 use chrono::{Duration, Utc};
 use common::{Backend, TestApp};
@@ -140,8 +141,8 @@ async fn an_edited_or_deleted_row_breaks_the_chain_where_it_was(backend: Backend
     let v = audit_chain::verify(&app.db).await.unwrap();
     assert_eq!(v.broken.as_ref().map(|b| b.0), Some(forged), "{v:?}");
     let rehash = audit_chain::link_hash(
-        app::server::db::audit::get(&app.db, ids[4]).await.unwrap().unwrap().chain_hash.as_deref().unwrap(),
-        &app::server::db::audit::get(&app.db, forged).await.unwrap().unwrap(),
+        app::backend::db::audit::get(&app.db, ids[4]).await.unwrap().unwrap().chain_hash.as_deref().unwrap(),
+        &app::backend::db::audit::get(&app.db, forged).await.unwrap().unwrap(),
     );
     bypassing_triggers(&app, backend, &format!("UPDATE audit_seals SET hash = '{rehash}' WHERE event_id = {forged}")).await;
     assert!(audit_chain::verify(&app.db).await.unwrap().ok(), "restored, it verifies again");

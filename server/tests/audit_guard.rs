@@ -9,10 +9,10 @@
 
 mod common;
 
-use app::{
-    domain::Role,
-    server::{audit::Actor, credentials, RequestMeta},
-};
+use app::domain::Role;
+use app::backend::services::audit::Actor;
+use app::backend::services::credentials;
+use app::backend::web::RequestMeta;
 use common::{
     api::{seed, Api},
     Backend,
@@ -111,8 +111,8 @@ async fn counts(api: &Api) -> serde_json::Value {
     ];
     for (name, sql) in queries {
         let v: String = match &api.app.db {
-            app::server::db::Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
-            app::server::db::Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+            app::backend::db::Db::Sqlite(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
+            app::backend::db::Db::Postgres(p) => sqlx::query_scalar(sql).fetch_one(p).await.unwrap(),
         };
         out[name] = json!(v);
     }
@@ -124,7 +124,7 @@ async fn an_auditor_is_refused_every_writing_server_function(backend: Backend) {
     let s = seed(&api).await;
     let meta = RequestMeta::default();
     let cred = credentials::create(&api.app.db, s.customer, credentials::Kind::Pull, "guard", None, Actor::System, &meta).await.unwrap();
-    let key = app::server::api_keys::list(&api.app.db).await.unwrap()[0].id;
+    let key = app::backend::services::api_keys::list(&api.app.db).await.unwrap()[0].id;
     let ids = [
         ("{product}", s.product),
         ("{price}", s.price),

@@ -9,7 +9,7 @@ mod common;
 mod billing_common;
 
 use app::domain::{access::Decision, Role};
-use app::server::entitlements;
+use app::backend::services::entitlements;
 use billing_common::{Shop, WHSEC};
 use chrono::{Duration, Utc};
 use common::{json, Backend, TestApp};
@@ -185,12 +185,12 @@ async fn a_lapsed_subscription_gets_no_unpaid_period_and_vendor_suspensions_stan
     shop.standin_post(&format!("test/checkout/sessions/{session}/pay"), json!({})).await;
     shop.flush().await;
     let id = shop.entitlement(other_id).await["id"].as_i64().unwrap();
-    let change = app::server::entitlements::Change {
+    let change = app::backend::services::entitlements::Change {
         status: Some(app::domain::access::EntitlementStatus::Suspended),
         suspended_reason: Some("licence audit".into()),
         ..Default::default()
     };
-    app::server::entitlements::change(&shop.app.db, id, &change, app::server::audit::Actor::System, &Default::default()).await.unwrap();
+    app::backend::services::entitlements::change(&shop.app.db, id, &change, app::backend::services::audit::Actor::System, &Default::default()).await.unwrap();
     let before = at(&shop.entitlement(other_id).await["ends_at"]);
     let sub = shop.subscription_of(&session).await;
     shop.standin_post(&format!("test/subscriptions/{sub}/advance"), json!({})).await;
@@ -226,7 +226,7 @@ async fn a_refund_revokes_a_one_time_purchase(backend: Backend) {
     assert_eq!(shop.status(&customer, &session).await["Failed"]["message"], "this payment was refunded");
 
     // The REST API shows the same orders to an auditor's key (read-only).
-    let key = app::server::api_keys::create(&shop.app.db, "crm", Role::Auditor, app::server::audit::Actor::System, &Default::default()).await.unwrap();
+    let key = app::backend::services::api_keys::create(&shop.app.db, "crm", Role::Auditor, app::backend::services::audit::Actor::System, &Default::default()).await.unwrap();
     let url = shop.app.url(&format!("/api/v1/customers/{customer_id}/orders"));
     let list = json(shop.app.client.get(&url).bearer_auth(&key.secret).send().await.unwrap()).await;
     let items = list["items"].as_array().unwrap();
@@ -310,7 +310,7 @@ async fn events_in_any_order_settle_on_stripes_state(backend: Backend) {
 async fn the_catalogue_is_kept_in_step_with_stripe(backend: Backend) {
     let shop = Shop::open(backend).await;
     let ((product, _), monthly, one_time) = shop.product().await;
-    let stripe_product = app::server::db::orders::product_stripe_id(&shop.app.db, product).await.unwrap().expect("synced at publish");
+    let stripe_product = app::backend::db::orders::product_stripe_id(&shop.app.db, product).await.unwrap().expect("synced at publish");
     let price = shop.stripe_get(&format!("v1/prices/{}", shop.stripe_price_id(monthly).await)).await;
     assert_eq!((price["unit_amount"].as_i64(), price["currency"].as_str()), (Some(4900), Some("usd")));
     assert_eq!((price["recurring"]["interval"].as_str(), price["product"].as_str()), (Some("month"), Some(stripe_product.as_str())));
@@ -339,7 +339,7 @@ async fn the_catalogue_is_kept_in_step_with_stripe(backend: Backend) {
     let a = cus(shop.standin_get(&format!("test/checkout/sessions/{first}")).await);
     let b = cus(shop.standin_get(&format!("test/checkout/sessions/{again}")).await);
     assert_eq!(a, b, "one Stripe customer for both purchases");
-    assert_eq!(app::server::db::orders::stripe_customer_id(&shop.app.db, customer_id).await.unwrap(), Some(a));
+    assert_eq!(app::backend::db::orders::stripe_customer_id(&shop.app.db, customer_id).await.unwrap(), Some(a));
     // A checkout left unpaid expires: its order says so, nothing is granted.
     shop.standin_post(&format!("test/checkout/sessions/{again}/expire"), json!({})).await;
     shop.flush().await;
@@ -355,10 +355,10 @@ async fn the_catalogue_is_kept_in_step_with_stripe(backend: Backend) {
     let s1 = shop.checkout(&fresh_customer, monthly).await;
     let s2 = shop.checkout(&customer, monthly).await;
     assert_ne!(s1, s2);
-    let new_product = app::server::db::orders::product_stripe_id(&shop.app.db, product).await.unwrap().unwrap();
+    let new_product = app::backend::db::orders::product_stripe_id(&shop.app.db, product).await.unwrap().unwrap();
     assert_ne!(new_product, "prod_gone");
     assert_eq!(shop.stripe_get(&format!("v1/prices/{}", shop.stripe_price_id(monthly).await)).await["product"], new_product.as_str());
-    let cus = app::server::db::orders::stripe_customer_id(&shop.app.db, customer_id).await.unwrap().unwrap();
+    let cus = app::backend::db::orders::stripe_customer_id(&shop.app.db, customer_id).await.unwrap().unwrap();
     assert!(cus != "cus_gone" && cus.starts_with("cus_"), "{cus}");
     // A removed price is not sold.
     let gone = shop.app.call(&customer, "my/start_checkout", &[("price_id", &one_time.to_string())]).await;

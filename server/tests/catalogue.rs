@@ -10,13 +10,12 @@ use app::domain::{
     Role,
 };
 use app::error::AppError;
-use app::server::{
-    audit::Actor,
-    catalogue::{self, ProductInput},
-    customers, db,
-    entitlements::{self, Change, Grant},
-    RequestMeta,
-};
+use app::backend::services::audit::Actor;
+use app::backend::services::{catalogue, customers, entitlements};
+use app::backend::services::catalogue::ProductInput;
+use app::backend::db;
+use app::backend::services::entitlements::{Change, Grant};
+use app::backend::web::RequestMeta;
 use chrono::{Duration, Utc};
 use common::{Backend, TestApp, PASSWORD};
 
@@ -237,11 +236,11 @@ async fn customers_search_and_paginate(backend: Backend) {
 async fn demo_data_is_seeded_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let db = &app.db;
-    app::server::demo::seed(db).await.unwrap();
-    assert_eq!(app::server::demo::seed_catalogue(db).await.unwrap(), 3);
-    assert_eq!(app::server::demo::seed_catalogue(db).await.unwrap(), 0, "idempotent");
+    app::backend::services::demo::seed(db).await.unwrap();
+    assert_eq!(app::backend::services::demo::seed_catalogue(db).await.unwrap(), 3);
+    assert_eq!(app::backend::services::demo::seed_catalogue(db).await.unwrap(), 0, "idempotent");
     assert_eq!(catalogue::list(db, Some(ProductStatus::Published)).await.unwrap().len(), 3);
-    let customer = db::users::find_by_email(db, &app::domain::Email::parse(app::server::demo::DEMO_CUSTOMER).unwrap())
+    let customer = db::users::find_by_email(db, &app::domain::Email::parse(app::backend::services::demo::DEMO_CUSTOMER).unwrap())
         .await
         .unwrap()
         .unwrap();

@@ -77,14 +77,14 @@ async fn user_create_reads_the_password_from_stdin(backend: Backend) {
     assert!(text(&portcullis(&weak, &env, Some("short")).stderr).contains("at least 12"));
     assert!(text(&portcullis(&weak, &env, None).stderr).contains("empty"));
 
-    let db = app::server::db::Db::connect(&url).await.unwrap();
-    let user = app::server::db::users::find_by_email(&db, &app::domain::Email::parse("ops@example.com").unwrap())
+    let db = app::backend::db::Db::connect(&url).await.unwrap();
+    let user = app::backend::db::users::find_by_email(&db, &app::domain::Email::parse("ops@example.com").unwrap())
         .await
         .unwrap()
         .expect("user stored");
     assert_eq!(user.role(), app::domain::Role::Admin);
     assert!(user.password_hash.expose().starts_with("$argon2id$"));
-    let audit = app::server::db::audit::list_recent(&db, None, 10).await.unwrap();
+    let audit = app::backend::db::audit::list_recent(&db, None, 10).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "user.create" && e.actor == "cli"));
 }
 
@@ -106,12 +106,12 @@ async fn apikey_create_prints_the_secret_once(backend: Backend) {
     assert_eq!(stdout.matches(&secret).count(), 1, "the secret is printed once: {stdout}");
 
     // Stored hashed: the secret works, and is nowhere in the table.
-    let db = app::server::db::Db::connect(&url).await.unwrap();
-    let row = app::server::api_keys::authenticate(&db, &secret).await.unwrap().expect("the printed secret works");
+    let db = app::backend::db::Db::connect(&url).await.unwrap();
+    let row = app::backend::services::api_keys::authenticate(&db, &secret).await.unwrap().expect("the printed secret works");
     assert_eq!((row.name.as_str(), row.role.as_str()), ("crm", "auditor"));
     let secret_part = secret.rsplit('_').next().unwrap();
     assert!(!row.secret_hash.contains(secret_part));
-    let audit = app::server::db::audit::list_recent(&db, None, 10).await.unwrap();
+    let audit = app::backend::db::audit::list_recent(&db, None, 10).await.unwrap();
     assert!(audit.iter().any(|e| e.action == "apikey.create" && e.actor == "cli"));
 
     // Bad input: one line naming the option, non-zero exit, no key made.
@@ -125,7 +125,7 @@ async fn apikey_create_prints_the_secret_once(backend: Backend) {
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.contains(needle), "{err}");
     }
-    assert_eq!(app::server::api_keys::list(&db).await.unwrap().len(), 1);
+    assert_eq!(app::backend::services::api_keys::list(&db).await.unwrap().len(), 1);
 }
 
 on_both_backends!(user_create_reads_the_password_from_stdin, apikey_create_prints_the_secret_once);

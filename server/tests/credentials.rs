@@ -7,13 +7,12 @@
 mod common;
 
 use app::domain::Role;
-use app::server::{
-    audit::Actor,
-    catalogue::{self, ProductInput},
-    customers, db,
-    entitlements::{self, Grant},
-    secrets, RequestMeta,
-};
+use app::backend::services::audit::Actor;
+use app::backend::services::{catalogue, customers, entitlements};
+use app::backend::services::catalogue::ProductInput;
+use app::backend::db;
+use app::backend::services::entitlements::Grant;
+use app::backend::web::{secrets, RequestMeta};
 use chrono::Utc;
 use common::{
     api::{assert_error, Api},

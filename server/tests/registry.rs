@@ -14,15 +14,13 @@ use app::domain::{
     catalogue::ProductStatus,
     Role,
 };
-use app::server::{
-    audit::Actor,
-    catalogue::{self, ProductInput},
-    credentials::{self, Kind},
-    customers,
-    db::audit::AuditRow,
-    entitlements::{self, Change, Grant},
-    RequestMeta,
-};
+use app::backend::services::audit::Actor;
+use app::backend::services::{catalogue, credentials, customers, entitlements};
+use app::backend::services::catalogue::ProductInput;
+use app::backend::services::credentials::Kind;
+use app::backend::db::audit::AuditRow;
+use app::backend::services::entitlements::{Change, Grant};
+use app::backend::web::RequestMeta;
 use app::views::NewCredential;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{Duration, Utc};
@@ -92,7 +90,7 @@ async fn registry_for(key_dir: &std::path::Path, dir: &std::path::Path, port: u1
 }
 
 async fn audit_rows(app: &TestApp, action: &str) -> Vec<AuditRow> {
-    let rows = app::server::db::audit::list_recent(&app.db, None, 1000).await.unwrap();
+    let rows = app::backend::db::audit::list_recent(&app.db, None, 1000).await.unwrap();
     rows.into_iter().rev().filter(|r| r.action == action).collect()
 }
 
@@ -242,7 +240,7 @@ async fn restarted_portal(app: &TestApp) -> Portal {
         session_secret: Secret::new("test-secret-test-secret-test-secret-0123456789"),
         demo: false,
         client_ip_header: None,
-        login_limits: app::server::ratelimit::LoginLimits {
+        login_limits: app::backend::web::ratelimit::LoginLimits {
             per_ip_per_minute: std::num::NonZeroU32::new(1000).unwrap(),
             per_account_per_minute: std::num::NonZeroU32::new(1000).unwrap(),
         },

@@ -8,14 +8,12 @@
 mod common;
 
 use app::domain::access::{EntitlementSource, EntitlementStatus};
-use app::server::{
-    audit::Actor,
-    catalogue::{self, ProductInput},
-    credentials::{self, Kind},
-    customers,
-    entitlements::{self, Change, Grant},
-    RequestMeta,
-};
+use app::backend::services::audit::Actor;
+use app::backend::services::{catalogue, credentials, customers, entitlements};
+use app::backend::services::catalogue::ProductInput;
+use app::backend::services::credentials::Kind;
+use app::backend::services::entitlements::{Change, Grant};
+use app::backend::web::RequestMeta;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{Duration, Utc};
 use common::{json, Backend, TestApp, PASSWORD};
@@ -99,7 +97,7 @@ fn verify(app: &TestApp, body: &Value) -> (Value, Value) {
     assert_eq!(parts.len(), 3);
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-    let store = server::registry::keys::KeyStore::open_or_init(&app.registry_key_dir).unwrap();
+    let store = server::signing::keys::KeyStore::open_or_init(&app.registry_key_dir).unwrap();
     let active = store.list().unwrap().into_iter().find(|k| k.active).unwrap();
     assert_eq!(header["alg"], "ES256");
     assert_eq!(header["kid"], active.kid.as_str());
@@ -266,7 +264,7 @@ async fn every_decision_is_audited_including_at_shutdown(backend: Backend) {
     assert_eq!(granted, N - N / 4);
     // Stop at once: the queued decisions must still reach the database.
     app.stop().await;
-    let rows = app::server::db::audit::list_recent(&app.db, None, 10_000).await.unwrap();
+    let rows = app::backend::db::audit::list_recent(&app.db, None, 10_000).await.unwrap();
     let decisions: Vec<_> = rows.iter().filter(|r| r.action == "registry.token").collect();
     assert_eq!(decisions.len(), N, "one audit row per request");
     let ok = decisions.iter().filter(|r| r.outcome == "success").count();

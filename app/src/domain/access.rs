@@ -11,7 +11,7 @@
 //! when set, means payment is overdue: access continues until it, whatever
 //! `ends_at` says, and stops there ("suspended: payment overdue").
 
-use super::catalogue::RepoPattern;
+use crate::domain::catalogue::RepoPattern;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 

@@ -2,7 +2,9 @@
 //! They compile for both the server and the browser, so a form can show the
 //! same rule the server will apply before anything is sent.
 
+mod column;
 pub mod access;
+pub mod time;
 pub mod catalogue;
 mod email;
 mod password;

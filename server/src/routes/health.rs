@@ -1,6 +1,6 @@
 //! `GET /healthz`: 200 when the database answers, 503 otherwise.
 
-use app::server::AppState;
+use app::backend::web::AppState;
 use axum::{extract::State, http::StatusCode};
 
 pub async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {

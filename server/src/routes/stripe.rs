@@ -1,12 +1,11 @@
-//! `POST /stripe/webhook`: the HTTP face of `app::server::billing::webhook`.
+//! `POST /stripe/webhook`: the HTTP face of `app::backend::services::billing::webhook`.
 //! 200 after the change is committed (or for a duplicate / ignored event),
 //! 400 for a bad signature or payload (audited), 500 when Stripe or the
 //! database failed (Stripe retries), 404 when Stripe is not configured.
 
-use app::server::{
-    billing::webhook::{self, Handled, Rejected},
-    AppState, RequestMeta,
-};
+use app::backend::services::billing::webhook;
+use app::backend::services::billing::webhook::{Handled, Rejected};
+use app::backend::web::{AppState, RequestMeta};
 use axum::{
     body::Bytes,
     extract::{ConnectInfo, State},

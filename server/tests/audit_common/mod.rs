@@ -1,11 +1,12 @@
 //! Helpers for the audit tests: events with chosen fields, written the way
 //! the services (`record_alone`) and the token service (`insert_many`) do.
 
-use app::server::{
-    audit::{self, Actor, AuditEvent, Outcome},
-    db::{self, audit::NewAuditRow, Db},
-    RequestMeta,
-};
+use app::backend::services::audit;
+use app::backend::services::audit::{Actor, AuditEvent, Outcome};
+use app::backend::db;
+use app::backend::db::audit::NewAuditRow;
+use app::backend::db::Db;
+use app::backend::web::RequestMeta;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 

@@ -4,7 +4,7 @@
 
 use crate::common::{json, Backend, Options, TestApp, PASSWORD};
 use app::domain::Role;
-use app::server::billing::EndAccess;
+use app::backend::services::billing::EndAccess;
 use reqwest::Client;
 use serde_json::{json, Value};
 use server::config::{Secret, StripeConfig};
@@ -128,7 +128,7 @@ impl Shop {
     }
 
     pub async fn stripe_price_id(&self, price_id: i64) -> String {
-        let row = app::server::db::orders::price_stripe_id(&self.app.db, price_id).await.unwrap();
+        let row = app::backend::db::orders::price_stripe_id(&self.app.db, price_id).await.unwrap();
         row.unwrap_or_else(|| panic!("price {price_id} has no Stripe id"))
     }
 
@@ -167,8 +167,8 @@ impl Shop {
 
     /// The customer's one entitlement, as the admin API shows it.
     pub async fn entitlement(&self, customer_id: i64) -> Value {
-        let filter = app::server::db::entitlements::Filter { customer_id: Some(customer_id), ..Default::default() };
-        let list = app::server::entitlements::list(&self.app.db, &filter, 10, 0).await.unwrap();
+        let filter = app::backend::db::entitlements::Filter { customer_id: Some(customer_id), ..Default::default() };
+        let list = app::backend::services::entitlements::list(&self.app.db, &filter, 10, 0).await.unwrap();
         assert_eq!(list.len(), 1, "one entitlement: {list:?}");
         serde_json::to_value(&list[0]).unwrap()
     }

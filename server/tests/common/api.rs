@@ -2,10 +2,11 @@
 //! JSON calls, error assertions, and a small seeded catalogue.
 
 use super::{Backend, TestApp};
-use app::{
-    domain::Role,
-    server::{api_keys, audit::Actor, catalogue, customers, db, entitlements, RequestMeta},
-};
+use app::domain::Role;
+use app::backend::services::{api_keys, catalogue, customers, entitlements};
+use app::backend::services::audit::Actor;
+use app::backend::db;
+use app::backend::web::RequestMeta;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 

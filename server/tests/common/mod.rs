@@ -5,10 +5,11 @@
 
 pub mod api;
 
-use app::{
-    domain::{Email, Password, Role},
-    server::{audit::Actor, db::Db, users, RequestMeta},
-};
+use app::domain::{Email, Password, Role};
+use app::backend::services::audit::Actor;
+use app::backend::db::Db;
+use app::backend::services::users;
+use app::backend::web::RequestMeta;
 use reqwest::{header, redirect::Policy, Client, Response};
 use server::{
     config::{Config, DbConfig, RegistryConfig, Secret},
@@ -112,7 +113,7 @@ impl TestApp {
             session_secret: Secret::new("test-secret-test-secret-test-secret-0123456789"),
             demo: false,
             client_ip_header: None,
-            login_limits: app::server::ratelimit::LoginLimits {
+            login_limits: app::backend::web::ratelimit::LoginLimits {
                 per_ip_per_minute: NonZeroU32::new(opts.per_ip_per_minute).unwrap(),
                 per_account_per_minute: NonZeroU32::new(opts.per_account_per_minute).unwrap(),
             },
@@ -203,7 +204,7 @@ impl TestApp {
 
     /// The audit rows as (action, outcome, actor, ip, details) tuples, oldest first.
     pub async fn audit(&self) -> Vec<(String, String, String, Option<String>, serde_json::Value)> {
-        let rows = app::server::db::audit::list_recent(&self.db, None, 1000).await.unwrap();
+        let rows = app::backend::db::audit::list_recent(&self.db, None, 1000).await.unwrap();
         rows.into_iter()
             .rev()
             .map(|r| (r.action, r.outcome, r.actor, r.ip, r.details.0))

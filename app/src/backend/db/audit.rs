@@ -1,0 +1,318 @@
+//! The `audit_events` table: INSERT and SELECT only. There is deliberately no
+//! UPDATE or DELETE here (and triggers refuse them in the database).
+
+use crate::backend::db::{Db, Tx};
+use crate::{on_db, on_tx};
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+
+/// A row of `audit_events` as read back.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub occurred_at: DateTime<Utc>,
+    pub actor_user_id: Option<i64>,
+    pub actor: String,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub outcome: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub details: Json<serde_json::Value>,
+    pub subject_user_id: Option<i64>,
+    /// The hash chaining it to the event before (`audit_seals`; NULL until sealed).
+    pub chain_hash: Option<String>,
+}
+
+/// What one event records; see `crate::backend::services::audit` for the builder.
+#[derive(Clone, Debug)]
+pub struct NewAuditRow<'a> {
+    pub occurred_at: DateTime<Utc>,
+    pub actor_user_id: Option<i64>,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub target_type: Option<&'a str>,
+    pub target_id: Option<&'a str>,
+    pub outcome: &'a str,
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub details: &'a serde_json::Value,
+    pub subject_user_id: Option<i64>,
+}
+
+/// On PostgreSQL, makes sure the transaction has its id before it takes an
+/// event id, which the chain's sealer relies on (`db::audit_chain::horizon`).
+async fn xact_first(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    if let Tx::Postgres(t) = tx {
+        sqlx::query("SELECT pg_current_xact_id()").execute(&mut **t).await?;
+    }
+    Ok(())
+}
+
+pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Error> {
+    xact_first(tx).await?;
+    let sql = "INSERT INTO audit_events \
+        (occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, ip, user_agent, details, \
+        subject_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql)
+        .bind(row.occurred_at)
+        .bind(row.actor_user_id)
+        .bind(row.actor)
+        .bind(row.action)
+        .bind(row.target_type)
+        .bind(row.target_id)
+        .bind(row.outcome)
+        .bind(row.ip)
+        .bind(row.user_agent)
+        .bind(Json(row.details))
+        .bind(row.subject_user_id)
+        .fetch_one(conn)
+        .await)
+}
+
+/// Inserts many events with multi-row INSERTs (the token service's batches).
+pub async fn insert_many(tx: &mut Tx, rows: &[NewAuditRow<'_>]) -> Result<(), sqlx::Error> {
+    xact_first(tx).await?;
+    // 11 binds a row; 400 rows stay far below either backend's bind limit.
+    for chunk in rows.chunks(400) {
+        on_tx!(tx, |conn| {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO audit_events (occurred_at, actor_user_id, actor, action, target_type, target_id, \
+                 outcome, ip, user_agent, details, subject_user_id) ",
+            );
+            q.push_values(chunk, |mut b, row| {
+                b.push_bind(row.occurred_at)
+                    .push_bind(row.actor_user_id)
+                    .push_bind(row.actor)
+                    .push_bind(row.action)
+                    .push_bind(row.target_type)
+                    .push_bind(row.target_id)
+                    .push_bind(row.outcome)
+                    .push_bind(row.ip)
+                    .push_bind(row.user_agent)
+                    .push_bind(Json(row.details))
+                    .push_bind(row.subject_user_id);
+            });
+            q.build().execute(conn).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+/// Newest first, strictly older than `before_id` when given (keyset paging).
+pub async fn list_recent(db: &Db, before_id: Option<i64>, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM {EVENTS} WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(before_id).bind(limit).fetch_all(pool).await)
+}
+
+/// The columns of `AuditRow`; use with `FROM {EVENTS}` (the event and its seal).
+pub(crate) const COLUMNS: &str = "id, occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, \
+                                  ip, user_agent, details, subject_user_id, audit_seals.hash AS chain_hash";
+pub(crate) const EVENTS: &str = "audit_events LEFT JOIN audit_seals ON audit_seals.event_id = audit_events.id";
+
+/// The newest events by or about one user (as actor or as subject).
+pub async fn list_for_user(db: &Db, user_id: i64, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM {EVENTS} WHERE subject_user_id = $1 OR actor_user_id = $1 ORDER BY id DESC LIMIT $2"
+    );
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(user_id).bind(limit).fetch_all(pool).await)
+}
+
+/// How `Filter::action` matches: one action, or every action under a prefix
+/// (`registry.*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActionMatch {
+    Exact(String),
+    Prefix(String),
+}
+
+/// The auditor's filters, already parsed (`server::audit_query`). Every one
+/// is a bound parameter; none is ever spliced into SQL.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// `occurred_at >= from`.
+    pub from: Option<DateTime<Utc>>,
+    /// `occurred_at < to`.
+    pub to: Option<DateTime<Utc>>,
+    /// The customer the event concerns (`subject_user_id`).
+    pub subject: Option<i64>,
+    /// A registry credential's user name (token, pull, push and credential events).
+    pub credential: Option<String>,
+    /// A repository (`target_id` of a `repository` target).
+    pub repository: Option<String>,
+    pub action: Option<ActionMatch>,
+    pub outcome: Option<String>,
+    pub ip: Option<String>,
+    /// Plain text searched for in the details (case-insensitive).
+    pub text: Option<String>,
+    /// Keyset cursor: only events with a smaller id (older).
+    pub before: Option<i64>,
+    /// Only events with a larger id (set by `search` itself).
+    pub after: Option<i64>,
+    /// Only events with this id or a smaller one (set by `search` itself).
+    pub upto: Option<i64>,
+}
+
+enum Arg<'a> {
+    I64(i64),
+    Text(&'a str),
+    Owned(String),
+    Time(DateTime<Utc>),
+}
+
+/// Builds the WHERE clause; `postgres` picks the JSON operators' dialect.
+/// `id_first` (SQLite) writes the time terms so the planner walks the id
+/// range instead of the time index.
+fn where_clause<'a>(f: &'a Filter, postgres: bool, id_first: bool, args: &mut Vec<Arg<'a>>) -> String {
+    let mut conds: Vec<String> = Vec::new();
+    let mut push = |cond: &str, arg: Arg<'a>, args: &mut Vec<Arg<'a>>| {
+        args.push(arg);
+        conds.push(cond.replace('?', &format!("${}", args.len())));
+    };
+    let time = if id_first && !postgres { "+occurred_at" } else { "occurred_at" };
+    if let Some(t) = f.from {
+        push(&format!("{time} >= ?"), Arg::Time(t), args);
+    }
+    if let Some(t) = f.to {
+        push(&format!("{time} < ?"), Arg::Time(t), args);
+    }
+    if let Some(id) = f.subject {
+        push("subject_user_id = ?", Arg::I64(id), args);
+    }
+    if let Some(c) = &f.credential {
+        let expr = if postgres {
+            "COALESCE(details->>'username', details->>'credential') = ?"
+        } else {
+            "COALESCE(json_extract(details, '$.username'), json_extract(details, '$.credential')) = ?"
+        };
+        push(expr, Arg::Text(c), args);
+    }
+    if let Some(r) = &f.repository {
+        push("target_id = ? AND target_type = 'repository'", Arg::Text(r), args);
+    }
+    match &f.action {
+        Some(ActionMatch::Exact(a)) => push("action = ?", Arg::Text(a), args),
+        Some(ActionMatch::Prefix(p)) => push("action LIKE ? ESCAPE '\\'", Arg::Owned(format!("{}%", like_escape(p))), args),
+        None => {}
+    }
+    if let Some(o) = &f.outcome {
+        push("outcome = ?", Arg::Text(o), args);
+    }
+    if let Some(ip) = &f.ip {
+        push("ip = ?", Arg::Text(ip), args);
+    }
+    if let Some(t) = &f.text {
+        let pattern = format!("%{}%", like_escape(t));
+        let expr = if postgres { "details::text ILIKE ? ESCAPE '\\'" } else { "details LIKE ? ESCAPE '\\'" };
+        push(expr, Arg::Owned(pattern), args);
+    }
+    if let Some(b) = f.before {
+        push("id < ?", Arg::I64(b), args);
+    }
+    if let Some(a) = f.after {
+        push("id > ?", Arg::I64(a), args);
+    }
+    if let Some(u) = f.upto {
+        push("id <= ?", Arg::I64(u), args);
+    }
+    if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    }
+}
+
+/// `s` as a LIKE pattern that matches only itself (escape character `\`).
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// One page of events matching `filter`, newest first (keyset on id: a page
+/// stays the same while new events arrive, since they only add larger ids).
+///
+/// A time filter is turned into an id range through `audit_hours` (kept by
+/// the chain's sealer), so it too reads the newest matching ids first
+/// instead of sorting a whole period: first the events not sealed yet
+/// (newer than the sealed head), then the sealed ones inside the range of
+/// the filter's hours. The time terms still apply, so the answer is exact.
+pub async fn search(db: &Db, filter: &Filter, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let limit = limit.clamp(1, 10_000);
+    if filter.from.is_none() && filter.to.is_none() {
+        return run(db, filter, limit, false).await;
+    }
+    let sealed = crate::backend::db::audit_chain::state(db).await?.sealed_id;
+    let newest = Filter { after: Some(filter.after.unwrap_or(0).max(sealed)), ..filter.clone() };
+    let mut rows = run(db, &newest, limit, true).await?;
+    if rows.len() as i64 >= limit {
+        return Ok(rows);
+    }
+    let (lo, hi) = hour_bounds(db, filter).await?;
+    let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(rows) };
+    let sealed_part = Filter {
+        after: Some(filter.after.unwrap_or(0).max(lo - 1)),
+        upto: Some(filter.upto.unwrap_or(i64::MAX).min(hi).min(sealed)),
+        ..filter.clone()
+    };
+    rows.extend(run(db, &sealed_part, limit - rows.len() as i64, true).await?);
+    Ok(rows)
+}
+
+/// The id range holding every sealed event of the filter's hours; `None`
+/// on a side means no sealed event there.
+async fn hour_bounds(db: &Db, f: &Filter) -> Result<(Option<i64>, Option<i64>), sqlx::Error> {
+    let key = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H").to_string();
+    let from = f.from.map_or_else(|| "0000".to_owned(), key);
+    let to = f.to.map_or_else(|| "9999".to_owned(), key);
+    let sql = "SELECT MIN(min_id), MAX(max_id) FROM audit_hours WHERE hour >= $1 AND hour <= $2";
+    on_db!(db, |pool| sqlx::query_as(sql).bind(&from).bind(&to).fetch_one(pool).await)
+}
+
+async fn run(db: &Db, filter: &Filter, limit: i64, id_first: bool) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let mut args = Vec::new();
+    let wh = where_clause(filter, matches!(db, Db::Postgres(_)), id_first, &mut args);
+    let sql = format!("SELECT {COLUMNS} FROM {EVENTS}{wh} ORDER BY id DESC LIMIT {limit}");
+    on_db!(db, |pool| {
+        let mut q = sqlx::query_as(&sql);
+        for a in &args {
+            q = match a {
+                Arg::I64(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(*v),
+                Arg::Owned(v) => q.bind(v.as_str()),
+                Arg::Time(v) => q.bind(*v),
+            };
+        }
+        q.fetch_all(pool).await
+    })
+}
+
+/// One event by id.
+pub async fn get(db: &Db, id: i64) -> Result<Option<AuditRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM {EVENTS} WHERE id = $1");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
+}
+
+/// The largest id so far (0 for an empty log).
+pub async fn max_id(db: &Db) -> Result<i64, sqlx::Error> {
+    let sql = "SELECT COALESCE(MAX(id), 0) FROM audit_events";
+    on_db!(db, |pool| sqlx::query_scalar(sql).fetch_one(pool).await)
+}
+
+/// Sealed events per UTC day from `since` (`YYYY-MM-DD`), from the counts
+/// the sealer keeps (`audit_daily`): (day, target id, count), for `action`
+/// (or every action) and `outcome` (or every outcome); grouped by target
+/// (kept for `registry.pull` only) when `by_target`.
+pub async fn daily_counts(
+    db: &Db,
+    action: Option<&str>,
+    outcome: Option<&str>,
+    by_target: bool,
+    since: &str,
+) -> Result<Vec<(String, Option<String>, i64)>, sqlx::Error> {
+    let (target, group) = if by_target { ("target_id", "day, target_id") } else { ("CAST(NULL AS TEXT)", "day") };
+    let sql = format!(
+        "SELECT day, {target} AS target, CAST(SUM(n) AS BIGINT) AS n FROM audit_daily \
+         WHERE day >= $1 AND ($2 IS NULL OR action = $2) AND ($3 IS NULL OR outcome = $3) GROUP BY {group} ORDER BY day"
+    );
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(since).bind(action).bind(outcome).fetch_all(pool).await)
+}

@@ -1,0 +1,140 @@
+//! `registry_credentials`: pull credentials (a customer's) and push
+//! credentials (an admin's). The secret is stored only as SHA-256.
+
+use crate::backend::db::{Db, Tx};
+use crate::{on_db, on_tx};
+use chrono::{DateTime, Utc};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CredentialRow {
+    pub id: i64,
+    pub owner_user_id: i64,
+    pub owner_email: String,
+    pub kind: String,
+    pub name: String,
+    pub username: String,
+    /// Hex SHA-256 of the secret; never shown.
+    pub secret_hash: String,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub rotated_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub last_pulled_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// What the token service needs to authenticate a credential and decide.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct CredentialAuthRow {
+    pub id: i64,
+    pub owner_user_id: i64,
+    pub owner_email: String,
+    pub owner_role: String,
+    pub owner_disabled: bool,
+    pub kind: String,
+    pub username: String,
+    pub secret_hash: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+const SELECT: &str = "SELECT c.id, c.owner_user_id, u.email AS owner_email, c.kind, c.name, c.username, \
+    c.secret_hash, c.created_by, c.created_at, c.expires_at, c.rotated_at, c.last_used_at, c.last_pulled_at, \
+    c.revoked_at FROM registry_credentials c JOIN users u ON u.id = c.owner_user_id";
+
+pub struct NewCredentialRow<'a> {
+    pub owner_user_id: i64,
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub username: &'a str,
+    pub secret_hash: &'a str,
+    pub created_by: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(tx: &mut Tx, row: &NewCredentialRow<'_>) -> Result<i64, sqlx::Error> {
+    let sql = "INSERT INTO registry_credentials \
+        (owner_user_id, kind, name, username, secret_hash, created_by, created_at, expires_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql)
+        .bind(row.owner_user_id)
+        .bind(row.kind)
+        .bind(row.name)
+        .bind(row.username)
+        .bind(row.secret_hash)
+        .bind(row.created_by)
+        .bind(row.created_at)
+        .bind(row.expires_at)
+        .fetch_one(conn)
+        .await)
+}
+
+pub async fn find(db: &Db, id: i64) -> Result<Option<CredentialRow>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE c.id = $1");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn find_in(tx: &mut Tx, id: i64) -> Result<Option<CredentialRow>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE c.id = $1");
+    on_tx!(tx, |conn| sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)
+}
+
+/// Newest first; `kind` filters when given.
+pub async fn list_for_owner(db: &Db, owner_user_id: i64) -> Result<Vec<CredentialRow>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE c.owner_user_id = $1 ORDER BY c.id DESC");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(owner_user_id).fetch_all(pool).await)
+}
+
+pub async fn list_kind(db: &Db, kind: &str) -> Result<Vec<CredentialRow>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE c.kind = $1 ORDER BY c.id DESC");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(kind).fetch_all(pool).await)
+}
+
+pub async fn count_live_with_name(tx: &mut Tx, owner_user_id: i64, name: &str) -> Result<i64, sqlx::Error> {
+    let sql = "SELECT COUNT(*) FROM registry_credentials WHERE owner_user_id = $1 AND name = $2 AND revoked_at IS NULL";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(owner_user_id).bind(name).fetch_one(conn).await)
+}
+
+/// Marks it revoked; `None` if it does not exist or was already revoked.
+pub async fn revoke(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> Result<Option<i64>, sqlx::Error> {
+    let sql = "UPDATE registry_credentials SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL RETURNING id";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(now).bind(id).fetch_optional(conn).await)
+}
+
+/// Replaces the secret of a live credential; `None` if revoked or missing.
+pub async fn rotate(tx: &mut Tx, id: i64, secret_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>, sqlx::Error> {
+    let sql = "UPDATE registry_credentials SET secret_hash = $1, rotated_at = $2 \
+               WHERE id = $3 AND revoked_at IS NULL RETURNING id";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(secret_hash).bind(now).bind(id).fetch_optional(conn).await)
+}
+
+/// The token service's lookup: the credential and its owner's standing.
+pub async fn auth_by_username(db: &Db, username: &str) -> Result<Option<CredentialAuthRow>, sqlx::Error> {
+    let sql = "SELECT c.id, c.owner_user_id, u.email AS owner_email, u.role AS owner_role, \
+               u.disabled AS owner_disabled, c.kind, c.username, c.secret_hash, c.expires_at, c.revoked_at \
+               FROM registry_credentials c JOIN users u ON u.id = c.owner_user_id WHERE c.username = $1";
+    on_db!(db, |pool| sqlx::query_as(sql).bind(username).fetch_optional(pool).await)
+}
+
+/// Records token use in bulk (one statement per credential, latest time).
+pub async fn touch_used(tx: &mut Tx, id: i64, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE registry_credentials SET last_used_at = $1 \
+               WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)";
+    on_tx!(tx, |conn| sqlx::query(sql).bind(at).bind(id).execute(conn).await.map(|_| ()))
+}
+
+pub async fn touch_pulled(tx: &mut Tx, username: &str, at: DateTime<Utc>) -> Result<Option<(i64, i64)>, sqlx::Error> {
+    let sql = "UPDATE registry_credentials SET last_pulled_at = $1 \
+               WHERE username = $2 AND (last_pulled_at IS NULL OR last_pulled_at < $1) \
+               RETURNING id, owner_user_id";
+    on_tx!(tx, |conn| sqlx::query_as(sql).bind(at).bind(username).fetch_optional(conn).await)
+}
+
+/// `(credential id, owner id, owner e-mail)` of a user name.
+pub async fn find_by_username(tx: &mut Tx, username: &str) -> Result<Option<(i64, i64, String)>, sqlx::Error> {
+    let sql = "SELECT c.id, c.owner_user_id, u.email FROM registry_credentials c \
+               JOIN users u ON u.id = c.owner_user_id WHERE c.username = $1";
+    on_tx!(tx, |conn| sqlx::query_as(sql).bind(username).fetch_optional(conn).await)
+}

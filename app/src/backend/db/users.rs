@@ -1,0 +1,128 @@
+//! The `users` table.
+
+use crate::backend::db::{Db, Tx};
+use crate::domain::{Email, Role};
+use crate::backend::web::password::PasswordHash;
+use crate::{on_db, on_tx};
+use chrono::{DateTime, Utc};
+
+/// A row of `users`. Not `Serialize`: the hash must never leave the server.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub password_hash: PasswordHash,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub name: Option<String>,
+}
+
+impl UserRow {
+    /// The stored role; the CHECK constraint keeps it one of the three.
+    pub fn role(&self) -> Role {
+        self.role.parse().unwrap_or(Role::Customer)
+    }
+}
+
+const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at, name";
+
+pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<UserRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(email.as_str()).fetch_optional(pool).await)
+}
+
+pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<UserRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
+}
+
+/// Inserts a user and returns its id. A taken e-mail is a unique violation.
+pub async fn insert(
+    tx: &mut Tx,
+    email: &Email,
+    hash: &PasswordHash,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<i64, sqlx::Error> {
+    let sql = "INSERT INTO users (email, password_hash, role, disabled, created_at) \
+               VALUES ($1, $2, $3, FALSE, $4) RETURNING id";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql)
+        .bind(email.as_str())
+        .bind(hash.expose())
+        .bind(role.as_str())
+        .bind(now)
+        .fetch_one(conn)
+        .await)
+}
+
+/// Sets the hash of the account with `email`; returns its id, or `None`.
+pub async fn set_password_hash(tx: &mut Tx, email: &Email, hash: &PasswordHash) -> Result<Option<i64>, sqlx::Error> {
+    let sql = "UPDATE users SET password_hash = $1 WHERE email = $2 RETURNING id";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(hash.expose()).bind(email.as_str()).fetch_optional(conn).await)
+}
+
+pub async fn touch_last_login(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE users SET last_login_at = $1 WHERE id = $2";
+    on_tx!(tx, |conn| sqlx::query(sql).bind(now).bind(id).execute(conn).await.map(|_| ()))
+}
+
+/// Which users a list shows: a substring of the e-mail address or name, a role.
+#[derive(Clone, Debug, Default)]
+pub struct UserFilter<'a> {
+    pub search: Option<&'a str>,
+    pub role: Option<Role>,
+}
+
+const FILTER: &str = "($1 IS NULL OR lower(email) LIKE $1 ESCAPE '\\' OR lower(coalesce(name, '')) LIKE $1 ESCAPE '\\') \
+                      AND ($2 IS NULL OR role = $2)";
+
+/// A page of users, newest first. `limit` is capped by the caller.
+pub async fn list(db: &Db, f: &UserFilter<'_>, limit: i64, offset: i64) -> Result<Vec<UserRow>, sqlx::Error> {
+    let pattern = f.search.map(like_pattern);
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE {FILTER} ORDER BY id DESC LIMIT $3 OFFSET $4");
+    on_db!(db, |pool| sqlx::query_as(&sql)
+        .bind(&pattern)
+        .bind(f.role.map(Role::as_str))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(pool)
+        .await)
+}
+
+/// How many users the same filter matches (for pagination).
+pub async fn count(db: &Db, f: &UserFilter<'_>) -> Result<i64, sqlx::Error> {
+    let pattern = f.search.map(like_pattern);
+    let sql = format!("SELECT COUNT(*) FROM users WHERE {FILTER}");
+    on_db!(db, |pool| sqlx::query_scalar(&sql).bind(&pattern).bind(f.role.map(Role::as_str)).fetch_one(pool).await)
+}
+
+/// Sets the display name.
+pub async fn set_name(tx: &mut Tx, id: i64, name: Option<&str>) -> Result<(), sqlx::Error> {
+    on_tx!(tx, |conn| sqlx::query("UPDATE users SET name = $1 WHERE id = $2").bind(name).bind(id).execute(conn).await.map(|_| ()))
+}
+
+/// `%needle%` with LIKE's own wildcards escaped, so a search for `_` or `%`
+/// finds those characters instead of matching everything.
+fn like_pattern(needle: &str) -> String {
+    let mut out = String::with_capacity(needle.len() + 2);
+    out.push('%');
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_pattern_escapes_wildcards() {
+        assert_eq!(super::like_pattern("a_b%c\\"), "%a\\_b\\%c\\\\%");
+        assert_eq!(super::like_pattern("Ada"), "%ada%");
+    }
+}

@@ -1,0 +1,146 @@
+//! Parses the auditor's filters (from the page's query string or the REST
+//! query) into `db::audit::Filter`, naming the field of any bad value.
+
+use crate::backend::db::audit::{ActionMatch, Filter};
+use crate::views::AuditFilter;
+use crate::error::AppError;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+
+fn invalid(field: &str, message: impl Into<String>) -> AppError {
+    AppError::Invalid { field: field.into(), message: message.into() }
+}
+
+/// A trimmed, non-empty value of at most `max` characters, without control characters.
+fn text(field: &str, v: &Option<String>, max: usize) -> Result<Option<String>, AppError> {
+    let Some(v) = v.as_deref().map(str::trim).filter(|v| !v.is_empty()) else { return Ok(None) };
+    if v.chars().count() > max {
+        return Err(invalid(field, format!("at most {max} characters")));
+    }
+    if v.chars().any(char::is_control) {
+        return Err(invalid(field, "must not contain control characters"));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+/// RFC 3339, `YYYY-MM-DDTHH:MM[:SS]` (UTC) or `YYYY-MM-DD` (UTC midnight;
+/// for `to`, the end of that day).
+pub fn time(field: &str, v: &Option<String>, end_of_day: bool) -> Result<Option<DateTime<Utc>>, AppError> {
+    let Some(v) = text(field, v, 40)? else { return Ok(None) };
+    if let Ok(t) = DateTime::parse_from_rfc3339(&v) {
+        return Ok(Some(t.with_timezone(&Utc)));
+    }
+    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(&v, f) {
+            return Ok(Some(t.and_utc()));
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(&v, "%Y-%m-%d") {
+        let d = if end_of_day { d.succ_opt().unwrap_or(d) } else { d };
+        return Ok(Some(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default()));
+    }
+    Err(invalid(field, "a time like 2026-11-22, 2026-11-22T14:30 (UTC) or RFC 3339"))
+}
+
+pub fn parse(f: &AuditFilter) -> Result<Filter, AppError> {
+    let from = time("from", &f.from, false)?;
+    let to = time("to", &f.to, true)?;
+    if let (Some(a), Some(b)) = (from, to) {
+        if b <= a {
+            return Err(invalid("to", "must be after from"));
+        }
+    }
+    let subject = match text("customer", &f.customer, 20)? {
+        None => None,
+        Some(c) => Some(c.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| invalid("customer", "a customer id (a positive number)"))?),
+    };
+    let action = match text("action", &f.action, 100)? {
+        None => None,
+        Some(a) => {
+            let (name, prefix) = match a.strip_suffix('*') {
+                Some(p) => (p.to_owned(), true),
+                None => (a.clone(), a.ends_with('.')),
+            };
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_') {
+                return Err(invalid("action", "an action like registry.token, or a prefix like registry.*"));
+            }
+            Some(if prefix { ActionMatch::Prefix(name) } else { ActionMatch::Exact(name) })
+        }
+    };
+    let outcome = match text("outcome", &f.outcome, 20)?.as_deref() {
+        None => None,
+        Some("granted" | "success") => Some("success".to_owned()),
+        Some(o @ ("denied" | "failure")) => Some(o.to_owned()),
+        Some(_) => return Err(invalid("outcome", "one of granted (success), denied, failure")),
+    };
+    let ip = match text("ip", &f.ip, 64)? {
+        None => None,
+        Some(ip) => Some(ip.parse::<std::net::IpAddr>().map_err(|_| invalid("ip", "an IPv4 or IPv6 address"))?.to_string()),
+    };
+    if f.before.is_some_and(|b| b < 1) {
+        return Err(invalid("before", "an event id (a positive number)"));
+    }
+    Ok(Filter {
+        from,
+        to,
+        subject,
+        credential: text("credential", &f.credential, 100)?,
+        repository: text("repository", &f.repository, 255)?,
+        action,
+        outcome,
+        ip,
+        text: text("q", &f.q, 200)?,
+        before: f.before,
+        after: None,
+        upto: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f() -> AuditFilter {
+        AuditFilter::default()
+    }
+
+    #[test]
+    fn values_are_checked_and_named() {
+        assert_eq!(parse(&f()), Ok(Filter::default()));
+        let bad = [
+            (AuditFilter { from: Some("yesterday".into()), ..f() }, "from"),
+            (AuditFilter { customer: Some("1 OR 1=1".into()), ..f() }, "customer"),
+            (AuditFilter { action: Some("registry.token'".into()), ..f() }, "action"),
+            (AuditFilter { outcome: Some("maybe".into()), ..f() }, "outcome"),
+            (AuditFilter { ip: Some("10.0.0".into()), ..f() }, "ip"),
+            (AuditFilter { q: Some("x".repeat(201)), ..f() }, "q"),
+            (AuditFilter { from: Some("2026-02-01".into()), to: Some("2026-01-01".into()), ..f() }, "to"),
+            (AuditFilter { before: Some(0), ..f() }, "before"),
+        ];
+        for (filter, field) in bad {
+            match parse(&filter) {
+                Err(AppError::Invalid { field: got, .. }) => assert_eq!(got, field),
+                other => panic!("{filter:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn values_are_normalised() {
+        let got = parse(&AuditFilter {
+            from: Some("2026-01-01".into()),
+            to: Some("2026-01-01".into()),
+            outcome: Some("granted".into()),
+            action: Some("registry.*".into()),
+            ip: Some(" 2001:DB8::1 ".into()),
+            q: Some("  ".into()),
+            ..f()
+        })
+        .unwrap();
+        assert_eq!(got.from.map(|t| t.to_rfc3339()), Some("2026-01-01T00:00:00+00:00".into()));
+        assert_eq!(got.to.map(|t| t.to_rfc3339()), Some("2026-01-02T00:00:00+00:00".into()));
+        assert_eq!(got.outcome.as_deref(), Some("success"));
+        assert_eq!(got.action, Some(ActionMatch::Prefix("registry.".into())));
+        assert_eq!(got.ip.as_deref(), Some("2001:db8::1"));
+        assert_eq!(got.text, None);
+    }
+}

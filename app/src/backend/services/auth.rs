@@ -1,0 +1,199 @@
+//! Who is calling, and may they? `require_role` starts every server function
+//! that needs a login; the login, sign-up and logout flows live here too.
+
+use crate::backend::services::{audit, users};
+use crate::backend::services::audit::{Actor, AuditEvent, Outcome};
+use crate::backend::db;
+use crate::backend::db::users::UserRow;
+use crate::backend::web::password;
+use crate::backend::web::request::{state, RequestMeta};
+use crate::backend::web::session::USER_ID_KEY;
+use crate::backend::services::users::CreateUserError;
+use crate::views::SessionUser;
+use crate::domain::{Email, Password, Role};
+use crate::error::AppError;
+use chrono::Utc;
+use serde_json::json;
+use tower_sessions::Session;
+
+async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| crate::backend::web::request::internal(format!("session layer missing: {e}")))
+}
+
+impl SessionUser {
+    /// This user as the actor of an audit event.
+    pub fn actor(&self) -> Actor {
+        Actor::User { id: self.id, email: self.email.clone() }
+    }
+}
+
+fn to_session_user(row: &UserRow) -> SessionUser {
+    SessionUser { id: row.id, email: row.email.clone(), role: row.role() }
+}
+
+/// The logged-in user, read fresh from the database so a disabled account or
+/// a changed role takes effect on the next request.
+pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
+    let session = session().await?;
+    let Some(id) = session.get::<i64>(USER_ID_KEY).await? else {
+        return Ok(None);
+    };
+    let st = state()?;
+    match db::users::find_by_id(&st.db, id).await? {
+        Some(row) if !row.disabled => Ok(Some(to_session_user(&row))),
+        _ => {
+            session.flush().await?;
+            Ok(None)
+        }
+    }
+}
+
+/// The first line of every protected server function: the caller must be
+/// logged in with one of `roles`. A refusal is audited.
+pub async fn require_role(roles: &[Role]) -> Result<SessionUser, AppError> {
+    let user = current_user().await?.ok_or(AppError::Unauthenticated)?;
+    if roles.contains(&user.role) {
+        return Ok(user);
+    }
+    let st = state()?;
+    let meta = RequestMeta::current().await;
+    let path = use_path().unwrap_or_default();
+    audit::record_alone(
+        &st.db,
+        &AuditEvent::new(Actor::User { id: user.id, email: user.email.clone() }, "authz.denied", Outcome::Denied)
+            .meta(&meta)
+            .details(json!({ "path": path, "role": user.role.as_str() })),
+    )
+    .await?;
+    Err(AppError::Forbidden)
+}
+
+fn use_path() -> Option<String> {
+    leptos::prelude::use_context::<axum::http::request::Parts>().map(|p| p.uri.path().to_owned())
+}
+
+/// Checks the password, rate limits, cycles the session id and records the
+/// outcome. Returns the user on success.
+pub async fn login(email: &str, password: &str) -> Result<SessionUser, AppError> {
+    let st = state()?;
+    let meta = RequestMeta::current().await;
+    let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
+    let password = Password::for_login(password).map_err(|e| AppError::invalid("password", e))?;
+
+    if let Err(retry_after_secs) = st.limiter.check(meta.ip, Some(email.as_str())) {
+        audit::record_alone(
+            &st.db,
+            &AuditEvent::new(Actor::Anonymous { claimed: Some(email.to_string()) }, "auth.login", Outcome::Denied)
+                .meta(&meta)
+                .details(json!({ "reason": "rate_limited" })),
+        )
+        .await?;
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+
+    let row = db::users::find_by_email(&st.db, &email).await?;
+    let ok = password::verify(&password, row.as_ref().map(|r| r.password_hash.clone())).await?;
+    let row = match row {
+        Some(row) if ok && !row.disabled => row,
+        other => {
+            let reason = match other {
+                None => "unknown_account",
+                Some(r) if r.disabled => "account_disabled",
+                Some(_) => "wrong_password",
+            };
+            audit::record_alone(
+                &st.db,
+                &AuditEvent::new(Actor::Anonymous { claimed: Some(email.to_string()) }, "auth.login", Outcome::Failure)
+                    .meta(&meta)
+                    .details(json!({ "reason": reason })),
+            )
+            .await?;
+            return Err(AppError::InvalidCredentials);
+        }
+    };
+
+    let mut tx = st.db.begin().await?;
+    db::users::touch_last_login(&mut tx, row.id, Utc::now()).await?;
+    audit::record(
+        &mut tx,
+        &AuditEvent::new(Actor::User { id: row.id, email: row.email.clone() }, "auth.login", Outcome::Success)
+            .target("user", row.id)
+            .meta(&meta),
+    )
+    .await?;
+    tx.commit().await?;
+
+    start_session(row.id).await?;
+    Ok(to_session_user(&row))
+}
+
+/// A new id for the session (no fixation) holding the user id.
+async fn start_session(user_id: i64) -> Result<(), AppError> {
+    let session = session().await?;
+    session.cycle_id().await?;
+    session.insert(USER_ID_KEY, user_id).await?;
+    Ok(())
+}
+
+/// Creates a customer account and logs it in.
+pub async fn signup(email: &str, password: &str) -> Result<SessionUser, AppError> {
+    let st = state()?;
+    let meta = RequestMeta::current().await;
+    let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
+    let password =
+        Password::parse(password, Some(email.as_str())).map_err(|e| AppError::invalid("password", e))?;
+    if let Err(retry_after_secs) = st.limiter.check(meta.ip, None) {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    let mut tx = st.db.begin().await?;
+    let id = match users::create_in(
+        &mut tx,
+        &email,
+        &password,
+        Role::Customer,
+        Actor::Anonymous { claimed: None },
+        "auth.signup",
+        &meta,
+    )
+    .await
+    {
+        Ok(id) => id,
+        Err(CreateUserError::EmailTaken) => {
+            drop(tx);
+            audit::record_alone(
+                &st.db,
+                &AuditEvent::new(Actor::Anonymous { claimed: Some(email.to_string()) }, "auth.signup", Outcome::Failure)
+                    .meta(&meta)
+                    .details(json!({ "reason": "email_taken" })),
+            )
+            .await?;
+            return Err(CreateUserError::EmailTaken.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tx.commit().await?;
+    start_session(id).await?;
+    Ok(SessionUser { id, email: email.to_string(), role: Role::Customer })
+}
+
+/// Ends the session (server-side record deleted, cookie cleared).
+pub async fn logout() -> Result<(), AppError> {
+    let Some(user) = current_user().await? else {
+        return Ok(());
+    };
+    let st = state()?;
+    let meta = RequestMeta::current().await;
+    let mut tx = st.db.begin().await?;
+    audit::record(
+        &mut tx,
+        &AuditEvent::new(Actor::User { id: user.id, email: user.email.clone() }, "auth.logout", Outcome::Success)
+            .target("user", user.id)
+            .meta(&meta),
+    )
+    .await?;
+    tx.commit().await?;
+    session().await?.flush().await?;
+    Ok(())
+}

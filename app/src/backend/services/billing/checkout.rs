@@ -1,0 +1,209 @@
+//! The customer's side: start a Checkout Session, watch it become access,
+//! list orders, open Stripe's customer portal.
+
+use crate::backend::services::billing::{stripe_err, sync, Billing};
+use crate::views::SessionUser;
+use crate::domain::catalogue::PriceKind;
+use crate::error::AppError;
+use crate::backend::services::audit;
+use crate::backend::services::audit::{AuditEvent, Outcome};
+use crate::backend::db;
+use crate::backend::db::orders::OrderRow;
+use crate::backend::db::Db;
+use crate::backend::web::{AppState, RequestMeta};
+use crate::views::{CheckoutStatusView, OrderView};
+use crate::backend::services::entitlements::rfc3339;
+use chrono::Utc;
+use serde_json::json;
+use std::collections::HashMap;
+use stripe_checkout::checkout_session::{
+    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionPaymentIntentData,
+    CreateCheckoutSessionSubscriptionData,
+};
+use stripe_shared::CheckoutSessionMode;
+
+fn billing(state: &AppState) -> Result<&Billing, AppError> {
+    state
+        .billing
+        .as_deref()
+        .ok_or_else(|| AppError::invalid("billing", "online payment is not set up on this portal: ask the vendor for access"))
+}
+
+/// Creates a Checkout Session for `price_id` and answers the URL of Stripe's
+/// page. Nothing is granted here: the order waits for the webhook.
+pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, meta: &RequestMeta) -> Result<String, AppError> {
+    let billing = billing(state)?;
+    let db = &state.db;
+    let price = db::products::price(db, price_id).await?.ok_or_else(|| AppError::invalid("price_id", "no such price"))?;
+    let product = db::products::find(db, price.product_id).await?.filter(|p| p.status == "published");
+    let Some(product) = product.filter(|_| price.active) else {
+        return Err(AppError::invalid("price_id", "this price is no longer offered"));
+    };
+    let kind = PriceKind::from_parts(&price.kind, price.duration).map_err(|e| crate::backend::web::request::internal(e))?;
+    let mode = match kind {
+        PriceKind::Monthly | PriceKind::Yearly => CheckoutSessionMode::Subscription,
+        PriceKind::OneTime { .. } => CheckoutSessionMode::Payment,
+        PriceKind::Trial { .. } => return Err(AppError::invalid("price_id", "trials are granted by the vendor, not bought")),
+    };
+    if mode == CheckoutSessionMode::Subscription && db::orders::has_live_subscription(db, me.id, product.id).await? {
+        return Err(AppError::conflict(
+            "price_id",
+            format!("you already subscribe to {}: change or cancel it under Orders → Manage billing", product.name),
+        ));
+    }
+    // A second click (or tab) goes back to the page already prepared.
+    if let Some(url) = open_session_url(billing, db, me.id, price.id).await {
+        return Ok(url);
+    }
+    let stripe_prices = sync::sync_product(billing, db, product.id).await?;
+    let stripe_price = stripe_prices
+        .get(&price.id)
+        .ok_or_else(|| crate::backend::web::request::internal(format!("price {} has no Stripe price after sync", price.id)))?;
+    let mut customer = sync::stripe_customer(billing, db, me).await?;
+
+    let metadata = HashMap::from([
+        ("portcullis_user_id".to_owned(), me.id.to_string()),
+        ("portcullis_product_id".to_owned(), product.id.to_string()),
+        ("portcullis_price_id".to_owned(), price.id.to_string()),
+    ]);
+    let base = billing.settings.public_base.as_str().trim_end_matches('/');
+    let mut line = CreateCheckoutSessionLineItems::new();
+    line.price = Some(stripe_price.clone());
+    line.quantity = Some(1);
+    let mut req = CreateCheckoutSession::new()
+        .mode(mode.clone())
+        .client_reference_id(me.id.to_string())
+        .line_items(vec![line])
+        .metadata(metadata.clone())
+        .success_url(format!("{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}"))
+        .cancel_url(format!("{base}/catalogue/{}", product.slug));
+    if mode == CheckoutSessionMode::Subscription {
+        let mut data = CreateCheckoutSessionSubscriptionData::new();
+        data.metadata = Some(metadata);
+        req = req.subscription_data(data);
+    } else {
+        let mut data = CreateCheckoutSessionPaymentIntentData::new();
+        data.metadata = Some(metadata);
+        req = req.payment_intent_data(data);
+    }
+    let session = match req.clone().customer(customer.clone()).send(&billing.client).await {
+        Err(e) if sync::missing(&e, Some("customer")) => {
+            customer = sync::replace_customer(billing, db, me, &customer).await?;
+            req.customer(customer).send(&billing.client).await.map_err(stripe_err)?
+        }
+        other => other.map_err(stripe_err)?,
+    };
+    let url = session.url.clone().ok_or_else(|| crate::backend::web::request::internal("Stripe answered a session without a URL"))?;
+
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    let order_id = db::orders::insert(
+        &mut tx,
+        &db::orders::NewOrder {
+            customer_id: me.id,
+            product_id: product.id,
+            price_id: price.id,
+            mode: if mode == CheckoutSessionMode::Subscription { "subscription" } else { "payment" },
+            amount_cents: price.amount_cents,
+            currency: &price.currency,
+            checkout_session_id: session.id.as_str(),
+        },
+        now,
+    )
+    .await?;
+    let order_id = match order_id {
+        Some(id) => id,
+        None => db::orders::find_by_session(db, session.id.as_str()).await?.map_or(0, |o| o.id),
+    };
+    audit::record(
+        &mut tx,
+        &AuditEvent::new(me.actor(), "billing.checkout", Outcome::Success)
+            .target("order", order_id)
+            .subject(me.id)
+            .meta(meta)
+            .details(json!({
+                "product_id": product.id,
+                "price_id": price.id,
+                "checkout_session": session.id.as_str(),
+                "amount_cents": price.amount_cents,
+                "currency": price.currency,
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(url)
+}
+
+/// The URL of an unpaid session of this price the customer opened in the
+/// last 23 hours (sessions live 24), if Stripe still has it open.
+async fn open_session_url(billing: &Billing, db: &Db, customer_id: i64, price_id: i64) -> Option<String> {
+    let since = Utc::now() - chrono::Duration::hours(23);
+    let id = db::orders::open_checkout(db, customer_id, price_id, since).await.ok()??;
+    let session = stripe_checkout::checkout_session::RetrieveCheckoutSession::new(id.as_str()).send(&billing.client).await.ok()?;
+    let open = session.status.as_ref().is_some_and(|s| s.as_str() == "open");
+    open.then_some(session.url).flatten()
+}
+
+/// Where the success page stands: `Pending` until the webhook has granted.
+pub async fn checkout_status(db: &Db, customer_id: i64, session_id: &str) -> Result<CheckoutStatusView, AppError> {
+    let order = db::orders::find_by_session(db, session_id).await?.filter(|o| o.customer_id == customer_id);
+    let Some(order) = order else {
+        return Err(AppError::NotFound);
+    };
+    Ok(match order.status.as_str() {
+        "active" | "paid" | "past_due" if order.entitlement_id.is_some() => {
+            CheckoutStatusView::Active { product_name: order.product_name, product_slug: order.product_slug }
+        }
+        "pending" | "active" | "paid" | "past_due" => CheckoutStatusView::Pending,
+        "refunded" => CheckoutStatusView::Failed { message: "this payment was refunded".into() },
+        "expired" => CheckoutStatusView::Failed { message: "this checkout expired before payment: start again".into() },
+        "incomplete" => CheckoutStatusView::Failed { message: "the payment did not go through: try another card".into() },
+        other => CheckoutStatusView::Failed { message: format!("the subscription is {}", other.replace('_', " ")) },
+    })
+}
+
+pub fn order_view(o: OrderRow) -> OrderView {
+    let interval = match o.price_kind.as_str() {
+        "monthly" => Some("month".to_owned()),
+        "yearly" => Some("year".to_owned()),
+        _ => None,
+    };
+    let renews = o.mode == "subscription" && matches!(o.status.as_str(), "active" | "past_due") && !o.cancel_at_period_end;
+    OrderView {
+        id: o.id,
+        product_id: o.product_id,
+        product_name: o.product_name,
+        product_slug: o.product_slug,
+        mode: o.mode,
+        status: o.status,
+        amount_cents: o.amount_cents,
+        currency: o.currency,
+        interval,
+        created_at: rfc3339(o.created_at),
+        next_renewal: if renews { o.current_period_end.map(rfc3339) } else { None },
+        access_until: o.entitlement_ends_at.map(rfc3339),
+        entitlement_id: o.entitlement_id,
+    }
+}
+
+/// A customer's orders, newest first (their own page and the admin's).
+pub async fn list_orders(db: &Db, customer_id: i64) -> Result<Vec<OrderView>, AppError> {
+    Ok(db::orders::list_for_customer(db, customer_id).await?.into_iter().map(order_view).collect())
+}
+
+/// A Stripe customer portal session for the customer (invoices, cards,
+/// cancellation); answers its URL.
+pub async fn portal_url(state: &AppState, customer_id: i64) -> Result<String, AppError> {
+    let billing = billing(state)?;
+    let Some(customer) = db::orders::stripe_customer_id(&state.db, customer_id).await? else {
+        return Err(AppError::invalid("billing", "nothing to manage yet: you have not bought anything online"));
+    };
+    let base = billing.settings.public_base.as_str().trim_end_matches('/');
+    let session = stripe_billing::billing_portal_session::CreateBillingPortalSession::new()
+        .customer(customer)
+        .return_url(format!("{base}/account/orders"))
+        .send(&billing.client)
+        .await
+        .map_err(stripe_err)?;
+    Ok(session.url)
+}

@@ -1,0 +1,235 @@
+//! Entitlements: grant, extend, suspend, resume, revoke, and `may_pull`, the
+//! one function that answers "may this customer pull R at T, and if not,
+//! why?". Every change is audited in the same transaction.
+
+use crate::backend::services::audit;
+use crate::backend::services::audit::{Actor, AuditEvent, Outcome};
+use crate::backend::db;
+use crate::backend::db::entitlements::EntitlementRow;
+use crate::backend::db::Db;
+use crate::backend::web::request::RequestMeta;
+use crate::domain::{
+    access::{self, Decision, EntitlementSource, EntitlementStatus, Window},
+    catalogue::RepoPattern,
+    Role,
+};
+use crate::error::AppError;
+use crate::views::EntitlementView;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// May `customer_id` pull `repository` at `at`? One indexed query (the
+/// customer's entitlements joined with their products' patterns), then the
+/// pure decision in `domain::access`.
+pub async fn may_pull(db: &Db, customer_id: i64, repository: &str, at: DateTime<Utc>) -> Result<Decision, sqlx::Error> {
+    let grouped = access_entries(db, customer_id).await?;
+    Ok(access::decide(grouped.iter().map(|(id, w, p)| (*id, w, p.as_slice())), repository, at))
+}
+
+/// A customer's entitlements as `decide` takes them: id, window, and the
+/// patterns of the product (rows whose pattern no longer parses are skipped).
+/// The registry token service caches this per customer.
+pub async fn access_entries(db: &Db, customer_id: i64) -> Result<Vec<(i64, Window, Vec<RepoPattern>)>, sqlx::Error> {
+    let mut grouped: BTreeMap<i64, (Window, Vec<RepoPattern>)> = BTreeMap::new();
+    for r in db::entitlements::access_rows(db, customer_id).await? {
+        let Ok(pattern) = RepoPattern::parse(&r.pattern) else { continue };
+        let entry = grouped.entry(r.id).or_insert_with(|| {
+            (window(&r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason), Vec::new())
+        });
+        entry.1.push(pattern);
+    }
+    Ok(grouped.into_iter().map(|(id, (w, p))| (id, w, p)).collect())
+}
+
+/// A time as every view and audit detail writes it (UTC, whole seconds).
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The decision's view of a stored row. An unknown status (impossible under
+/// the CHECK constraint) is treated as revoked: fail closed.
+pub fn window(
+    status: &str,
+    starts_at: DateTime<Utc>,
+    ends_at: Option<DateTime<Utc>>,
+    grace_until: Option<DateTime<Utc>>,
+    reason: &Option<String>,
+) -> Window {
+    Window {
+        status: EntitlementStatus::parse(status).unwrap_or(EntitlementStatus::Revoked),
+        starts_at,
+        ends_at,
+        grace_until,
+        suspended_reason: reason.clone(),
+    }
+}
+
+fn window_of(r: &EntitlementRow) -> Window {
+    window(&r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason)
+}
+
+pub fn view(r: EntitlementRow, now: DateTime<Utc>) -> EntitlementView {
+    let w = window_of(&r);
+    EntitlementView {
+        id: r.id,
+        customer_id: r.customer_id,
+        customer_email: r.customer_email,
+        product_id: r.product_id,
+        product_name: r.product_name,
+        product_slug: r.product_slug,
+        status: w.status,
+        source: EntitlementSource::parse(&r.source).unwrap_or(EntitlementSource::Manual),
+        starts_at: rfc3339(r.starts_at),
+        ends_at: r.ends_at.map(rfc3339),
+        grace_until: r.grace_until.map(rfc3339),
+        suspended_reason: r.suspended_reason,
+        note: r.note,
+        summary: access::describe(&w, now),
+        grants_access: access::standing(&w, now).is_ok(),
+    }
+}
+
+/// A manual (or trial) grant as an admin enters it.
+#[derive(Clone, Debug)]
+pub struct Grant {
+    pub customer_id: i64,
+    pub product_id: i64,
+    pub source: EntitlementSource,
+    pub starts_at: DateTime<Utc>,
+    /// `None`: open-ended.
+    pub ends_at: Option<DateTime<Utc>>,
+    pub note: Option<String>,
+}
+
+pub async fn grant(db: &Db, g: &Grant, actor: Actor, meta: &RequestMeta) -> Result<EntitlementView, AppError> {
+    if let Some(end) = g.ends_at {
+        if end <= g.starts_at {
+            return Err(AppError::invalid("ends_at", "the end must be after the start"));
+        }
+    }
+    if let Some(note) = &g.note {
+        if note.chars().count() > 1000 {
+            return Err(AppError::invalid("note", "at most 1000 characters"));
+        }
+    }
+    let customer = db::users::find_by_id(db, g.customer_id).await?;
+    if !customer.as_ref().is_some_and(|c| c.role() == Role::Customer) {
+        return Err(AppError::invalid("customer_id", "no customer with this id"));
+    }
+    if db::products::find(db, g.product_id).await?.is_none() {
+        return Err(AppError::invalid("product_id", "no product with this id"));
+    }
+    let now = Utc::now();
+    let mut tx = db.begin().await?;
+    let id = db::entitlements::insert(
+        &mut tx,
+        &db::entitlements::NewEntitlement {
+            customer_id: g.customer_id,
+            product_id: g.product_id,
+            source: g.source.as_str(),
+            starts_at: g.starts_at,
+            ends_at: g.ends_at,
+            note: g.note.as_deref(),
+        },
+        now,
+    )
+    .await?;
+    audit::record(
+        &mut tx,
+        &AuditEvent::new(actor, "entitlement.grant", Outcome::Success)
+            .target("entitlement", id)
+            .subject(g.customer_id)
+            .meta(meta)
+            .details(json!({
+                "customer_id": g.customer_id,
+                "product_id": g.product_id,
+                "source": g.source.as_str(),
+                "starts_at": rfc3339(g.starts_at),
+                "ends_at": g.ends_at.map(rfc3339),
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, id).await
+}
+
+/// A change to one entitlement. Fields left `None` stay as they are; for
+/// `ends_at`, `Some(None)` makes it open-ended.
+#[derive(Clone, Debug, Default)]
+pub struct Change {
+    pub status: Option<EntitlementStatus>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<Option<DateTime<Utc>>>,
+    pub suspended_reason: Option<String>,
+}
+
+/// Applies `change` (suspend, resume, revoke, extend, reschedule) and audits
+/// before/after. A revoked entitlement is final.
+pub async fn change(db: &Db, id: i64, change: &Change, actor: Actor, meta: &RequestMeta) -> Result<EntitlementView, AppError> {
+    let mut tx = db.begin().await?;
+    let before = db::entitlements::find_in(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+    let mut after = before.clone();
+    if before.status == "revoked" && change.status.is_some_and(|s| s != EntitlementStatus::Revoked) {
+        return Err(AppError::invalid("status", "a revoked entitlement cannot be reactivated: grant a new one"));
+    }
+    if let Some(status) = change.status {
+        after.status = status.as_str().to_owned();
+        after.suspended_reason = match status {
+            EntitlementStatus::Suspended => change.suspended_reason.clone().filter(|r| !r.trim().is_empty()),
+            _ => None,
+        };
+        if status == EntitlementStatus::Active {
+            // Resuming clears a billing grace period.
+            after.grace_until = None;
+        }
+    }
+    if let Some(reason) = &after.suspended_reason {
+        if reason.chars().count() > 200 {
+            return Err(AppError::invalid("suspended_reason", "at most 200 characters"));
+        }
+    }
+    if let Some(start) = change.starts_at {
+        after.starts_at = start;
+    }
+    if let Some(end) = change.ends_at {
+        after.ends_at = end;
+    }
+    if after.ends_at.is_some_and(|end| end <= after.starts_at) {
+        return Err(AppError::invalid("ends_at", "the end must be after the start"));
+    }
+    db::entitlements::update(&mut tx, &after, Utc::now()).await?;
+    let action = match (change.status, before.status.as_str()) {
+        (Some(EntitlementStatus::Suspended), s) if s != "suspended" => "entitlement.suspend",
+        (Some(EntitlementStatus::Active), s) if s != "active" => "entitlement.resume",
+        (Some(EntitlementStatus::Revoked), s) if s != "revoked" => "entitlement.revoke",
+        _ if after.ends_at != before.ends_at || after.starts_at != before.starts_at => "entitlement.window",
+        _ => "entitlement.update",
+    };
+    audit::record(
+        &mut tx,
+        &AuditEvent::new(actor, action, Outcome::Success)
+            .target("entitlement", id)
+            .subject(before.customer_id)
+            .meta(meta)
+            .details(json!({
+                "customer_id": before.customer_id,
+                "product_id": before.product_id,
+                "before": { "status": before.status, "starts_at": rfc3339(before.starts_at), "ends_at": before.ends_at.map(rfc3339) },
+                "after": { "status": after.status, "starts_at": rfc3339(after.starts_at), "ends_at": after.ends_at.map(rfc3339), "reason": after.suspended_reason },
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, id).await
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<EntitlementView, AppError> {
+    let row = db::entitlements::find(db, id).await?.ok_or(AppError::NotFound)?;
+    Ok(view(row, Utc::now()))
+}
+
+pub async fn list(db: &Db, filter: &db::entitlements::Filter, limit: i64, offset: i64) -> Result<Vec<EntitlementView>, AppError> {
+    let now = Utc::now();
+    Ok(db::entitlements::list(db, filter, limit, offset).await?.into_iter().map(|r| view(r, now)).collect())
+}

@@ -1,0 +1,16 @@
+//! The business rules, one module per noun. Every entry point (server
+//! functions, the REST API, the registry routes, the CLI) calls these; they
+//! call `crate::backend::db` for storage and write the audit record in the
+//! same transaction as the change.
+
+pub mod api_keys;
+pub mod audit;
+pub mod auth;
+pub mod billing;
+pub mod catalogue;
+pub mod credentials;
+pub mod customers;
+pub mod demo;
+pub mod entitlements;
+pub mod markdown;
+pub mod users;

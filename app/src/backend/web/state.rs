@@ -1,0 +1,45 @@
+//! The state every handler and server function reads (passed through the
+//! router, never global, so tests can run several apps in one process).
+
+use crate::backend::db::Db;
+use crate::backend::web::ratelimit::LoginLimiter;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub auth: Arc<AuthSettings>,
+    pub limiter: Arc<LoginLimiter>,
+    pub registry: Arc<RegistrySettings>,
+    /// Stripe, when configured; `None` = online payment is not set up.
+    pub billing: Option<Arc<crate::backend::services::billing::Billing>>,
+}
+
+/// What pages and services need to know about the registry (the token
+/// service's keys and cache live in the `server` crate).
+#[derive(Clone, Debug)]
+pub struct RegistrySettings {
+    /// The registry's host (and port) as clients name it, for snippets.
+    pub host: String,
+    /// The `service` the registry sends and the tokens' `aud`.
+    pub service: String,
+}
+
+/// What the auth code needs from the configuration.
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    /// The public origin (`scheme://host[:port]`), for the CSRF origin check.
+    pub public_origin: String,
+    /// When set, the client IP is read from this header (only behind a proxy
+    /// that overwrites it); otherwise the TCP peer address is used.
+    pub client_ip_header: Option<String>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

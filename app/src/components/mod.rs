@@ -1,7 +1,0 @@
-//! Building blocks shared by the pages.
-
-pub mod confirm;
-pub mod form;
-pub mod layout;
-pub mod role_gate;
-pub mod widgets;

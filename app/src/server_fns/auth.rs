@@ -1,0 +1,66 @@
+//! Sign-up, login, logout and "who am I".
+
+use crate::error::AppError;
+use crate::views::SessionUser;
+use leptos::prelude::*;
+
+#[server(prefix = "/fn", endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
+    crate::backend::web::respond(crate::backend::services::auth::current_user().await)
+}
+
+/// `next` when it is a path on this site (`/catalogue/x`), never another
+/// origin (`//evil.example`, `https://…`, `/\\evil`): no open redirect.
+pub fn safe_return_path(next: Option<&str>) -> Option<&str> {
+    let p = next?.trim();
+    let ok = p.starts_with('/')
+        && !p.starts_with("//")
+        && p.len() <= 512
+        && !p.chars().any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    ok.then_some(p)
+}
+
+/// Logs in and sends the user back to `next` (a path on this site, e.g. the
+/// product they wanted to buy) or else to their role's home page.
+#[server(prefix = "/fn", endpoint = "login")]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<SessionUser, AppError> {
+    let result = crate::backend::services::auth::login(&email, &password).await;
+    if let Ok(user) = &result {
+        leptos_axum::redirect(safe_return_path(next.as_deref()).unwrap_or(user.role.home_path()));
+    }
+    crate::backend::web::respond(result)
+}
+
+/// Creates a customer account, logs it in and opens the customer area (or
+/// `next`, as for `login`).
+#[server(prefix = "/fn", endpoint = "signup")]
+pub async fn signup(email: String, password: String, next: Option<String>) -> Result<SessionUser, AppError> {
+    let result = crate::backend::services::auth::signup(&email, &password).await;
+    if let Ok(user) = &result {
+        leptos_axum::redirect(safe_return_path(next.as_deref()).unwrap_or(user.role.home_path()));
+    }
+    crate::backend::web::respond(result)
+}
+
+#[server(prefix = "/fn", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    let result = crate::backend::services::auth::logout().await;
+    if result.is_ok() {
+        leptos_axum::redirect("/");
+    }
+    crate::backend::web::respond(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_path;
+
+    #[test]
+    fn only_paths_on_this_site_are_followed() {
+        assert_eq!(safe_return_path(Some("/catalogue/acme-widget")), Some("/catalogue/acme-widget"));
+        for bad in ["//evil.example/x", "https://evil.example", "/\\evil.example", "catalogue", "/a b", "/x\ny", ""] {
+            assert_eq!(safe_return_path(Some(bad)), None, "{bad:?}");
+        }
+        assert_eq!(safe_return_path(None), None);
+    }
+}

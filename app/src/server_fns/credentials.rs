@@ -1,0 +1,245 @@
+//! Registry credentials: the customer's own pull credentials (list, create,
+//! revoke, rotate, and what they may pull for the snippets), the admin's
+//! pull credentials of a customer and push credentials for CI, and the real
+//! tags of a published product's repositories for the catalogue. Auditors may
+//! read the admin lists, never change them. Secrets appear only in the
+//! answers of create and rotate.
+
+use crate::error::AppError;
+use crate::views::{CredentialView, NewCredential, RegistryAccessView, TagView};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The logged-in customer's pull credentials, newest first.
+#[server(prefix = "/fn", endpoint = "my/credentials")]
+pub async fn my_credentials() -> Result<Vec<CredentialView>, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::credentials;
+    use crate::backend::web::request::state;
+    use crate::backend::web::respond;
+    respond(
+        async {
+            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            credentials::list_for_owner(&state()?.db, me.id).await
+        }
+        .await,
+    )
+}
+
+/// A new pull credential for the logged-in customer; `expires_at` is empty
+/// (none), a day (`2027-01-31`, valid through its end, UTC) or RFC 3339. The
+/// answer carries the secret, shown this once.
+#[server(prefix = "/fn", endpoint = "my/create_credential")]
+pub async fn create_my_credential(name: String, expires_at: Option<String>) -> Result<NewCredential, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::credentials;
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    respond(
+        async {
+            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            let expires_at = credentials::parse_expiry(expires_at.as_deref().unwrap_or_default())?;
+            let meta = RequestMeta::current().await;
+            credentials::create(&state()?.db, me.id, credentials::Kind::Pull, &name, expires_at, me.actor(), &meta).await
+        }
+        .await,
+    )
+}
+
+/// Revokes one of the customer's own credentials (another's is 404).
+#[server(prefix = "/fn", endpoint = "my/revoke_credential")]
+pub async fn revoke_my_credential(id: i64) -> Result<CredentialView, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::credentials;
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    respond(
+        async {
+            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            let meta = RequestMeta::current().await;
+            credentials::revoke(&state()?.db, id, Some(me.id), me.actor(), &meta).await
+        }
+        .await,
+    )
+}
+
+/// A new secret for one of the customer's own credentials (another's is 404).
+#[server(prefix = "/fn", endpoint = "my/rotate_credential")]
+pub async fn rotate_my_credential(id: i64) -> Result<NewCredential, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::credentials;
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    respond(
+        async {
+            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            let meta = RequestMeta::current().await;
+            credentials::rotate(&state()?.db, id, Some(me.id), me.actor(), &meta).await
+        }
+        .await,
+    )
+}
+
+/// The registry host and the repositories the customer may pull now, with
+/// their real tags (for the copy-ready snippets).
+#[server(prefix = "/fn", endpoint = "my/registry_access")]
+pub async fn my_registry_access() -> Result<RegistryAccessView, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::credentials;
+    use crate::backend::web::request::state;
+    use crate::backend::web::respond;
+    respond(
+        async {
+            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            let st = state()?;
+            credentials::registry_access(&st.db, me.id, &st.registry.host).await
+        }
+        .await,
+    )
+}
+
+/// A customer's pull credentials (admins and auditors). A staff account's id
+/// is 404, as for every customer lookup.
+#[server(prefix = "/fn", endpoint = "admin/customer_credentials")]
+pub async fn customer_credentials(customer_id: i64) -> Result<Vec<CredentialView>, AppError> {
+    use crate::domain::Role;
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::{credentials, customers};
+    use crate::backend::web::request::state;
+    use crate::backend::web::respond;
+    respond(
+        async {
+            require_role(&[Role::Admin, Role::Auditor]).await?;
+            let db = &state()?.db;
+            customers::get(db, customer_id).await?;
+            credentials::list_for_owner(db, customer_id).await
+        }
+        .await,
+    )
+}
+
+/// A pull credential for a customer, made by an admin (e.g. on the phone).
+#[server(prefix = "/fn", endpoint = "admin/create_credential")]
+pub async fn create_customer_credential(
+    customer_id: i64,
+    name: String,
+    expires_at: Option<String>,
+) -> Result<NewCredential, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::{credentials, customers};
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    respond(
+        async {
+            let admin = require_role(&[crate::domain::Role::Admin]).await?;
+            let expires_at = credentials::parse_expiry(expires_at.as_deref().unwrap_or_default())?;
+            let db = &state()?.db;
+            customers::get(db, customer_id).await?;
+            let meta = RequestMeta::current().await;
+            credentials::create(db, customer_id, credentials::Kind::Pull, &name, expires_at, admin.actor(), &meta).await
+        }
+        .await,
+    )
+}
+
+/// Revokes any credential, pull or push.
+#[server(prefix = "/fn", endpoint = "admin/revoke_credential")]
+pub async fn revoke_credential(id: i64) -> Result<CredentialView, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::credentials;
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    respond(
+        async {
+            let admin = require_role(&[crate::domain::Role::Admin]).await?;
+            let meta = RequestMeta::current().await;
+            credentials::revoke(&state()?.db, id, None, admin.actor(), &meta).await
+        }
+        .await,
+    )
+}
+
+/// A new secret for any live credential, pull or push.
+#[server(prefix = "/fn", endpoint = "admin/rotate_credential")]
+pub async fn rotate_credential(id: i64) -> Result<NewCredential, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::credentials;
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    respond(
+        async {
+            let admin = require_role(&[crate::domain::Role::Admin]).await?;
+            let meta = RequestMeta::current().await;
+            credentials::rotate(&state()?.db, id, None, admin.actor(), &meta).await
+        }
+        .await,
+    )
+}
+
+/// Every admin's push credentials (admins and auditors).
+#[server(prefix = "/fn", endpoint = "admin/push_credentials")]
+pub async fn push_credentials() -> Result<Vec<CredentialView>, AppError> {
+    use crate::domain::Role;
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::credentials;
+    use crate::backend::web::request::state;
+    use crate::backend::web::respond;
+    respond(
+        async {
+            require_role(&[Role::Admin, Role::Auditor]).await?;
+            credentials::list_push(&state()?.db).await
+        }
+        .await,
+    )
+}
+
+/// A push credential (push and pull on every product's repositories) for
+/// the logged-in admin, for the vendor's CI.
+#[server(prefix = "/fn", endpoint = "admin/create_push_credential")]
+pub async fn create_push_credential(name: String, expires_at: Option<String>) -> Result<NewCredential, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::credentials;
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    respond(
+        async {
+            let admin = require_role(&[crate::domain::Role::Admin]).await?;
+            let expires_at = credentials::parse_expiry(expires_at.as_deref().unwrap_or_default())?;
+            let meta = RequestMeta::current().await;
+            credentials::create(&state()?.db, admin.id, credentials::Kind::Push, &name, expires_at, admin.actor(), &meta)
+                .await
+        }
+        .await,
+    )
+}
+
+/// One repository pattern of a product and the repositories seen pushed
+/// under it (an exact name is listed even before its first push, with no
+/// tags).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatternTags {
+    pub pattern: String,
+    pub repositories: Vec<(String, Vec<TagView>)>,
+}
+
+/// The real tags of a published product's repositories (anyone, as the
+/// catalogue page is public; drafts and archived products are 404).
+#[server(prefix = "/fn", endpoint = "catalogue/tags")]
+pub async fn catalogue_tags(slug: String) -> Result<Vec<PatternTags>, AppError> {
+    use crate::backend::services::{catalogue, credentials};
+    use crate::backend::web::request::state;
+    use crate::backend::web::respond;
+    respond(
+        async {
+            let db = &state()?.db;
+            let product = catalogue::get_published(db, &slug).await?;
+            let tags = credentials::tags_by_repository(db).await?;
+            Ok(product
+                .repositories
+                .into_iter()
+                .map(|pattern| PatternTags { repositories: credentials::expand(&pattern, &tags), pattern })
+                .collect())
+        }
+        .await,
+    )
+}

@@ -1,0 +1,90 @@
+//! Vendor-admin server functions: accounts.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// One account in the admin list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: i64,
+    pub email: String,
+    pub role: crate::domain::Role,
+    pub disabled: bool,
+    pub created_at: String,
+    pub last_login_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserPage {
+    pub users: Vec<UserSummary>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+pub const USERS_PER_PAGE: u32 = 25;
+/// Longest search string accepted (longer is a 422, not a slow query).
+pub const SEARCH_MAX_CHARS: usize = 100;
+
+#[server(prefix = "/fn", endpoint = "admin/list_users")]
+pub async fn list_users(search: Option<String>, page: Option<u32>) -> Result<UserPage, AppError> {
+    use crate::domain::Role;
+    use crate::backend::services::auth::require_role;
+    use crate::backend::db;
+    use crate::backend::web::request::state;
+    use crate::backend::web::respond;
+    respond(
+        async {
+            require_role(&[Role::Admin]).await?;
+            let st = state()?;
+            let search = search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+            if search.as_ref().is_some_and(|s| s.chars().count() > SEARCH_MAX_CHARS) {
+                return Err(AppError::invalid("search", format!("at most {SEARCH_MAX_CHARS} characters")));
+            }
+            let page = page.unwrap_or(1).clamp(1, 100_000);
+            let offset = i64::from(page - 1) * i64::from(USERS_PER_PAGE);
+            let filter = db::users::UserFilter { search: search.as_deref(), role: None };
+            let rows = db::users::list(&st.db, &filter, i64::from(USERS_PER_PAGE), offset).await?;
+            let total = db::users::count(&st.db, &filter).await?;
+            let users = rows
+                .into_iter()
+                .map(|r| UserSummary {
+                    id: r.id,
+                    role: r.role(),
+                    email: r.email,
+                    disabled: r.disabled,
+                    created_at: crate::domain::time::format_utc(r.created_at),
+                    last_login_at: r.last_login_at.map(crate::domain::time::format_utc),
+                })
+                .collect();
+            Ok(UserPage { users, total, page, per_page: USERS_PER_PAGE })
+        }
+        .await,
+    )
+}
+
+/// Creates an account of any role (an admin making a colleague or auditor).
+#[server(prefix = "/fn", endpoint = "admin/create_user")]
+pub async fn create_user(email: String, password: String, role: String) -> Result<i64, AppError> {
+    use crate::domain::{Email, Password, Role};
+    use crate::backend::services::audit::Actor;
+    use crate::backend::services::auth::require_role;
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    use crate::backend::services::users;
+    respond(
+        async {
+            let admin = require_role(&[Role::Admin]).await?;
+            let st = state()?;
+            let email = Email::parse(&email).map_err(|e| AppError::invalid("email", e))?;
+            let role: Role = role.parse().map_err(|e| AppError::invalid("role", e))?;
+            let password =
+                Password::parse(&password, Some(email.as_str())).map_err(|e| AppError::invalid("password", e))?;
+            let meta = RequestMeta::current().await;
+            let actor = Actor::User { id: admin.id, email: admin.email };
+            Ok(users::create(&st.db, &email, &password, role, actor, &meta).await?)
+        }
+        .await,
+    )
+}

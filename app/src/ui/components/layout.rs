@@ -1,0 +1,106 @@
+//! The page frame: a header whose navigation shows each role its own
+//! sections, a menu that folds away on small screens, and the content.
+
+use crate::ui::auth_context::use_auth;
+use crate::views::SessionUser;
+use crate::domain::Role;
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+/// The navigation entries a role sees, in order.
+pub fn nav_links(user: Option<&SessionUser>) -> Vec<(&'static str, &'static str)> {
+    match user.map(|u| u.role) {
+        None => vec![("/", "Home"), ("/catalogue", "Catalogue"), ("/login", "Log in"), ("/signup", "Sign up")],
+        Some(Role::Customer) => vec![
+            ("/", "Home"),
+            ("/catalogue", "Catalogue"),
+            ("/account", "My account"),
+            ("/account/credentials", "Credentials"),
+            ("/account/orders", "Orders"),
+        ],
+        Some(Role::Admin) => vec![
+            ("/admin", "Admin"),
+            ("/admin/products", "Products"),
+            ("/admin/customers", "Customers"),
+            ("/admin/users", "Users"),
+            ("/admin/api-keys", "API keys"),
+            ("/admin/push-credentials", "Push credentials"),
+            ("/audit", "Audit log"),
+        ],
+        Some(Role::Auditor) => vec![("/audit", "Audit log"), ("/admin/push-credentials", "Push credentials")],
+    }
+}
+
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let auth = use_auth();
+    let (menu_open, set_menu_open) = signal(false);
+    let user = move || auth.user.get().and_then(|r| r.ok()).flatten();
+
+    view! {
+        <header class="bg-slate-900 text-white">
+            <div class="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-2 px-4 py-3">
+                <a href="/" class="text-lg font-semibold tracking-tight">"Portcullis"</a>
+                <button
+                    type="button"
+                    data-testid="nav-toggle"
+                    class="rounded border border-slate-600 px-3 py-1 text-sm md:hidden"
+                    aria-controls="main-nav"
+                    aria-expanded=move || menu_open.get().to_string()
+                    on:click=move |_| set_menu_open.update(|o| *o = !*o)
+                >
+                    {move || if menu_open.get() { "Close menu" } else { "Menu" }}
+                </button>
+                <nav
+                    id="main-nav"
+                    data-testid="main-nav"
+                    aria-label="Main"
+                    class=move || {
+                        format!(
+                            "w-full flex-col gap-1 md:flex md:w-auto md:flex-row md:items-center md:gap-1 lg:gap-2 {}",
+                            if menu_open.get() { "flex" } else { "hidden" },
+                        )
+                    }
+                >
+                    <Transition fallback=|| ()>
+                        {move || {
+                            let u = user();
+                            let links = nav_links(u.as_ref())
+                                .into_iter()
+                                .map(|(href, label)| {
+                                    view! {
+                                        <A href=href exact=true attr:class="rounded px-2 py-1 text-sm text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-700">
+                                            {label}
+                                        </A>
+                                    }
+                                })
+                                .collect_view();
+                            view! {
+                                {links}
+                                {u.map(|u| view! { <UserMenu user=u/> })}
+                            }
+                        }}
+                    </Transition>
+                </nav>
+            </div>
+        </header>
+        <main class="mx-auto max-w-6xl px-4 py-8">{children()}</main>
+        <footer class="mx-auto max-w-6xl px-4 pb-8 text-xs text-slate-500">
+            "Portcullis · access to container images, enforced at every pull"
+        </footer>
+    }
+}
+
+#[component]
+fn UserMenu(user: SessionUser) -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <span class="flex items-center gap-2 border-slate-700 pt-2 text-sm md:border-l md:pl-4 md:pt-0">
+            <span data-testid="signed-in-as" class="text-slate-300">{user.email}</span>
+            <span class="rounded bg-slate-700 px-1.5 py-0.5 text-xs uppercase">{user.role.as_str()}</span>
+            <ActionForm action=auth.logout>
+                <button type="submit" class="rounded px-2 py-1 text-slate-200 hover:bg-slate-700">"Log out"</button>
+            </ActionForm>
+        </span>
+    }
+}

@@ -1,0 +1,8 @@
+//! Building blocks shared by the pages.
+
+pub mod confirm;
+pub mod errors;
+pub mod form;
+pub mod layout;
+pub mod role_gate;
+pub mod widgets;

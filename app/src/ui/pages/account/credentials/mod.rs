@@ -1,0 +1,174 @@
+//! The customer's pull credentials (`/account/credentials`): the list, the
+//! form that creates one (one per cluster, say; optional expiry), the secret
+//! shown once after a create or rotate, revoke and rotate (each asks first),
+//! and copy-ready snippets for every repository the customer may pull.
+
+pub mod parts;
+pub mod snippets;
+
+use crate::ui::pages::account::credentials::snippets::{Login, Snippets};
+use crate::ui::pages::account::credentials::parts::{credential_table, latest_secret, CredentialFields, Credentials, SecretOnce};
+use crate::server_fns::credentials::{my_credentials, my_registry_access, CreateMyCredential, RevokeMyCredential, RotateMyCredential};
+use crate::ui::auth_context::use_auth;
+use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER};
+use crate::ui::components::form::{FormError, INPUT_CLASS, BUTTON};
+use crate::ui::components::role_gate::RequireRole;
+use crate::ui::components::widgets::{gate, LoadError, CARD, LABEL, LINK};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::views::{CredentialView, NewCredential, RegistryAccessView};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+type Access = Resource<Result<RegistryAccessView, AppError>>;
+
+/// The actions of the page, passed down together.
+#[derive(Clone, Copy)]
+struct Actions {
+    create: ServerAction<CreateMyCredential>,
+    revoke: ServerAction<RevokeMyCredential>,
+    rotate: ServerAction<RotateMyCredential>,
+    /// The secret of the last create or rotate, until "Done".
+    shown: RwSignal<Option<NewCredential>>,
+    /// The credential the snippets name (by id), when the customer picks one.
+    picked: RwSignal<Option<i64>>,
+}
+
+#[component]
+pub fn CredentialsPage() -> impl IntoView {
+    let auth = use_auth();
+    let create = ServerAction::<CreateMyCredential>::new();
+    let revoke = ServerAction::<RevokeMyCredential>::new();
+    let rotate = ServerAction::<RotateMyCredential>::new();
+    let shown = latest_secret(create.value(), rotate.value());
+    let actions = Actions { create, revoke, rotate, shown, picked: RwSignal::new(None) };
+    // Outside RequireRole: see `widgets::gate`.
+    let list: Credentials = Resource::new(
+        move || (create.version().get(), revoke.version().get(), rotate.version().get()),
+        move |_| async move {
+            gate(auth, &[Role::Customer]).await?;
+            my_credentials().await
+        },
+    );
+    let access: Access = Resource::new(
+        || (),
+        move |_| async move {
+            gate(auth, &[Role::Customer]).await?;
+            my_registry_access().await
+        },
+    );
+    view! {
+        <Title text="Pull credentials"/>
+        <RequireRole roles=&[Role::Customer]>
+            <Body list access actions/>
+        </RequireRole>
+    }
+}
+
+#[component]
+fn Body(list: Credentials, access: Access, actions: Actions) -> impl IntoView {
+    let Actions { create, revoke, rotate, shown, picked } = actions;
+    let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
+    let row_error = Signal::derive(move || {
+        revoke.value().get().and_then(|r| r.err()).or_else(|| rotate.value().get().and_then(|r| r.err()))
+    });
+    let done = move || {
+        shown.set(None);
+        create.value().set(None);
+        rotate.value().set(None);
+    };
+    // The snippets name the credential just shown (with its secret), else
+    // the one picked, else the newest active one.
+    let login = Signal::derive(move || {
+        if let Some(n) = shown.get() {
+            return Login { username: n.username, secret: Some(n.secret) };
+        }
+        let active = active(list);
+        let chosen = picked.get().and_then(|id| active.iter().find(|c| c.id == id)).or(active.first());
+        Login { username: chosen.map_or_else(|| "<username>".into(), |c| c.username.clone()), secret: None }
+    });
+    view! {
+        <p class="text-sm"><a class=LINK href="/account">"← My account"</a></p>
+        <h1 class="mt-3 text-2xl font-semibold">"Pull credentials"</h1>
+        <p class="mt-1 text-sm text-slate-600">
+            "Your registry clients log in with these to pull the images of your products. Make one per cluster or machine, so each can be revoked alone."
+        </p>
+        {move || shown.get().map(|n| view! { <SecretOnce new=n on_done=done/> })}
+        <section class="mt-6 min-w-0">
+            <FormError error=row_error fields=&[]/>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || list.get().map(|r| match r {
+                    Ok(items) => credential_table(items, false, move |c| row_actions(c, revoke, rotate)),
+                    Err(e) => view! { <LoadError error=e/> }.into_any(),
+                })}
+            </Transition>
+        </section>
+        <section class=format!("{CARD} mt-6")>
+            <h2 class="mb-3 font-semibold">"New credential"</h2>
+            <ActionForm action=create attr:class="space-y-3" attr:data-testid="new-credential">
+                <FormError error=create_error fields=&["name", "expires_at"]/>
+                <CredentialFields error=create_error placeholder="production cluster"/>
+                <button type="submit" class=BUTTON>"Create credential"</button>
+            </ActionForm>
+        </section>
+        <Transition fallback=|| ()>
+            {move || access.get().map(|r| match r {
+                Ok(a) => view! { <Picker list picked shown/><Snippets access=a login/> }.into_any(),
+                Err(e) => view! { <div class="mt-6"><LoadError error=e/></div> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+fn active(list: Credentials) -> Vec<CredentialView> {
+    let items = list.get().and_then(|r| r.ok()).unwrap_or_default();
+    items.into_iter().filter(|c| c.status == "active").collect()
+}
+
+/// Chooses the credential the snippets name, when there are several.
+#[component]
+fn Picker(list: Credentials, picked: RwSignal<Option<i64>>, shown: RwSignal<Option<NewCredential>>) -> impl IntoView {
+    move || {
+        let active = active(list);
+        (shown.get().is_none() && active.len() > 1).then(|| {
+            let current = picked.get();
+            view! {
+                <label class=format!("{LABEL} mt-6 max-w-md")>
+                    "Snippets for"
+                    <select class=INPUT_CLASS data-testid="snippet-credential"
+                        on:change=move |ev| picked.set(event_target_value(&ev).parse().ok())>
+                        {active.into_iter().map(|c| view! {
+                            <option value=c.id.to_string() selected=current == Some(c.id)>{format!("{} ({})", c.name, c.username)}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+            }
+        })
+    }
+}
+
+/// Rotate (live only) and revoke (not yet revoked), each confirmed first.
+fn row_actions(c: &CredentialView, revoke: ServerAction<RevokeMyCredential>, rotate: ServerAction<RotateMyCredential>) -> AnyView {
+    let id = c.id;
+    let live = c.status == "active";
+    let revocable = c.status != "revoked";
+    view! {
+        {live.then(|| view! {
+            <Confirm label="Rotate" testid="rotate-credential" question="Make a new secret? The current one stops working at once.">
+                <ActionForm action=rotate>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <button type="submit" class=CONFIRM>"Confirm rotate"</button>
+                </ActionForm>
+            </Confirm>
+        })}
+        {revocable.then(|| view! {
+            <Confirm label="Revoke" danger=true testid="revoke-credential" question="Revoke this credential? Pulls with it stop at once.">
+                <ActionForm action=revoke>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <button type="submit" class=CONFIRM_DANGER>"Confirm revoke"</button>
+                </ActionForm>
+            </Confirm>
+        })}
+    }
+    .into_any()
+}

@@ -1,0 +1,225 @@
+//! The copy-ready snippets of `/account/credentials`: `docker login`, a pull
+//! per repository (docker, podman, skopeo), the Kubernetes image pull secret
+//! (the `kubectl` command and the Secret YAML) and Helm values. The texts are
+//! plain functions (tested below); the secret is filled in only right after
+//! a create or rotate, otherwise `<secret>` stands in for it.
+
+use crate::ui::pages::account::credentials::parts::CopyButton;
+use crate::ui::components::widgets::CARD;
+use crate::views::{RegistryAccessView, RepositoryView};
+use leptos::prelude::*;
+
+/// The name of the Kubernetes Secret the snippets create and refer to.
+pub const SECRET_NAME: &str = "portcullis-pull";
+pub const SECRET_PLACEHOLDER: &str = "<secret>";
+
+/// Who logs in: a user name, and the secret when it was just shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Login {
+    pub username: String,
+    pub secret: Option<String>,
+}
+
+impl Login {
+    fn secret(&self) -> &str {
+        self.secret.as_deref().unwrap_or(SECRET_PLACEHOLDER)
+    }
+}
+
+/// Standard base64 with padding (RFC 4648), as Kubernetes wants in `data`.
+pub fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A registry host named by a loopback address: plain HTTP, which podman
+/// and skopeo only use when told (docker allows 127.0.0.0/8 by itself).
+fn loopback(host: &str) -> bool {
+    host.starts_with("127.") || host.starts_with("localhost") || host.starts_with("[::1]")
+}
+
+/// The tag the snippets pull: the newest pushed, else `latest`.
+pub fn pick_tag(repo: &RepositoryView) -> String {
+    repo.tags.first().map_or_else(|| "latest".to_owned(), |t| t.tag.clone())
+}
+
+pub fn docker_login(host: &str, login: &Login) -> String {
+    format!("docker login {host} -u {}", login.username)
+}
+
+pub fn docker_pull(host: &str, repo: &str, tag: &str) -> String {
+    format!("docker pull {host}/{repo}:{tag}")
+}
+
+/// podman and skopeo, with TLS verification off for a loopback registry.
+pub fn podman_skopeo(host: &str, repo: &str, tag: &str, login: &Login) -> String {
+    let (tls, src_tls) = if loopback(host) { (" --tls-verify=false", " --src-tls-verify=false") } else { ("", "") };
+    let dir = repo.rsplit('/').next().unwrap_or(repo);
+    format!(
+        "podman login{tls} {host} -u {user}\npodman pull{tls} {host}/{repo}:{tag}\n\n\
+         skopeo copy{src_tls} --src-creds {user}:{secret} docker://{host}/{repo}:{tag} oci:{dir}:{tag}",
+        user = login.username,
+        secret = login.secret(),
+    )
+}
+
+pub fn kubectl_secret(host: &str, login: &Login) -> String {
+    format!(
+        "kubectl create secret docker-registry {SECRET_NAME} \\\n  --docker-server={host} \\\n  --docker-username={} \\\n  --docker-password={}",
+        login.username,
+        login.secret(),
+    )
+}
+
+/// The `.dockerconfigjson` of an image pull secret, as kubectl writes it.
+pub fn docker_config_json(host: &str, username: &str, secret: &str) -> String {
+    let auth = base64(format!("{username}:{secret}").as_bytes());
+    serde_json::json!({ "auths": { host: { "username": username, "password": secret, "auth": auth } } }).to_string()
+}
+
+/// The Secret as YAML. With the secret known, `data` holds the base64 of the
+/// `.dockerconfigjson`, ready to apply; without it, `stringData` holds the
+/// JSON with the placeholder (the API server encodes it on apply).
+pub fn secret_yaml(host: &str, login: &Login) -> String {
+    let head = format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {SECRET_NAME}\ntype: kubernetes.io/dockerconfigjson\n");
+    match &login.secret {
+        Some(secret) => {
+            let config = docker_config_json(host, &login.username, secret);
+            format!("{head}data:\n  .dockerconfigjson: {}\n", base64(config.as_bytes()))
+        }
+        None => {
+            let config = serde_json::json!({ "auths": { host: { "username": login.username, "password": SECRET_PLACEHOLDER } } });
+            format!("{head}stringData:\n  .dockerconfigjson: '{config}'\n")
+        }
+    }
+}
+
+pub fn helm_values(host: &str, repo: &str, tag: &str) -> String {
+    format!("imagePullSecrets:\n  - name: {SECRET_NAME}\nimage:\n  repository: {host}/{repo}\n  tag: \"{tag}\"\n")
+}
+
+/// "tags: 1.0, latest", or that nothing was pushed yet.
+pub fn tags_line(repo: &RepositoryView) -> String {
+    if repo.tags.is_empty() {
+        "no image pushed yet".into()
+    } else {
+        format!("tags: {}", repo.tags.iter().map(|t| t.tag.as_str()).collect::<Vec<_>>().join(", "))
+    }
+}
+
+/// A titled block of text with a Copy button.
+#[component]
+pub fn CodeBlock(title: &'static str, #[prop(into)] text: Signal<String>, testid: &'static str) -> impl IntoView {
+    view! {
+        <div class="mt-3">
+            <div class="flex flex-wrap items-center justify-between gap-2">
+                <h4 class="text-sm font-medium text-slate-700">{title}</h4>
+                <CopyButton text=text testid=format!("copy-{testid}")/>
+            </div>
+            <pre class="mt-1 overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid=testid>{move || text.get()}</pre>
+        </div>
+    }
+}
+
+/// Every snippet for the registry and the customer's repositories.
+#[component]
+pub fn Snippets(access: RegistryAccessView, #[prop(into)] login: Signal<Login>) -> impl IntoView {
+    let host = StoredValue::new(access.host.clone());
+    let h = move || host.get_value();
+    let known = move || login.get().secret.is_some();
+    view! {
+        <section class=format!("{CARD} mt-6") data-testid="snippets">
+            <h2 class="font-semibold">"Use a credential"</h2>
+            <p class="mt-1 text-sm text-slate-600">
+                "Registry: "<code class="rounded bg-slate-100 px-1" data-testid="registry-host">{access.host.clone()}</code>". "
+                {move || if known() {
+                    "The secret just shown is filled in below: copy what you need before you press Done."
+                } else {
+                    "Replace <secret> with the credential's secret (shown once, when you create or rotate it)."
+                }}
+            </p>
+            <CodeBlock title="Docker: log in (paste the secret as the password)" text=Signal::derive(move || docker_login(&h(), &login.get())) testid="snippet-login"/>
+            <h3 class="mt-5 font-semibold">"Kubernetes image pull secret"</h3>
+            <CodeBlock title="kubectl" text=Signal::derive(move || kubectl_secret(&h(), &login.get())) testid="snippet-kubectl"/>
+            <CodeBlock title="or as YAML (kubectl apply -f)" text=Signal::derive(move || secret_yaml(&h(), &login.get())) testid="snippet-secret-yaml"/>
+            <h3 class="mt-5 font-semibold">"Your repositories"</h3>
+            {if access.repositories.is_empty() {
+                view! {
+                    <p class="mt-2 text-sm text-slate-600" data-testid="no-repositories">
+                        "None right now: you have no product granting access at the moment. See My products."
+                    </p>
+                }.into_any()
+            } else {
+                access.repositories.into_iter().map(|r| view! { <RepositorySnippets repo=r host login/> }).collect_view().into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn RepositorySnippets(repo: RepositoryView, host: StoredValue<String>, login: Signal<Login>) -> impl IntoView {
+    let tag = pick_tag(&repo);
+    let name = StoredValue::new(repo.name.clone());
+    let tag_for = StoredValue::new(tag.clone());
+    let pull = docker_pull(&host.get_value(), &repo.name, &tag);
+    let helm = helm_values(&host.get_value(), &repo.name, &tag);
+    let others = move || podman_skopeo(&host.get_value(), &name.get_value(), &tag_for.get_value(), &login.get());
+    view! {
+        <article class="mt-4 border-t border-slate-100 pt-3" data-testid="repository-snippets" data-repository=repo.name.clone()>
+            <h4 class="font-mono text-sm font-semibold break-all">{repo.name.clone()}</h4>
+            <p class="text-xs text-slate-500">
+                {repo.product_name.clone()}" · "<span data-testid="repository-tags">{tags_line(&repo)}</span>
+            </p>
+            <CodeBlock title="docker pull" text=pull testid="snippet-pull"/>
+            <CodeBlock title="podman / skopeo" text=Signal::derive(others) testid="snippet-podman"/>
+            <CodeBlock title="Helm values" text=helm testid="snippet-helm"/>
+        </article>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::views::TagView;
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (plain, encoded) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+        assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
+        assert_eq!(base64(&[0xfb, 0xff, 0xfe]), "+//+");
+    }
+
+    #[test]
+    fn snippets_name_host_user_repository_and_tag() {
+        let shown = Login { username: "pull-abc".into(), secret: Some("S3cret".into()) };
+        let hidden = Login { username: "pull-abc".into(), secret: None };
+        assert_eq!(docker_login("reg.example.com", &shown), "docker login reg.example.com -u pull-abc");
+        assert_eq!(docker_pull("reg.example.com", "acme/widget", "1.0"), "docker pull reg.example.com/acme/widget:1.0");
+        assert!(kubectl_secret("reg.example.com", &shown).ends_with("--docker-password=S3cret"));
+        assert!(kubectl_secret("reg.example.com", &hidden).ends_with("--docker-password=<secret>"));
+        let config = docker_config_json("reg.example.com", "pull-abc", "S3cret");
+        assert_eq!(config, r#"{"auths":{"reg.example.com":{"auth":"cHVsbC1hYmM6UzNjcmV0","password":"S3cret","username":"pull-abc"}}}"#);
+        let yaml = secret_yaml("reg.example.com", &shown);
+        assert!(yaml.contains("type: kubernetes.io/dockerconfigjson\ndata:\n  .dockerconfigjson: "), "{yaml}");
+        assert!(yaml.ends_with(&format!("{}\n", base64(config.as_bytes()))), "{yaml}");
+        assert!(secret_yaml("reg.example.com", &hidden).contains(r#"stringData:
+  .dockerconfigjson: '{"auths":{"reg.example.com":{"password":"<secret>","username":"pull-abc"}}}'"#));
+        let helm = helm_values("reg.example.com", "acme/widget", "1.0");
+        assert!(helm.contains("imagePullSecrets:\n  - name: portcullis-pull\n") && helm.contains("repository: reg.example.com/acme/widget\n  tag: \"1.0\""));
+        assert!(!podman_skopeo("reg.example.com", "acme/widget", "1.0", &hidden).contains("tls-verify"));
+        let local = podman_skopeo("127.0.0.1:5000", "acme/widget", "1.0", &hidden);
+        assert!(local.contains("podman pull --tls-verify=false 127.0.0.1:5000/acme/widget:1.0"), "{local}");
+        assert!(local.contains("--src-creds pull-abc:<secret> docker://127.0.0.1:5000/acme/widget:1.0 oci:widget:1.0"), "{local}");
+    }
+
+    #[test]
+    fn the_newest_tag_is_pulled_else_latest() {
+        let tag = |t: &str| TagView { tag: t.into(), digest: "sha256:x".into(), pushed_at: String::new() };
+        let mut repo = RepositoryView { name: "acme/widget".into(), product_name: "Widget".into(), tags: vec![] };
+        assert_eq!((pick_tag(&repo), tags_line(&repo)), ("latest".into(), "no image pushed yet".into()));
+        repo.tags = vec![tag("1.0"), tag("latest")];
+        assert_eq!((pick_tag(&repo), tags_line(&repo)), ("1.0".into(), "tags: 1.0, latest".into()));
+    }
+}

@@ -1,0 +1,237 @@
+//! Orders bought online: the customer's page (`/account/orders`, with
+//! "Manage billing", which opens Stripe's customer portal) and the
+//! read-only section of the admin customer page. Both show the same table.
+
+use crate::ui::pages::account::checkout::go_to;
+use crate::server_fns::billing::{customer_orders, my_orders, BillingPortal};
+use crate::ui::auth_context::{use_auth, Auth};
+use crate::ui::components::form::BUTTON;
+use crate::ui::components::role_gate::RequireRole;
+use crate::ui::components::widgets::{day, gate, Badge, LoadError, Tone, LINK, TABLE_WRAP, THEAD};
+use crate::domain::catalogue::format_money;
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::views::OrderView;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+pub type Orders = Resource<Result<Vec<OrderView>, AppError>>;
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let auth = use_auth();
+    // Outside RequireRole: see `widgets::gate`.
+    let orders: Orders = Resource::new(
+        || (),
+        move |_| async move {
+            gate(auth, &[Role::Customer]).await?;
+            my_orders().await
+        },
+    );
+    let portal = ServerAction::<BillingPortal>::new();
+    view! {
+        <Title text="Orders"/>
+        <RequireRole roles=&[Role::Customer]>
+            <p class="text-sm"><a class=LINK href="/account">"← My account"</a></p>
+            <div class="mt-3 flex flex-wrap items-start justify-between gap-3">
+                <div>
+                    <h1 class="text-2xl font-semibold">"Orders"</h1>
+                    <p class="mt-1 text-sm text-slate-600">
+                        "What you bought online. Invoices, payment cards and cancellation are on Stripe: Manage billing."
+                    </p>
+                </div>
+                <ManageBilling portal/>
+            </div>
+            <section class="mt-6 min-w-0">
+                <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                    {move || orders.get().map(|r| match r {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="text-slate-600" data-testid="no-orders">
+                                "No orders yet — "<a class=LINK href="/catalogue">"browse the catalogue"</a>"."
+                            </p>
+                        }.into_any(),
+                        Ok(list) => orders_table(list, false),
+                        Err(e) => view! { <LoadError error=e/> }.into_any(),
+                    })}
+                </Transition>
+            </section>
+        </RequireRole>
+    }
+}
+
+/// Opens Stripe's customer portal; says why when there is nothing to manage.
+#[component]
+fn ManageBilling(portal: ServerAction<BillingPortal>) -> impl IntoView {
+    // Disabled only while the request runs: a page the browser restores from
+    // its back/forward cache (Back from Stripe) must not come back disabled.
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = portal.value().get() {
+            go_to(&url);
+        }
+    });
+    view! {
+        <div class="max-w-sm text-right">
+            <button
+                type="button"
+                class=BUTTON
+                data-testid="manage-billing"
+                disabled=move || portal.pending().get()
+                on:click=move |_| {
+                    portal.dispatch(BillingPortal {});
+                }
+            >
+                "Manage billing"
+            </button>
+            {move || portal.value().get().and_then(|r| r.err()).map(|e| view! {
+                <p role="alert" class="mt-1 text-left text-sm text-red-700" data-testid="billing-error">{e.to_string()}</p>
+            })}
+        </div>
+    }
+}
+
+/// A customer's orders for the admin customer page (admins; made in the
+/// page component, outside `RequireRole`).
+pub fn customer_orders_resource(auth: Auth, customer_id: impl Fn() -> Option<i64> + Send + Sync + 'static) -> Orders {
+    Resource::new(customer_id, move |id| async move {
+        gate(auth, &[Role::Admin]).await?;
+        customer_orders(id.ok_or(AppError::NotFound)?).await
+    })
+}
+
+/// The admin customer page's read-only "Orders" section.
+#[component]
+pub fn CustomerOrdersSection(orders: Orders) -> impl IntoView {
+    view! {
+        <Transition fallback=|| ()>
+            {move || orders.get().map(|r| match r {
+                // The page itself says "not found".
+                Err(AppError::NotFound) => ().into_any(),
+                Err(e) => view! { <div class="mt-6"><LoadError error=e/></div> }.into_any(),
+                Ok(list) => view! {
+                    <section class="mt-6" data-testid="customer-orders">
+                        <h2 class="mb-2 text-lg font-semibold">"Orders"</h2>
+                        {if list.is_empty() {
+                            view! { <p class="text-sm text-slate-600" data-testid="no-orders">"No orders online."</p> }.into_any()
+                        } else {
+                            orders_table(list, true)
+                        }}
+                    </section>
+                }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+/// "active", "payment overdue", … and a colour, for an order's status.
+pub fn status_words(status: &str) -> (&'static str, Tone) {
+    match status {
+        "active" => ("active", Tone::Good),
+        "paid" => ("paid", Tone::Good),
+        "pending" => ("awaiting payment", Tone::Warn),
+        "past_due" => ("payment overdue", Tone::Warn),
+        "incomplete" => ("payment incomplete", Tone::Warn),
+        "unpaid" => ("unpaid", Tone::Bad),
+        "refunded" => ("refunded", Tone::Bad),
+        "canceled" => ("canceled", Tone::Neutral),
+        "expired" => ("checkout abandoned", Tone::Neutral),
+        _ => ("unknown", Tone::Neutral),
+    }
+}
+
+/// "monthly subscription", "yearly subscription" or "one-time".
+pub fn what_words(o: &OrderView) -> &'static str {
+    match (o.mode.as_str(), o.interval.as_deref()) {
+        ("subscription", Some("year")) => "yearly subscription",
+        ("subscription", _) => "monthly subscription",
+        _ => "one-time",
+    }
+}
+
+/// "$49.00 / month", "$490.00 / year", "$500.00 once".
+pub fn amount_words(o: &OrderView) -> String {
+    let money = format_money(o.amount_cents, &o.currency);
+    match (o.mode.as_str(), o.interval.as_deref()) {
+        ("subscription", Some(i)) => format!("{money} / {i}"),
+        _ => format!("{money} once"),
+    }
+}
+
+/// The orders table; product names link to the catalogue page, or for
+/// admins to the product's admin page.
+pub fn orders_table(list: Vec<OrderView>, admin: bool) -> AnyView {
+    let rows = list
+        .into_iter()
+        .map(|o| {
+            let (status, tone) = status_words(&o.status);
+            let what = what_words(&o);
+            let amount = amount_words(&o);
+            let live = matches!(o.status.as_str(), "active" | "past_due");
+            let until = match (&o.access_until, o.mode.as_str()) {
+                (Some(t), _) => day(t),
+                (None, "subscription") if live => "while subscribed".to_owned(),
+                _ => "—".to_owned(),
+            };
+            let href = if admin { format!("/admin/products/{}", o.product_id) } else { format!("/catalogue/{}", o.product_slug) };
+            view! {
+                <tr class="border-t border-slate-100 align-top" data-testid="order" data-order-id=o.id.to_string()>
+                    <td class="px-3 py-2"><a class="font-medium text-indigo-700 hover:underline" href=href>{o.product_name}</a></td>
+                    <td class="px-3 py-2 whitespace-nowrap" data-testid="order-what">{what}</td>
+                    <td class="px-3 py-2 whitespace-nowrap" data-testid="order-amount">{amount}</td>
+                    <td class="px-3 py-2"><Badge text=status tone testid="order-status"/></td>
+                    <td class="px-3 py-2 whitespace-nowrap" data-testid="order-renewal">{o.next_renewal.as_deref().map(day).unwrap_or_else(|| "—".into())}</td>
+                    <td class="px-3 py-2 whitespace-nowrap" data-testid="order-until">{until}</td>
+                    <td class="px-3 py-2 whitespace-nowrap">{day(&o.created_at)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class=TABLE_WRAP>
+            <table class="min-w-full text-left text-sm" data-testid="orders-table">
+                <thead class=THEAD>
+                    <tr>
+                        <th class="px-3 py-2">"Product"</th><th class="px-3 py-2">"What"</th>
+                        <th class="px-3 py-2">"Amount"</th><th class="px-3 py-2">"Status"</th>
+                        <th class="px-3 py-2">"Next renewal"</th><th class="px-3 py-2">"Access until"</th>
+                        <th class="px-3 py-2">"Ordered on"</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(mode: &str, interval: Option<&str>) -> OrderView {
+        OrderView {
+            id: 1,
+            product_id: 2,
+            product_name: "Acme Widget".into(),
+            product_slug: "acme-widget".into(),
+            mode: mode.into(),
+            status: "active".into(),
+            amount_cents: 4900,
+            currency: "usd".into(),
+            interval: interval.map(Into::into),
+            created_at: "2026-05-01T10:00:00Z".into(),
+            next_renewal: None,
+            access_until: None,
+            entitlement_id: None,
+        }
+    }
+
+    #[test]
+    fn orders_in_words() {
+        assert_eq!(amount_words(&order("subscription", Some("month"))), "$49.00 / month");
+        assert_eq!(amount_words(&order("subscription", Some("year"))), "$49.00 / year");
+        assert_eq!(amount_words(&order("payment", None)), "$49.00 once");
+        assert_eq!(what_words(&order("subscription", Some("year"))), "yearly subscription");
+        assert_eq!(what_words(&order("payment", None)), "one-time");
+        assert_eq!(status_words("past_due").0, "payment overdue");
+    }
+}

@@ -1,0 +1,159 @@
+//! Admin: REST API keys (`/admin/api-keys`): the list, the form that creates
+//! one (its secret is shown once, with a copy button), and revoking (asks
+//! first).
+
+use crate::server_fns::api_keys::{list_api_keys, CreateApiKey, RevokeApiKey};
+use crate::ui::auth_context::use_auth;
+use crate::ui::components::confirm::{Confirm, CONFIRM_DANGER, SECONDARY};
+use crate::ui::components::form::{FormError, BUTTON, INPUT_CLASS};
+use crate::ui::components::role_gate::RequireRole;
+use crate::ui::components::widgets::{copy_to_clipboard, gate, Badge, FieldError, LoadError, Tone, CARD, LABEL, TABLE_WRAP, THEAD};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::views::{ApiKeyView, NewApiKey};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+type Keys = Resource<Result<Vec<ApiKeyView>, AppError>>;
+
+#[component]
+pub fn AdminApiKeysPage() -> impl IntoView {
+    let auth = use_auth();
+    let create = ServerAction::<CreateApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    // Outside RequireRole: see `widgets::gate`.
+    let keys: Keys = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        move |_| async move {
+            gate(auth, &[Role::Admin]).await?;
+            list_api_keys().await
+        },
+    );
+    view! {
+        <Title text="API keys"/>
+        <RequireRole roles=&[Role::Admin]>
+            <ApiKeysBody keys create revoke/>
+        </RequireRole>
+    }
+}
+
+#[component]
+fn ApiKeysBody(keys: Keys, create: ServerAction<CreateApiKey>, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
+    let error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
+    let revoke_error = Signal::derive(move || revoke.value().get().and_then(|r| r.err()));
+
+    view! {
+        <h1 class="text-2xl font-semibold">"API keys"</h1>
+        <p class="mt-1 text-sm text-slate-600">"Keys for the REST API (/api/v1). An admin key may change things; an auditor key may only read."</p>
+        {move || create.value().get().and_then(|r| r.ok()).map(|k| view! { <SecretOnce new_key=k on_done=move || create.value().set(None)/> })}
+        <div class="mt-6 grid gap-6 lg:grid-cols-3">
+            <section class="min-w-0 lg:col-span-2">
+                <FormError error=revoke_error fields=&[]/>
+                <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                    {move || keys.get().map(|r| match r {
+                        Ok(list) if list.is_empty() => view! { <p class="text-slate-600" data-testid="no-api-keys">"No API keys yet."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <div class=TABLE_WRAP>
+                                <table class="min-w-full text-left text-sm" data-testid="api-keys-table">
+                                    <thead class=THEAD>
+                                        <tr>
+                                            <th class="px-3 py-2">"Name"</th><th class="px-3 py-2">"Role"</th><th class="px-3 py-2">"Key id"</th>
+                                            <th class="px-3 py-2">"Created"</th><th class="px-3 py-2">"Last used"</th><th class="px-3 py-2">"State"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {list.into_iter().map(|k| view! { <KeyRow key=k revoke/> }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                        Err(e) => view! { <LoadError error=e/> }.into_any(),
+                    })}
+                </Transition>
+            </section>
+            <section class=format!("{CARD} h-fit")>
+                <h2 class="mb-3 font-semibold">"New API key"</h2>
+                <ActionForm action=create attr:class="space-y-3" attr:data-testid="new-api-key">
+                    <FormError error fields=&["name", "role"]/>
+                    <label class=LABEL>
+                        "Name"<span class="font-normal text-slate-500">" (what uses it, e.g. \"billing sync\")"</span>
+                        <input class=INPUT_CLASS type="text" name="name" required=true maxlength="100" autocomplete="off"/>
+                    </label>
+                    <FieldError name="name" error/>
+                    <label class=LABEL>
+                        "Role"
+                        <select name="role" class=INPUT_CLASS>
+                            <option value="auditor">"Auditor (read only)"</option>
+                            <option value="admin">"Admin"</option>
+                        </select>
+                    </label>
+                    <FieldError name="role" error/>
+                    <button type="submit" class=BUTTON>"Create key"</button>
+                </ActionForm>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn KeyRow(key: ApiKeyView, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
+    let id = key.id;
+    let state = match key.revoked_at {
+        Some(at) => view! { <Badge text=format!("revoked {at}") tone=Tone::Bad/> }.into_any(),
+        None => view! {
+            <Confirm label="Revoke" danger=true testid="revoke-key" question="Revoke this key? Programs using it stop working at once.">
+                <ActionForm action=revoke>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <button type="submit" class=CONFIRM_DANGER>"Confirm revoke"</button>
+                </ActionForm>
+            </Confirm>
+        }
+        .into_any(),
+    };
+    view! {
+        <tr class="border-t border-slate-100 align-top" data-testid="api-key-row">
+            <td class="min-w-[10rem] px-3 py-2">{key.name}<div class="text-xs text-slate-500">{format!("by {}", key.created_by)}</div></td>
+            <td class="px-3 py-2">{key.role}</td>
+            <td class="px-3 py-2 font-mono text-xs whitespace-nowrap">{key.key_id}</td>
+            <td class="px-3 py-2 whitespace-nowrap">{key.created_at}</td>
+            <td class="px-3 py-2 whitespace-nowrap">{key.last_used_at.unwrap_or_else(|| "never".into())}</td>
+            <td class="min-w-[9rem] px-3 py-2">{state}</td>
+        </tr>
+    }
+}
+
+/// The new key's secret, this once: a warning, the text, a copy button.
+#[component]
+fn SecretOnce(new_key: NewApiKey, on_done: impl Fn() + Send + Sync + 'static) -> impl IntoView {
+    let (copied, set_copied) = signal(None::<bool>);
+    let secret = StoredValue::new(new_key.secret);
+    view! {
+        <section role="status" data-testid="new-secret" class="mt-4 rounded-lg border border-amber-300 bg-amber-50 p-4">
+            <h2 class="font-semibold">{format!("Key \"{}\" created", new_key.key.name)}</h2>
+            <p class="mt-1 text-sm text-amber-900">
+                <strong>"Copy the secret now: it is shown only this once."</strong>
+                " Portcullis keeps only a hash of it; if it is lost, revoke the key and create another."
+            </p>
+            <div class="mt-3 flex flex-wrap items-center gap-2">
+                <input readonly=true class=format!("{INPUT_CLASS} mt-0 min-w-0 flex-1 font-mono") aria-label="Secret"
+                    data-testid="api-key-secret" value=secret.get_value() on:focus=|ev| select_target(&ev)/>
+                <button type="button" class=BUTTON data-testid="copy-secret"
+                    on:click=move |_| set_copied.set(Some(copy_to_clipboard(&secret.get_value())))>"Copy"</button>
+                <button type="button" class=SECONDARY on:click=move |_| on_done()>"Done"</button>
+            </div>
+            {move || copied.get().map(|ok| if ok {
+                view! { <p class="mt-2 text-sm text-emerald-700" data-testid="copied">"Copied to the clipboard."</p> }.into_any()
+            } else {
+                view! { <p class="mt-2 text-sm text-red-700">"Could not copy: select the text and copy it by hand."</p> }.into_any()
+            })}
+        </section>
+    }
+}
+
+/// Selects the text of the focused input, so it is easy to copy by hand.
+fn select_target(ev: &leptos::ev::FocusEvent) {
+    use leptos::wasm_bindgen::JsCast;
+    if let Some(input) = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok()) {
+        input.select();
+    }
+}

@@ -1,0 +1,148 @@
+//! Admin: one customer (`/admin/customers/:id`): who they are, their
+//! entitlements with the actions on each (`admin_entitlements.rs`), the form
+//! that grants a product by hand, their recent activity, their pull
+//! credentials (`credentials_admin.rs`) and their orders bought online
+//! (`billing_orders.rs`, read-only).
+
+use crate::ui::pages::admin::customers::entitlements::{EntitlementsTable, GrantForm};
+use crate::ui::pages::account::orders::{customer_orders_resource, CustomerOrdersSection};
+use crate::ui::pages::admin::customers::credentials::{CustomerCredentials, CustomerCredentialsSection};
+use crate::server_fns::catalogue::admin_products;
+use crate::server_fns::customers::{customer_detail, CustomerOverview};
+use crate::server_fns::entitlements::{ChangeEntitlement, GrantEntitlement};
+use crate::ui::auth_context::use_auth;
+use crate::ui::components::role_gate::RequireRole;
+use crate::ui::components::widgets::{gate, LoadError, CARD, LINK};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::ui::components::errors::NotFound;
+use crate::views::{CustomerView, ProductView};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+type Loaded = Resource<Result<(CustomerOverview, Vec<ProductView>), AppError>>;
+
+#[component]
+pub fn AdminCustomerPage() -> impl IntoView {
+    let auth = use_auth();
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| s.parse::<i64>().ok());
+    let grant = ServerAction::<GrantEntitlement>::new();
+    let change = ServerAction::<ChangeEntitlement>::new();
+    // One resource for the page (the customer, and the products the grant
+    // form offers), created outside RequireRole: see `widgets::gate`.
+    let overview: Loaded = Resource::new(
+        move || (id(), grant.version().get(), change.version().get()),
+        move |(id, _, _)| async move {
+            gate(auth, &[Role::Admin]).await?;
+            let id = id.ok_or(AppError::NotFound)?;
+            let overview = customer_detail(id).await?;
+            let products = admin_products().await?;
+            Ok((overview, products))
+        },
+    );
+    let creds = CustomerCredentials::new(auth, id);
+    let orders = customer_orders_resource(auth, id);
+    view! {
+        <Title text="Customer"/>
+        <RequireRole roles=&[Role::Admin]>
+            <CustomerBody overview grant change/>
+            <CustomerOrdersSection orders/>
+            <CustomerCredentialsSection customer_id=Signal::derive(id) creds/>
+        </RequireRole>
+    }
+}
+
+#[component]
+fn CustomerBody(overview: Loaded, grant: ServerAction<GrantEntitlement>, change: ServerAction<ChangeEntitlement>) -> impl IntoView {
+    view! {
+        <p class="text-sm"><a class=LINK href="/admin/customers">"← Customers"</a></p>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || overview.get().map(|r| match r {
+                Ok((o, products)) => view! { <Overview overview=o products grant change/> }.into_any(),
+                Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
+                Err(e) => view! { <LoadError error=e/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Overview(
+    overview: CustomerOverview,
+    products: Vec<ProductView>,
+    grant: ServerAction<GrantEntitlement>,
+    change: ServerAction<ChangeEntitlement>,
+) -> impl IntoView {
+    let CustomerOverview { customer, entitlements, activity } = overview;
+    let customer_id = customer.id;
+    view! {
+        <h1 class="mt-3 text-2xl font-semibold break-all" data-testid="customer-email">{customer.email.clone()}</h1>
+        <Facts customer/>
+        <section class="mt-6">
+            <h2 class="mb-2 text-lg font-semibold">"Entitlements"</h2>
+            <EntitlementsTable entitlements change/>
+        </section>
+        <div class="mt-6 grid gap-6 lg:grid-cols-2">
+            <section class=CARD>
+                <h2 class="mb-3 font-semibold">"Grant a product"</h2>
+                <GrantForm customer_id products grant/>
+            </section>
+            <section class=CARD>
+                <h2 class="mb-3 flex items-baseline justify-between font-semibold">
+                    "Recent activity"
+                    <a class=LINK href=format!("/audit?customer={customer_id}") data-testid="customer-events">"All events"</a>
+                </h2>
+                {if activity.is_empty() {
+                    view! { <p class="text-sm text-slate-600">"Nothing yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="divide-y divide-slate-100 text-sm" data-testid="activity">
+                            {activity.into_iter().map(|e| {
+                                let outcome_class = match e.outcome.as_str() {
+                                    "success" => "text-emerald-700",
+                                    "denied" => "text-amber-700",
+                                    _ => "text-red-700",
+                                };
+                                view! {
+                                    <li class="py-2">
+                                        <div class="flex flex-wrap items-baseline justify-between gap-2">
+                                            <span class="font-mono text-xs">{e.action}</span>
+                                            <span class="text-xs text-slate-500 whitespace-nowrap">{e.occurred_at}</span>
+                                        </div>
+                                        <div class="text-slate-600">
+                                            <span>{e.actor}</span>" · "<span class=outcome_class>{e.outcome}</span>
+                                            {e.target.map(|t| view! { " · "<span>{t}</span> })}
+                                        </div>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn Facts(customer: CustomerView) -> impl IntoView {
+    let row = |term: &'static str, value: String| {
+        view! {
+            <div>
+                <dt class="text-xs font-semibold uppercase tracking-wide text-slate-500">{term}</dt>
+                <dd class="mt-0.5 break-all">{value}</dd>
+            </div>
+        }
+    };
+    view! {
+        <dl class="mt-3 grid gap-3 rounded-lg border border-slate-200 bg-white p-4 text-sm shadow-sm grid-cols-2 sm:grid-cols-3 lg:grid-cols-5" data-testid="customer-facts">
+            {row("Name", customer.name.unwrap_or_else(|| "—".into()))}
+            {row("Customer id", customer.id.to_string())}
+            {row("Created", customer.created_at)}
+            {row("Last login", customer.last_login_at.unwrap_or_else(|| "never".into()))}
+            {row("Account", if customer.disabled { "disabled".into() } else { "enabled".into() })}
+        </dl>
+    }
+}

@@ -1,0 +1,128 @@
+//! Admin: customers (`/admin/customers`): search, pages of 25, and the form
+//! that creates one. Each customer's page is `admin_customer_detail.rs`.
+
+use crate::server_fns::customers::{list_customers, CreateCustomer, CustomerPage};
+use crate::ui::auth_context::use_auth;
+use crate::ui::components::form::{FormError, BUTTON, INPUT_CLASS};
+use crate::ui::components::role_gate::RequireRole;
+use crate::views::urlencode;
+use crate::ui::components::widgets::{gate, FieldError, LoadError, CARD, LABEL, LINK, TABLE_WRAP, THEAD};
+use crate::domain::Role;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+type Customers = Resource<Result<CustomerPage, AppError>>;
+
+#[component]
+pub fn AdminCustomersPage() -> impl IntoView {
+    let auth = use_auth();
+    let query = use_query_map();
+    let create = ServerAction::<CreateCustomer>::new();
+    let search = move || query.read().get("q").filter(|s| !s.is_empty());
+    let page = move || query.read().get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1);
+    // Outside RequireRole: see `widgets::gate`.
+    let customers: Customers = Resource::new(
+        move || (search(), page(), create.version().get()),
+        move |(q, p, _)| async move {
+            gate(auth, &[Role::Admin]).await?;
+            list_customers(q, Some(p)).await
+        },
+    );
+    view! {
+        <Title text="Customers"/>
+        <RequireRole roles=&[Role::Admin]>
+            <CustomersBody customers create/>
+        </RequireRole>
+    }
+}
+
+#[component]
+fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> impl IntoView {
+    let query = use_query_map();
+    let search = move || query.read().get("q").filter(|s| !s.is_empty());
+    let error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
+    let created = move || create.value().get().and_then(|r| r.ok());
+
+    view! {
+        <h1 class="text-2xl font-semibold">"Customers"</h1>
+        <div class="mt-6 grid gap-6 lg:grid-cols-3">
+            <section class="min-w-0 lg:col-span-2">
+                <form method="get" action="/admin/customers" class="mb-3 flex gap-2" role="search">
+                    <input class=INPUT_CLASS type="search" name="q" placeholder="Search by e-mail or name" maxlength="100"
+                        aria-label="Search customers" prop:value=move || search().unwrap_or_default()/>
+                    <button type="submit" class=BUTTON>"Search"</button>
+                </form>
+                <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                    {move || customers.get().map(|r| match r {
+                        Ok(p) => {
+                            let last_page = (p.total.max(1) as u32).div_ceil(p.per_page.max(1));
+                            let q = search().unwrap_or_default();
+                            let link = move |n: u32| format!("/admin/customers?q={}&page={n}", urlencode(&q));
+                            view! {
+                                <div class=TABLE_WRAP>
+                                    <table class="min-w-full text-left text-sm" data-testid="customers-table">
+                                        <thead class=THEAD>
+                                            <tr>
+                                                <th class="px-3 py-2">"E-mail"</th><th class="px-3 py-2">"Name"</th>
+                                                <th class="px-3 py-2">"Created"</th><th class="px-3 py-2">"Last login"</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {p.customers.into_iter().map(|c| view! {
+                                                <tr class="border-t border-slate-100">
+                                                    <td class="px-3 py-2 whitespace-nowrap">
+                                                        <a class=LINK href=format!("/admin/customers/{}", c.id)>{c.email}</a>
+                                                        {c.disabled.then(|| view! { <span class="ml-2 text-xs text-red-700">"disabled"</span> })}
+                                                    </td>
+                                                    <td class="px-3 py-2">{c.name.unwrap_or_default()}</td>
+                                                    <td class="px-3 py-2 whitespace-nowrap">{c.created_at}</td>
+                                                    <td class="px-3 py-2 whitespace-nowrap">{c.last_login_at.unwrap_or_else(|| "never".into())}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <p class="mt-2 flex flex-wrap gap-4 text-sm text-slate-600" data-testid="pagination">
+                                    <span>{format!("Page {} of {last_page} · {} customers", p.page, p.total)}</span>
+                                    {(p.page > 1).then(|| view! { <a class=LINK href=link(p.page - 1)>"Previous"</a> })}
+                                    {(p.page < last_page).then(|| view! { <a class=LINK href=link(p.page + 1)>"Next"</a> })}
+                                </p>
+                            }.into_any()
+                        }
+                        Err(e) => view! { <LoadError error=e/> }.into_any(),
+                    })}
+                </Transition>
+            </section>
+            <section class=format!("{CARD} h-fit")>
+                <h2 class="mb-3 font-semibold">"New customer"</h2>
+                <ActionForm action=create attr:class="space-y-3" attr:data-testid="new-customer">
+                    <FormError error fields=&["email", "name", "password"]/>
+                    <label class=LABEL>
+                        "E-mail"
+                        <input class=INPUT_CLASS type="email" name="email" required=true autocomplete="off"/>
+                    </label>
+                    <FieldError name="email" error/>
+                    <label class=LABEL>
+                        "Name"<span class="font-normal text-slate-500">" (optional)"</span>
+                        <input class=INPUT_CLASS type="text" name="name" maxlength="200" autocomplete="off"/>
+                    </label>
+                    <FieldError name="name" error/>
+                    <label class=LABEL>
+                        "Password"<span class="font-normal text-slate-500">" (optional: without one they cannot log in)"</span>
+                        <input class=INPUT_CLASS type="password" name="password" autocomplete="new-password"/>
+                    </label>
+                    <FieldError name="password" error/>
+                    <button type="submit" class=BUTTON>"Create customer"</button>
+                    {move || created().map(|c| view! {
+                        <p class="text-sm text-emerald-700" data-testid="created-customer">
+                            "Customer created: "
+                            <a class=LINK href=format!("/admin/customers/{}", c.id)>{c.email}</a>
+                        </p>
+                    })}
+                </ActionForm>
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,148 @@
+//! Vendor-admin pages: the dashboard and accounts.
+
+use crate::server_fns::users::{list_users, CreateUser};
+use crate::ui::auth_context::use_auth;
+use crate::views::urlencode;
+use crate::ui::components::widgets::gate;
+use crate::ui::components::form::{Field, FormError, BUTTON, INPUT_CLASS};
+use crate::ui::components::role_gate::RequireRole;
+use crate::domain::Role;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn AdminDashboard() -> impl IntoView {
+    // Outside RequireRole: see `widgets::gate`.
+    let charts = crate::ui::pages::audit::charts::charts_resource();
+    let billing = crate::ui::pages::admin::billing::status_resource();
+    view! {
+        <Title text="Admin"/>
+        <RequireRole roles=&[Role::Admin]>
+            <h1 class="text-2xl font-semibold">"Vendor admin"</h1>
+            <div class="mt-6 grid gap-4 md:grid-cols-3">
+                <a href="/admin/products" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
+                    <h2 class="font-semibold">"Products"</h2>
+                    <p class="mt-1 text-sm text-slate-600">"The catalogue: repositories, prices, publishing."</p>
+                </a>
+                <a href="/admin/customers" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
+                    <h2 class="font-semibold">"Customers"</h2>
+                    <p class="mt-1 text-sm text-slate-600">"Accounts, their entitlements; grant, extend, suspend, revoke."</p>
+                </a>
+                <a href="/admin/api-keys" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
+                    <h2 class="font-semibold">"API keys"</h2>
+                    <p class="mt-1 text-sm text-slate-600">"Keys for the REST API; create and revoke."</p>
+                </a>
+                <a href="/admin/users" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
+                    <h2 class="font-semibold">"Users"</h2>
+                    <p class="mt-1 text-sm text-slate-600">"Customers, admins and auditors; create accounts."</p>
+                </a>
+                <a href="/audit" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
+                    <h2 class="font-semibold">"Audit log"</h2>
+                    <p class="mt-1 text-sm text-slate-600">"Every sign-in, account and access change."</p>
+                </a>
+            </div>
+            <crate::ui::pages::admin::billing::BillingCard status=billing/>
+            <crate::ui::pages::audit::charts::AuditCharts charts/>
+        </RequireRole>
+    }
+}
+
+type Users = Resource<Result<crate::server_fns::users::UserPage, crate::error::AppError>>;
+
+#[component]
+pub fn AdminUsersPage() -> impl IntoView {
+    let auth = use_auth();
+    let query = use_query_map();
+    let create = ServerAction::<CreateUser>::new();
+    let search = move || query.read().get("q").filter(|s| !s.is_empty());
+    let page = move || query.read().get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1);
+    // Outside RequireRole: see `widgets::gate`.
+    let users: Users = Resource::new(
+        move || (search(), page(), create.version().get()),
+        move |(q, p, _)| async move {
+            gate(auth, &[Role::Admin]).await?;
+            list_users(q, Some(p)).await
+        },
+    );
+    view! {
+        <Title text="Users"/>
+        <RequireRole roles=&[Role::Admin]>
+            <UsersBody users create/>
+        </RequireRole>
+    }
+}
+
+#[component]
+fn UsersBody(users: Users, create: ServerAction<CreateUser>) -> impl IntoView {
+    let query = use_query_map();
+    let search = move || query.read().get("q").filter(|s| !s.is_empty());
+    let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
+    let created = move || create.value().get().and_then(|r| r.ok());
+
+    view! {
+        <h1 class="text-2xl font-semibold">"Users"</h1>
+        <div class="mt-6 grid gap-6 lg:grid-cols-3">
+            <section class="lg:col-span-2">
+                <form method="get" action="/admin/users" class="mb-3 flex gap-2">
+                    <input class=INPUT_CLASS type="search" name="q" placeholder="Search by e-mail" maxlength="100"
+                        prop:value=move || search().unwrap_or_default()/>
+                    <button type="submit" class=BUTTON>"Search"</button>
+                </form>
+                <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                    {move || users.get().map(|r| match r {
+                        Ok(p) => {
+                            let last_page = (p.total.max(1) as u32).div_ceil(p.per_page);
+                            let q = search().unwrap_or_default();
+                            let link = move |n: u32| format!("/admin/users?q={}&page={n}", urlencode(&q));
+                            view! {
+                                <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
+                                    <table class="min-w-full text-left text-sm" data-testid="users-table">
+                                        <thead class="bg-slate-100 text-xs uppercase text-slate-600">
+                                            <tr><th class="px-3 py-2">"E-mail"</th><th class="px-3 py-2">"Role"</th><th class="px-3 py-2">"Created"</th><th class="px-3 py-2">"Last login"</th></tr>
+                                        </thead>
+                                        <tbody>
+                                            {p.users.into_iter().map(|u| view! {
+                                                <tr class="border-t border-slate-100">
+                                                    <td class="px-3 py-2">{u.email}</td>
+                                                    <td class="px-3 py-2">{u.role.as_str()}</td>
+                                                    <td class="px-3 py-2 whitespace-nowrap">{u.created_at}</td>
+                                                    <td class="px-3 py-2 whitespace-nowrap">{u.last_login_at.unwrap_or_else(|| "never".into())}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                                <p class="mt-2 flex gap-4 text-sm text-slate-600">
+                                    <span>{format!("Page {} · {} accounts in all", p.page, p.total)}</span>
+                                    {(p.page > 1).then(|| view! { <a class="text-indigo-700 underline" href=link(p.page - 1)>"Previous"</a> })}
+                                    {(p.page < last_page).then(|| view! { <a class="text-indigo-700 underline" href=link(p.page + 1)>"Next"</a> })}
+                                </p>
+                            }.into_any()
+                        }
+                        Err(e) => view! { <p role="alert" class="text-red-700">{e.to_string()}</p> }.into_any(),
+                    })}
+                </Transition>
+            </section>
+            <section class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+                <h2 class="mb-3 font-semibold">"Create an account"</h2>
+                <ActionForm action=create attr:class="space-y-3">
+                    <FormError error=create_error fields=&["email", "password", "role"]/>
+                    <Field name="email" label="E-mail" kind="email" autocomplete="off" error=create_error/>
+                    <Field name="password" label="Initial password" kind="password" autocomplete="new-password" error=create_error/>
+                    <label class="block text-sm font-medium text-slate-700">
+                        "Role"
+                        <select name="role" class=INPUT_CLASS>
+                            <option value="customer">"Customer"</option>
+                            <option value="admin">"Admin"</option>
+                            <option value="auditor">"Auditor"</option>
+                        </select>
+                    </label>
+                    <button type="submit" class=BUTTON>"Create account"</button>
+                    {move || created().map(|id| view! { <p class="text-sm text-emerald-700" data-testid="created">{format!("Account {id} created.")}</p> })}
+                </ActionForm>
+            </section>
+        </div>
+    }
+}
+

@@ -1,0 +1,152 @@
+//! Admin: the product list and the form that creates a product (as a draft).
+//! Editing, prices and publishing are on `/admin/products/:id`
+//! (`admin_product_edit.rs`).
+
+use crate::server_fns::catalogue::{admin_products, SaveProduct};
+use crate::ui::auth_context::use_auth;
+use crate::ui::components::form::{FormError, BUTTON, INPUT_CLASS};
+use crate::ui::components::role_gate::RequireRole;
+use crate::ui::components::widgets::{gate, product_tone, Badge, FieldError, LoadError, CARD, LABEL, LINK, TABLE_WRAP, THEAD};
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::views::ProductView;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_navigate;
+
+type Products = Resource<Result<Vec<ProductView>, AppError>>;
+
+#[component]
+pub fn AdminProductsPage() -> impl IntoView {
+    let auth = use_auth();
+    let create = ServerAction::<SaveProduct>::new();
+    // Outside RequireRole: see `widgets::gate`.
+    let products: Products = Resource::new(
+        move || create.version().get(),
+        move |_| async move {
+            gate(auth, &[Role::Admin]).await?;
+            admin_products().await
+        },
+    );
+    view! {
+        <Title text="Products"/>
+        <RequireRole roles=&[Role::Admin]>
+            <ProductsBody products create/>
+        </RequireRole>
+    }
+}
+
+#[component]
+fn ProductsBody(products: Products, create: ServerAction<SaveProduct>) -> impl IntoView {
+    let error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
+    // A new product opens in its editor, where prices and publishing live.
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(p)) = create.value().get() {
+            navigate(&format!("/admin/products/{}", p.id), Default::default());
+        }
+    });
+
+    view! {
+        <h1 class="text-2xl font-semibold">"Products"</h1>
+        <div class="mt-6 grid gap-6 lg:grid-cols-3">
+            <section class="min-w-0 lg:col-span-2">
+                <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                    {move || products.get().map(|r| match r {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="text-slate-600" data-testid="no-products">"No products yet. Create the first one here."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <div class=TABLE_WRAP>
+                                <table class="min-w-full text-left text-sm" data-testid="products-table">
+                                    <thead class=THEAD>
+                                        <tr>
+                                            <th class="px-3 py-2">"Name"</th><th class="px-3 py-2">"Status"</th>
+                                            <th class="px-3 py-2">"Prices"</th><th class="px-3 py-2">"Updated"</th>
+                                        </tr>
+                                    </thead>
+                                    <tbody>
+                                        {list.into_iter().map(|p| view! {
+                                            <tr class="border-t border-slate-100 align-top">
+                                                <td class="px-3 py-2">
+                                                    <a class=LINK href=format!("/admin/products/{}", p.id)>{p.name}</a>
+                                                    <div class="font-mono text-xs text-slate-500">{p.slug}</div>
+                                                </td>
+                                                <td class="px-3 py-2"><Badge text=p.status.as_str() tone=product_tone(p.status)/></td>
+                                                <td class="px-3 py-2">
+                                                    {price_summary(p.prices, p.contact_sales)}
+                                                </td>
+                                                <td class="px-3 py-2 whitespace-nowrap">{p.updated_at}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                        }.into_any(),
+                        Err(e) => view! { <LoadError error=e/> }.into_any(),
+                    })}
+                </Transition>
+            </section>
+            <section class=format!("{CARD} h-fit")>
+                <h2 class="mb-3 font-semibold">"New product"</h2>
+                <ActionForm action=create attr:class="space-y-3" attr:data-testid="new-product">
+                    <ProductFields error/>
+                    <button type="submit" class=BUTTON>"Create product"</button>
+                </ActionForm>
+            </section>
+        </div>
+    }
+}
+
+/// The editable fields of a product, filled from `product` when editing.
+/// Input names are the arguments of `save_product`.
+#[component]
+pub fn ProductFields(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    #[prop(optional)] product: Option<ProductView>,
+) -> impl IntoView {
+    let (name, slug, description, repositories, contact_sales) = match product {
+        Some(p) => (p.name, p.slug, p.description, p.repositories.join("\n"), p.contact_sales),
+        None => Default::default(),
+    };
+    view! {
+        <FormError error fields=&["name", "slug", "description", "repositories"]/>
+        <label class=LABEL>
+            "Name"
+            <input class=INPUT_CLASS type="text" name="name" required=true maxlength="200" value=name/>
+        </label>
+        <FieldError name="name" error/>
+        <label class=LABEL>
+            "Slug"
+            <span class="font-normal text-slate-500">" (address in the catalogue; empty = from the name)"</span>
+            <input class=INPUT_CLASS type="text" name="slug" maxlength="100" value=slug autocomplete="off"/>
+        </label>
+        <FieldError name="slug" error/>
+        <label class=LABEL>
+            "Description"
+            <span class="font-normal text-slate-500">" (Markdown)"</span>
+            <textarea class=INPUT_CLASS name="description" rows="6">{description}</textarea>
+        </label>
+        <FieldError name="description" error/>
+        <label class=LABEL>
+            "Repositories"
+            <span class="font-normal text-slate-500">" (one per line: acme/widget, or acme/widget-* for a prefix)"</span>
+            <textarea class=format!("{INPUT_CLASS} font-mono") name="repositories" rows="4">{repositories}</textarea>
+        </label>
+        <FieldError name="repositories" error/>
+        <label class="flex items-center gap-2 text-sm text-slate-700">
+            <input type="checkbox" name="contact_sales" value="on" checked=contact_sales class="h-4 w-4 rounded border-slate-300"/>
+            "Contact sales (no online price needed)"
+        </label>
+    }
+}
+
+/// Active price labels joined, or what stands in for them.
+fn price_summary(prices: Vec<crate::views::PriceView>, contact_sales: bool) -> String {
+    let labels: Vec<String> = prices.into_iter().filter(|p| p.active).map(|p| p.label).collect();
+    match (labels.is_empty(), contact_sales) {
+        (false, _) => labels.join(" · "),
+        (true, true) => "Contact sales".into(),
+        (true, false) => "none yet".into(),
+    }
+}

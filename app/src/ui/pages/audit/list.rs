@@ -1,0 +1,186 @@
+//! The audit log (`/audit`, admins and auditors): filters (time range,
+//! customer, credential, repository, action, outcome, IP, text in the
+//! details) kept in the query string, keyset pages (`before=<id>`, stable
+//! while new events arrive), CSV / JSON Lines downloads of the current
+//! filter, and a link to each event's detail (`audit_detail.rs`).
+
+use crate::ui::pages::audit::charts::{charts_resource, AuditCharts, Charts};
+use crate::ui::pages::audit::detail::UtcTime;
+use crate::server_fns::audit::{search_events, AuditPage};
+use crate::views::AuditFilter;
+use crate::ui::auth_context::use_auth;
+use crate::ui::components::form::{BUTTON, INPUT_CLASS};
+use crate::ui::components::role_gate::RequireRole;
+use crate::ui::components::widgets::{gate, LoadError, LABEL, LINK, TABLE_WRAP, THEAD};
+use crate::domain::Role;
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+type Events = Resource<Result<AuditPage, AppError>>;
+
+/// The filter in the current URL.
+pub fn filter_from_query(q: &leptos_router::params::ParamsMap) -> AuditFilter {
+    let get = |k: &str| q.get(k).filter(|v| !v.trim().is_empty());
+    AuditFilter {
+        from: get("from"),
+        to: get("to"),
+        customer: get("customer"),
+        credential: get("credential"),
+        repository: get("repository"),
+        action: get("action"),
+        outcome: get("outcome"),
+        ip: get("ip"),
+        q: get("q"),
+        before: q.get("before").and_then(|b| b.parse::<i64>().ok()),
+    }
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let auth = use_auth();
+    let query = use_query_map();
+    let filter = Memo::new(move |_| filter_from_query(&query.read()));
+    // Outside RequireRole: see `widgets::gate`.
+    let events: Events = Resource::new(move || filter.get(), move |f| async move {
+        gate(auth, &[Role::Admin, Role::Auditor]).await?;
+        search_events(Some(f)).await
+    });
+    let charts = charts_resource();
+    view! {
+        <Title text="Audit log"/>
+        <RequireRole roles=&[Role::Admin, Role::Auditor]>
+            <AuditBody events filter charts/>
+        </RequireRole>
+    }
+}
+
+#[component]
+fn AuditBody(events: Events, filter: Memo<AuditFilter>, charts: Charts) -> impl IntoView {
+    view! {
+        <h1 class="text-2xl font-semibold">"Audit log"</h1>
+        <p class="mt-1 text-sm text-slate-600">
+            "Every sign-in, account change and access decision. Read-only. Times in UTC (hover for your local time)."
+        </p>
+        <AuditCharts charts/>
+        <FilterForm filter=filter.get_untracked()/>
+        {move || {
+            let f = filter.get();
+            let csv = format!("/audit/export?{}", f.query_string(&[("format", "csv".into())]));
+            let jsonl = format!("/audit/export?{}", f.query_string(&[("format", "jsonl".into())]));
+            view! {
+                <p class="mt-3 flex flex-wrap gap-4 text-sm">
+                    <span class="text-slate-600">"Download everything this filter matches:"</span>
+                    <a class=LINK rel="external" download="" href=csv data-testid="export-csv">"CSV"</a>
+                    <a class=LINK rel="external" download="" href=jsonl data-testid="export-jsonl">"JSON Lines"</a>
+                </p>
+            }
+        }}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || events.get().map(|r| match r {
+                Ok(page) => view! { <EventsTable page filter=filter.get_untracked()/> }.into_any(),
+                Err(e) => view! { <LoadError error=e/> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn FilterForm(filter: AuditFilter) -> impl IntoView {
+    let field = move |name: &'static str, label: &'static str, value: Option<String>, placeholder: &'static str| {
+        view! {
+            <label class="block">
+                <span class=LABEL>{label}</span>
+                <input class=INPUT_CLASS name=name value=value.unwrap_or_default() placeholder=placeholder/>
+            </label>
+        }
+    };
+    let outcome = filter.outcome.clone().unwrap_or_default();
+    view! {
+        <form method="get" action="/audit" class="mt-4 grid gap-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:grid-cols-2 lg:grid-cols-4" data-testid="audit-filters">
+            {field("from", "From (UTC)", filter.from.clone(), "2026-11-01 or 2026-11-01T09:00")}
+            {field("to", "To (UTC)", filter.to.clone(), "2026-11-30")}
+            {field("customer", "Customer id", filter.customer.clone(), "42")}
+            {field("credential", "Credential user name", filter.credential.clone(), "pull-…")}
+            {field("repository", "Repository", filter.repository.clone(), "acme/widget")}
+            {field("action", "Action", filter.action.clone(), "registry.token or registry.*")}
+            <label class="block">
+                <span class=LABEL>"Outcome"</span>
+                <select class=INPUT_CLASS name="outcome">
+                    <option value="" selected=outcome.is_empty()>"Any"</option>
+                    <option value="granted" selected=outcome == "granted" || outcome == "success">"Granted / success"</option>
+                    <option value="denied" selected=outcome == "denied">"Denied"</option>
+                    <option value="failure" selected=outcome == "failure">"Failure"</option>
+                </select>
+            </label>
+            {field("ip", "Client IP", filter.ip.clone(), "203.0.113.7")}
+            {field("q", "Text in details", filter.q.clone(), "scope, tag, reason…")}
+            <div class="flex items-end gap-3">
+                <button class=BUTTON type="submit">"Filter"</button>
+                <a class=LINK href="/audit">"Clear"</a>
+            </div>
+        </form>
+    }
+}
+
+pub fn outcome_class(outcome: &str) -> &'static str {
+    match outcome {
+        "success" => "text-emerald-700",
+        "denied" => "text-amber-700",
+        _ => "text-red-700",
+    }
+}
+
+#[component]
+fn EventsTable(page: AuditPage, filter: AuditFilter) -> impl IntoView {
+    let AuditPage { events, older } = page;
+    let paged = filter.before.is_some();
+    let newest = format!("/audit?{}", filter.query_string(&[]));
+    let older = older.map(|id| format!("/audit?{}", filter.query_string(&[("before", id.to_string())])));
+    let empty = events.is_empty();
+    view! {
+        <div class=format!("mt-4 {TABLE_WRAP}")>
+            <table class="min-w-full text-left text-sm" data-testid="audit-table">
+                <thead class=THEAD>
+                    <tr>
+                        <th class="px-3 py-2">"Time (UTC)"</th><th class="px-3 py-2">"Actor"</th><th class="px-3 py-2">"Action"</th>
+                        <th class="px-3 py-2">"Outcome"</th><th class="px-3 py-2">"Target"</th><th class="px-3 py-2">"IP"</th><th class="px-3 py-2">"Details"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {events.into_iter().map(|e| {
+                        let href = format!("/audit/events/{}", e.id);
+                        let cell = format!("px-3 py-2 {}", outcome_class(&e.outcome));
+                        view! {
+                            <tr class="border-t border-slate-100 align-top" data-testid="audit-row">
+                                <td class="px-3 py-2 whitespace-nowrap">
+                                    <a class=LINK href=href><UtcTime iso=e.occurred_at_iso text=e.occurred_at/></a>
+                                </td>
+                                <td class="px-3 py-2">{e.actor}</td>
+                                <td class="px-3 py-2 font-mono text-xs">{e.action}</td>
+                                <td class=cell>{e.outcome}</td>
+                                <td class="px-3 py-2">{e.target.unwrap_or_default()}</td>
+                                <td class="px-3 py-2 font-mono text-xs" title=e.user_agent.unwrap_or_default()>{e.ip.unwrap_or_default()}</td>
+                                <td class="px-3 py-2 font-mono text-xs break-all max-w-md">{truncate(&e.details, 160)}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        {empty.then(|| view! { <p class="mt-2 text-sm text-slate-600" data-testid="audit-empty">"No events match this filter."</p> })}
+        <p class="mt-2 flex gap-4 text-sm">
+            {paged.then(|| view! { <a class=LINK href=newest>"Newest events"</a> })}
+            {older.map(|href| view! { <a class=LINK href=href data-testid="audit-older">"Older events"</a> })}
+        </p>
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    }
+}

@@ -1,0 +1,9 @@
+//! The pages, one folder per area: `public/` (home, catalogue, log in and
+//! sign up), `account/` (a customer's products, credentials, orders,
+//! checkout), `admin/` (the vendor's dashboard, products, customers, keys)
+//! and `audit/` (the auditor's log).
+
+pub mod account;
+pub mod admin;
+pub mod audit;
+pub mod public;

@@ -1,0 +1,12 @@
+//! Who is logged in, as pages and server functions see it.
+
+use crate::domain::Role;
+use serde::{Deserialize, Serialize};
+
+/// The logged-in user as the pages see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+}

@@ -1,0 +1,240 @@
+//! What pages and the REST API show: plain serialisable structs built from
+//! rows on the server. Times are pre-formatted in UTC (RFC 3339 for machines,
+//! words for people) so server and browser render the same text. Under `ssr`
+//! they also describe themselves for the OpenAPI document.
+
+use crate::domain::{
+    access::{EntitlementSource, EntitlementStatus},
+    catalogue::{PriceKind, ProductStatus},
+};
+use serde::{Deserialize, Serialize};
+
+mod audit;
+mod auth;
+
+pub use audit::{AuditEntry, AuditFilter};
+pub use auth::SessionUser;
+
+/// Percent-encodes a query value (a search box's text, a filter).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PriceView {
+    pub id: i64,
+    #[cfg_attr(feature = "ssr", schema(value_type = Object))]
+    pub kind: PriceKind,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub active: bool,
+    /// "€49.00 / month"
+    pub label: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ProductView {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    /// Markdown as written.
+    pub description: String,
+    /// The Markdown rendered to sanitised HTML (no scripts, no event handlers).
+    pub description_html: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub status: ProductStatus,
+    /// No online price: customers are asked to contact sales.
+    pub contact_sales: bool,
+    /// Exact names (`acme/widget`) or prefixes (`acme/widget-*`).
+    pub repositories: Vec<String>,
+    pub prices: Vec<PriceView>,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CustomerView {
+    pub id: i64,
+    pub email: String,
+    pub name: Option<String>,
+    pub disabled: bool,
+    pub created_at: String,
+    pub last_login_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EntitlementView {
+    pub id: i64,
+    pub customer_id: i64,
+    pub customer_email: String,
+    pub product_id: i64,
+    pub product_name: String,
+    pub product_slug: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub status: EntitlementStatus,
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub source: EntitlementSource,
+    /// RFC 3339, UTC.
+    pub starts_at: String,
+    pub ends_at: Option<String>,
+    pub grace_until: Option<String>,
+    pub suspended_reason: Option<String>,
+    pub note: Option<String>,
+    /// Plain words at the time of the answer: "active until 12 March 2027".
+    pub summary: String,
+    /// Whether it grants access right now.
+    pub grants_access: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ApiKeyView {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    /// The public part of the key (`pc_<key_id>_…`), for recognising it.
+    pub key_id: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+/// A new API key: `secret` is the whole bearer token, shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub key: ApiKeyView,
+    pub secret: String,
+}
+
+/// A registry credential as lists show it (never its secret).
+/// `kind` is `pull` (a customer's, for their clusters) or `push` (an admin's,
+/// for the vendor's CI).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CredentialView {
+    pub id: i64,
+    pub kind: String,
+    pub name: String,
+    /// The registry user name (`docker login -u …`).
+    pub username: String,
+    pub owner_id: i64,
+    pub owner_email: String,
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub rotated_at: Option<String>,
+    /// When it last obtained a registry token.
+    pub last_used_at: Option<String>,
+    /// When the registry last reported a manifest pull by it.
+    pub last_pulled_at: Option<String>,
+    pub revoked_at: Option<String>,
+    /// `active`, `expired` or `revoked`.
+    pub status: String,
+}
+
+/// A credential just created or rotated: the secret is shown this once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NewCredential {
+    pub credential: CredentialView,
+    pub username: String,
+    pub secret: String,
+}
+
+/// A tag the registry reported pushed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TagView {
+    pub tag: String,
+    pub digest: String,
+    pub pushed_at: String,
+}
+
+/// A repository a customer may pull (or, for a prefix pattern, one seen
+/// pushed under it), with its tags, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RepositoryView {
+    pub name: String,
+    pub product_name: String,
+    pub tags: Vec<TagView>,
+}
+
+/// What the credentials page needs for its copy-ready snippets.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RegistryAccessView {
+    /// The registry's host (and port) as clients name it, e.g. `registry.example.com`.
+    pub host: String,
+    pub repositories: Vec<RepositoryView>,
+}
+
+/// A purchase through Stripe Checkout, as the customer's orders page and the
+/// admin customer page show it. Times are RFC 3339 (UTC).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OrderView {
+    pub id: i64,
+    pub product_id: i64,
+    pub product_name: String,
+    pub product_slug: String,
+    /// `subscription` or `payment` (one-time).
+    pub mode: String,
+    /// `pending`, `active`, `past_due`, `unpaid`, `canceled`, `paid`,
+    /// `refunded`, `expired` (checkout abandoned) or `incomplete`.
+    pub status: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    /// `month` or `year` for subscriptions.
+    pub interval: Option<String>,
+    pub created_at: String,
+    /// When the subscription renews next (active subscriptions only).
+    pub next_renewal: Option<String>,
+    /// The end of the access this order gives, if it has one.
+    pub access_until: Option<String>,
+    pub entitlement_id: Option<i64>,
+}
+
+/// What the checkout success page shows while it waits for Stripe's webhook.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CheckoutStatusView {
+    /// Stripe has not confirmed the payment yet.
+    Pending,
+    /// The webhook arrived and the entitlement is active.
+    Active { product_name: String, product_slug: String },
+    /// The payment did not go through (or was refunded).
+    Failed { message: String },
+}
+
+/// Whether online payment (Stripe) is configured on this portal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingInfo {
+    pub online_payment: bool,
+}
+
+/// How online payment stands, for the admin dashboard: is Stripe set up,
+/// with which lifecycle settings, and is its webhook arriving.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BillingStatusView {
+    pub online_payment: bool,
+    /// "7 days", "20 seconds"… (empty when Stripe is off).
+    pub grace: String,
+    /// `period_end` or `immediately`.
+    pub end_access: String,
+    /// Webhook events processed in the last 24 hours, and the newest one.
+    pub events_24h: i64,
+    pub last_event_at: Option<String>,
+    /// Deliveries refused (bad signature, stale, unreadable) in the last 24 hours.
+    pub refused_24h: i64,
+    /// Published products with a price sold online that Stripe does not know yet.
+    pub unsynced_products: i64,
+}

@@ -1,0 +1,209 @@
+//! `/api/v1/audit`: the audit log for auditors' tools (admin or auditor
+//! key): one filtered keyset page as JSON, or every matching event streamed
+//! as CSV or JSON Lines (`format=csv|jsonl`); `/api/v1/audit/{id}`: one event.
+//! The same filters as the auditor page (`app::backend::services::audit::query`).
+
+use crate::routes::rest::{audit_export, IdPath};
+use crate::routes::rest::audit_export::Format;
+use crate::routes::rest::auth::CanRead;
+use crate::routes::rest::error::{ApiError, ErrorBody};
+use crate::routes::rest::json::{ApiPath, ApiQuery};
+use app::views::AuditFilter;
+use app::backend::services::audit;
+use app::backend::services::audit::{Actor, AuditEvent, Outcome, query as audit_query};
+use app::backend::db;
+use app::backend::db::audit::AuditRow;
+use app::backend::web::{AppState, RequestMeta};
+use axum::{
+    extract::State,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// From this time, inclusive: `2026-11-22`, `2026-11-22T14:30` (UTC) or RFC 3339.
+    pub from: Option<String>,
+    /// Until this time, exclusive (a bare date: the end of that day).
+    pub to: Option<String>,
+    /// The customer's user id (events about their access).
+    pub customer: Option<i64>,
+    /// A registry credential's user name (`pull-…`/`push-…`).
+    pub credential: Option<String>,
+    /// A repository, e.g. `acme/widget`.
+    pub repository: Option<String>,
+    /// An action (`registry.token`) or a prefix (`registry.*`).
+    pub action: Option<String>,
+    /// `granted` (= `success`), `denied` or `failure`.
+    pub outcome: Option<String>,
+    /// The client IP address.
+    pub ip: Option<String>,
+    /// Text to find in the details (case-insensitive).
+    pub q: Option<String>,
+    /// Keyset cursor: only events older than this id (from `next_before`).
+    pub before: Option<i64>,
+    /// Page size for `format=json`: 1–1000, default 100.
+    pub limit: Option<i64>,
+    /// `json` (a page, default), `csv` or `jsonl` (every matching event, streamed).
+    pub format: Option<Format>,
+}
+
+impl AuditQuery {
+    pub fn filter(&self) -> AuditFilter {
+        AuditFilter {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            customer: self.customer.map(|c| c.to_string()),
+            credential: self.credential.clone(),
+            repository: self.repository.clone(),
+            action: self.action.clone(),
+            outcome: self.outcome.clone(),
+            ip: self.ip.clone(),
+            q: self.q.clone(),
+            before: self.before,
+        }
+    }
+}
+
+/// One event. `chain_hash` links it to the event before (see the README's *Audit*).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventView {
+    pub id: i64,
+    /// RFC 3339, UTC, microseconds.
+    pub occurred_at: String,
+    pub actor: String,
+    pub actor_user_id: Option<i64>,
+    pub action: String,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    /// The customer whose access it concerns.
+    pub subject_user_id: Option<i64>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+    /// `null` until sealed (about a second after the event).
+    pub chain_hash: Option<String>,
+}
+
+impl From<AuditRow> for AuditEventView {
+    fn from(r: AuditRow) -> Self {
+        Self {
+            id: r.id,
+            occurred_at: r.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            actor: r.actor,
+            actor_user_id: r.actor_user_id,
+            action: r.action,
+            outcome: r.outcome,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            subject_user_id: r.subject_user_id,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            details: r.details.0,
+            chain_hash: r.chain_hash,
+        }
+    }
+}
+
+/// A page of events, newest first; `next_before` is the cursor of the next (older) page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPageView {
+    pub items: Vec<AuditEventView>,
+    pub next_before: Option<i64>,
+}
+
+/// Records who exported what (an export is a read worth knowing about).
+pub async fn record_export(st: &AppState, actor: Actor, meta: &RequestMeta, filter: &AuditFilter, format: &str) -> Result<(), sqlx::Error> {
+    let pairs: serde_json::Map<String, serde_json::Value> =
+        filter.pairs().into_iter().map(|(k, v)| (k.to_owned(), json!(v))).collect();
+    let event = AuditEvent::new(actor, "audit.export", Outcome::Success)
+        .meta(meta)
+        .details(json!({ "format": format, "filter": pairs, "before": filter.before }));
+    audit::record_alone(&st.db, &event).await.map(|_| ())
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditPageView, description = "A page (format=json), or a CSV / JSON Lines download of every matching event"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn list(CanRead(caller): CanRead, State(st): State<AppState>, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<Response, ApiError> {
+    let filter = q.filter();
+    let parsed = audit_query::parse(&filter)?;
+    match q.format.unwrap_or(Format::Json) {
+        Format::Json => {
+            let limit = q.limit.unwrap_or(100);
+            if !(1..=1000).contains(&limit) {
+                return Err(ApiError::bad_request(Some("limit".into()), "limit must be 1–1000"));
+            }
+            let mut rows = db::audit::search(&st.db, &parsed, limit + 1).await?;
+            let more = rows.len() as i64 > limit;
+            rows.truncate(limit as usize);
+            let next_before = if more { rows.last().map(|r| r.id) } else { None };
+            Ok(Json(AuditPageView { items: rows.into_iter().map(Into::into).collect(), next_before }).into_response())
+        }
+        format => {
+            record_export(&st, caller.actor(), &caller.meta, &filter, if format == Format::Csv { "csv" } else { "jsonl" }).await?;
+            Ok(audit_export::stream(st.db.clone(), parsed, format).await)
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/audit/{id}", tag = "audit", params(IdPath),
+    responses((status = 200, body = AuditEventView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_one(CanRead(_caller): CanRead, State(st): State<AppState>, ApiPath(p): ApiPath<IdPath>) -> Result<Json<AuditEventView>, ApiError> {
+    let row = db::audit::get(&st.db, p.id).await?.ok_or(ApiError::NotFound)?;
+    Ok(Json(row.into()))
+}
+
+/// `GET /audit/export?format=csv|jsonl&…`: the auditor page's download of
+/// its current filter, for a logged-in admin or auditor (session cookie).
+pub async fn page_export(State(st): State<AppState>, req: axum::extract::Request) -> Response {
+    use app::domain::Role;
+    use app::error::AppError;
+    use app::backend::services::auth::require_role;
+    use axum::{extract::ConnectInfo, http::StatusCode};
+    use leptos::{prelude::provide_context, reactive::{computed::ScopedFuture, owner::Owner}};
+    let (parts, _) = req.into_parts();
+    let q: AuditQuery = match crate::routes::rest::json::parse_query(parts.uri.query().unwrap_or_default()) {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
+    };
+    let owner = Owner::new();
+    let (ctx, state) = (parts.clone(), st.clone());
+    let user = owner
+        .with(|| {
+            provide_context(ctx);
+            provide_context(state);
+            ScopedFuture::new(async { require_role(&[Role::Admin, Role::Auditor]).await })
+        })
+        .await;
+    let user = match user {
+        Ok(u) => u,
+        Err(AppError::Unauthenticated) => return (StatusCode::UNAUTHORIZED, "log in first").into_response(),
+        Err(AppError::Forbidden) => return (StatusCode::FORBIDDEN, "admins and auditors only").into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let filter = q.filter();
+    let parsed = match audit_query::parse(&filter) {
+        Ok(p) => p,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let format = match q.format {
+        Some(Format::Jsonl) => Format::Jsonl,
+        _ => Format::Csv,
+    };
+    let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+    let meta = RequestMeta::from_parts(&parts.headers, peer, st.auth.client_ip_header.as_deref());
+    let actor = Actor::User { id: user.id, email: user.email.clone() };
+    if let Err(e) = record_export(&st, actor, &meta, &filter, if format == Format::Csv { "csv" } else { "jsonl" }).await {
+        return ApiError::from(e).into_response();
+    }
+    audit_export::stream(st.db.clone(), parsed, format).await
+}

@@ -1,0 +1,5 @@
+//! The registry token-signing keys: ES256 keys with self-signed
+//! certificates on disk (`keys.rs`), their bundle, rotation and the signer
+//! the token route uses.
+
+pub mod keys;
