@@ -47,6 +47,7 @@ impl EntitlementStatus {
         })
     }
 }
+crate::text_column!(EntitlementStatus, EntitlementStatus::parse);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -77,6 +78,7 @@ impl EntitlementSource {
         })
     }
 }
+crate::text_column!(EntitlementSource, EntitlementSource::parse);
 
 /// The facts about one entitlement that decide access.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -189,6 +189,7 @@ impl ProductStatus {
         }
     }
 }
+crate::text_column!(ProductStatus, |s| ProductStatus::parse(s).ok());
 
 /// How a price sells access.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -219,6 +220,16 @@ impl PriceKind {
         match self {
             Self::OneTime { months } => Some(months),
             Self::Trial { days } => Some(days),
+            _ => None,
+        }
+    }
+
+    /// Whether a price of this kind name takes a duration (`one_time`:
+    /// months, `trial`: days); `None` for a name that is no kind.
+    pub fn takes_duration(kind: &str) -> Option<bool> {
+        match kind {
+            "monthly" | "yearly" => Some(false),
+            "one_time" | "trial" => Some(true),
             _ => None,
         }
     }

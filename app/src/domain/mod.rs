@@ -6,6 +6,7 @@ mod column;
 pub mod access;
 pub mod time;
 pub mod catalogue;
+pub mod order;
 mod email;
 mod password;
 mod role;

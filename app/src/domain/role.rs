@@ -57,6 +57,8 @@ impl FromStr for Role {
     }
 }
 
+crate::text_column!(Role, |s| s.parse().ok());
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

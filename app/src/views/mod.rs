@@ -3,6 +3,8 @@
 //! words for people) so server and browser render the same text. Under `ssr`
 //! they also describe themselves for the OpenAPI document.
 
+use crate::domain::order::{EndAccess, OrderMode, OrderStatus};
+use crate::domain::Role;
 use crate::domain::{
     access::{EntitlementSource, EntitlementStatus},
     catalogue::{PriceKind, ProductStatus},
@@ -99,7 +101,8 @@ pub struct EntitlementView {
 pub struct ApiKeyView {
     pub id: i64,
     pub name: String,
-    pub role: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub role: Role,
     /// The public part of the key (`pc_<key_id>_…`), for recognising it.
     pub key_id: String,
     pub created_by: String,
@@ -188,10 +191,10 @@ pub struct OrderView {
     pub product_name: String,
     pub product_slug: String,
     /// `subscription` or `payment` (one-time).
-    pub mode: String,
-    /// `pending`, `active`, `past_due`, `unpaid`, `canceled`, `paid`,
-    /// `refunded`, `expired` (checkout abandoned) or `incomplete`.
-    pub status: String,
+    pub mode: OrderMode,
+    /// `pending`, `active`, `past_due`, `unpaid`, `canceled`, `paused`,
+    /// `paid`, `refunded`, `expired` (checkout abandoned) or `incomplete`.
+    pub status: OrderStatus,
     pub amount_cents: i64,
     pub currency: String,
     /// `month` or `year` for subscriptions.
@@ -228,8 +231,8 @@ pub struct BillingStatusView {
     pub online_payment: bool,
     /// "7 days", "20 seconds"… (empty when Stripe is off).
     pub grace: String,
-    /// `period_end` or `immediately`.
-    pub end_access: String,
+    /// `period_end` or `immediately` (none when Stripe is off).
+    pub end_access: Option<EndAccess>,
     /// Webhook events processed in the last 24 hours, and the newest one.
     pub events_24h: i64,
     pub last_event_at: Option<String>,

@@ -17,7 +17,7 @@ pub struct StripeConfig {
     pub api_base: String,
     /// How long access continues after a renewal payment fails.
     pub grace: std::time::Duration,
-    pub end_access: app::backend::services::billing::EndAccess,
+    pub end_access: app::domain::order::EndAccess,
 }
 
 impl<F: Fn(&str) -> Option<String>> Env<F> {
@@ -47,8 +47,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let grace = app::backend::services::billing::parse_duration(&grace_text)
             .ok_or_else(|| err("PORTCULLIS_BILLING_GRACE", format!("expected a duration such as 7d, 36h, 90m or 30s, got {grace_text:?}")))?;
         let end_access = match self.get("PORTCULLIS_BILLING_END_ACCESS") {
-            None => app::backend::services::billing::EndAccess::PeriodEnd,
-            Some(v) => app::backend::services::billing::EndAccess::parse(&v)
+            None => app::domain::order::EndAccess::PeriodEnd,
+            Some(v) => app::domain::order::EndAccess::parse(&v)
                 .ok_or_else(|| err("PORTCULLIS_BILLING_END_ACCESS", format!("expected period_end or immediately, got {v:?}")))?,
         };
         Ok(Some(StripeConfig { secret_key: Secret::new(key), webhook_secret: Secret::new(hook), api_base, grace, end_access }))
@@ -59,7 +59,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::backend::services::billing::EndAccess;
+    use app::domain::order::EndAccess;
     use std::collections::HashMap;
     use std::time::Duration;
 

@@ -4,7 +4,7 @@
 
 use crate::common::{json, Backend, Options, TestApp, PASSWORD};
 use app::domain::Role;
-use app::backend::services::billing::EndAccess;
+use app::domain::order::EndAccess;
 use reqwest::Client;
 use serde_json::{json, Value};
 use server::config::{Secret, StripeConfig};

@@ -1,6 +1,7 @@
 //! `api_keys`: the secret is stored only as its SHA-256.
 
 use crate::backend::db::{Db, Tx};
+use crate::domain::Role;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
@@ -8,7 +9,7 @@ use chrono::{DateTime, Utc};
 pub struct ApiKeyRow {
     pub id: i64,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub key_id: String,
     /// Hex SHA-256 of the secret part; never shown.
     pub secret_hash: String,

@@ -1,6 +1,7 @@
 //! `entitlements`.
 
 use crate::backend::db::{Db, Tx};
+use crate::domain::access::{EntitlementSource, EntitlementStatus};
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
@@ -9,8 +10,8 @@ pub struct EntitlementRow {
     pub id: i64,
     pub customer_id: i64,
     pub product_id: i64,
-    pub status: String,
-    pub source: String,
+    pub status: EntitlementStatus,
+    pub source: EntitlementSource,
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
     pub grace_until: Option<DateTime<Utc>>,
@@ -32,7 +33,7 @@ const SELECT: &str = "SELECT e.id, e.customer_id, e.product_id, e.status, e.sour
 pub struct NewEntitlement<'a> {
     pub customer_id: i64,
     pub product_id: i64,
-    pub source: &'a str,
+    pub source: EntitlementSource,
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
     pub note: Option<&'a str>,
@@ -109,7 +110,7 @@ pub async fn list(db: &Db, f: &Filter, limit: i64, offset: i64) -> Result<Vec<En
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AccessRow {
     pub id: i64,
-    pub status: String,
+    pub status: EntitlementStatus,
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
     pub grace_until: Option<DateTime<Utc>>,

@@ -2,6 +2,7 @@
 //! idempotency) and the Stripe ids kept on users, products and prices.
 
 use crate::backend::db::{Db, Tx};
+use crate::domain::order::{OrderMode, OrderStatus};
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
@@ -11,8 +12,8 @@ pub struct OrderRow {
     pub customer_id: i64,
     pub product_id: i64,
     pub price_id: i64,
-    pub mode: String,
-    pub status: String,
+    pub mode: OrderMode,
+    pub status: OrderStatus,
     pub amount_cents: i64,
     pub currency: String,
     pub stripe_checkout_session_id: String,
@@ -225,6 +226,7 @@ pub async fn set_stripe_price_id(db: &Db, price_id: i64, stripe_id: &str) -> Res
 pub struct PriceSync {
     pub id: i64,
     pub kind: String,
+    pub duration: Option<i64>,
     pub amount_cents: i64,
     pub currency: String,
     pub active: bool,
@@ -237,7 +239,7 @@ pub async fn product_stripe_id(db: &Db, product_id: i64) -> Result<Option<String
 }
 
 pub async fn prices_for_sync(db: &Db, product_id: i64) -> Result<Vec<PriceSync>, sqlx::Error> {
-    let sql = "SELECT id, kind, amount_cents, currency, active, stripe_price_id FROM prices \
+    let sql = "SELECT id, kind, duration, amount_cents, currency, active, stripe_price_id FROM prices \
                WHERE product_id = $1 ORDER BY id";
     on_db!(db, |pool| sqlx::query_as(sql).bind(product_id).fetch_all(pool).await)
 }

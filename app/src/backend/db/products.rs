@@ -1,6 +1,7 @@
 //! `products`, `product_repositories`, `prices`.
 
 use crate::backend::db::{Db, Tx};
+use crate::domain::catalogue::ProductStatus;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
@@ -10,7 +11,7 @@ pub struct ProductRow {
     pub slug: String,
     pub name: String,
     pub description: String,
-    pub status: String,
+    pub status: ProductStatus,
     pub contact_sales: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -70,7 +71,7 @@ pub async fn update(tx: &mut Tx, id: i64, f: &ProductFields<'_>, now: DateTime<U
         .map(|r| r.rows_affected() == 1))
 }
 
-pub async fn set_status(tx: &mut Tx, id: i64, status: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+pub async fn set_status(tx: &mut Tx, id: i64, status: ProductStatus, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
     let sql = "UPDATE products SET status = $1, updated_at = $2 WHERE id = $3";
     on_tx!(tx, |conn| sqlx::query(sql)
         .bind(status)

@@ -99,7 +99,7 @@ pub async fn all_patterns(db: &Db) -> Result<Vec<String>, sqlx::Error> {
 pub struct EntitledPatternRow {
     pub product_name: String,
     pub pattern: String,
-    pub status: String,
+    pub status: crate::domain::access::EntitlementStatus,
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
     pub grace_until: Option<DateTime<Utc>>,

@@ -12,7 +12,7 @@ pub struct UserRow {
     pub id: i64,
     pub email: String,
     pub password_hash: PasswordHash,
-    pub role: String,
+    pub role: Role,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
@@ -22,7 +22,7 @@ pub struct UserRow {
 impl UserRow {
     /// The stored role; the CHECK constraint keeps it one of the three.
     pub fn role(&self) -> Role {
-        self.role.parse().unwrap_or(Role::Customer)
+        self.role
     }
 }
 

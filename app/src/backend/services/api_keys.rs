@@ -35,11 +35,20 @@ pub fn view(r: ApiKeyRow) -> ApiKeyView {
 }
 
 /// API keys act as admins (read and write) or auditors (read only).
-pub fn parse_role(role: &str) -> Result<Role, AppError> {
-    match role.parse::<Role>() {
-        Ok(r @ (Role::Admin | Role::Auditor)) => Ok(r),
-        _ => Err(AppError::invalid("role", "an API key's role is admin or auditor")),
+pub fn key_role(role: Role) -> Result<Role, AppError> {
+    match role {
+        Role::Admin | Role::Auditor => Ok(role),
+        Role::Customer => Err(not_a_key_role()),
     }
+}
+
+/// `key_role` of a role as typed (forms, the CLI).
+pub fn parse_role(role: &str) -> Result<Role, AppError> {
+    role.parse::<Role>().map_err(|_| not_a_key_role()).and_then(key_role)
+}
+
+fn not_a_key_role() -> AppError {
+    AppError::invalid("role", "an API key's role is admin or auditor")
 }
 
 pub async fn create(db: &Db, name: &str, role: Role, actor: Actor, meta: &RequestMeta) -> Result<NewApiKey, AppError> {
@@ -47,7 +56,7 @@ pub async fn create(db: &Db, name: &str, role: Role, actor: Actor, meta: &Reques
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(AppError::invalid("name", "1–100 characters, no control characters"));
     }
-    let role = parse_role(role.as_str())?;
+    let role = key_role(role)?;
     let key_id = random_token(KEY_ID_LEN).to_ascii_lowercase();
     let secret = random_token(SECRET_LEN);
     let created_by = match &actor {

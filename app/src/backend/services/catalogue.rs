@@ -131,8 +131,8 @@ pub async fn update(
             })),
     )
     .await?;
-    if let Some(status) = status.filter(|s| s.as_str() != before.status) {
-        record_status(&mut tx, id, &before.status, status, actor, meta).await?;
+    if let Some(status) = status.filter(|s| *s != before.status) {
+        record_status(&mut tx, id, before.status, status, actor, meta).await?;
     }
     tx.commit().await?;
     get(db, id).await
@@ -151,18 +151,18 @@ fn check_publishable(repositories: &[String], contact_sales: bool, has_active_pr
 async fn record_status(
     tx: &mut db::Tx,
     id: i64,
-    from: &str,
+    from: ProductStatus,
     to: ProductStatus,
     actor: Actor,
     meta: &RequestMeta,
 ) -> Result<(), AppError> {
-    db::products::set_status(tx, id, to.as_str(), Utc::now()).await?;
+    db::products::set_status(tx, id, to, Utc::now()).await?;
     audit::record(
         tx,
         &AuditEvent::new(actor, "product.status", Outcome::Success)
             .target("product", id)
             .meta(meta)
-            .details(json!({ "from": from, "to": to.as_str() })),
+            .details(json!({ "from": from.as_str(), "to": to.as_str() })),
     )
     .await?;
     Ok(())
@@ -179,7 +179,7 @@ pub async fn set_status(db: &Db, id: i64, status: ProductStatus, actor: Actor, m
         return Ok(current);
     }
     let mut tx = db.begin().await?;
-    record_status(&mut tx, id, current.status.as_str(), status, actor, meta).await?;
+    record_status(&mut tx, id, current.status, status, actor, meta).await?;
     tx.commit().await?;
     get(db, id).await
 }
@@ -231,7 +231,7 @@ fn view(row: db::products::ProductRow, repositories: Vec<String>, prices: Vec<Pr
         slug: row.slug,
         name: row.name,
         description: row.description,
-        status: ProductStatus::parse(&row.status).unwrap_or(ProductStatus::Draft),
+        status: row.status,
         contact_sales: row.contact_sales,
         repositories,
         prices,
@@ -254,7 +254,7 @@ pub async fn get(db: &Db, id: i64) -> Result<ProductView, AppError> {
 /// A published product by slug, with its active prices (the public page).
 pub async fn get_published(db: &Db, slug: &str) -> Result<ProductView, AppError> {
     match db::products::find_by_slug(db, slug).await? {
-        Some(row) if row.status == "published" => assemble(db, row, true).await,
+        Some(row) if row.status == ProductStatus::Published => assemble(db, row, true).await,
         _ => Err(AppError::NotFound),
     }
 }

@@ -110,7 +110,7 @@ pub async fn create(
         Kind::Pull => Role::Customer,
         Kind::Push => Role::Admin,
     };
-    if owner.role != wanted.as_str() {
+    if owner.role != wanted {
         let message = match kind {
             Kind::Pull => "pull credentials belong to customer accounts",
             Kind::Push => "push credentials belong to admin accounts",
@@ -283,7 +283,7 @@ pub async fn registry_access(db: &Db, customer_id: i64, host: &str) -> Result<Re
     let tags = tags_by_repository(db).await?;
     let mut repositories: BTreeMap<String, RepositoryView> = BTreeMap::new();
     for r in db::registry::entitled_patterns(db, customer_id).await? {
-        let w = crate::backend::services::entitlements::window(&r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason);
+        let w = crate::backend::services::entitlements::window(r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason);
         if standing(&w, now).is_err() {
             continue;
         }

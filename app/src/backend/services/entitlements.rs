@@ -35,7 +35,7 @@ pub async fn access_entries(db: &Db, customer_id: i64) -> Result<Vec<(i64, Windo
     for r in db::entitlements::access_rows(db, customer_id).await? {
         let Ok(pattern) = RepoPattern::parse(&r.pattern) else { continue };
         let entry = grouped.entry(r.id).or_insert_with(|| {
-            (window(&r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason), Vec::new())
+            (window(r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason), Vec::new())
         });
         entry.1.push(pattern);
     }
@@ -47,17 +47,16 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The decision's view of a stored row. An unknown status (impossible under
-/// the CHECK constraint) is treated as revoked: fail closed.
+/// The decision's view of a stored row.
 pub fn window(
-    status: &str,
+    status: EntitlementStatus,
     starts_at: DateTime<Utc>,
     ends_at: Option<DateTime<Utc>>,
     grace_until: Option<DateTime<Utc>>,
     reason: &Option<String>,
 ) -> Window {
     Window {
-        status: EntitlementStatus::parse(status).unwrap_or(EntitlementStatus::Revoked),
+        status,
         starts_at,
         ends_at,
         grace_until,
@@ -66,7 +65,7 @@ pub fn window(
 }
 
 fn window_of(r: &EntitlementRow) -> Window {
-    window(&r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason)
+    window(r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason)
 }
 
 pub fn view(r: EntitlementRow, now: DateTime<Utc>) -> EntitlementView {
@@ -79,7 +78,7 @@ pub fn view(r: EntitlementRow, now: DateTime<Utc>) -> EntitlementView {
         product_name: r.product_name,
         product_slug: r.product_slug,
         status: w.status,
-        source: EntitlementSource::parse(&r.source).unwrap_or(EntitlementSource::Manual),
+        source: r.source,
         starts_at: rfc3339(r.starts_at),
         ends_at: r.ends_at.map(rfc3339),
         grace_until: r.grace_until.map(rfc3339),
@@ -127,7 +126,7 @@ pub async fn grant(db: &Db, g: &Grant, actor: Actor, meta: &RequestMeta) -> Resu
         &db::entitlements::NewEntitlement {
             customer_id: g.customer_id,
             product_id: g.product_id,
-            source: g.source.as_str(),
+            source: g.source,
             starts_at: g.starts_at,
             ends_at: g.ends_at,
             note: g.note.as_deref(),
@@ -170,11 +169,11 @@ pub async fn change(db: &Db, id: i64, change: &Change, actor: Actor, meta: &Requ
     let mut tx = db.begin().await?;
     let before = db::entitlements::find_in(&mut tx, id).await?.ok_or(AppError::NotFound)?;
     let mut after = before.clone();
-    if before.status == "revoked" && change.status.is_some_and(|s| s != EntitlementStatus::Revoked) {
+    if before.status == EntitlementStatus::Revoked && change.status.is_some_and(|s| s != EntitlementStatus::Revoked) {
         return Err(AppError::invalid("status", "a revoked entitlement cannot be reactivated: grant a new one"));
     }
     if let Some(status) = change.status {
-        after.status = status.as_str().to_owned();
+        after.status = status;
         after.suspended_reason = match status {
             EntitlementStatus::Suspended => change.suspended_reason.clone().filter(|r| !r.trim().is_empty()),
             _ => None,
@@ -199,10 +198,10 @@ pub async fn change(db: &Db, id: i64, change: &Change, actor: Actor, meta: &Requ
         return Err(AppError::invalid("ends_at", "the end must be after the start"));
     }
     db::entitlements::update(&mut tx, &after, Utc::now()).await?;
-    let action = match (change.status, before.status.as_str()) {
-        (Some(EntitlementStatus::Suspended), s) if s != "suspended" => "entitlement.suspend",
-        (Some(EntitlementStatus::Active), s) if s != "active" => "entitlement.resume",
-        (Some(EntitlementStatus::Revoked), s) if s != "revoked" => "entitlement.revoke",
+    let action = match change.status.filter(|to| *to != before.status) {
+        Some(EntitlementStatus::Suspended) => "entitlement.suspend",
+        Some(EntitlementStatus::Active) => "entitlement.resume",
+        Some(EntitlementStatus::Revoked) => "entitlement.revoke",
         _ if after.ends_at != before.ends_at || after.starts_at != before.starts_at => "entitlement.window",
         _ => "entitlement.update",
     };

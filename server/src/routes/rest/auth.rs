@@ -46,7 +46,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<ApiCaller, ApiE
     let token = bearer_token(parts).ok_or(ApiError::Unauthenticated)?;
     let row = api_keys::authenticate(&state.db, token).await?.ok_or(ApiError::Unauthenticated)?;
     // A row with a role keys may not have is not a usable key.
-    let role = api_keys::parse_role(&row.role).map_err(|_| ApiError::Unauthenticated)?;
+    let role = api_keys::key_role(row.role).map_err(|_| ApiError::Unauthenticated)?;
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let meta = RequestMeta::from_parts(&parts.headers, peer, state.auth.client_ip_header.as_deref());
     Ok(ApiCaller { key_id: row.id, name: row.name, role, meta })

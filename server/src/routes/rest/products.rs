@@ -95,8 +95,9 @@ fn parse_status(field: &str, raw: &str) -> Result<ProductStatus, ApiError> {
 /// Parses one price; `prefix` is how its fields are named in errors
 /// (`prices[2].` in a product, empty for the price route).
 pub fn parse_price(prefix: &str, p: &PriceInput) -> Result<PriceSpec, ApiError> {
-    let kind_known = matches!(p.kind.as_str(), "monthly" | "yearly" | "one_time" | "trial");
-    if matches!(p.kind.as_str(), "monthly" | "yearly") && p.duration.is_some() {
+    let takes_duration = PriceKind::takes_duration(&p.kind);
+    let kind_known = takes_duration.is_some();
+    if takes_duration == Some(false) && p.duration.is_some() {
         return Err(ApiError::invalid(format!("{prefix}duration"), "monthly and yearly prices take no duration"));
     }
     let kind = PriceKind::from_parts(&p.kind, p.duration)

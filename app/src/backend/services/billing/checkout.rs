@@ -4,6 +4,7 @@
 use crate::backend::services::billing::{stripe_err, sync, Billing};
 use crate::views::SessionUser;
 use crate::domain::catalogue::PriceKind;
+use crate::domain::order::{OrderMode, OrderStatus};
 use crate::error::AppError;
 use crate::backend::services::audit;
 use crate::backend::services::audit::{AuditEvent, Outcome};
@@ -35,7 +36,7 @@ pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, m
     let billing = billing(state)?;
     let db = &state.db;
     let price = db::products::price(db, price_id).await?.ok_or_else(|| AppError::invalid("price_id", "no such price"))?;
-    let product = db::products::find(db, price.product_id).await?.filter(|p| p.status == "published");
+    let product = db::products::find(db, price.product_id).await?.filter(|p| p.status == crate::domain::catalogue::ProductStatus::Published);
     let Some(product) = product.filter(|_| price.active) else {
         return Err(AppError::invalid("price_id", "this price is no longer offered"));
     };
@@ -140,7 +141,7 @@ async fn open_session_url(billing: &Billing, db: &Db, customer_id: i64, price_id
     let since = Utc::now() - chrono::Duration::hours(23);
     let id = db::orders::open_checkout(db, customer_id, price_id, since).await.ok()??;
     let session = stripe_checkout::checkout_session::RetrieveCheckoutSession::new(id.as_str()).send(&billing.client).await.ok()?;
-    let open = session.status.as_ref().is_some_and(|s| s.as_str() == "open");
+    let open = session.status == Some(stripe_shared::CheckoutSessionStatus::Open);
     open.then_some(session.url).flatten()
 }
 
@@ -150,25 +151,26 @@ pub async fn checkout_status(db: &Db, customer_id: i64, session_id: &str) -> Res
     let Some(order) = order else {
         return Err(AppError::NotFound);
     };
-    Ok(match order.status.as_str() {
-        "active" | "paid" | "past_due" if order.entitlement_id.is_some() => {
+    use OrderStatus::*;
+    Ok(match order.status {
+        Active | Paid | PastDue if order.entitlement_id.is_some() => {
             CheckoutStatusView::Active { product_name: order.product_name, product_slug: order.product_slug }
         }
-        "pending" | "active" | "paid" | "past_due" => CheckoutStatusView::Pending,
-        "refunded" => CheckoutStatusView::Failed { message: "this payment was refunded".into() },
-        "expired" => CheckoutStatusView::Failed { message: "this checkout expired before payment: start again".into() },
-        "incomplete" => CheckoutStatusView::Failed { message: "the payment did not go through: try another card".into() },
-        other => CheckoutStatusView::Failed { message: format!("the subscription is {}", other.replace('_', " ")) },
+        Pending | Active | Paid | PastDue => CheckoutStatusView::Pending,
+        Refunded => CheckoutStatusView::Failed { message: "this payment was refunded".into() },
+        Expired => CheckoutStatusView::Failed { message: "this checkout expired before payment: start again".into() },
+        Incomplete => CheckoutStatusView::Failed { message: "the payment did not go through: try another card".into() },
+        other => CheckoutStatusView::Failed { message: format!("the subscription is {}", other.as_str().replace('_', " ")) },
     })
 }
 
 pub fn order_view(o: OrderRow) -> OrderView {
-    let interval = match o.price_kind.as_str() {
-        "monthly" => Some("month".to_owned()),
-        "yearly" => Some("year".to_owned()),
+    let interval = match PriceKind::from_parts(&o.price_kind, o.price_duration) {
+        Ok(PriceKind::Monthly) => Some("month".to_owned()),
+        Ok(PriceKind::Yearly) => Some("year".to_owned()),
         _ => None,
     };
-    let renews = o.mode == "subscription" && matches!(o.status.as_str(), "active" | "past_due") && !o.cancel_at_period_end;
+    let renews = o.mode == OrderMode::Subscription && o.status.renews() && !o.cancel_at_period_end;
     OrderView {
         id: o.id,
         product_id: o.product_id,

@@ -3,21 +3,26 @@
 //! change that makes it so. Pure where it can be (`desired`), so the rules
 //! are tested without Stripe.
 
-use crate::backend::services::billing::settings::{BillingSettings, EndAccess};
+use crate::backend::services::billing::settings::BillingSettings;
+use crate::domain::order::EndAccess;
 use crate::backend::services::audit;
 use crate::backend::services::audit::{Actor, AuditEvent, Outcome};
 use crate::backend::db;
 use crate::backend::db::orders::OrderRow;
 use crate::backend::db::Tx;
 use crate::backend::web::RequestMeta;
+use crate::domain::access::{EntitlementSource, EntitlementStatus};
+use crate::domain::order::OrderStatus;
 use chrono::{DateTime, Duration, Utc};
+use stripe_shared::SubscriptionStatus;
 use serde_json::{json, Value};
 
 /// What Stripe says about a subscription, reduced to what decides access.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubscriptionState {
-    /// Stripe's status (`active`, `past_due`, `unpaid`, `canceled`, …).
-    pub status: String,
+    /// Stripe's status as the order's (`trialing` is `Active`,
+    /// `incomplete_expired` is `Expired`).
+    pub status: OrderStatus,
     pub started_at: DateTime<Utc>,
     pub period_start: DateTime<Utc>,
     pub period_end: DateTime<Utc>,
@@ -38,7 +43,7 @@ pub const RENEWAL_LEEWAY: Duration = Duration::hours(1);
 /// The entitlement an order should have now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Desired {
-    pub status: &'static str,
+    pub status: EntitlementStatus,
     pub ends_at: Option<DateTime<Utc>>,
     pub grace_until: Option<DateTime<Utc>>,
     pub reason: Option<String>,
@@ -57,22 +62,22 @@ pub struct Desired {
 pub fn desired(s: &SubscriptionState, past_due_since: Option<DateTime<Utc>>, settings: &BillingSettings) -> Option<Desired> {
     let grace = Duration::from_std(settings.grace).unwrap_or_else(|_| Duration::days(7));
     let plus = |t: DateTime<Utc>, d: Duration| t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC);
-    let active = |ends_at, grace_until| Some(Desired { status: "active", ends_at: Some(ends_at), grace_until, reason: None });
-    match s.status.as_str() {
+    let active = |ends_at, grace_until| Some(Desired { status: EntitlementStatus::Active, ends_at: Some(ends_at), grace_until, reason: None });
+    match s.status {
         // A live subscription runs a little past its period end, so the
         // renewal's webhook (or an outage of this endpoint) never opens a gap.
-        "active" | "trialing" => active(plus(s.period_end, RENEWAL_LEEWAY), None),
-        "past_due" => active(plus(s.period_end, RENEWAL_LEEWAY), Some(plus(past_due_since.unwrap_or(s.period_start), grace))),
-        "unpaid" => match settings.end_access {
+        OrderStatus::Active => active(plus(s.period_end, RENEWAL_LEEWAY), None),
+        OrderStatus::PastDue => active(plus(s.period_end, RENEWAL_LEEWAY), Some(plus(past_due_since.unwrap_or(s.period_start), grace))),
+        OrderStatus::Unpaid => match settings.end_access {
             EndAccess::Immediately => Some(Desired {
-                status: "suspended",
+                status: EntitlementStatus::Suspended,
                 ends_at: Some(s.period_end),
                 grace_until: None,
                 reason: Some(UNPAID.into()),
             }),
             EndAccess::PeriodEnd => active(s.period_start, past_due_since.map(|t| plus(t, grace))),
         },
-        "canceled" => {
+        OrderStatus::Canceled => {
             let end = match settings.end_access {
                 EndAccess::Immediately => s.ended_at.unwrap_or(s.period_end).min(s.period_end),
                 // The end of the last paid period: the current one, unless its
@@ -82,14 +87,30 @@ pub fn desired(s: &SubscriptionState, past_due_since: Option<DateTime<Utc>>, set
             };
             active(end, None)
         }
-        "paused" => Some(Desired {
-            status: "suspended",
+        OrderStatus::Paused => Some(Desired {
+            status: EntitlementStatus::Suspended,
             ends_at: Some(s.period_end),
             grace_until: None,
             reason: Some(PAUSED.into()),
         }),
         _ => None,
     }
+}
+
+/// Stripe's subscription status as an order's: `trialing` is a running
+/// subscription, `incomplete_expired` an abandoned start. `None` for a
+/// status this version does not know (the order keeps its state).
+pub fn order_status(s: &SubscriptionStatus) -> Option<OrderStatus> {
+    Some(match s {
+        SubscriptionStatus::Active | SubscriptionStatus::Trialing => OrderStatus::Active,
+        SubscriptionStatus::PastDue => OrderStatus::PastDue,
+        SubscriptionStatus::Unpaid => OrderStatus::Unpaid,
+        SubscriptionStatus::Canceled => OrderStatus::Canceled,
+        SubscriptionStatus::Incomplete => OrderStatus::Incomplete,
+        SubscriptionStatus::IncompleteExpired => OrderStatus::Expired,
+        SubscriptionStatus::Paused => OrderStatus::Paused,
+        _ => return None,
+    })
 }
 
 fn rfc3339(t: Option<DateTime<Utc>>) -> Value {
@@ -111,7 +132,7 @@ pub fn stripe_actor() -> Actor {
 /// Creates or changes the order's entitlement to `want`, auditing the change
 /// in the caller's transaction. A revoked entitlement is final: nothing here
 /// brings it back.
-pub async fn apply(tx: &mut Tx, order: &mut OrderRow, want: &Desired, starts_at: DateTime<Utc>, source: &str, cause: &Cause<'_>) -> Result<(), sqlx::Error> {
+pub async fn apply(tx: &mut Tx, order: &mut OrderRow, want: &Desired, starts_at: DateTime<Utc>, source: EntitlementSource, cause: &Cause<'_>) -> Result<(), sqlx::Error> {
     let now = Utc::now();
     let Some(id) = order.entitlement_id else {
         let new_id = db::entitlements::insert(
@@ -129,8 +150,8 @@ pub async fn apply(tx: &mut Tx, order: &mut OrderRow, want: &Desired, starts_at:
         .await?;
         order.entitlement_id = Some(new_id);
         if let Some(mut row) = db::entitlements::find_in(tx, new_id).await? {
-            if want.status != "active" || want.grace_until.is_some() {
-                row.status = want.status.to_owned();
+            if want.status != EntitlementStatus::Active || want.grace_until.is_some() {
+                row.status = want.status;
                 row.grace_until = want.grace_until;
                 row.suspended_reason = want.reason.clone();
                 db::entitlements::update(tx, &row, now).await?;
@@ -142,18 +163,18 @@ pub async fn apply(tx: &mut Tx, order: &mut OrderRow, want: &Desired, starts_at:
         .await;
     };
     let Some(before) = db::entitlements::find_in(tx, id).await? else { return Ok(()) };
-    if before.status == "revoked" {
+    if before.status == EntitlementStatus::Revoked {
         return Ok(());
     }
     let mut after = before.clone();
-    after.status = want.status.to_owned();
+    after.status = want.status;
     after.ends_at = want.ends_at;
     after.grace_until = want.grace_until;
     after.suspended_reason = want.reason.clone();
-    let by_vendor = before.status == "suspended" && !matches!(before.suspended_reason.as_deref(), Some(UNPAID | PAUSED));
-    if by_vendor && want.status != "revoked" {
+    let by_vendor = before.status == EntitlementStatus::Suspended && !matches!(before.suspended_reason.as_deref(), Some(UNPAID | PAUSED));
+    if by_vendor && want.status != EntitlementStatus::Revoked {
         // The window follows Stripe; the vendor's suspension stands.
-        after.status = before.status.clone();
+        after.status = before.status;
         after.suspended_reason = before.suspended_reason.clone();
     }
     if (&after.status, after.ends_at, after.grace_until, &after.suspended_reason)
@@ -162,10 +183,11 @@ pub async fn apply(tx: &mut Tx, order: &mut OrderRow, want: &Desired, starts_at:
         return Ok(());
     }
     db::entitlements::update(tx, &after, now).await?;
-    let action = match (before.status.as_str(), after.status.as_str()) {
-        (b, "suspended") if b != "suspended" => "entitlement.suspend",
-        (b, "revoked") if b != "revoked" => "entitlement.revoke",
-        ("suspended", "active") => "entitlement.resume",
+    use EntitlementStatus::{Active, Revoked, Suspended};
+    let action = match (before.status, after.status) {
+        (b, Suspended) if b != Suspended => "entitlement.suspend",
+        (b, Revoked) if b != Revoked => "entitlement.revoke",
+        (Suspended, Active) => "entitlement.resume",
         _ if after.grace_until.is_some() && before.grace_until.is_none() => "entitlement.grace",
         _ if after.ends_at > before.ends_at => "entitlement.extend",
         _ if before.grace_until.is_some() && after.grace_until.is_none() => "entitlement.resume",
@@ -211,29 +233,31 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 1, day, 0, 0, 0).unwrap()
     }
 
+    /// A subscription in Stripe's `status` (its own spelling).
     fn sub(status: &str) -> SubscriptionState {
-        SubscriptionState { status: status.into(), started_at: t(1), period_start: t(1), period_end: t(31), cancel_at_period_end: false, ended_at: None }
+        let status = order_status(&status.parse::<SubscriptionStatus>().unwrap()).unwrap();
+        SubscriptionState { status, started_at: t(1), period_start: t(1), period_end: t(31), cancel_at_period_end: false, ended_at: None }
     }
 
     #[test]
     fn active_runs_to_the_period_end() {
         let d = desired(&sub("active"), None, &settings(EndAccess::PeriodEnd)).unwrap();
-        assert_eq!((d.status, d.ends_at, d.grace_until), ("active", Some(t(31) + RENEWAL_LEEWAY), None));
+        assert_eq!((d.status.as_str(), d.ends_at, d.grace_until), ("active", Some(t(31) + RENEWAL_LEEWAY), None));
         assert_eq!(desired(&sub("trialing"), None, &settings(EndAccess::PeriodEnd)), Some(d));
     }
 
     #[test]
     fn past_due_gets_the_grace_period_from_the_first_failure() {
         let d = desired(&sub("past_due"), Some(t(2)), &settings(EndAccess::PeriodEnd)).unwrap();
-        assert_eq!((d.status, d.grace_until), ("active", Some(t(5))));
+        assert_eq!((d.status.as_str(), d.grace_until), ("active", Some(t(5))));
     }
 
     #[test]
     fn unpaid_follows_the_vendor_setting() {
         let now = desired(&sub("unpaid"), Some(t(2)), &settings(EndAccess::Immediately)).unwrap();
-        assert_eq!(now.status, "suspended");
+        assert_eq!(now.status.as_str(), "suspended");
         let later = desired(&sub("unpaid"), Some(t(2)), &settings(EndAccess::PeriodEnd)).unwrap();
-        assert_eq!((later.status, later.ends_at, later.grace_until), ("active", Some(t(1)), Some(t(5))));
+        assert_eq!((later.status.as_str(), later.ends_at, later.grace_until), ("active", Some(t(1)), Some(t(5))));
     }
 
     #[test]

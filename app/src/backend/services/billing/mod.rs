@@ -13,7 +13,7 @@ pub mod sync;
 pub mod webhook;
 
 pub use checkout::{checkout_status, list_orders, portal_url, start_checkout};
-pub use settings::{parse_duration, Billing, BillingSettings, EndAccess};
+pub use settings::{parse_duration, Billing, BillingSettings};
 
 use crate::error::AppError;
 
@@ -29,7 +29,7 @@ pub(crate) fn stripe_err(e: stripe::StripeError) -> AppError {
 /// sells).
 pub async fn sync_after_change(state: &crate::backend::web::AppState, product_id: i64) {
     let Some(billing) = state.billing.as_deref() else { return };
-    let published = matches!(crate::backend::db::products::find(&state.db, product_id).await, Ok(Some(p)) if p.status == "published");
+    let published = matches!(crate::backend::db::products::find(&state.db, product_id).await, Ok(Some(p)) if p.status == crate::domain::catalogue::ProductStatus::Published);
     let known = matches!(crate::backend::db::orders::product_stripe_id(&state.db, product_id).await, Ok(Some(_)));
     if published || known {
         if let Err(e) = sync::sync_product(billing, &state.db, product_id).await {
@@ -63,7 +63,7 @@ pub async fn status(state: &crate::backend::web::AppState) -> Result<crate::view
     let mut view = crate::views::BillingStatusView {
         online_payment: false,
         grace: String::new(),
-        end_access: String::new(),
+        end_access: None,
         events_24h,
         last_event_at: last.map(crate::backend::services::entitlements::rfc3339),
         refused_24h: 0,
@@ -72,10 +72,7 @@ pub async fn status(state: &crate::backend::web::AppState) -> Result<crate::view
     if let Some(billing) = state.billing.as_deref() {
         view.online_payment = true;
         view.grace = settings::describe_duration(billing.settings.grace);
-        view.end_access = match billing.settings.end_access {
-            EndAccess::PeriodEnd => "period_end".into(),
-            EndAccess::Immediately => "immediately".into(),
-        };
+        view.end_access = Some(billing.settings.end_access);
         view.refused_24h = orders::refused_since(&state.db, since).await?;
         view.unsynced_products = orders::unsynced_products(&state.db).await?;
     }

@@ -1,27 +1,9 @@
 //! Billing configuration: the Stripe client and the vendor's lifecycle
 //! settings (grace period, when access ends on cancellation).
 
+use crate::domain::order::EndAccess;
 use std::fmt;
 use std::time::Duration;
-
-/// When access ends for a canceled or unpaid subscription.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EndAccess {
-    /// At the end of the period already paid for (the default).
-    PeriodEnd,
-    /// At once.
-    Immediately,
-}
-
-impl EndAccess {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s.trim() {
-            "period_end" => Some(Self::PeriodEnd),
-            "immediately" => Some(Self::Immediately),
-            _ => None,
-        }
-    }
-}
 
 /// The vendor's settings for the subscription lifecycle.
 #[derive(Clone, Debug)]

@@ -5,6 +5,7 @@
 //! crash between "created in Stripe" and "id stored" returns the same object.
 
 use crate::backend::services::billing::{stripe_err, Billing};
+use crate::domain::catalogue::PriceKind;
 use crate::views::SessionUser;
 use crate::error::AppError;
 use crate::backend::db;
@@ -29,7 +30,7 @@ fn key(kind: &str, id: i64, again: bool) -> Result<RequestStrategy, AppError> {
 /// our price id → Stripe price id for every active price sold online.
 pub async fn sync_product(billing: &Billing, db: &Db, product_id: i64) -> Result<HashMap<i64, String>, AppError> {
     let product = db::products::find(db, product_id).await?.ok_or(AppError::NotFound)?;
-    let published = product.status == "published";
+    let published = product.status == crate::domain::catalogue::ProductStatus::Published;
     let metadata = HashMap::from([("portcullis_product_id".to_owned(), product.id.to_string())]);
     let stored = db::orders::product_stripe_id(db, product_id).await?;
     let mut known = None;
@@ -62,10 +63,10 @@ pub async fn sync_product(billing: &Billing, db: &Db, product_id: i64) -> Result
     };
     let mut ids = HashMap::new();
     for price in db::orders::prices_for_sync(db, product_id).await? {
-        let interval = match price.kind.as_str() {
-            "monthly" => Some(CreatePriceRecurringInterval::Month),
-            "yearly" => Some(CreatePriceRecurringInterval::Year),
-            "one_time" => None,
+        let interval = match PriceKind::from_parts(&price.kind, price.duration) {
+            Ok(PriceKind::Monthly) => Some(CreatePriceRecurringInterval::Month),
+            Ok(PriceKind::Yearly) => Some(CreatePriceRecurringInterval::Year),
+            Ok(PriceKind::OneTime { .. }) => None,
             _ => continue, // trials are granted, not sold
         };
         // A product made again gets its prices made again too.

@@ -24,7 +24,11 @@ use crate::backend::db::{Db, Tx};
 use crate::backend::web::RequestMeta;
 use chrono::{DateTime, Months, Utc};
 use serde_json::json;
-use stripe_shared::{CheckoutSession, Subscription};
+use crate::domain::access::{EntitlementSource, EntitlementStatus};
+use crate::domain::order::OrderStatus;
+use stripe_shared::{
+    CheckoutSession, CheckoutSessionPaymentStatus, InvoiceBillingReason, InvoiceStatus, Subscription, SubscriptionStatus,
+};
 use stripe_webhook::{EventObject, Webhook, WebhookError};
 
 /// How a delivery was answered (the HTTP layer turns it into a status).
@@ -105,8 +109,8 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
             };
             Plan::Session(s, snapshot)
         }
-        EventObject::CheckoutSessionExpired(s) => Plan::Abandoned(s, "expired"),
-        EventObject::CheckoutSessionAsyncPaymentFailed(s) => Plan::Abandoned(s, "incomplete"),
+        EventObject::CheckoutSessionExpired(s) => Plan::Abandoned(s, OrderStatus::Expired),
+        EventObject::CheckoutSessionAsyncPaymentFailed(s) => Plan::Abandoned(s, OrderStatus::Incomplete),
         EventObject::CustomerSubscriptionCreated(s)
         | EventObject::CustomerSubscriptionUpdated(s)
         | EventObject::CustomerSubscriptionDeleted(s)
@@ -162,8 +166,8 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
         }
         Plan::Abandoned(session, status) => match db::orders::find_in(&mut tx, Key::Session(session.id.as_str())).await? {
             // Only an order still waiting for payment: a paid one keeps its state.
-            Some(mut order) if order.status == "pending" => {
-                order.status = status.to_owned();
+            Some(mut order) if order.status == OrderStatus::Pending => {
+                order.status = status;
                 db::orders::update(&mut tx, &order, Utc::now()).await?;
                 Handled::Applied
             }
@@ -188,7 +192,7 @@ enum Plan {
     Subscription(Option<CheckoutSession>, Snapshot),
     Refund(Option<CheckoutSession>, String),
     /// A checkout that expired unpaid, or whose delayed payment failed.
-    Abandoned(Box<CheckoutSession>, &'static str),
+    Abandoned(Box<CheckoutSession>, OrderStatus),
 }
 
 /// The subscription as Stripe has it now, with the moment it was read.
@@ -203,13 +207,13 @@ struct Snapshot {
 async fn retrieve(billing: &Billing, id: &str) -> Result<Snapshot, Rejected> {
     let sub = stripe_billing::subscription::RetrieveSubscription::new(id).send(&billing.client).await.map_err(stripe_err)?;
     let read_at = Utc::now();
-    let troubled = matches!(sub.status.as_str(), "past_due" | "unpaid" | "canceled");
+    let troubled = matches!(sub.status, SubscriptionStatus::PastDue | SubscriptionStatus::Unpaid | SubscriptionStatus::Canceled);
     let latest = sub.latest_invoice.as_ref().filter(|_| troubled).and_then(|inv| inv.id().as_ref()).map(|id| id.as_str().to_owned());
     let renewal_unpaid = match latest {
         Some(id) => {
             let inv = stripe_billing::invoice::RetrieveInvoice::new(id.as_str()).send(&billing.client).await.map_err(stripe_err)?;
-            let renewal = inv.billing_reason.as_ref().is_some_and(|r| r.as_str() == "subscription_cycle");
-            renewal && inv.status.as_ref().is_some_and(|s| s.as_str() != "paid") && inv.amount_remaining > 0
+            let renewal = matches!(inv.billing_reason, Some(InvoiceBillingReason::SubscriptionCycle));
+            renewal && inv.status.as_ref().is_some_and(|s| *s != InvoiceStatus::Paid) && inv.amount_remaining > 0
         }
         None => false,
     };
@@ -292,18 +296,23 @@ async fn on_session(
     if let Some(snap) = snapshot {
         return on_subscription(tx, order, snap, billing, cause).await;
     }
-    let paid = session.payment_status.as_str() == "paid";
+    let paid = session.payment_status == CheckoutSessionPaymentStatus::Paid;
     if let Some(pi) = &session.payment_intent {
         order.stripe_payment_intent_id = Some(pi.id().as_str().to_owned());
     }
-    if !paid || order.status == "refunded" || order.entitlement_id.is_some() {
+    if !paid || order.status == OrderStatus::Refunded || order.entitlement_id.is_some() {
         db::orders::update(tx, order, Utc::now()).await?;
         return Ok(());
     }
     let months = u32::try_from(order.price_duration.unwrap_or(1)).unwrap_or(1);
-    let want = Desired { status: "active", ends_at: created.checked_add_months(Months::new(months)), grace_until: None, reason: None };
-    order.status = "paid".into();
-    lifecycle::apply(tx, order, &want, created, "one_time", cause).await?;
+    let want = Desired {
+        status: EntitlementStatus::Active,
+        ends_at: created.checked_add_months(Months::new(months)),
+        grace_until: None,
+        reason: None,
+    };
+    order.status = OrderStatus::Paid;
+    lifecycle::apply(tx, order, &want, created, EntitlementSource::OneTime, cause).await?;
     db::orders::update(tx, order, Utc::now()).await?;
     Ok(())
 }
@@ -315,7 +324,7 @@ async fn on_subscription(tx: &mut Tx, order: &mut OrderRow, snap: &Snapshot, bil
     }
     let item = sub.items.data.first();
     let state = SubscriptionState {
-        status: sub.status.as_str().to_owned(),
+        status: lifecycle::order_status(&sub.status).unwrap_or(order.status),
         started_at: ts(sub.start_date),
         period_start: item.map_or(ts(sub.start_date), |i| ts(i.current_period_start)),
         period_end: item.map_or(ts(sub.start_date), |i| ts(i.current_period_end)),
@@ -326,23 +335,18 @@ async fn on_subscription(tx: &mut Tx, order: &mut OrderRow, snap: &Snapshot, bil
     // now, so a stand-in whose clock does not move cannot stretch the grace).
     // Kept through a cancellation, which then ends access at the last paid
     // period, not the unpaid one.
-    order.past_due_since = match state.status.as_str() {
-        "past_due" | "unpaid" => order.past_due_since.or(Some(state.period_start.min(read_at))),
-        "canceled" if snap.renewal_unpaid => order.past_due_since.or(Some(state.period_start.min(read_at))),
+    order.past_due_since = match state.status {
+        OrderStatus::PastDue | OrderStatus::Unpaid => order.past_due_since.or(Some(state.period_start.min(read_at))),
+        OrderStatus::Canceled if snap.renewal_unpaid => order.past_due_since.or(Some(state.period_start.min(read_at))),
         _ => None,
     };
     order.stripe_subscription_id = Some(sub.id.as_str().to_owned());
     order.current_period_end = Some(state.period_end);
     order.cancel_at_period_end = state.cancel_at_period_end;
     order.stripe_state_at = Some(read_at);
-    order.status = match state.status.as_str() {
-        "trialing" => "active".to_owned(),
-        "incomplete_expired" => "expired".to_owned(),
-        s @ ("active" | "past_due" | "unpaid" | "canceled" | "incomplete" | "paused") => s.to_owned(),
-        _ => order.status.clone(),
-    };
+    order.status = state.status;
     if let Some(want) = lifecycle::desired(&state, order.past_due_since, &billing.settings) {
-        lifecycle::apply(tx, order, &want, state.started_at, "subscription", cause).await?;
+        lifecycle::apply(tx, order, &want, state.started_at, EntitlementSource::Subscription, cause).await?;
     }
     db::orders::update(tx, order, Utc::now()).await?;
     Ok(())
@@ -350,14 +354,20 @@ async fn on_subscription(tx: &mut Tx, order: &mut OrderRow, snap: &Snapshot, bil
 
 /// A refunded one-time purchase loses its access at once, for good.
 async fn on_refund(tx: &mut Tx, order: &mut OrderRow, cause: &Cause<'_>) -> Result<(), Rejected> {
-    if order.status == "refunded" {
+    if order.status == OrderStatus::Refunded {
         return Ok(());
     }
-    order.status = "refunded".into();
+    order.status = OrderStatus::Refunded;
     if order.entitlement_id.is_some() {
-        let want = Desired { status: "revoked", ends_at: order.entitlement_ends_at, grace_until: None, reason: Some("the payment was refunded".into()) };
-        lifecycle::apply(tx, order, &want, order.created_at, "one_time", cause).await?;
+        let want = Desired {
+            status: EntitlementStatus::Revoked,
+            ends_at: order.entitlement_ends_at,
+            grace_until: None,
+            reason: Some("the payment was refunded".into()),
+        };
+        lifecycle::apply(tx, order, &want, order.created_at, EntitlementSource::OneTime, cause).await?;
     }
     db::orders::update(tx, order, Utc::now()).await?;
     Ok(())
 }
+

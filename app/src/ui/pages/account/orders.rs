@@ -2,6 +2,7 @@
 //! "Manage billing", which opens Stripe's customer portal) and the
 //! read-only section of the admin customer page. Both show the same table.
 
+use crate::domain::order::{OrderMode, OrderStatus};
 use crate::ui::pages::account::checkout::go_to;
 use crate::server_fns::billing::{customer_orders, my_orders, BillingPortal};
 use crate::ui::auth_context::{use_auth, Auth};
@@ -123,26 +124,26 @@ pub fn CustomerOrdersSection(orders: Orders) -> impl IntoView {
 }
 
 /// "active", "payment overdue", … and a colour, for an order's status.
-pub fn status_words(status: &str) -> (&'static str, Tone) {
+pub fn status_words(status: OrderStatus) -> (&'static str, Tone) {
     match status {
-        "active" => ("active", Tone::Good),
-        "paid" => ("paid", Tone::Good),
-        "pending" => ("awaiting payment", Tone::Warn),
-        "past_due" => ("payment overdue", Tone::Warn),
-        "incomplete" => ("payment incomplete", Tone::Warn),
-        "unpaid" => ("unpaid", Tone::Bad),
-        "refunded" => ("refunded", Tone::Bad),
-        "canceled" => ("canceled", Tone::Neutral),
-        "expired" => ("checkout abandoned", Tone::Neutral),
-        _ => ("unknown", Tone::Neutral),
+        OrderStatus::Active => ("active", Tone::Good),
+        OrderStatus::Paid => ("paid", Tone::Good),
+        OrderStatus::Pending => ("awaiting payment", Tone::Warn),
+        OrderStatus::PastDue => ("payment overdue", Tone::Warn),
+        OrderStatus::Incomplete => ("payment incomplete", Tone::Warn),
+        OrderStatus::Unpaid => ("unpaid", Tone::Bad),
+        OrderStatus::Refunded => ("refunded", Tone::Bad),
+        OrderStatus::Canceled => ("canceled", Tone::Neutral),
+        OrderStatus::Paused => ("paused", Tone::Warn),
+        OrderStatus::Expired => ("checkout abandoned", Tone::Neutral),
     }
 }
 
 /// "monthly subscription", "yearly subscription" or "one-time".
 pub fn what_words(o: &OrderView) -> &'static str {
-    match (o.mode.as_str(), o.interval.as_deref()) {
-        ("subscription", Some("year")) => "yearly subscription",
-        ("subscription", _) => "monthly subscription",
+    match (o.mode, o.interval.as_deref()) {
+        (OrderMode::Subscription, Some("year")) => "yearly subscription",
+        (OrderMode::Subscription, _) => "monthly subscription",
         _ => "one-time",
     }
 }
@@ -150,8 +151,8 @@ pub fn what_words(o: &OrderView) -> &'static str {
 /// "$49.00 / month", "$490.00 / year", "$500.00 once".
 pub fn amount_words(o: &OrderView) -> String {
     let money = format_money(o.amount_cents, &o.currency);
-    match (o.mode.as_str(), o.interval.as_deref()) {
-        ("subscription", Some(i)) => format!("{money} / {i}"),
+    match (o.mode, o.interval.as_deref()) {
+        (OrderMode::Subscription, Some(i)) => format!("{money} / {i}"),
         _ => format!("{money} once"),
     }
 }
@@ -162,13 +163,13 @@ pub fn orders_table(list: Vec<OrderView>, admin: bool) -> AnyView {
     let rows = list
         .into_iter()
         .map(|o| {
-            let (status, tone) = status_words(&o.status);
+            let (status, tone) = status_words(o.status);
             let what = what_words(&o);
             let amount = amount_words(&o);
-            let live = matches!(o.status.as_str(), "active" | "past_due");
-            let until = match (&o.access_until, o.mode.as_str()) {
+            let live = o.status.renews();
+            let until = match (&o.access_until, o.mode) {
                 (Some(t), _) => day(t),
-                (None, "subscription") if live => "while subscribed".to_owned(),
+                (None, OrderMode::Subscription) if live => "while subscribed".to_owned(),
                 _ => "—".to_owned(),
             };
             let href = if admin { format!("/admin/products/{}", o.product_id) } else { format!("/catalogue/{}", o.product_slug) };
@@ -213,8 +214,8 @@ mod tests {
             product_id: 2,
             product_name: "Acme Widget".into(),
             product_slug: "acme-widget".into(),
-            mode: mode.into(),
-            status: "active".into(),
+            mode: OrderMode::parse(mode).unwrap(),
+            status: OrderStatus::Active,
             amount_cents: 4900,
             currency: "usd".into(),
             interval: interval.map(Into::into),
@@ -232,6 +233,6 @@ mod tests {
         assert_eq!(amount_words(&order("payment", None)), "$49.00 once");
         assert_eq!(what_words(&order("subscription", Some("year"))), "yearly subscription");
         assert_eq!(what_words(&order("payment", None)), "one-time");
-        assert_eq!(status_words("past_due").0, "payment overdue");
+        assert_eq!(status_words(OrderStatus::parse("past_due").unwrap()).0, "payment overdue");
     }
 }

@@ -113,7 +113,7 @@ fn KeyRow(key: ApiKeyView, revoke: ServerAction<RevokeApiKey>) -> impl IntoView 
     view! {
         <tr class="border-t border-slate-100 align-top" data-testid="api-key-row">
             <td class="min-w-[10rem] px-3 py-2">{key.name}<div class="text-xs text-slate-500">{format!("by {}", key.created_by)}</div></td>
-            <td class="px-3 py-2">{key.role}</td>
+            <td class="px-3 py-2">{key.role.as_str()}</td>
             <td class="px-3 py-2 font-mono text-xs whitespace-nowrap">{key.key_id}</td>
             <td class="px-3 py-2 whitespace-nowrap">{key.created_at}</td>
             <td class="px-3 py-2 whitespace-nowrap">{key.last_used_at.unwrap_or_else(|| "never".into())}</td>

@@ -3,6 +3,7 @@
 //! and refused deliveries in the last 24 hours), and which published
 //! products Stripe does not know yet.
 
+use crate::domain::order::EndAccess;
 use crate::server_fns::billing::billing_status;
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::widgets::{gate, Badge, LoadError, Tone, CARD};
@@ -48,7 +49,7 @@ fn StatusBody(s: BillingStatusView) -> impl IntoView {
         }
         .into_any();
     }
-    let end = if s.end_access == "immediately" { "at once" } else { "at the end of the paid period" };
+    let end = if s.end_access == Some(EndAccess::Immediately) { "at once" } else { "at the end of the paid period" };
     let last = s.last_event_at.map(|t| format!("; the last at {} UTC", t.replace('T', " ").trim_end_matches('Z'))).unwrap_or_default();
     let (tone, traffic) = match (s.events_24h, s.refused_24h) {
         (_, r) if r > 0 => (Tone::Bad, format!("{r} webhook deliveries refused in the last 24 hours (wrong signing secret or API version?): see the audit log, action billing.webhook")),
