@@ -88,7 +88,7 @@ async fn customers_create_list_rotate_and_revoke_their_own(backend: Backend) {
     let (id, user, secret) = (made["credential"]["id"].as_i64().unwrap(), made["username"].as_str().unwrap(), made["secret"].as_str().unwrap());
     assert!(user.starts_with("pull-") && secret.len() >= 22, "{made}");
     assert_eq!(made["credential"]["name"], "prod cluster");
-    assert_eq!(made["credential"]["expires_at"], "2099-01-31 23:59 UTC");
+    assert_eq!(made["credential"]["expires_at"], "2099-01-31T23:59:59Z");
     assert_eq!((made["credential"]["status"].as_str(), made["credential"]["owner_id"].as_i64()), (Some("active"), Some(me)));
     // Stored as a hash only.
     assert_eq!(stored_hash(&app, id).await, secrets::hash_secret(secret));
@@ -334,7 +334,7 @@ async fn the_rest_api_creates_lists_rotates_and_revokes(backend: Backend) {
     assert_eq!(s, StatusCode::CREATED, "{made}");
     let secret = made["secret"].as_str().unwrap().to_owned();
     assert!(made["username"].as_str().unwrap().starts_with("pull-"));
-    assert_eq!((made["credential"]["expires_at"].as_str(), made["credential"]["owner_id"].as_i64()), (Some("2099-06-30 12:00 UTC"), Some(cust)));
+    assert_eq!((made["credential"]["expires_at"].as_str(), made["credential"]["owner_id"].as_i64()), (Some("2099-06-30T12:00:00Z"), Some(cust)));
     let id = made["credential"]["id"].as_i64().unwrap();
 
     assert_error(&api.post(&path, json!({ "name": "prod" })).await, StatusCode::CONFLICT, "conflict", Some("name"));

@@ -80,6 +80,15 @@ impl EntitlementSource {
 }
 crate::text_column!(EntitlementSource, EntitlementSource::parse);
 
+impl EntitlementSource {
+    /// Whether a person (an admin, or an API key) may grant this source by
+    /// hand. Subscriptions and one-time purchases come only from Stripe's
+    /// verified webhook, so a paid-looking entitlement always has an order.
+    pub fn granted_by_hand(self) -> bool {
+        matches!(self, Self::Manual | Self::Trial)
+    }
+}
+
 /// The facts about one entitlement that decide access.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Window {

@@ -23,14 +23,12 @@ pub async fn my_entitlements() -> Result<Vec<EntitlementView>, AppError> {
     )
 }
 
-/// `2027-03-12` → that day at 00:00 UTC.
+/// The admin form's days: `2027-03-12` is that day at 00:00 UTC, for the
+/// start and the end alike (`domain::time`).
 #[cfg(feature = "ssr")]
 fn parse_day(field: &str, raw: &str) -> Result<chrono::DateTime<chrono::Utc>, AppError> {
-    chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|d| d.and_utc())
-        .ok_or_else(|| AppError::invalid(field, "a date such as 2027-03-12"))
+    use crate::domain::time::{parse_time, BareDate};
+    parse_time(raw, BareDate::StartOfDay).map_err(|msg| AppError::invalid(field, msg))
 }
 
 #[server(prefix = "/fn", endpoint = "admin/grant")]
@@ -60,10 +58,7 @@ pub async fn grant_entitlement(
             };
             let source = match source.as_deref().filter(|s| !s.is_empty()) {
                 None => EntitlementSource::Manual,
-                Some(s) => match EntitlementSource::parse(s) {
-                    Some(src @ (EntitlementSource::Manual | EntitlementSource::Trial)) => src,
-                    _ => return Err(AppError::invalid("source", "a grant by hand is manual or trial")),
-                },
+                Some(s) => EntitlementSource::parse(s).ok_or_else(|| AppError::invalid("source", "a grant by hand is manual or trial"))?,
             };
             let grant = entitlements::Grant {
                 customer_id,

@@ -54,8 +54,8 @@ pub async fn list_users(search: Option<String>, page: Option<u32>) -> Result<Use
                     role: r.role(),
                     email: r.email,
                     disabled: r.disabled,
-                    created_at: crate::domain::time::format_utc(r.created_at),
-                    last_login_at: r.last_login_at.map(crate::domain::time::format_utc),
+                    created_at: crate::domain::time::rfc3339(r.created_at),
+                    last_login_at: r.last_login_at.map(crate::domain::time::rfc3339),
                 })
                 .collect();
             Ok(UserPage { users, total, page, per_page: USERS_PER_PAGE })

@@ -10,7 +10,7 @@ use crate::backend::db::Db;
 use crate::backend::web::request::RequestMeta;
 use crate::backend::web::secrets::{constant_time_eq, hash_secret};
 use crate::backend::web::session::random_token;
-use crate::domain::time::format_utc;
+use crate::domain::time::rfc3339;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::views::{ApiKeyView, NewApiKey};
@@ -28,9 +28,9 @@ pub fn view(r: ApiKeyRow) -> ApiKeyView {
         role: r.role,
         key_id: r.key_id,
         created_by: r.created_by,
-        created_at: format_utc(r.created_at),
-        last_used_at: r.last_used_at.map(format_utc),
-        revoked_at: r.revoked_at.map(format_utc),
+        created_at: rfc3339(r.created_at),
+        last_used_at: r.last_used_at.map(rfc3339),
+        revoked_at: r.revoked_at.map(rfc3339),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::backend::db;
 use crate::backend::db::products::ProductFields;
 use crate::backend::db::Db;
 use crate::backend::web::request::RequestMeta;
-use crate::domain::time::format_utc;
+use crate::domain::time::rfc3339;
 use crate::domain::catalogue::{
     parse_description, parse_product_name, PriceKind, PriceSpec, ProductStatus, RepoPattern, Slug,
 };
@@ -235,7 +235,7 @@ fn view(row: db::products::ProductRow, repositories: Vec<String>, prices: Vec<Pr
         contact_sales: row.contact_sales,
         repositories,
         prices,
-        updated_at: format_utc(row.updated_at),
+        updated_at: rfc3339(row.updated_at),
     }
 }
 

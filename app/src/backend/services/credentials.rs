@@ -14,7 +14,7 @@ use crate::backend::db::Db;
 use crate::backend::web::request::RequestMeta;
 use crate::backend::web::secrets::hash_secret;
 use crate::backend::web::session::random_token;
-use crate::domain::time::format_utc;
+use crate::domain::time::{rfc3339, parse_time, BareDate};
 use crate::domain::{access::standing, catalogue::RepoPattern, Role};
 use crate::error::AppError;
 use crate::views::{CredentialView, NewCredential, RegistryAccessView, RepositoryView, TagView};
@@ -70,12 +70,12 @@ pub fn view(r: CredentialRow, now: DateTime<Utc>) -> CredentialView {
         owner_id: r.owner_user_id,
         owner_email: r.owner_email,
         created_by: r.created_by,
-        created_at: format_utc(r.created_at),
-        expires_at: r.expires_at.map(format_utc),
-        rotated_at: r.rotated_at.map(format_utc),
-        last_used_at: r.last_used_at.map(format_utc),
-        last_pulled_at: r.last_pulled_at.map(format_utc),
-        revoked_at: r.revoked_at.map(format_utc),
+        created_at: rfc3339(r.created_at),
+        expires_at: r.expires_at.map(rfc3339),
+        rotated_at: r.rotated_at.map(rfc3339),
+        last_used_at: r.last_used_at.map(rfc3339),
+        last_pulled_at: r.last_pulled_at.map(rfc3339),
+        revoked_at: r.revoked_at.map(rfc3339),
         status,
     }
 }
@@ -259,7 +259,7 @@ pub async fn tags_by_repository(db: &Db) -> Result<BTreeMap<String, Vec<TagView>
         map.entry(t.repository).or_default().push(TagView {
             tag: t.tag,
             digest: t.digest,
-            pushed_at: format_utc(t.pushed_at),
+            pushed_at: rfc3339(t.pushed_at),
         });
     }
     Ok(map)
@@ -301,14 +301,7 @@ pub fn parse_expiry(raw: &str) -> Result<Option<DateTime<Utc>>, AppError> {
     if raw.is_empty() {
         return Ok(None);
     }
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(Some(t.with_timezone(&Utc)));
-    }
-    if let Ok(d) = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        let end = d.and_hms_opt(23, 59, 59).map(|t| t.and_utc());
-        return Ok(end);
-    }
-    Err(AppError::invalid("expires_at", "expected a date like 2027-01-31 or an RFC 3339 time"))
+    parse_time(raw, BareDate::LastSecond).map(Some).map_err(|msg| AppError::invalid("expires_at", msg))
 }
 
 #[cfg(test)]

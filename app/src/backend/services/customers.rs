@@ -7,7 +7,7 @@ use crate::backend::db::users::UserFilter;
 use crate::backend::db::Db;
 use crate::backend::web::request::RequestMeta;
 use crate::backend::services::users;
-use crate::domain::time::format_utc;
+use crate::domain::time::rfc3339;
 use crate::domain::{Email, Password, Role};
 use crate::error::AppError;
 use crate::views::CustomerView;
@@ -20,8 +20,8 @@ pub fn view(r: db::users::UserRow) -> CustomerView {
         email: r.email,
         name: r.name,
         disabled: r.disabled,
-        created_at: format_utc(r.created_at),
-        last_login_at: r.last_login_at.map(format_utc),
+        created_at: rfc3339(r.created_at),
+        last_login_at: r.last_login_at.map(rfc3339),
     }
 }
 

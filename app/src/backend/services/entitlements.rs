@@ -15,7 +15,8 @@ use crate::domain::{
 };
 use crate::error::AppError;
 use crate::views::EntitlementView;
-use chrono::{DateTime, SecondsFormat, Utc};
+use crate::domain::time::rfc3339;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -40,11 +41,6 @@ pub async fn access_entries(db: &Db, customer_id: i64) -> Result<Vec<(i64, Windo
         entry.1.push(pattern);
     }
     Ok(grouped.into_iter().map(|(id, (w, p))| (id, w, p)).collect())
-}
-
-/// A time as every view and audit detail writes it (UTC, whole seconds).
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// The decision's view of a stored row.
@@ -101,7 +97,15 @@ pub struct Grant {
     pub note: Option<String>,
 }
 
+/// A grant by hand (admins in the UI, API keys): `manual` or `trial` only
+/// (`EntitlementSource::granted_by_hand`); bought access is made by billing.
 pub async fn grant(db: &Db, g: &Grant, actor: Actor, meta: &RequestMeta) -> Result<EntitlementView, AppError> {
+    if !g.source.granted_by_hand() {
+        return Err(AppError::invalid(
+            "source",
+            "subscription and one_time entitlements come only from Stripe payments: grant manual or trial",
+        ));
+    }
     if let Some(end) = g.ends_at {
         if end <= g.starts_at {
             return Err(AppError::invalid("ends_at", "the end must be after the start"));

@@ -5,4 +5,5 @@ pub mod errors;
 pub mod form;
 pub mod layout;
 pub mod role_gate;
+pub mod utc_time;
 pub mod widgets;

@@ -120,7 +120,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<EntitlementView>), ApiError> {
     let source = match body.source.as_deref() {
         Some(s) => EntitlementSource::parse(s)
-            .ok_or_else(|| ApiError::invalid("source", "source must be manual, subscription, one_time or trial"))?,
+            .ok_or_else(|| ApiError::invalid("source", "source must be manual or trial (subscription and one_time come only from Stripe payments)"))?,
         None => EntitlementSource::Manual,
     };
     let grant = entitlements::Grant {

@@ -4,7 +4,8 @@
 use crate::backend::db::audit::{ActionMatch, Filter};
 use crate::views::AuditFilter;
 use crate::error::AppError;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use crate::domain::time::{parse_time, BareDate};
+use chrono::{DateTime, Utc};
 
 fn invalid(field: &str, message: impl Into<String>) -> AppError {
     AppError::Invalid { field: field.into(), message: message.into() }
@@ -22,28 +23,16 @@ fn text(field: &str, v: &Option<String>, max: usize) -> Result<Option<String>, A
     Ok(Some(v.to_owned()))
 }
 
-/// RFC 3339, `YYYY-MM-DDTHH:MM[:SS]` (UTC) or `YYYY-MM-DD` (UTC midnight;
-/// for `to`, the end of that day).
-pub fn time(field: &str, v: &Option<String>, end_of_day: bool) -> Result<Option<DateTime<Utc>>, AppError> {
+/// A time filter (`domain::time::parse_time`: `from` takes a bare date as its
+/// first instant, `to` as the end of that day, exclusive).
+pub fn time(field: &str, v: &Option<String>, bare: BareDate) -> Result<Option<DateTime<Utc>>, AppError> {
     let Some(v) = text(field, v, 40)? else { return Ok(None) };
-    if let Ok(t) = DateTime::parse_from_rfc3339(&v) {
-        return Ok(Some(t.with_timezone(&Utc)));
-    }
-    for f in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(&v, f) {
-            return Ok(Some(t.and_utc()));
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(&v, "%Y-%m-%d") {
-        let d = if end_of_day { d.succ_opt().unwrap_or(d) } else { d };
-        return Ok(Some(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or_default()));
-    }
-    Err(invalid(field, "a time like 2026-11-22, 2026-11-22T14:30 (UTC) or RFC 3339"))
+    parse_time(&v, bare).map(Some).map_err(|msg| invalid(field, msg))
 }
 
 pub fn parse(f: &AuditFilter) -> Result<Filter, AppError> {
-    let from = time("from", &f.from, false)?;
-    let to = time("to", &f.to, true)?;
+    let from = time("from", &f.from, BareDate::StartOfDay)?;
+    let to = time("to", &f.to, BareDate::NextDay)?;
     if let (Some(a), Some(b)) = (from, to) {
         if b <= a {
             return Err(invalid("to", "must be after from"));

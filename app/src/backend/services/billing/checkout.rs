@@ -13,7 +13,7 @@ use crate::backend::db::orders::OrderRow;
 use crate::backend::db::Db;
 use crate::backend::web::{AppState, RequestMeta};
 use crate::views::{CheckoutStatusView, OrderView};
-use crate::backend::services::entitlements::rfc3339;
+use crate::domain::time::rfc3339;
 use chrono::Utc;
 use serde_json::json;
 use std::collections::HashMap;

@@ -114,7 +114,7 @@ pub fn order_status(s: &SubscriptionStatus) -> Option<OrderStatus> {
 }
 
 fn rfc3339(t: Option<DateTime<Utc>>) -> Value {
-    t.map(crate::backend::services::entitlements::rfc3339).into()
+    t.map(crate::domain::time::rfc3339).into()
 }
 
 /// Why the webhook changed an entitlement: the Stripe event it acted on.

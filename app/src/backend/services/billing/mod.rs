@@ -65,7 +65,7 @@ pub async fn status(state: &crate::backend::web::AppState) -> Result<crate::view
         grace: String::new(),
         end_access: None,
         events_24h,
-        last_event_at: last.map(crate::backend::services::entitlements::rfc3339),
+        last_event_at: last.map(crate::domain::time::rfc3339),
         refused_24h: 0,
         unsynced_products: 0,
     };

@@ -2,6 +2,7 @@
 //! one (its secret is shown once, with a copy button), and revoking (asks
 //! first).
 
+use crate::ui::components::utc_time::{utc_text, MaybeUtcTime, UtcTime};
 use crate::server_fns::api_keys::{list_api_keys, CreateApiKey, RevokeApiKey};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::confirm::{Confirm, CONFIRM_DANGER, SECONDARY};
@@ -99,7 +100,7 @@ fn ApiKeysBody(keys: Keys, create: ServerAction<CreateApiKey>, revoke: ServerAct
 fn KeyRow(key: ApiKeyView, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
     let id = key.id;
     let state = match key.revoked_at {
-        Some(at) => view! { <Badge text=format!("revoked {at}") tone=Tone::Bad/> }.into_any(),
+        Some(at) => view! { <Badge text=format!("revoked {}", utc_text(&at)) tone=Tone::Bad/> }.into_any(),
         None => view! {
             <Confirm label="Revoke" danger=true testid="revoke-key" question="Revoke this key? Programs using it stop working at once.">
                 <ActionForm action=revoke>
@@ -115,8 +116,8 @@ fn KeyRow(key: ApiKeyView, revoke: ServerAction<RevokeApiKey>) -> impl IntoView 
             <td class="min-w-[10rem] px-3 py-2">{key.name}<div class="text-xs text-slate-500">{format!("by {}", key.created_by)}</div></td>
             <td class="px-3 py-2">{key.role.as_str()}</td>
             <td class="px-3 py-2 font-mono text-xs whitespace-nowrap">{key.key_id}</td>
-            <td class="px-3 py-2 whitespace-nowrap">{key.created_at}</td>
-            <td class="px-3 py-2 whitespace-nowrap">{key.last_used_at.unwrap_or_else(|| "never".into())}</td>
+            <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=key.created_at/></td>
+            <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=key.last_used_at/></td>
             <td class="min-w-[9rem] px-3 py-2">{state}</td>
         </tr>
     }

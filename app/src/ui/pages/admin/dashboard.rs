@@ -1,5 +1,6 @@
 //! Vendor-admin pages: the dashboard and accounts.
 
+use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::server_fns::users::{list_users, CreateUser};
 use crate::ui::auth_context::use_auth;
 use crate::views::urlencode;
@@ -106,8 +107,8 @@ fn UsersBody(users: Users, create: ServerAction<CreateUser>) -> impl IntoView {
                                                 <tr class="border-t border-slate-100">
                                                     <td class="px-3 py-2">{u.email}</td>
                                                     <td class="px-3 py-2">{u.role.as_str()}</td>
-                                                    <td class="px-3 py-2 whitespace-nowrap">{u.created_at}</td>
-                                                    <td class="px-3 py-2 whitespace-nowrap">{u.last_login_at.unwrap_or_else(|| "never".into())}</td>
+                                                    <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=u.created_at/></td>
+                                                    <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=u.last_login_at/></td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>

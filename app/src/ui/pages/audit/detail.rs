@@ -2,6 +2,7 @@
 //! log by the same customer, credential, repository or IP; and `UtcTime`,
 //! which shows a time in UTC and the viewer's local time on hover.
 
+use crate::ui::components::utc_time::UtcTime;
 use crate::ui::pages::audit::list::outcome_class;
 use crate::server_fns::audit::audit_event;
 use crate::views::AuditEntry;
@@ -15,25 +16,6 @@ use crate::ui::components::errors::NotFound;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-
-/// A time shown in UTC; once hydrated, hovering shows the viewer's local time.
-#[component]
-pub fn UtcTime(iso: String, text: String) -> impl IntoView {
-    let title = RwSignal::new(text.clone());
-    let at = iso.clone();
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            use leptos::wasm_bindgen::JsValue;
-            let d = leptos::web_sys::js_sys::Date::new(&JsValue::from_str(&at));
-            let local: String = d.to_locale_string("default", &JsValue::UNDEFINED).into();
-            title.set(format!("{local} (your local time)"));
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (&at, title);
-    });
-    view! { <time datetime=iso title=move || title.get()>{text}</time> }
-}
 
 #[component]
 pub fn AuditEventPage() -> impl IntoView {
@@ -79,7 +61,7 @@ fn EventDetail(e: AuditEntry) -> impl IntoView {
     view! {
         <h1 class="mt-3 text-2xl font-semibold">"Event " {e.id}</h1>
         <dl class=format!("mt-4 divide-y divide-slate-100 text-sm {CARD}") data-testid="audit-event">
-            {row("Time", view! { <UtcTime iso=e.occurred_at_iso.clone() text=e.occurred_at.clone()/> " " <span class="text-slate-500">{e.occurred_at_iso.clone()}</span> }.into_any())}
+            {row("Time", view! { <UtcTime at=e.occurred_at_iso.clone()/> " " <span class="text-slate-500">{e.occurred_at_iso.clone()}</span> }.into_any())}
             {row("Action", view! { <a class=LINK href=filter_link("action", &e.action)><code>{e.action.clone()}</code></a> }.into_any())}
             {row("Outcome", view! { <span class=outcome_class(&e.outcome)>{e.outcome.clone()}</span> }.into_any())}
             {row("Actor", view! { {e.actor.clone()} {e.actor_user_id.map(|id| format!(" (user {id})"))} }.into_any())}

@@ -5,7 +5,7 @@
 //! filter, and a link to each event's detail (`audit_detail.rs`).
 
 use crate::ui::pages::audit::charts::{charts_resource, AuditCharts, Charts};
-use crate::ui::pages::audit::detail::UtcTime;
+use crate::ui::components::utc_time::UtcTime;
 use crate::server_fns::audit::{search_events, AuditPage};
 use crate::views::AuditFilter;
 use crate::ui::auth_context::use_auth;
@@ -155,7 +155,7 @@ fn EventsTable(page: AuditPage, filter: AuditFilter) -> impl IntoView {
                         view! {
                             <tr class="border-t border-slate-100 align-top" data-testid="audit-row">
                                 <td class="px-3 py-2 whitespace-nowrap">
-                                    <a class=LINK href=href><UtcTime iso=e.occurred_at_iso text=e.occurred_at/></a>
+                                    <a class=LINK href=href><UtcTime at=e.occurred_at_iso/></a>
                                 </td>
                                 <td class="px-3 py-2">{e.actor}</td>
                                 <td class="px-3 py-2 font-mono text-xs">{e.action}</td>

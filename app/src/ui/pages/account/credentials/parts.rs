@@ -2,6 +2,7 @@
 //! the admin's customer page and `/admin/push-credentials`): the table, the
 //! form fields, the one-time secret panel, and copy buttons.
 
+use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::ui::components::confirm::SECONDARY;
 use crate::ui::components::form::{BUTTON, INPUT_CLASS};
 use crate::ui::components::widgets::{copy_to_clipboard, Badge, FieldError, Tone, LABEL, TABLE_WRAP, THEAD};
@@ -48,7 +49,6 @@ pub fn credential_table(list: Vec<CredentialView>, owner: bool, actions: impl Fn
         .into_iter()
         .map(|c| {
             let cell = actions(&c);
-            let expires = c.expires_at.clone().unwrap_or_else(|| "never".into());
             let name = c.name.clone();
             view! {
                 <tr class="border-t border-slate-100 align-top" data-testid="credential-row" data-name=name>
@@ -57,13 +57,13 @@ pub fn credential_table(list: Vec<CredentialView>, owner: bool, actions: impl Fn
                         <div class="font-mono text-xs text-slate-500 break-all" data-testid="credential-user">{c.username}</div>
                     </td>
                     {owner.then(|| view! { <td class="px-3 py-2 break-all">{c.owner_email}</td> })}
-                    <td class="px-3 py-2 whitespace-nowrap">{c.created_at}<div class="text-xs text-slate-500">{format!("by {}", c.created_by)}</div></td>
-                    <td class="px-3 py-2 whitespace-nowrap">{expires}</td>
-                    <td class="px-3 py-2 whitespace-nowrap">{c.last_used_at.unwrap_or_else(|| "never".into())}</td>
-                    <td class="px-3 py-2 whitespace-nowrap">{c.last_pulled_at.unwrap_or_else(|| "never".into())}</td>
+                    <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=c.created_at/><div class="text-xs text-slate-500">{format!("by {}", c.created_by)}</div></td>
+                    <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.expires_at/></td>
+                    <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.last_used_at/></td>
+                    <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.last_pulled_at/></td>
                     <td class="px-3 py-2">
                         <Badge text=c.status.clone() tone=status_tone(&c.status) testid="credential-status"/>
-                        {c.revoked_at.map(|at| view! { <div class="text-xs text-slate-500 whitespace-nowrap">{at}</div> })}
+                        {c.revoked_at.map(|at| view! { <div class="text-xs text-slate-500 whitespace-nowrap"><UtcTime at/></div> })}
                     </td>
                     <td class="px-3 py-2"><div class="flex min-w-[12rem] flex-wrap gap-2">{cell}</div></td>
                 </tr>

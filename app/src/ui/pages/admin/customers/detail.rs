@@ -4,6 +4,7 @@
 //! credentials (`credentials_admin.rs`) and their orders bought online
 //! (`billing_orders.rs`, read-only).
 
+use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::ui::pages::admin::customers::entitlements::{EntitlementsTable, GrantForm};
 use crate::ui::pages::account::orders::{customer_orders_resource, CustomerOrdersSection};
 use crate::ui::pages::admin::customers::credentials::{CustomerCredentials, CustomerCredentialsSection};
@@ -128,7 +129,7 @@ fn Overview(
 
 #[component]
 fn Facts(customer: CustomerView) -> impl IntoView {
-    let row = |term: &'static str, value: String| {
+    let row = |term: &'static str, value: AnyView| {
         view! {
             <div>
                 <dt class="text-xs font-semibold uppercase tracking-wide text-slate-500">{term}</dt>
@@ -138,11 +139,11 @@ fn Facts(customer: CustomerView) -> impl IntoView {
     };
     view! {
         <dl class="mt-3 grid gap-3 rounded-lg border border-slate-200 bg-white p-4 text-sm shadow-sm grid-cols-2 sm:grid-cols-3 lg:grid-cols-5" data-testid="customer-facts">
-            {row("Name", customer.name.unwrap_or_else(|| "—".into()))}
-            {row("Customer id", customer.id.to_string())}
-            {row("Created", customer.created_at)}
-            {row("Last login", customer.last_login_at.unwrap_or_else(|| "never".into()))}
-            {row("Account", if customer.disabled { "disabled".into() } else { "enabled".into() })}
+            {row("Name", customer.name.unwrap_or_else(|| "—".into()).into_any())}
+            {row("Customer id", customer.id.to_string().into_any())}
+            {row("Created", view! { <UtcTime at=customer.created_at/> }.into_any())}
+            {row("Last login", view! { <MaybeUtcTime at=customer.last_login_at/> }.into_any())}
+            {row("Account", if customer.disabled { "disabled" } else { "enabled" }.into_any())}
         </dl>
     }
 }

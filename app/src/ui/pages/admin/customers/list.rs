@@ -1,6 +1,7 @@
 //! Admin: customers (`/admin/customers`): search, pages of 25, and the form
 //! that creates one. Each customer's page is `admin_customer_detail.rs`.
 
+use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::server_fns::customers::{list_customers, CreateCustomer, CustomerPage};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::form::{FormError, BUTTON, INPUT_CLASS};
@@ -77,8 +78,8 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
                                                         {c.disabled.then(|| view! { <span class="ml-2 text-xs text-red-700">"disabled"</span> })}
                                                     </td>
                                                     <td class="px-3 py-2">{c.name.unwrap_or_default()}</td>
-                                                    <td class="px-3 py-2 whitespace-nowrap">{c.created_at}</td>
-                                                    <td class="px-3 py-2 whitespace-nowrap">{c.last_login_at.unwrap_or_else(|| "never".into())}</td>
+                                                    <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=c.created_at/></td>
+                                                    <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.last_login_at/></td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>

@@ -2,6 +2,7 @@
 //! Editing, prices and publishing are on `/admin/products/:id`
 //! (`admin_product_edit.rs`).
 
+use crate::ui::components::utc_time::UtcTime;
 use crate::server_fns::catalogue::{admin_products, SaveProduct};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::form::{FormError, BUTTON, INPUT_CLASS};
@@ -76,7 +77,7 @@ fn ProductsBody(products: Products, create: ServerAction<SaveProduct>) -> impl I
                                                 <td class="px-3 py-2">
                                                     {price_summary(p.prices, p.contact_sales)}
                                                 </td>
-                                                <td class="px-3 py-2 whitespace-nowrap">{p.updated_at}</td>
+                                                <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=p.updated_at/></td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>
