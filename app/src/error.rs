@@ -1,7 +1,10 @@
 //! The one error type server functions return. It crosses the wire as JSON,
 //! so the browser gets a typed error it can show next to the right field.
-//! Internal failures never carry their cause: the server logs it under a
-//! request id and the user sees only that id.
+//! Internal failures never show their cause: it travels inside the error
+//! (never serialised) to the boundary that answers the request, which logs
+//! it under the request id (`AppError::logged`, called by
+//! `backend::web::respond` and the REST API's error layer); the user sees
+//! only that id. Nothing below the boundary needs the request's context.
 
 use serde::{Deserialize, Serialize};
 use leptos::prelude::{FromServerFnError, ServerFnErrorErr};
@@ -24,7 +27,13 @@ pub enum AppError {
     #[error("too many attempts: try again in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("something went wrong on our side (request id {request_id})")]
-    Internal { request_id: String },
+    Internal {
+        request_id: String,
+        /// What failed, kept on the server until the answering boundary logs
+        /// it; never serialised, so it never reaches a browser or client.
+        #[serde(skip)]
+        cause: Option<String>,
+    },
     /// The request itself was malformed (missing or wrongly typed arguments).
     #[error("bad request: {0}")]
     BadRequest(String),
@@ -37,6 +46,35 @@ impl AppError {
 
     pub fn conflict(field: &str, message: impl ToString) -> Self {
         Self::Conflict { field: field.into(), message: message.to_string() }
+    }
+
+    /// An internal failure; the boundary that answers logs `cause` under the
+    /// request id (`logged`).
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        Self::Internal { request_id: String::new(), cause: Some(cause.to_string()) }
+    }
+
+    /// For a log line or the CLI (no request, no id): the cause of an
+    /// internal failure not yet logged, else the message.
+    pub fn for_log(&self) -> String {
+        match self {
+            Self::Internal { cause: Some(cause), .. } => cause.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// At the boundary: logs an internal failure's cause under `request_id`
+    /// and keeps only the id, which is all the caller may see. Other errors
+    /// pass unchanged.
+    #[cfg(feature = "ssr")]
+    pub fn logged(self, request_id: &str) -> Self {
+        match self {
+            Self::Internal { cause: Some(cause), .. } => {
+                tracing::error!(request_id = %request_id, error = %cause, "internal error");
+                Self::Internal { request_id: request_id.to_owned(), cause: None }
+            }
+            other => other,
+        }
     }
 
     /// The HTTP status this error is answered with.
@@ -88,7 +126,7 @@ impl AppError {
             ServerFnErrorErr::UnsupportedRequestMethod(m) => Self::BadRequest(m),
             // Transport failures seen by the browser (offline, server gone):
             // there is no server-side request id to show.
-            other => Self::Internal { request_id: format!("none ({other})") },
+            other => Self::Internal { request_id: format!("none ({other})"), cause: None },
         }
     }
 }

@@ -207,7 +207,10 @@ fn router(
     let context_state = state.clone();
     Router::new()
         .route("/healthz", get(routes::health::healthz))
-        .route("/audit/export", get(routes::rest::audit::page_export))
+        .route(
+            "/audit/export",
+            get(routes::rest::audit::page_export).layer(axum::middleware::from_fn(routes::rest::error::log_internal_errors)),
+        )
         .nest(routes::rest::PREFIX, routes::rest::router())
         .nest_service("/registry", registry::router(registry))
         .route(

@@ -142,7 +142,7 @@ async fn apikey_create(database_url: &str, name: &str, role: &str) -> Result<(),
     db.close().await;
     let created = result.map_err(|e| match e {
         app::error::AppError::Invalid { field, message } => CliError::Input(format!("--{field}: {message}")),
-        other => CliError::Other(other.to_string()),
+        other => CliError::Other(other.for_log()),
     })?;
     println!("created {} API key {:?} (id {}, key id {})", created.key.role, created.key.name, created.key.id, created.key.key_id);
     println!("secret (shown only now; it will not be shown again): {}", created.secret);

@@ -151,7 +151,7 @@ pub async fn credential(cmd: CredentialCommand) -> Result<(), CliError> {
                 app::error::AppError::Invalid { field, message } | app::error::AppError::Conflict { field, message } => {
                     CliError::Input(format!("--{field}: {message}"))
                 }
-                other => CliError::Other(other.to_string()),
+                other => CliError::Other(other.for_log()),
             })
     }
     .await;

@@ -47,8 +47,10 @@ pub async fn webhook(
             (StatusCode::BAD_REQUEST, Json(json!({ "error": reason }))).into_response()
         }
         Err(Rejected::Retry(e)) => {
-            tracing::error!(error = %e, "a Stripe webhook could not be applied; Stripe will retry");
-            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": e.to_string() }))).into_response()
+            // The boundary: the cause is logged under the request id.
+            let request_id = meta.request_id.as_deref().unwrap_or("unknown");
+            tracing::error!(request_id, "a Stripe webhook could not be applied; Stripe will retry");
+            (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": e.logged(request_id).to_string() }))).into_response()
         }
     }
 }

@@ -46,7 +46,7 @@ pub struct NewOrder<'a> {
     pub customer_id: i64,
     pub product_id: i64,
     pub price_id: i64,
-    pub mode: &'a str,
+    pub mode: OrderMode,
     pub amount_cents: i64,
     pub currency: &'a str,
     pub checkout_session_id: &'a str,

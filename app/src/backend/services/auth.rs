@@ -5,6 +5,7 @@ use crate::backend::services::{audit, users};
 use crate::backend::services::audit::{Actor, AuditEvent, Outcome};
 use crate::backend::db;
 use crate::backend::db::users::UserRow;
+use crate::backend::db::Db;
 use crate::backend::web::password;
 use crate::backend::web::request::{state, RequestMeta};
 use crate::backend::web::session::USER_ID_KEY;
@@ -33,15 +34,18 @@ fn to_session_user(row: &UserRow) -> SessionUser {
     SessionUser { id: row.id, email: row.email.clone(), role: row.role() }
 }
 
-/// The logged-in user, read fresh from the database so a disabled account or
-/// a changed role takes effect on the next request.
+/// The logged-in user of a server function's request (`session_user`).
 pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
-    let session = session().await?;
+    session_user(&session().await?, &state()?.db).await
+}
+
+/// The user a session belongs to, read fresh from the database so a
+/// disabled account or a changed role takes effect on the next request.
+pub async fn session_user(session: &Session, db: &Db) -> Result<Option<SessionUser>, AppError> {
     let Some(id) = session.get::<i64>(USER_ID_KEY).await? else {
         return Ok(None);
     };
-    let st = state()?;
-    match db::users::find_by_id(&st.db, id).await? {
+    match db::users::find_by_id(db, id).await? {
         Some(row) if !row.disabled => Ok(Some(to_session_user(&row))),
         _ => {
             session.flush().await?;
@@ -51,19 +55,25 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
 }
 
 /// The first line of every protected server function: the caller must be
-/// logged in with one of `roles`. A refusal is audited.
+/// logged in with one of `roles` (`authorise`, with the request's session).
 pub async fn require_role(roles: &[Role]) -> Result<SessionUser, AppError> {
-    let user = current_user().await?.ok_or(AppError::Unauthenticated)?;
+    let meta = RequestMeta::current().await;
+    let path = use_path().unwrap_or_default();
+    authorise(&session().await?, &state()?.db, roles, &meta, &path).await
+}
+
+/// The rule behind `require_role`, without any request context (routes
+/// outside server functions call it with what they extracted): the session
+/// must belong to an enabled user with one of `roles`. A refusal is audited.
+pub async fn authorise(session: &Session, db: &Db, roles: &[Role], meta: &RequestMeta, path: &str) -> Result<SessionUser, AppError> {
+    let user = session_user(session, db).await?.ok_or(AppError::Unauthenticated)?;
     if roles.contains(&user.role) {
         return Ok(user);
     }
-    let st = state()?;
-    let meta = RequestMeta::current().await;
-    let path = use_path().unwrap_or_default();
     audit::record_alone(
-        &st.db,
+        db,
         &AuditEvent::new(Actor::User { id: user.id, email: user.email.clone() }, "authz.denied", Outcome::Denied)
-            .meta(&meta)
+            .meta(meta)
             .details(json!({ "path": path, "role": user.role.as_str() })),
     )
     .await?;

@@ -57,22 +57,22 @@ pub fn current_request_id() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Logs an internal failure under the request id and returns the opaque
-/// error the user sees. The cause never reaches the browser.
+/// An internal failure (`AppError::internal`): logged by the boundary.
 pub fn internal(err: impl std::fmt::Display) -> AppError {
-    let request_id = current_request_id();
-    tracing::error!(request_id = %request_id, error = %err, "internal error");
-    AppError::Internal { request_id }
+    AppError::internal(err)
 }
 
-/// Ends a server function: an error sets the response status to match it.
+/// Ends a server function, the boundary of its request: an internal
+/// failure is logged under the request id, and an error sets the response
+/// status to match it.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    if let Err(e) = &result {
+    result.map_err(|e| {
+        let e = e.logged(&current_request_id());
         if let Some(opts) = use_context::<ResponseOptions>() {
             opts.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or_default());
         }
-    }
-    result
+        e
+    })
 }
 
 /// The app state, provided to every server function by the router.

@@ -28,7 +28,7 @@ pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoVie
                     Ok(Some(user)) if roles.contains(&user.role) => children.read_value()().into_any(),
                     Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(AppError::Internal { request_id }) => view! { <ServerError request_id/> }.into_any(),
+                    Err(AppError::Internal { request_id, .. }) => view! { <ServerError request_id/> }.into_any(),
                     Err(e) => view! { <ServerError request_id=e.to_string()/> }.into_any(),
                 }
             })}

@@ -167,23 +167,19 @@ pub async fn get_one(CanRead(_caller): CanRead, State(st): State<AppState>, ApiP
 pub async fn page_export(State(st): State<AppState>, req: axum::extract::Request) -> Response {
     use app::domain::Role;
     use app::error::AppError;
-    use app::backend::services::auth::require_role;
+    use app::backend::services::auth::authorise;
     use axum::{extract::ConnectInfo, http::StatusCode};
-    use leptos::{prelude::provide_context, reactive::{computed::ScopedFuture, owner::Owner}};
     let (parts, _) = req.into_parts();
     let q: AuditQuery = match crate::routes::rest::json::parse_query(parts.uri.query().unwrap_or_default()) {
         Ok(q) => q,
         Err(e) => return e.into_response(),
     };
-    let owner = Owner::new();
-    let (ctx, state) = (parts.clone(), st.clone());
-    let user = owner
-        .with(|| {
-            provide_context(ctx);
-            provide_context(state);
-            ScopedFuture::new(async { require_role(&[Role::Admin, Role::Auditor]).await })
-        })
-        .await;
+    let Some(session) = parts.extensions.get::<tower_sessions::Session>() else {
+        return ApiError::from(AppError::internal("the session layer is missing")).into_response();
+    };
+    let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+    let meta = app::backend::web::RequestMeta::from_parts(&parts.headers, peer, st.auth.client_ip_header.as_deref());
+    let user = authorise(session, &st.db, &[Role::Admin, Role::Auditor], &meta, parts.uri.path()).await;
     let user = match user {
         Ok(u) => u,
         Err(AppError::Unauthenticated) => return (StatusCode::UNAUTHORIZED, "log in first").into_response(),
@@ -199,8 +195,6 @@ pub async fn page_export(State(st): State<AppState>, req: axum::extract::Request
         Some(Format::Jsonl) => Format::Jsonl,
         _ => Format::Csv,
     };
-    let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
-    let meta = RequestMeta::from_parts(&parts.headers, peer, st.auth.client_ip_header.as_deref());
     let actor = Actor::User { id: user.id, email: user.email.clone() };
     if let Err(e) = record_export(&st, actor, &meta, &filter, if format == Format::Csv { "csv" } else { "jsonl" }).await {
         return ApiError::from(e).into_response();

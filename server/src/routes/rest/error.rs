@@ -1,8 +1,9 @@
 //! The REST API's one error shape:
 //! `{"error":{"code":"validation_failed","message":"…","field":"name"}}`.
 //! Codes are stable (clients branch on them; messages are for people and may
-//! change). Internal failures carry only the request id: the cause is logged
-//! under that id and never sent.
+//! change). Internal failures carry only the request id: the cause travels
+//! to `log_internal_errors`, the layer around the API that answers, which
+//! logs it under the request's id and sends only that id.
 
 use app::error::AppError;
 use axum::{
@@ -35,7 +36,7 @@ pub enum ApiError {
     /// The value collides with an existing record, e.g. a taken slug (409).
     Conflict { field: String, message: String },
     /// Something failed on the server; the cause is in the log (500).
-    Internal { request_id: String },
+    Internal { request_id: String, cause: Option<String> },
 }
 
 /// The JSON body of every error.
@@ -114,7 +115,7 @@ impl ApiError {
             Self::UnsupportedMediaType => ("send the body as Content-Type: application/json".to_owned(), None, None),
             Self::PayloadTooLarge => ("the request body is too large".to_owned(), None, None),
             Self::Conflict { field, message } => (message.clone(), Some(field.clone()), None),
-            Self::Internal { request_id } => (
+            Self::Internal { request_id, .. } => (
                 format!("something went wrong on our side (request id {request_id})"),
                 None,
                 Some(request_id.clone()),
@@ -135,22 +136,31 @@ impl From<AppError> for ApiError {
             AppError::BadRequest(message) => Self::BadRequest { field: None, message },
             // Not produced by the services the API calls; treat as a refusal.
             AppError::RateLimited { .. } => Self::Forbidden,
-            AppError::Internal { request_id } => Self::Internal { request_id },
+            AppError::Internal { request_id, cause } => Self::Internal { request_id, cause },
         }
     }
 }
 
-/// A database error met in this crate: logged under the request id (the
-/// request runs inside the Leptos owner `mod.rs` sets up, so
-/// `request::internal` finds it), answered opaquely.
+/// A database error met in this crate: logged under the request id by
+/// `log_internal_errors`, answered opaquely.
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         AppError::from(err).into()
     }
 }
 
+/// An internal failure's cause, handed from `into_response` to
+/// `log_internal_errors` inside the response (never sent).
+#[derive(Clone)]
+struct Unlogged(AppError);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Self::Internal { request_id, cause: Some(cause) } = self {
+            let mut res = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            res.extensions_mut().insert(Unlogged(AppError::Internal { request_id, cause: Some(cause) }));
+            return res;
+        }
         let status = self.status();
         let mut res = (status, Json(ErrorBody { error: self.body() })).into_response();
         if status == StatusCode::UNAUTHORIZED {
@@ -158,6 +168,26 @@ impl IntoResponse for ApiError {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"portcullis\""));
         }
         res
+    }
+}
+
+/// The boundary of every API request (and of the audit page's export): an
+/// internal failure's cause is logged under the request id
+/// (`x-request-id`), and the answer carries only that id.
+pub async fn log_internal_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let request_id = req
+        .headers()
+        .get(app::backend::web::request::REQUEST_ID_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("unknown")
+        .to_owned();
+    let mut res = next.run(req).await;
+    match res.extensions_mut().remove::<Unlogged>() {
+        Some(Unlogged(err)) => match err.logged(&request_id) {
+            AppError::Internal { request_id, .. } => ApiError::Internal { request_id, cause: None }.into_response(),
+            other => ApiError::from(other).into_response(),
+        },
+        None => res,
     }
 }
 
@@ -177,7 +207,7 @@ mod tests {
 
     #[test]
     fn internal_errors_carry_only_the_request_id() {
-        let body = serde_json::to_value(ErrorBody { error: ApiError::Internal { request_id: "r-1".into() }.body() })
+        let body = serde_json::to_value(ErrorBody { error: ApiError::Internal { request_id: "r-1".into(), cause: None }.body() })
             .unwrap_or_default();
         assert_eq!(body["error"]["code"], "internal");
         assert_eq!(body["error"]["request_id"], "r-1");

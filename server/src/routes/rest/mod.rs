@@ -20,17 +20,8 @@ pub mod orders;
 pub mod products;
 
 use app::backend::web::AppState;
-use axum::{
-    extract::Request,
-    middleware::{self, Next},
-    response::Response,
-    Json, Router,
-};
+use axum::{middleware, Json, Router};
 use error::ApiError;
-use leptos::{
-    prelude::provide_context,
-    reactive::{computed::ScopedFuture, owner::Owner},
-};
 use serde::{Deserialize, Serialize};
 use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
@@ -159,28 +150,13 @@ pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// Runs each API request under a Leptos owner holding the request's parts,
-/// as leptos_axum does for server functions: the services log internal
-/// failures with `request::current_request_id()`, which reads them, so the
-/// id in the log matches the id in the 500 answer.
-async fn request_scope(req: Request, next: Next) -> Response {
-    let (parts, body) = req.into_parts();
-    let owner = Owner::new();
-    let ctx = parts.clone();
-    let fut = owner.with(|| {
-        provide_context(ctx);
-        ScopedFuture::new(next.run(Request::from_parts(parts, body)))
-    });
-    fut.await
-}
-
 /// The API router, to be nested under `/api/v1`. Unknown routes and methods
 /// get JSON errors, not the HTML pages.
 pub fn router() -> Router<AppState> {
     routes()
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(middleware::from_fn(request_scope))
+        .layer(middleware::from_fn(error::log_internal_errors))
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::backend::services::billing::{stripe_err, sync, Billing};
 use crate::views::SessionUser;
-use crate::domain::catalogue::PriceKind;
+use crate::domain::catalogue::{PriceKind, ProductStatus};
 use crate::domain::order::{OrderMode, OrderStatus};
 use crate::error::AppError;
 use crate::backend::services::audit;
@@ -32,34 +32,58 @@ fn billing(state: &AppState) -> Result<&Billing, AppError> {
 
 /// Creates a Checkout Session for `price_id` and answers the URL of Stripe's
 /// page. Nothing is granted here: the order waits for the webhook.
+/// Steps: `sellable` (what is bought, and may it be), a second click going
+/// back to the open session, `create_session` at Stripe, `record_order`.
 pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, meta: &RequestMeta) -> Result<String, AppError> {
     let billing = billing(state)?;
     let db = &state.db;
+    let sale = sellable(db, me, price_id).await?;
+    // A second click (or tab) goes back to the page already prepared.
+    if let Some(url) = open_session_url(billing, db, me.id, sale.price.id).await {
+        return Ok(url);
+    }
+    let session = create_session(billing, db, me, &sale).await?;
+    let url = session.url.clone().ok_or_else(|| AppError::internal("Stripe answered a session without a URL"))?;
+    record_order(db, me, &sale, session.id.as_str(), meta).await?;
+    Ok(url)
+}
+
+/// A price being bought, with its product and how it sells.
+struct Sale {
+    price: db::products::PriceRow,
+    product: db::products::ProductRow,
+    mode: OrderMode,
+}
+
+/// The price, if it is on sale (active, of a published product, not a
+/// trial) and the customer does not subscribe to the product already.
+async fn sellable(db: &Db, me: &SessionUser, price_id: i64) -> Result<Sale, AppError> {
     let price = db::products::price(db, price_id).await?.ok_or_else(|| AppError::invalid("price_id", "no such price"))?;
-    let product = db::products::find(db, price.product_id).await?.filter(|p| p.status == crate::domain::catalogue::ProductStatus::Published);
+    let product = db::products::find(db, price.product_id).await?.filter(|p| p.status == ProductStatus::Published);
     let Some(product) = product.filter(|_| price.active) else {
         return Err(AppError::invalid("price_id", "this price is no longer offered"));
     };
-    let kind = PriceKind::from_parts(&price.kind, price.duration).map_err(|e| crate::backend::web::request::internal(e))?;
-    let mode = match kind {
-        PriceKind::Monthly | PriceKind::Yearly => CheckoutSessionMode::Subscription,
-        PriceKind::OneTime { .. } => CheckoutSessionMode::Payment,
+    let mode = match PriceKind::from_parts(&price.kind, price.duration).map_err(AppError::internal)? {
+        PriceKind::Monthly | PriceKind::Yearly => OrderMode::Subscription,
+        PriceKind::OneTime { .. } => OrderMode::Payment,
         PriceKind::Trial { .. } => return Err(AppError::invalid("price_id", "trials are granted by the vendor, not bought")),
     };
-    if mode == CheckoutSessionMode::Subscription && db::orders::has_live_subscription(db, me.id, product.id).await? {
+    if mode == OrderMode::Subscription && db::orders::has_live_subscription(db, me.id, product.id).await? {
         return Err(AppError::conflict(
             "price_id",
             format!("you already subscribe to {}: change or cancel it under Orders → Manage billing", product.name),
         ));
     }
-    // A second click (or tab) goes back to the page already prepared.
-    if let Some(url) = open_session_url(billing, db, me.id, price.id).await {
-        return Ok(url);
-    }
+    Ok(Sale { price, product, mode })
+}
+
+/// The Checkout Session at Stripe (product and price synced first; a
+/// customer Stripe lost is made again).
+async fn create_session(billing: &Billing, db: &Db, me: &SessionUser, sale: &Sale) -> Result<stripe_shared::CheckoutSession, AppError> {
+    let Sale { price, product, mode } = sale;
     let stripe_prices = sync::sync_product(billing, db, product.id).await?;
-    let stripe_price = stripe_prices
-        .get(&price.id)
-        .ok_or_else(|| crate::backend::web::request::internal(format!("price {} has no Stripe price after sync", price.id)))?;
+    let stripe_price =
+        stripe_prices.get(&price.id).ok_or_else(|| AppError::internal(format!("price {} has no Stripe price after sync", price.id)))?;
     let mut customer = sync::stripe_customer(billing, db, me).await?;
 
     let metadata = HashMap::from([
@@ -71,32 +95,42 @@ pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, m
     let mut line = CreateCheckoutSessionLineItems::new();
     line.price = Some(stripe_price.clone());
     line.quantity = Some(1);
+    let stripe_mode = match mode {
+        OrderMode::Subscription => CheckoutSessionMode::Subscription,
+        OrderMode::Payment => CheckoutSessionMode::Payment,
+    };
     let mut req = CreateCheckoutSession::new()
-        .mode(mode.clone())
+        .mode(stripe_mode)
         .client_reference_id(me.id.to_string())
         .line_items(vec![line])
         .metadata(metadata.clone())
         .success_url(format!("{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}"))
         .cancel_url(format!("{base}/catalogue/{}", product.slug));
-    if mode == CheckoutSessionMode::Subscription {
-        let mut data = CreateCheckoutSessionSubscriptionData::new();
-        data.metadata = Some(metadata);
-        req = req.subscription_data(data);
-    } else {
-        let mut data = CreateCheckoutSessionPaymentIntentData::new();
-        data.metadata = Some(metadata);
-        req = req.payment_intent_data(data);
+    match mode {
+        OrderMode::Subscription => {
+            let mut data = CreateCheckoutSessionSubscriptionData::new();
+            data.metadata = Some(metadata);
+            req = req.subscription_data(data);
+        }
+        OrderMode::Payment => {
+            let mut data = CreateCheckoutSessionPaymentIntentData::new();
+            data.metadata = Some(metadata);
+            req = req.payment_intent_data(data);
+        }
     }
-    let session = match req.clone().customer(customer.clone()).send(&billing.client).await {
+    Ok(match req.clone().customer(customer.clone()).send(&billing.client).await {
         Err(e) if sync::missing(&e, Some("customer")) => {
             customer = sync::replace_customer(billing, db, me, &customer).await?;
             req.customer(customer).send(&billing.client).await.map_err(stripe_err)?
         }
         other => other.map_err(stripe_err)?,
-    };
-    let url = session.url.clone().ok_or_else(|| crate::backend::web::request::internal("Stripe answered a session without a URL"))?;
+    })
+}
 
-    let now = Utc::now();
+/// The pending order of a session, audited (`billing.checkout`); the
+/// webhook may have made it first.
+async fn record_order(db: &Db, me: &SessionUser, sale: &Sale, session_id: &str, meta: &RequestMeta) -> Result<(), AppError> {
+    let Sale { price, product, mode } = sale;
     let mut tx = db.begin().await?;
     let order_id = db::orders::insert(
         &mut tx,
@@ -104,17 +138,17 @@ pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, m
             customer_id: me.id,
             product_id: product.id,
             price_id: price.id,
-            mode: if mode == CheckoutSessionMode::Subscription { "subscription" } else { "payment" },
+            mode: *mode,
             amount_cents: price.amount_cents,
             currency: &price.currency,
-            checkout_session_id: session.id.as_str(),
+            checkout_session_id: session_id,
         },
-        now,
+        Utc::now(),
     )
     .await?;
     let order_id = match order_id {
         Some(id) => id,
-        None => db::orders::find_by_session(db, session.id.as_str()).await?.map_or(0, |o| o.id),
+        None => db::orders::find_by_session(db, session_id).await?.map_or(0, |o| o.id),
     };
     audit::record(
         &mut tx,
@@ -125,14 +159,14 @@ pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, m
             .details(json!({
                 "product_id": product.id,
                 "price_id": price.id,
-                "checkout_session": session.id.as_str(),
+                "checkout_session": session_id,
                 "amount_cents": price.amount_cents,
                 "currency": price.currency,
             })),
     )
     .await?;
     tx.commit().await?;
-    Ok(url)
+    Ok(())
 }
 
 /// The URL of an unpaid session of this price the customer opened in the

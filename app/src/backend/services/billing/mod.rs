@@ -33,7 +33,7 @@ pub async fn sync_after_change(state: &crate::backend::web::AppState, product_id
     let known = matches!(crate::backend::db::orders::product_stripe_id(&state.db, product_id).await, Ok(Some(_)));
     if published || known {
         if let Err(e) = sync::sync_product(billing, &state.db, product_id).await {
-            tracing::warn!(product_id, error = %e, "Stripe product sync failed; checkout retries it");
+            tracing::warn!(product_id, error = %e.for_log(), "Stripe product sync failed; checkout retries it");
         }
     }
 }
@@ -49,7 +49,7 @@ pub async fn sync_published(state: &crate::backend::web::AppState) {
     };
     for p in products {
         if let Err(e) = sync::sync_product(billing, &state.db, p.id).await {
-            tracing::warn!(product_id = p.id, error = %e, "Stripe sync at start-up failed; checkout retries it");
+            tracing::warn!(product_id = p.id, error = %e.for_log(), "Stripe sync at start-up failed; checkout retries it");
         }
     }
 }

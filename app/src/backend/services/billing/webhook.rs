@@ -25,7 +25,7 @@ use crate::backend::web::RequestMeta;
 use chrono::{DateTime, Months, Utc};
 use serde_json::json;
 use crate::domain::access::{EntitlementSource, EntitlementStatus};
-use crate::domain::order::OrderStatus;
+use crate::domain::order::{OrderMode, OrderStatus};
 use stripe_shared::{
     CheckoutSession, CheckoutSessionPaymentStatus, InvoiceBillingReason, InvoiceStatus, Subscription, SubscriptionStatus,
 };
@@ -65,10 +65,27 @@ fn ts(t: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(t, 0).unwrap_or_default()
 }
 
-/// Verifies, de-duplicates and applies one delivery.
+/// Verifies, de-duplicates and applies one delivery: `verify` the
+/// signature, `plan` what to change from Stripe's current state (read
+/// before any transaction), then `apply` the plan in one transaction with
+/// the event's id.
 pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option<&str>, meta: &RequestMeta) -> Result<Handled, Rejected> {
-    let event = match signature.map(|sig| Webhook::construct_event(payload, sig, &billing.webhook_secret)) {
-        Some(Ok(event)) => event,
+    let event = verify(billing, db, payload, signature, meta).await?;
+    let event_id = event.id.as_str().to_owned();
+    let event_type = event.type_.as_str().to_owned();
+    if db::orders::event_seen(db, &event_id).await? {
+        return Ok(Handled::Duplicate);
+    }
+    let cause = Cause { event_id: &event_id, event_type: &event_type, meta };
+    let created = ts(event.created);
+    let plan = plan(billing, db, event.data.object).await?;
+    apply(billing, db, plan, created, &cause).await
+}
+
+/// The event, if its signature holds; a refusal is audited.
+async fn verify(billing: &Billing, db: &Db, payload: &str, signature: Option<&str>, meta: &RequestMeta) -> Result<stripe_webhook::Event, Rejected> {
+    match signature.map(|sig| Webhook::construct_event(payload, sig, &billing.webhook_secret)) {
+        Some(Ok(event)) => Ok(event),
         failed => {
             let reason = match failed {
                 None => "no Stripe-Signature header".to_owned(),
@@ -88,20 +105,15 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
                     .details(json!({ "reason": reason })),
             )
             .await;
-            return Err(Rejected::Invalid(reason));
+            Err(Rejected::Invalid(reason))
         }
-    };
-    let event_id = event.id.as_str().to_owned();
-    let event_type = event.type_.as_str().to_owned();
-    if db::orders::event_seen(db, &event_id).await? {
-        return Ok(Handled::Duplicate);
     }
-    let cause = Cause { event_id: &event_id, event_type: &event_type, meta };
-    let created = ts(event.created);
+}
 
-    // Read what is needed from Stripe before the transaction (never hold a
-    // write lock across a network call).
-    let plan = match event.data.object {
+/// What the event asks for, with what Stripe says now: read before the
+/// transaction (a write lock is never held across a network call).
+async fn plan(billing: &Billing, db: &Db, object: EventObject) -> Result<Plan, Rejected> {
+    Ok(match object {
         EventObject::CheckoutSessionCompleted(s) | EventObject::CheckoutSessionAsyncPaymentSucceeded(s) => {
             let snapshot = match s.subscription.as_ref() {
                 Some(sub) => Some(retrieve(billing, sub.id().as_str()).await?),
@@ -137,11 +149,15 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
             _ => Plan::Nothing,
         },
         _ => Plan::Nothing,
-    };
+    })
+}
 
+/// Applies a plan and records the event in one transaction (serialised
+/// with every other delivery), so the 2xx leaves only after commit.
+async fn apply(billing: &Billing, db: &Db, plan: Plan, created: DateTime<Utc>, cause: &Cause<'_>) -> Result<Handled, Rejected> {
     let mut tx = db.begin().await?;
     db::orders::lock_billing(&mut tx).await?;
-    if !db::orders::claim_event(&mut tx, &event_id, &event_type, created, Utc::now()).await? {
+    if !db::orders::claim_event(&mut tx, cause.event_id, cause.event_type, created, Utc::now()).await? {
         return Ok(Handled::Duplicate);
     }
     let handled = match plan {
@@ -149,7 +165,7 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
         Plan::Session(session, snapshot) => {
             match order_for(&mut tx, Some(&session)).await? {
                 Some(mut order) => {
-                    on_session(&mut tx, &mut order, &session, snapshot.as_ref(), created, billing, &cause).await?;
+                    on_session(&mut tx, &mut order, &session, snapshot.as_ref(), created, billing, cause).await?;
                     Handled::Applied
                 }
                 None => Handled::Ignored,
@@ -158,7 +174,7 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
         Plan::Subscription(session, snap) => {
             match find_or_make(&mut tx, Key::Subscription(snap.sub.id.as_str()), session.as_ref()).await? {
                 Some(mut order) => {
-                    on_subscription(&mut tx, &mut order, &snap, billing, &cause).await?;
+                    on_subscription(&mut tx, &mut order, &snap, billing, cause).await?;
                     Handled::Applied
                 }
                 None => Handled::Ignored,
@@ -176,7 +192,7 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
         Plan::Refund(session, pi) => match find_or_make(&mut tx, Key::PaymentIntent(&pi), session.as_ref()).await? {
             Some(mut order) => {
                 order.stripe_payment_intent_id.get_or_insert(pi);
-                on_refund(&mut tx, &mut order, &cause).await?;
+                on_refund(&mut tx, &mut order, cause).await?;
                 Handled::Applied
             }
             None => Handled::Ignored,
@@ -266,7 +282,7 @@ async fn order_for(tx: &mut Tx, session: Option<&CheckoutSession>) -> Result<Opt
         return Ok(None);
     }
     let Some(price) = db::products::price_in(tx, price_id).await? else { return Ok(None) };
-    let mode = if session.subscription.is_some() { "subscription" } else { "payment" };
+    let mode = if session.subscription.is_some() { OrderMode::Subscription } else { OrderMode::Payment };
     db::orders::insert(
         tx,
         &db::orders::NewOrder {
