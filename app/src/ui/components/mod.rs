@@ -1,6 +1,8 @@
 //! Building blocks shared by the pages.
 
 pub mod confirm;
+pub mod copy_button;
+pub mod data_table;
 pub mod errors;
 pub mod form;
 pub mod layout;

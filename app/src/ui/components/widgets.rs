@@ -127,18 +127,3 @@ mod tests {
         assert_eq!(urlencode("a b&c"), "a%20b%26c");
     }
 }
-
-/// `navigator.clipboard.writeText(text)`, reached dynamically (the web-sys
-/// build here has no Clipboard binding). False when the browser has none.
-pub fn copy_to_clipboard(text: &str) -> bool {
-    use leptos::wasm_bindgen::{JsCast, JsValue};
-    use leptos::web_sys::js_sys::{Function, Reflect};
-    let get = |target: &JsValue, key: &str| Reflect::get(target, &JsValue::from_str(key)).ok().filter(|v| !v.is_undefined());
-    let Some(clipboard) = get(&window().into(), "navigator").and_then(|n| get(&n, "clipboard")) else {
-        return false;
-    };
-    match get(&clipboard, "writeText").and_then(|f| f.dyn_into::<Function>().ok()) {
-        Some(write) => write.call1(&clipboard, &JsValue::from_str(text)).is_ok(),
-        None => false,
-    }
-}

@@ -2,13 +2,15 @@
 //! one (its secret is shown once, with a copy button), and revoking (asks
 //! first).
 
+use crate::ui::components::data_table::DataTable;
 use crate::ui::components::utc_time::{utc_text, MaybeUtcTime, UtcTime};
 use crate::server_fns::api_keys::{list_api_keys, CreateApiKey, RevokeApiKey};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::confirm::{Confirm, CONFIRM_DANGER, SECONDARY};
 use crate::ui::components::form::{FormError, BUTTON, INPUT_CLASS};
 use crate::ui::components::role_gate::RequireRole;
-use crate::ui::components::widgets::{copy_to_clipboard, gate, Badge, FieldError, LoadError, Tone, CARD, LABEL, TABLE_WRAP, THEAD};
+use crate::ui::components::copy_button::{select_target, CopyButton};
+use crate::ui::components::widgets::{gate, Badge, FieldError, LoadError, Tone, CARD, LABEL};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::views::{ApiKeyView, NewApiKey};
@@ -54,19 +56,9 @@ fn ApiKeysBody(keys: Keys, create: ServerAction<CreateApiKey>, revoke: ServerAct
                     {move || keys.get().map(|r| match r {
                         Ok(list) if list.is_empty() => view! { <p class="text-slate-600" data-testid="no-api-keys">"No API keys yet."</p> }.into_any(),
                         Ok(list) => view! {
-                            <div class=TABLE_WRAP>
-                                <table class="min-w-full text-left text-sm" data-testid="api-keys-table">
-                                    <thead class=THEAD>
-                                        <tr>
-                                            <th class="px-3 py-2">"Name"</th><th class="px-3 py-2">"Role"</th><th class="px-3 py-2">"Key id"</th>
-                                            <th class="px-3 py-2">"Created"</th><th class="px-3 py-2">"Last used"</th><th class="px-3 py-2">"State"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {list.into_iter().map(|k| view! { <KeyRow key=k revoke/> }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
+                            <DataTable columns=&["Name", "Role", "Key id", "Created", "Last used", "State"] testid="api-keys-table">
+                                {list.into_iter().map(|k| view! { <KeyRow key=k revoke/> }).collect_view()}
+                            </DataTable>
                         }.into_any(),
                         Err(e) => view! { <LoadError error=e/> }.into_any(),
                     })}
@@ -126,7 +118,6 @@ fn KeyRow(key: ApiKeyView, revoke: ServerAction<RevokeApiKey>) -> impl IntoView 
 /// The new key's secret, this once: a warning, the text, a copy button.
 #[component]
 fn SecretOnce(new_key: NewApiKey, on_done: impl Fn() + Send + Sync + 'static) -> impl IntoView {
-    let (copied, set_copied) = signal(None::<bool>);
     let secret = StoredValue::new(new_key.secret);
     view! {
         <section role="status" data-testid="new-secret" class="mt-4 rounded-lg border border-amber-300 bg-amber-50 p-4">
@@ -138,23 +129,9 @@ fn SecretOnce(new_key: NewApiKey, on_done: impl Fn() + Send + Sync + 'static) ->
             <div class="mt-3 flex flex-wrap items-center gap-2">
                 <input readonly=true class=format!("{INPUT_CLASS} mt-0 min-w-0 flex-1 font-mono") aria-label="Secret"
                     data-testid="api-key-secret" value=secret.get_value() on:focus=|ev| select_target(&ev)/>
-                <button type="button" class=BUTTON data-testid="copy-secret"
-                    on:click=move |_| set_copied.set(Some(copy_to_clipboard(&secret.get_value())))>"Copy"</button>
+                <CopyButton text=secret.get_value() testid="copy-secret"/>
                 <button type="button" class=SECONDARY on:click=move |_| on_done()>"Done"</button>
             </div>
-            {move || copied.get().map(|ok| if ok {
-                view! { <p class="mt-2 text-sm text-emerald-700" data-testid="copied">"Copied to the clipboard."</p> }.into_any()
-            } else {
-                view! { <p class="mt-2 text-sm text-red-700">"Could not copy: select the text and copy it by hand."</p> }.into_any()
-            })}
         </section>
-    }
-}
-
-/// Selects the text of the focused input, so it is easy to copy by hand.
-fn select_target(ev: &leptos::ev::FocusEvent) {
-    use leptos::wasm_bindgen::JsCast;
-    if let Some(input) = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok()) {
-        input.select();
     }
 }

@@ -4,8 +4,9 @@
 
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::ui::components::confirm::SECONDARY;
-use crate::ui::components::form::{BUTTON, INPUT_CLASS};
-use crate::ui::components::widgets::{copy_to_clipboard, Badge, FieldError, Tone, LABEL, TABLE_WRAP, THEAD};
+use crate::ui::components::form::INPUT_CLASS;
+use crate::ui::components::copy_button::{select_target, CopyButton};
+use crate::ui::components::widgets::{Badge, FieldError, Tone, LABEL, TABLE_WRAP, THEAD};
 use crate::error::AppError;
 use crate::views::{CredentialView, NewCredential};
 use leptos::prelude::*;
@@ -149,28 +150,3 @@ fn CopyField(label: &'static str, value: String, testid: &'static str) -> impl I
     }
 }
 
-/// Copies `text` to the clipboard and says whether it worked.
-#[component]
-pub fn CopyButton(#[prop(into)] text: Signal<String>, #[prop(into)] testid: String) -> impl IntoView {
-    let (copied, set_copied) = signal(None::<bool>);
-    view! {
-        <span class="inline-flex items-center gap-2">
-            <button type="button" class=BUTTON data-testid=testid on:click=move |_| set_copied.set(Some(copy_to_clipboard(&text.get_untracked())))>
-                "Copy"
-            </button>
-            {move || copied.get().map(|ok| if ok {
-                view! { <span class="text-sm text-emerald-700" data-testid="copied">"Copied."</span> }.into_any()
-            } else {
-                view! { <span class="text-sm text-red-700">"Could not copy: select the text and copy it by hand."</span> }.into_any()
-            })}
-        </span>
-    }
-}
-
-/// Selects the text of the focused input, so it is easy to copy by hand.
-fn select_target(ev: &leptos::ev::FocusEvent) {
-    use leptos::wasm_bindgen::JsCast;
-    if let Some(input) = ev.target().and_then(|t| t.dyn_into::<leptos::web_sys::HtmlInputElement>().ok()) {
-        input.select();
-    }
-}

@@ -4,7 +4,7 @@
 //! plain functions (tested below); the secret is filled in only right after
 //! a create or rotate, otherwise `<secret>` stands in for it.
 
-use crate::ui::pages::account::credentials::parts::CopyButton;
+use crate::ui::components::copy_button::CopyButton;
 use crate::ui::components::widgets::CARD;
 use crate::views::{RegistryAccessView, RepositoryView};
 use leptos::prelude::*;

@@ -1,13 +1,14 @@
 //! Admin: customers (`/admin/customers`): search, pages of 25, and the form
 //! that creates one. Each customer's page is `admin_customer_detail.rs`.
 
+use crate::ui::components::data_table::DataTable;
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::server_fns::customers::{list_customers, CreateCustomer, CustomerPage};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::form::{FormError, BUTTON, INPUT_CLASS};
 use crate::ui::components::role_gate::RequireRole;
 use crate::views::urlencode;
-use crate::ui::components::widgets::{gate, FieldError, LoadError, CARD, LABEL, LINK, TABLE_WRAP, THEAD};
+use crate::ui::components::widgets::{gate, FieldError, LoadError, CARD, LABEL, LINK};
 use crate::domain::Role;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -62,15 +63,7 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
                             let q = search().unwrap_or_default();
                             let link = move |n: u32| format!("/admin/customers?q={}&page={n}", urlencode(&q));
                             view! {
-                                <div class=TABLE_WRAP>
-                                    <table class="min-w-full text-left text-sm" data-testid="customers-table">
-                                        <thead class=THEAD>
-                                            <tr>
-                                                <th class="px-3 py-2">"E-mail"</th><th class="px-3 py-2">"Name"</th>
-                                                <th class="px-3 py-2">"Created"</th><th class="px-3 py-2">"Last login"</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
+                                <DataTable columns=&["E-mail", "Name", "Created", "Last login"] testid="customers-table">
                                             {p.customers.into_iter().map(|c| view! {
                                                 <tr class="border-t border-slate-100">
                                                     <td class="px-3 py-2 whitespace-nowrap">
@@ -82,9 +75,7 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
                                                     <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.last_login_at/></td>
                                                 </tr>
                                             }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
+                                </DataTable>
                                 <p class="mt-2 flex flex-wrap gap-4 text-sm text-slate-600" data-testid="pagination">
                                     <span>{format!("Page {} of {last_page} · {} customers", p.page, p.total)}</span>
                                     {(p.page > 1).then(|| view! { <a class=LINK href=link(p.page - 1)>"Previous"</a> })}

@@ -2,12 +2,13 @@
 //! Editing, prices and publishing are on `/admin/products/:id`
 //! (`admin_product_edit.rs`).
 
+use crate::ui::components::data_table::DataTable;
 use crate::ui::components::utc_time::UtcTime;
 use crate::server_fns::catalogue::{admin_products, SaveProduct};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::form::{FormError, BUTTON, INPUT_CLASS};
 use crate::ui::components::role_gate::RequireRole;
-use crate::ui::components::widgets::{gate, product_tone, Badge, FieldError, LoadError, CARD, LABEL, LINK, TABLE_WRAP, THEAD};
+use crate::ui::components::widgets::{gate, product_tone, Badge, FieldError, LoadError, CARD, LABEL, LINK};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::views::ProductView;
@@ -58,15 +59,7 @@ fn ProductsBody(products: Products, create: ServerAction<SaveProduct>) -> impl I
                             <p class="text-slate-600" data-testid="no-products">"No products yet. Create the first one here."</p>
                         }.into_any(),
                         Ok(list) => view! {
-                            <div class=TABLE_WRAP>
-                                <table class="min-w-full text-left text-sm" data-testid="products-table">
-                                    <thead class=THEAD>
-                                        <tr>
-                                            <th class="px-3 py-2">"Name"</th><th class="px-3 py-2">"Status"</th>
-                                            <th class="px-3 py-2">"Prices"</th><th class="px-3 py-2">"Updated"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
+                            <DataTable columns=&["Name", "Status", "Prices", "Updated"] testid="products-table">
                                         {list.into_iter().map(|p| view! {
                                             <tr class="border-t border-slate-100 align-top">
                                                 <td class="px-3 py-2">
@@ -80,9 +73,7 @@ fn ProductsBody(products: Products, create: ServerAction<SaveProduct>) -> impl I
                                                 <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=p.updated_at/></td>
                                             </tr>
                                         }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
+                            </DataTable>
                         }.into_any(),
                         Err(e) => view! { <LoadError error=e/> }.into_any(),
                     })}
