@@ -119,6 +119,7 @@ pub fn window_days(e: &EntitlementView) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::views::urlencode;
 
     #[test]
     fn days_and_encoding() {
