@@ -1,12 +1,16 @@
-//! Benchmark (not a test): how fast `may_pull` answers, the check the
-//! registry token endpoint makes for every pull.
+//! Benchmark (not a test): how fast `Decider::may_pull` answers, the access
+//! check the registry token endpoint makes for every repository a pull
+//! credential asks for (the same decision cache, entitlement loader and rule
+//! as a token request, without the credential and the HTTP around it).
 //!
-//!   cargo run --release -p server --example bench_access -- [DATABASE_URL] [CUSTOMERS] [SECONDS]
+//!   cargo run --release -p server --example bench_access -- [DATABASE_URL] [CUSTOMERS] [SECONDS] [CACHE_MS]
 //!
 //! Fills a fresh database (default: a temp SQLite file) with CUSTOMERS
 //! customers (default 10,000) × 5 entitlements over 20 products, then asks
 //! from 64 concurrent tasks for SECONDS (default 10) and prints checks per
-//! second and p50/p99 latency. For PostgreSQL pass an empty database's URL.
+//! second and p50/p99 latency. CACHE_MS is the cache's epoch age, as
+//! `PORTCULLIS_REGISTRY_CACHE_MS` (default: the portal's default; 0 reads the
+//! access epoch on every check). For PostgreSQL pass an empty database's URL.
 
 use app::domain::access::{Decision, EntitlementSource};
 use app::backend::services::audit::Actor;
@@ -14,6 +18,7 @@ use app::backend::services::{catalogue, entitlements};
 use app::backend::services::catalogue::ProductInput;
 use app::backend::db::Db;
 use app::backend::services::entitlements::Grant;
+use app::backend::services::registry::Decider;
 use app::backend::web::RequestMeta;
 use chrono::{Duration, Utc};
 use std::{sync::Arc, time::Instant};
@@ -29,10 +34,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let url = args.get(1).filter(|u| !u.is_empty()).cloned().unwrap_or_else(|| format!("sqlite://{}/bench.db", dir.path().display()));
     let customers: i64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10_000);
     let seconds: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(10).min(120);
+    let cache_ms: u64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(server::config::DEFAULT_REGISTRY_CACHE_MS);
 
     let db = Db::connect(&url).await?;
     db.migrate().await?;
-    println!("may_pull benchmark on {} ({customers} customers × {PER_CUSTOMER} entitlements, {PRODUCTS} products)", db.backend());
+    println!(
+        "may_pull benchmark on {} ({customers} customers × {PER_CUSTOMER} entitlements, {PRODUCTS} products, cache {cache_ms} ms)",
+        db.backend()
+    );
     let fill = Instant::now();
     let meta = RequestMeta::default();
     let mut products = Vec::new();
@@ -67,11 +76,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  filled in {:.1} s", fill.elapsed().as_secs_f64());
 
     let first = first_customer.unwrap_or(1);
-    let db = Arc::new(db);
+    let decider = Arc::new(Decider::new(db, std::time::Duration::from_millis(cache_ms)));
     let deadline = Instant::now() + std::time::Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for t in 0..CONCURRENCY {
-        let db = db.clone();
+        let decider = decider.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             let (mut granted, mut i) = (0u64, t as i64);
@@ -79,7 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let c = first + (i * 7919) % customers;
                 let repo = format!("acme/p{}-plugin", (i % PRODUCTS));
                 let t0 = Instant::now();
-                if let Ok(Decision::Granted { .. }) = entitlements::may_pull(&db, c, &repo, Utc::now()).await {
+                if let Ok(Decision::Granted { .. }) = decider.may_pull(c, &repo, Utc::now()).await {
                     granted += 1;
                 }
                 lat.push(t0.elapsed());

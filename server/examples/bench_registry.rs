@@ -21,7 +21,7 @@
 use app::backend::services::audit::Actor;
 use app::backend::services::{catalogue, credentials};
 use app::backend::services::catalogue::ProductInput;
-use app::backend::services::credentials::Kind;
+use app::domain::credential::CredentialKind;
 use app::backend::db::{Db, Tx};
 use app::backend::web::secrets::hash_secret;
 use app::backend::web::RequestMeta;
@@ -132,7 +132,7 @@ async fn seed(url: &str, customers: i64) -> Result<(), Error> {
     )
     .await
     .map_err(|e| format!("admin: {e:?}"))?;
-    let push = credentials::create(&db, admin, Kind::Push, "bench ci", None, Actor::System, &meta).await?;
+    let push = credentials::create(&db, admin, CredentialKind::Push, "bench ci", None, Actor::System, &meta).await?;
     println!(
         "seeded {} in {:.1} s: {customers} customers × {PER_CUSTOMER} entitlements over {PRODUCTS} products, one pull credential each",
         db.backend(),

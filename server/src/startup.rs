@@ -71,7 +71,7 @@ pub struct Application {
     pub db: Db,
     pub demo_accounts: Vec<app::backend::services::demo::DemoAccount>,
     /// Flushes the registry decisions still queued for the audit log.
-    audit_drain: registry::batch::Drain,
+    audit_drain: app::backend::services::registry::Drain,
     /// Seals the audit hash chain every second (`app::backend::services::audit::chain`).
     sealer: (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>),
 }
@@ -121,7 +121,9 @@ impl Application {
         spawn_housekeeping(&state);
         app::backend::web::password::warm_up().await;
 
-        let (registry, audit_drain) = registry::start(&db, &config.registry, config.client_ip_header.clone())?;
+        let cache_max_age = Duration::from_millis(config.registry.cache_max_age_ms);
+        let (services, audit_drain) = app::backend::services::registry::Registry::start(db.clone(), cache_max_age);
+        let registry = registry::start(services, &config.registry, config.client_ip_header.clone())?;
         let sessions = session_layer(&db, &config, &base_url).await?;
         let router = router(state, sessions, registry);
         let (stop_sealer, stopped) = tokio::sync::oneshot::channel();

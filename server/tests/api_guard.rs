@@ -85,7 +85,7 @@ fn concrete(path: &str, s: &Seed, credential: i64) -> String {
 async fn an_auditor_is_refused_every_write_route(backend: Backend) {
     let api = Api::spawn(backend).await;
     let s = seed(&api).await;
-    let cred = credentials::create(&api.app.db, s.customer, credentials::Kind::Pull, "guard", None, Actor::System, &RequestMeta::default())
+    let cred = credentials::create(&api.app.db, s.customer, app::domain::credential::CredentialKind::Pull, "guard", None, Actor::System, &RequestMeta::default())
         .await
         .unwrap()
         .credential

@@ -9,7 +9,7 @@ mod common;
 mod billing_common;
 
 use app::domain::{access::Decision, Role};
-use app::backend::services::entitlements;
+use app::backend::services::registry::Decider;
 use billing_common::{Shop, WHSEC};
 use chrono::{Duration, Utc};
 use common::{json, Backend, TestApp};
@@ -119,7 +119,7 @@ async fn a_subscription_grants_renews_lapses_into_grace_and_resumes(backend: Bac
     assert_eq!(shop.orders(&customer).await[0]["status"], "past_due");
     assert!(may_pull(&shop.app, customer_id, Utc::now()).await, "within grace");
     let after_grace = chrono::DateTime::parse_from_rfc3339(&grace).unwrap().with_timezone(&Utc) + Duration::seconds(1);
-    match entitlements::may_pull(&shop.app.db, customer_id, "acme/widget", after_grace).await.unwrap() {
+    match Decider::new(shop.app.db.clone(), std::time::Duration::ZERO).may_pull(customer_id, "acme/widget", after_grace).await.unwrap() {
         Decision::Denied(d) => assert_eq!(d.code(), "payment_overdue"),
         other => panic!("after grace: {other:?}"),
     }
@@ -366,5 +366,5 @@ async fn the_catalogue_is_kept_in_step_with_stripe(backend: Backend) {
 }
 
 async fn may_pull(app: &TestApp, customer_id: i64, at: chrono::DateTime<Utc>) -> bool {
-    matches!(entitlements::may_pull(&app.db, customer_id, "acme/widget", at).await.unwrap(), Decision::Granted { .. })
+    matches!(Decider::new(app.db.clone(), std::time::Duration::ZERO).may_pull(customer_id, "acme/widget", at).await.unwrap(), Decision::Granted { .. })
 }

@@ -15,6 +15,7 @@ use app::backend::services::{catalogue, customers, entitlements};
 use app::backend::services::catalogue::ProductInput;
 use app::backend::db;
 use app::backend::services::entitlements::{Change, Grant};
+use app::backend::services::registry::Decider;
 use app::backend::web::RequestMeta;
 use chrono::{Duration, Utc};
 use common::{Backend, TestApp, PASSWORD};
@@ -118,11 +119,12 @@ async fn customer(app: &TestApp, email: &str) -> i64 {
 async fn may_pull_follows_grants_windows_and_changes(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let db = &app.db;
+    let decider = Decider::new(db.clone(), std::time::Duration::ZERO);
     let c = customer(&app, "buyer@example.com").await;
     let other = customer(&app, "other@example.com").await;
     let widget = catalogue::create(db, &input("Widget", &["acme/widget", "acme/widget-*"]), &[], Actor::System, &meta()).await.unwrap();
     let now = Utc::now();
-    assert_eq!(entitlements::may_pull(db, c, "acme/widget", now).await.unwrap(), Decision::Denied(Denial::NoEntitlement));
+    assert_eq!(decider.may_pull(c, "acme/widget", now).await.unwrap(), Decision::Denied(Denial::NoEntitlement));
 
     let e = entitlements::grant(
         db,
@@ -135,27 +137,27 @@ async fn may_pull_follows_grants_windows_and_changes(backend: Backend) {
     assert!(e.grants_access);
     assert!(e.summary.starts_with("active until "), "{}", e.summary);
     let granted = Decision::Granted { entitlement_id: e.id };
-    assert_eq!(entitlements::may_pull(db, c, "acme/widget", now).await.unwrap(), granted);
-    assert_eq!(entitlements::may_pull(db, c, "acme/widget-plugin", now).await.unwrap(), granted);
-    assert_eq!(entitlements::may_pull(db, c, "acme/gadget", now).await.unwrap(), Decision::Denied(Denial::NoEntitlement));
-    assert_eq!(entitlements::may_pull(db, other, "acme/widget", now).await.unwrap(), Decision::Denied(Denial::NoEntitlement));
+    assert_eq!(decider.may_pull(c, "acme/widget", now).await.unwrap(), granted);
+    assert_eq!(decider.may_pull(c, "acme/widget-plugin", now).await.unwrap(), granted);
+    assert_eq!(decider.may_pull(c, "acme/gadget", now).await.unwrap(), Decision::Denied(Denial::NoEntitlement));
+    assert_eq!(decider.may_pull(other, "acme/widget", now).await.unwrap(), Decision::Denied(Denial::NoEntitlement));
     // The window's end, as stored and read back by this backend.
-    assert!(matches!(entitlements::may_pull(db, c, "acme/widget", now + Duration::days(31)).await.unwrap(), Decision::Denied(Denial::Expired { .. })));
+    assert!(matches!(decider.may_pull(c, "acme/widget", now + Duration::days(31)).await.unwrap(), Decision::Denied(Denial::Expired { .. })));
 
     // Suspend → denied with the reason; resume → granted; extend → later end.
     let suspend = Change { status: Some(EntitlementStatus::Suspended), suspended_reason: Some("payment overdue".into()), ..Default::default() };
     let v = entitlements::change(db, e.id, &suspend, Actor::System, &meta()).await.unwrap();
     assert_eq!(v.summary, "suspended: payment overdue");
     assert_eq!(
-        entitlements::may_pull(db, c, "acme/widget", now).await.unwrap(),
+        decider.may_pull(c, "acme/widget", now).await.unwrap(),
         Decision::Denied(Denial::Suspended { reason: Some("payment overdue".into()) })
     );
     let resume = Change { status: Some(EntitlementStatus::Active), ..Default::default() };
     entitlements::change(db, e.id, &resume, Actor::System, &meta()).await.unwrap();
-    assert_eq!(entitlements::may_pull(db, c, "acme/widget", now).await.unwrap(), granted);
+    assert_eq!(decider.may_pull(c, "acme/widget", now).await.unwrap(), granted);
     let extend = Change { ends_at: Some(Some(now + Duration::days(90))), ..Default::default() };
     entitlements::change(db, e.id, &extend, Actor::System, &meta()).await.unwrap();
-    assert_eq!(entitlements::may_pull(db, c, "acme/widget", now + Duration::days(60)).await.unwrap(), granted);
+    assert_eq!(decider.may_pull(c, "acme/widget", now + Duration::days(60)).await.unwrap(), granted);
 
     // Each change is in the audit log, about this customer.
     let events = db::audit::list_for_user(db, c, 50).await.unwrap();
@@ -174,6 +176,7 @@ async fn may_pull_follows_grants_windows_and_changes(backend: Backend) {
 async fn archiving_keeps_existing_access(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let db = &app.db;
+    let decider = Decider::new(db.clone(), std::time::Duration::ZERO);
     let c = customer(&app, "loyal@example.com").await;
     let p = catalogue::create(db, &ProductInput { contact_sales: true, ..input("Old", &["acme/old"]) }, &[], Actor::System, &meta()).await.unwrap();
     catalogue::set_status(db, p.id, ProductStatus::Published, Actor::System, &meta()).await.unwrap();
@@ -182,12 +185,13 @@ async fn archiving_keeps_existing_access(backend: Backend) {
     let e = entitlements::grant(db, &g, Actor::System, &meta()).await.unwrap();
     catalogue::set_status(db, p.id, ProductStatus::Archived, Actor::System, &meta()).await.unwrap();
     assert_eq!(catalogue::get_published(db, &p.slug).await.unwrap_err(), AppError::NotFound, "no longer sold");
-    assert_eq!(entitlements::may_pull(db, c, "acme/old", now).await.unwrap(), Decision::Granted { entitlement_id: e.id });
+    assert_eq!(decider.may_pull(c, "acme/old", now).await.unwrap(), Decision::Granted { entitlement_id: e.id });
 }
 
 async fn revoked_is_final_and_windows_must_be_ordered(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let db = &app.db;
+    let decider = Decider::new(db.clone(), std::time::Duration::ZERO);
     let c = customer(&app, "gone@example.com").await;
     let p = catalogue::create(db, &input("Pro", &["acme/p"]), &[], Actor::System, &meta()).await.unwrap();
     let now = Utc::now();
@@ -196,7 +200,7 @@ async fn revoked_is_final_and_windows_must_be_ordered(backend: Backend) {
     let e = entitlements::grant(db, &Grant { ends_at: Some(now + Duration::days(14)), ..backwards }, Actor::System, &meta()).await.unwrap();
     let revoke = Change { status: Some(EntitlementStatus::Revoked), ..Default::default() };
     entitlements::change(db, e.id, &revoke, Actor::System, &meta()).await.unwrap();
-    assert_eq!(entitlements::may_pull(db, c, "acme/p", now).await.unwrap(), Decision::Denied(Denial::Revoked));
+    assert_eq!(decider.may_pull(c, "acme/p", now).await.unwrap(), Decision::Denied(Denial::Revoked));
     let resume = Change { status: Some(EntitlementStatus::Active), ..Default::default() };
     assert!(entitlements::change(db, e.id, &resume, Actor::System, &meta()).await.unwrap_err().for_field("status").is_some());
     assert_eq!(entitlements::change(db, 9999, &resume, Actor::System, &meta()).await.unwrap_err(), AppError::NotFound);
@@ -236,6 +240,7 @@ async fn customers_search_and_paginate(backend: Backend) {
 async fn demo_data_is_seeded_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let db = &app.db;
+    let decider = Decider::new(db.clone(), std::time::Duration::ZERO);
     app::backend::services::demo::seed(db).await.unwrap();
     assert_eq!(app::backend::services::demo::seed_catalogue(db).await.unwrap(), 3);
     assert_eq!(app::backend::services::demo::seed_catalogue(db).await.unwrap(), 0, "idempotent");
@@ -245,7 +250,7 @@ async fn demo_data_is_seeded_once(backend: Backend) {
         .unwrap()
         .unwrap();
     assert!(matches!(
-        entitlements::may_pull(db, customer.id, "acme/widget-plugin", Utc::now()).await.unwrap(),
+        decider.may_pull(customer.id, "acme/widget-plugin", Utc::now()).await.unwrap(),
         Decision::Granted { .. }
     ));
 }

@@ -17,7 +17,7 @@ use app::domain::{
 use app::backend::services::audit::Actor;
 use app::backend::services::{catalogue, credentials, customers, entitlements};
 use app::backend::services::catalogue::ProductInput;
-use app::backend::services::credentials::Kind;
+use app::domain::credential::CredentialKind as Kind;
 use app::backend::db::audit::AuditRow;
 use app::backend::services::entitlements::{Change, Grant};
 use app::backend::web::RequestMeta;

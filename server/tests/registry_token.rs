@@ -11,7 +11,7 @@ use app::domain::access::{EntitlementSource, EntitlementStatus};
 use app::backend::services::audit::Actor;
 use app::backend::services::{catalogue, credentials, customers, entitlements};
 use app::backend::services::catalogue::ProductInput;
-use app::backend::services::credentials::Kind;
+use app::domain::credential::CredentialKind as Kind;
 use app::backend::services::entitlements::{Change, Grant};
 use app::backend::web::RequestMeta;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};

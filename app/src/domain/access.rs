@@ -3,8 +3,9 @@
 //!
 //! `decide` is pure: it takes the customer's entitlements (with the patterns
 //! of each one's product) and answers. The server fetches those rows with one
-//! indexed query (`server::entitlements::may_pull`); the registry token
-//! service calls that for every pull.
+//! indexed query (`services::entitlements::access_entries`); the registry
+//! token decision (`services::registry::Decider`) caches them and calls
+//! `decide` for every repository a pull credential asks for.
 //!
 //! Window semantics: access runs from `starts_at` (inclusive) to `ends_at`
 //! (exclusive; `None` = open-ended, e.g. a live subscription). `grace_until`,

@@ -40,7 +40,7 @@ pub async fn create_my_credential(name: String, expires_at: Option<String>) -> R
             let me = require_role(&[crate::domain::Role::Customer]).await?;
             let expires_at = credentials::parse_expiry(expires_at.as_deref().unwrap_or_default())?;
             let meta = RequestMeta::current().await;
-            credentials::create(&state()?.db, me.id, credentials::Kind::Pull, &name, expires_at, me.actor(), &meta).await
+            credentials::create(&state()?.db, me.id, crate::domain::credential::CredentialKind::Pull, &name, expires_at, me.actor(), &meta).await
         }
         .await,
     )
@@ -136,7 +136,7 @@ pub async fn create_customer_credential(
             let db = &state()?.db;
             customers::get(db, customer_id).await?;
             let meta = RequestMeta::current().await;
-            credentials::create(db, customer_id, credentials::Kind::Pull, &name, expires_at, admin.actor(), &meta).await
+            credentials::create(db, customer_id, crate::domain::credential::CredentialKind::Pull, &name, expires_at, admin.actor(), &meta).await
         }
         .await,
     )
@@ -206,7 +206,7 @@ pub async fn create_push_credential(name: String, expires_at: Option<String>) ->
             let admin = require_role(&[crate::domain::Role::Admin]).await?;
             let expires_at = credentials::parse_expiry(expires_at.as_deref().unwrap_or_default())?;
             let meta = RequestMeta::current().await;
-            credentials::create(&state()?.db, admin.id, credentials::Kind::Push, &name, expires_at, admin.actor(), &meta)
+            credentials::create(&state()?.db, admin.id, crate::domain::credential::CredentialKind::Push, &name, expires_at, admin.actor(), &meta)
                 .await
         }
         .await,

@@ -8,6 +8,7 @@ use crate::domain::Role;
 use crate::domain::{
     access::{EntitlementSource, EntitlementStatus},
     catalogue::{PriceKind, ProductStatus},
+    credential::{CredentialKind, CredentialStatus},
 };
 use serde::{Deserialize, Serialize};
 
@@ -125,7 +126,8 @@ pub struct NewApiKey {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CredentialView {
     pub id: i64,
-    pub kind: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub kind: CredentialKind,
     pub name: String,
     /// The registry user name (`docker login -u …`).
     pub username: String,
@@ -140,8 +142,9 @@ pub struct CredentialView {
     /// When the registry last reported a manifest pull by it.
     pub last_pulled_at: Option<String>,
     pub revoked_at: Option<String>,
-    /// `active`, `expired` or `revoked`.
-    pub status: String,
+    /// `active`, `expired` or `revoked` (`CredentialStatus::of`).
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub status: CredentialStatus,
 }
 
 /// A credential just created or rotated: the secret is shown this once.

@@ -9,6 +9,7 @@ use crate::{
     config::{self, RegistryConfig, DEFAULT_SITE_ADDR},
     startup,
 };
+use app::domain::credential::CredentialKind;
 use app::domain::Email;
 use app::backend::services::audit::Actor;
 use app::backend::services::credentials;
@@ -144,7 +145,7 @@ pub async fn credential(cmd: CredentialCommand) -> Result<(), CliError> {
             .await
             .map_err(|e| CliError::Other(e.to_string()))?
             .ok_or_else(|| CliError::Input(format!("--email: no account {email}")))?;
-        let kind = if push { credentials::Kind::Push } else { credentials::Kind::Pull };
+        let kind = if push { CredentialKind::Push } else { CredentialKind::Pull };
         credentials::create(&database, owner.id, kind, &name, expires, Actor::Cli, &RequestMeta::default())
             .await
             .map_err(|e| match e {

@@ -1,7 +1,11 @@
 //! `registry_credentials`: pull credentials (a customer's) and push
-//! credentials (an admin's). The secret is stored only as SHA-256.
+//! credentials (an admin's). The secret is stored only as SHA-256. Both row
+//! shapes carry the owner's standing, so lists and the token service hand
+//! `domain::credential::usable` the same facts.
 
 use crate::backend::db::{Db, Tx};
+use crate::domain::credential::{CredentialFacts, CredentialKind};
+use crate::domain::Role;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
@@ -10,7 +14,9 @@ pub struct CredentialRow {
     pub id: i64,
     pub owner_user_id: i64,
     pub owner_email: String,
-    pub kind: String,
+    pub owner_role: Role,
+    pub owner_disabled: bool,
+    pub kind: CredentialKind,
     pub name: String,
     pub username: String,
     /// Hex SHA-256 of the secret; never shown.
@@ -30,22 +36,45 @@ pub struct CredentialAuthRow {
     pub id: i64,
     pub owner_user_id: i64,
     pub owner_email: String,
-    pub owner_role: String,
+    pub owner_role: Role,
     pub owner_disabled: bool,
-    pub kind: String,
+    pub kind: CredentialKind,
     pub username: String,
     pub secret_hash: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-const SELECT: &str = "SELECT c.id, c.owner_user_id, u.email AS owner_email, c.kind, c.name, c.username, \
+impl CredentialRow {
+    pub fn facts(&self) -> CredentialFacts {
+        facts(self.kind, self.revoked_at, self.expires_at, self.owner_disabled, self.owner_role)
+    }
+}
+
+impl CredentialAuthRow {
+    pub fn facts(&self) -> CredentialFacts {
+        facts(self.kind, self.revoked_at, self.expires_at, self.owner_disabled, self.owner_role)
+    }
+}
+
+fn facts(
+    kind: CredentialKind,
+    revoked_at: Option<DateTime<Utc>>,
+    expires_at: Option<DateTime<Utc>>,
+    owner_disabled: bool,
+    owner_role: Role,
+) -> CredentialFacts {
+    CredentialFacts { kind, revoked_at, expires_at, owner_disabled, owner_role }
+}
+
+const SELECT: &str = "SELECT c.id, c.owner_user_id, u.email AS owner_email, u.role AS owner_role, \
+    u.disabled AS owner_disabled, c.kind, c.name, c.username, \
     c.secret_hash, c.created_by, c.created_at, c.expires_at, c.rotated_at, c.last_used_at, c.last_pulled_at, \
     c.revoked_at FROM registry_credentials c JOIN users u ON u.id = c.owner_user_id";
 
 pub struct NewCredentialRow<'a> {
     pub owner_user_id: i64,
-    pub kind: &'a str,
+    pub kind: CredentialKind,
     pub name: &'a str,
     pub username: &'a str,
     pub secret_hash: &'a str,
@@ -81,13 +110,13 @@ pub async fn find_in(tx: &mut Tx, id: i64) -> Result<Option<CredentialRow>, sqlx
     on_tx!(tx, |conn| sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)
 }
 
-/// Newest first; `kind` filters when given.
+/// Newest first.
 pub async fn list_for_owner(db: &Db, owner_user_id: i64) -> Result<Vec<CredentialRow>, sqlx::Error> {
     let sql = format!("{SELECT} WHERE c.owner_user_id = $1 ORDER BY c.id DESC");
     on_db!(db, |pool| sqlx::query_as(&sql).bind(owner_user_id).fetch_all(pool).await)
 }
 
-pub async fn list_kind(db: &Db, kind: &str) -> Result<Vec<CredentialRow>, sqlx::Error> {
+pub async fn list_kind(db: &Db, kind: CredentialKind) -> Result<Vec<CredentialRow>, sqlx::Error> {
     let sql = format!("{SELECT} WHERE c.kind = $1 ORDER BY c.id DESC");
     on_db!(db, |pool| sqlx::query_as(&sql).bind(kind).fetch_all(pool).await)
 }

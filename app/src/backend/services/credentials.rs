@@ -15,7 +15,8 @@ use crate::backend::web::request::RequestMeta;
 use crate::backend::web::secrets::hash_secret;
 use crate::backend::web::session::random_token;
 use crate::domain::time::{rfc3339, parse_time, BareDate};
-use crate::domain::{access::standing, catalogue::RepoPattern, Role};
+use crate::domain::credential::{self, CredentialKind, CredentialStatus};
+use crate::domain::{access::standing, catalogue::RepoPattern};
 use crate::error::AppError;
 use crate::views::{CredentialView, NewCredential, RegistryAccessView, RepositoryView, TagView};
 use chrono::{DateTime, Utc};
@@ -25,43 +26,8 @@ use std::collections::BTreeMap;
 const USERNAME_RANDOM_LEN: usize = 14;
 const SECRET_LEN: usize = 43;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A customer's: pull on the repositories they are entitled to.
-    Pull,
-    /// An admin's: push and pull on every product's repositories.
-    Push,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Pull => "pull",
-            Kind::Push => "push",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "pull" => Some(Kind::Pull),
-            "push" => Some(Kind::Push),
-            _ => None,
-        }
-    }
-}
-
-fn status(r: &CredentialRow, now: DateTime<Utc>) -> &'static str {
-    if r.revoked_at.is_some() {
-        "revoked"
-    } else if r.expires_at.is_some_and(|e| e <= now) {
-        "expired"
-    } else {
-        "active"
-    }
-}
-
 pub fn view(r: CredentialRow, now: DateTime<Utc>) -> CredentialView {
-    let status = status(&r, now).to_owned();
+    let status = CredentialStatus::of(&r.facts(), now);
     CredentialView {
         id: r.id,
         kind: r.kind,
@@ -94,7 +60,7 @@ fn check_name(name: &str) -> Result<&str, AppError> {
 pub async fn create(
     db: &Db,
     owner_id: i64,
-    kind: Kind,
+    kind: CredentialKind,
     name: &str,
     expires_at: Option<DateTime<Utc>>,
     actor: Actor,
@@ -102,20 +68,12 @@ pub async fn create(
 ) -> Result<NewCredential, AppError> {
     let name = check_name(name)?;
     let now = Utc::now();
-    if expires_at.is_some_and(|e| e <= now) {
+    if credential::expired(expires_at, now).is_some() {
         return Err(AppError::invalid("expires_at", "the expiry must be in the future"));
     }
     let owner = db::users::find_by_id(db, owner_id).await?.ok_or(AppError::NotFound)?;
-    let wanted = match kind {
-        Kind::Pull => Role::Customer,
-        Kind::Push => Role::Admin,
-    };
-    if owner.role != wanted {
-        let message = match kind {
-            Kind::Pull => "pull credentials belong to customer accounts",
-            Kind::Push => "push credentials belong to admin accounts",
-        };
-        return Err(AppError::invalid("owner", message));
+    if owner.role != kind.owner_role() {
+        return Err(AppError::invalid("owner", kind.wrong_owner()));
     }
     if owner.disabled {
         return Err(AppError::invalid("owner", "the account is disabled"));
@@ -130,7 +88,7 @@ pub async fn create(
         &mut tx,
         &db::credentials::NewCredentialRow {
             owner_user_id: owner_id,
-            kind: kind.as_str(),
+            kind,
             name,
             username: &username,
             secret_hash: &hash_secret(&secret),
@@ -175,7 +133,7 @@ pub async fn list_for_owner(db: &Db, owner_id: i64) -> Result<Vec<CredentialView
 /// Every push credential (any admin's).
 pub async fn list_push(db: &Db) -> Result<Vec<CredentialView>, AppError> {
     let now = Utc::now();
-    Ok(db::credentials::list_kind(db, Kind::Push.as_str()).await?.into_iter().map(|r| view(r, now)).collect())
+    Ok(db::credentials::list_kind(db, CredentialKind::Push).await?.into_iter().map(|r| view(r, now)).collect())
 }
 
 /// The credential, if it exists and (with `owner` given) that account owns it.
@@ -239,7 +197,7 @@ pub async fn rotate(
     let mut tx = db.begin().await?;
     let row = owned(&mut tx, id, owner).await?;
     let now = Utc::now();
-    if row.expires_at.is_some_and(|e| e <= now) {
+    if credential::expired(row.expires_at, now).is_some() {
         return Err(AppError::conflict("id", "this credential has expired: create a new one"));
     }
     let secret = random_token(SECRET_LEN);

@@ -1,6 +1,9 @@
-//! Entitlements: grant, extend, suspend, resume, revoke, and `may_pull`, the
-//! one function that answers "may this customer pull R at T, and if not,
-//! why?". Every change is audited in the same transaction.
+//! Entitlements: grant, extend, suspend, resume, revoke (each audited in the
+//! same transaction), their views, and `access_entries`: a customer's
+//! entitlements as the access decision takes them. "May this customer pull R
+//! at T, and if not, why?" is answered by the token decision
+//! (`services::registry::Decider`, which caches these entries) with
+//! `domain::access::decide`.
 
 use crate::backend::services::audit;
 use crate::backend::services::audit::{Actor, AuditEvent, Outcome};
@@ -9,7 +12,7 @@ use crate::backend::db::entitlements::EntitlementRow;
 use crate::backend::db::Db;
 use crate::backend::web::request::RequestMeta;
 use crate::domain::{
-    access::{self, Decision, EntitlementSource, EntitlementStatus, Window},
+    access::{self, EntitlementSource, EntitlementStatus, Window},
     catalogue::RepoPattern,
     Role,
 };
@@ -20,17 +23,10 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// May `customer_id` pull `repository` at `at`? One indexed query (the
-/// customer's entitlements joined with their products' patterns), then the
-/// pure decision in `domain::access`.
-pub async fn may_pull(db: &Db, customer_id: i64, repository: &str, at: DateTime<Utc>) -> Result<Decision, sqlx::Error> {
-    let grouped = access_entries(db, customer_id).await?;
-    Ok(access::decide(grouped.iter().map(|(id, w, p)| (*id, w, p.as_slice())), repository, at))
-}
-
 /// A customer's entitlements as `decide` takes them: id, window, and the
-/// patterns of the product (rows whose pattern no longer parses are skipped).
-/// The registry token service caches this per customer.
+/// patterns of the product (rows whose pattern no longer parses are skipped),
+/// read with one indexed query. The registry token service caches this per
+/// customer.
 pub async fn access_entries(db: &Db, customer_id: i64) -> Result<Vec<(i64, Window, Vec<RepoPattern>)>, sqlx::Error> {
     let mut grouped: BTreeMap<i64, (Window, Vec<RepoPattern>)> = BTreeMap::new();
     for r in db::entitlements::access_rows(db, customer_id).await? {

@@ -13,4 +13,5 @@ pub mod customers;
 pub mod demo;
 pub mod entitlements;
 pub mod markdown;
+pub mod registry;
 pub mod users;

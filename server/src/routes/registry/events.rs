@@ -1,19 +1,11 @@
 //! `POST /registry/events`: the registry's notifications. The shared secret
 //! (a static `Authorization: Bearer …` header in the registry's config) is
-//! checked first. Events are de-duplicated on their id (the registry retries
-//! the same id until it gets a 2xx). Kept: manifest pushes (they give each
-//! repository its tags) and manifest GETs (downloads: HEAD requests and blob
-//! fetches also raise `pull` events and are ignored). A pull updates the
-//! credential's `last_pulled_at` and is audited as `registry.pull`; a push is
-//! audited as `registry.push`. The token service's own records stay the
-//! authoritative access log; these are enrichment.
+//! checked first, then the body parsed; what the events change is
+//! `app::backend::services::registry::events`.
 
 use crate::routes::registry::RegistryService;
-use app::backend::services::audit;
-use app::backend::services::audit::{Actor, AuditEvent, Outcome};
+use app::backend::services::registry::events::Envelope;
 use app::backend::web::secrets::constant_time_eq;
-use app::backend::db;
-use app::backend::web::request::RequestMeta;
 use axum::{
     body::Bytes,
     extract::State,
@@ -21,77 +13,8 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use serde_json::json;
-use std::{net::IpAddr, sync::Arc};
-
-#[derive(Debug, Deserialize)]
-pub struct Envelope {
-    pub events: Vec<Event>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Event {
-    pub id: String,
-    pub timestamp: Option<DateTime<Utc>>,
-    pub action: String,
-    pub target: Target,
-    pub request: Request,
-    pub actor: ActorField,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Target {
-    #[serde(rename = "mediaType")]
-    pub media_type: String,
-    pub digest: Option<String>,
-    pub repository: String,
-    pub tag: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct Request {
-    pub addr: Option<String>,
-    pub method: Option<String>,
-    pub useragent: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ActorField {
-    pub name: Option<String>,
-}
-
-fn is_manifest(media_type: &str) -> bool {
-    media_type.contains("manifest") || media_type == "application/vnd.oci.image.index.v1+json"
-}
-
-/// What an event means to the portal, if anything.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Kind {
-    Pull,
-    Push,
-}
-
-pub fn classify(e: &Event) -> Option<Kind> {
-    if e.id.is_empty() || e.target.repository.is_empty() || !is_manifest(&e.target.media_type) {
-        return None;
-    }
-    match e.action.as_str() {
-        "pull" if e.request.method.as_deref() == Some("GET") => Some(Kind::Pull),
-        "push" => Some(Kind::Push),
-        _ => None,
-    }
-}
-
-/// `request.addr` is `host:port` (or `[v6]:port`), as the registry saw it.
-fn addr_ip(addr: &str) -> Option<IpAddr> {
-    addr.parse::<std::net::SocketAddr>().map(|s| s.ip()).ok().or_else(|| addr.parse().ok())
-}
+use std::sync::Arc;
 
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({ "error": { "message": message } }))).into_response()
@@ -110,108 +33,12 @@ pub async fn events(State(svc): State<Arc<RegistryService>>, headers: HeaderMap,
         Ok(e) => e,
         Err(e) => return error(StatusCode::BAD_REQUEST, &format!("not a notification envelope: {e}")),
     };
-    match record(&svc.db, &envelope.events).await {
+    match svc.services.events.record(&envelope.events).await {
         Ok(()) => StatusCode::OK.into_response(),
         Err(e) => {
             // A non-2xx makes the registry retry the same events later.
             tracing::error!(error = %e, "registry events: database error");
             error(StatusCode::SERVICE_UNAVAILABLE, "cannot record events now")
         }
-    }
-}
-
-pub async fn record(database: &db::Db, events: &[Event]) -> Result<(), sqlx::Error> {
-    let now = Utc::now();
-    let mut tx = database.begin().await?;
-    for e in events {
-        let Some(kind) = classify(e) else { continue };
-        let at = e.timestamp.unwrap_or(now);
-        let actor_name = e.actor.name.as_deref().filter(|n| !n.is_empty());
-        let credential = match actor_name {
-            Some(n) => db::credentials::find_by_username(&mut tx, n).await?,
-            None => None,
-        };
-        let ip = e.request.addr.as_deref().and_then(addr_ip).map(|ip| ip.to_string());
-        let new = db::registry::insert_event(
-            &mut tx,
-            &db::registry::NewEventRow {
-                event_id: &e.id,
-                received_at: now,
-                occurred_at: at,
-                action: &e.action,
-                repository: &e.target.repository,
-                tag: e.target.tag.as_deref(),
-                digest: e.target.digest.as_deref(),
-                media_type: Some(&e.target.media_type),
-                method: e.request.method.as_deref(),
-                actor: actor_name,
-                credential_id: credential.as_ref().map(|c| c.0),
-                ip: ip.as_deref(),
-                user_agent: e.request.useragent.as_deref(),
-            },
-        )
-        .await?;
-        if !new {
-            continue;
-        }
-        let action = match kind {
-            Kind::Pull => {
-                if let Some(name) = actor_name {
-                    db::credentials::touch_pulled(&mut tx, name, at).await?;
-                }
-                "registry.pull"
-            }
-            Kind::Push => {
-                if let (Some(tag), Some(digest)) = (e.target.tag.as_deref(), e.target.digest.as_deref()) {
-                    db::registry::upsert_tag(&mut tx, &e.target.repository, tag, digest, at, actor_name).await?;
-                }
-                "registry.push"
-            }
-        };
-        let actor = match &credential {
-            Some((_, owner, email)) => Actor::User { id: *owner, email: email.clone() },
-            None => Actor::Anonymous { claimed: actor_name.map(str::to_owned) },
-        };
-        let mut event = AuditEvent::new(actor, action, Outcome::Success)
-        .at(at)
-        .target("repository", &e.target.repository)
-        .meta(&RequestMeta { ip: ip.as_deref().and_then(|i| i.parse().ok()), user_agent: e.request.useragent.clone(), request_id: None })
-        .details(json!({
-            "event_id": e.id, "tag": e.target.tag, "digest": e.target.digest,
-            "media_type": e.target.media_type, "credential": actor_name,
-            "credential_id": credential.as_ref().map(|c| c.0), "source": "registry notification",
-        }));
-        if let Some((_, owner, _)) = &credential {
-            event = event.subject(*owner);
-        }
-        audit::record(&mut tx, &event).await?;
-    }
-    tx.commit().await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn event(action: &str, media: &str, method: &str) -> Event {
-        Event {
-            id: "e1".into(),
-            action: action.into(),
-            target: Target { media_type: media.into(), repository: "acme/widget".into(), ..Default::default() },
-            request: Request { method: Some(method.into()), ..Default::default() },
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn only_manifest_gets_count_as_pulls() {
-        let m = "application/vnd.oci.image.manifest.v1+json";
-        assert_eq!(classify(&event("pull", m, "GET")), Some(Kind::Pull));
-        assert_eq!(classify(&event("pull", m, "HEAD")), None);
-        assert_eq!(classify(&event("pull", "application/octet-stream", "GET")), None);
-        assert_eq!(classify(&event("push", "application/vnd.docker.distribution.manifest.v2+json", "PUT")), Some(Kind::Push));
-        assert_eq!(classify(&event("mount", m, "POST")), None);
-        assert_eq!(addr_ip("127.0.0.1:5000").map(|i| i.to_string()).as_deref(), Some("127.0.0.1"));
-        assert_eq!(addr_ip("[::1]:5000").map(|i| i.to_string()).as_deref(), Some("::1"));
     }
 }

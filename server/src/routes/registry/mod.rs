@@ -1,17 +1,15 @@
-//! The registry side of the portal: the token service the Distribution
-//! registry sends clients to (`token.rs`), its signing keys (`keys.rs`), the
-//! notifications endpoint (`events.rs`), the configuration the registry runs
-//! with (`config_file.rs`), the decision cache (`cache.rs`) and the batched
-//! audit writer (`batch.rs`).
+//! The registry's HTTP side: `GET /registry/token` (`token.rs`), the token
+//! service the Distribution registry sends clients to, and
+//! `POST /registry/events` (`events.rs`), its notifications. They read the
+//! request, call `app::backend::services::registry`, sign (for tokens, with
+//! `crate::signing`) and answer.
 
-pub mod batch;
-pub mod cache;
 pub mod events;
-pub mod scope;
 pub mod token;
 
 use crate::config::RegistryConfig;
-use app::backend::db::Db;
+use crate::signing::keys::{KeyError, KeyStore, Signer};
+use app::backend::services::registry::Registry;
 use axum::{
     routing::{get, post},
     Router,
@@ -20,39 +18,28 @@ use std::sync::Arc;
 
 /// Everything the two endpoints share.
 pub struct RegistryService {
-    pub db: Db,
     pub settings: RegistryConfig,
-    pub signer: crate::signing::keys::Signer,
+    pub signer: Signer,
     pub events_secret: String,
-    pub cache: cache::AccessCache,
-    pub audit: batch::AuditQueue,
     pub client_ip_header: Option<String>,
+    /// The token decision, its audit queue, the notifications.
+    pub services: Registry,
 }
 
-/// Opens the key store (creating a first key), starts the audit writer.
+/// Opens the key store (creating a first key) around the started `services`.
 pub fn start(
-    db: &Db,
+    services: Registry,
     settings: &RegistryConfig,
     client_ip_header: Option<String>,
-) -> Result<(Arc<RegistryService>, batch::Drain), crate::signing::keys::KeyError> {
-    let store = crate::signing::keys::KeyStore::open_or_init(&settings.key_dir)?;
+) -> Result<Arc<RegistryService>, KeyError> {
+    let store = KeyStore::open_or_init(&settings.key_dir)?;
     let signer = store.signer()?;
     let events_secret = match &settings.events_secret {
         Some(s) => s.expose().to_owned(),
         None => store.events_secret()?,
     };
-    let (audit, drain) = batch::AuditQueue::start(db.clone());
     tracing::info!(kid = %signer.kid, key_dir = %settings.key_dir.display(), "registry token service ready");
-    let svc = RegistryService {
-        db: db.clone(),
-        settings: settings.clone(),
-        signer,
-        events_secret,
-        cache: cache::AccessCache::new(std::time::Duration::from_millis(settings.cache_max_age_ms)),
-        audit,
-        client_ip_header,
-    };
-    Ok((Arc::new(svc), drain))
+    Ok(Arc::new(RegistryService { settings: settings.clone(), signer, events_secret, client_ip_header, services }))
 }
 
 /// `/token` and `/events`, to be nested under `/registry`.

@@ -9,6 +9,7 @@ use crate::routes::rest::json::{ApiJson, ApiPath};
 use crate::routes::rest::IdPath;
 use app::backend::services::{credentials, customers};
 use app::backend::web::AppState;
+use app::domain::credential::CredentialKind;
 use app::views::{CredentialView, NewCredential};
 use axum::{extract::State, http::StatusCode, Json};
 use serde::{Deserialize, Serialize};
@@ -57,7 +58,7 @@ pub async fn create(
     customers::get(&st.db, p.id).await?;
     let expires_at = credentials::parse_expiry(body.expires_at.as_deref().unwrap_or_default())?;
     let made =
-        credentials::create(&st.db, p.id, credentials::Kind::Pull, &body.name, expires_at, caller.actor(), &caller.meta)
+        credentials::create(&st.db, p.id, CredentialKind::Pull, &body.name, expires_at, caller.actor(), &caller.meta)
             .await?;
     Ok((StatusCode::CREATED, Json(made)))
 }

@@ -14,6 +14,7 @@ use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER};
 use crate::ui::components::form::{FormError, INPUT_CLASS, BUTTON};
 use crate::ui::components::role_gate::RequireRole;
 use crate::ui::components::widgets::{gate, LoadError, CARD, LABEL, LINK};
+use crate::domain::credential::CredentialStatus;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::views::{CredentialView, NewCredential, RegistryAccessView};
@@ -122,7 +123,7 @@ fn Body(list: Credentials, access: Access, actions: Actions) -> impl IntoView {
 
 fn active(list: Credentials) -> Vec<CredentialView> {
     let items = list.get().and_then(|r| r.ok()).unwrap_or_default();
-    items.into_iter().filter(|c| c.status == "active").collect()
+    items.into_iter().filter(|c| c.status == CredentialStatus::Active).collect()
 }
 
 /// Chooses the credential the snippets name, when there are several.
@@ -150,8 +151,8 @@ fn Picker(list: Credentials, picked: RwSignal<Option<i64>>, shown: RwSignal<Opti
 /// Rotate (live only) and revoke (not yet revoked), each confirmed first.
 fn row_actions(c: &CredentialView, revoke: ServerAction<RevokeMyCredential>, rotate: ServerAction<RotateMyCredential>) -> AnyView {
     let id = c.id;
-    let live = c.status == "active";
-    let revocable = c.status != "revoked";
+    let live = c.status == CredentialStatus::Active;
+    let revocable = c.status != CredentialStatus::Revoked;
     view! {
         {live.then(|| view! {
             <Confirm label="Rotate" testid="rotate-credential" question="Make a new secret? The current one stops working at once.">

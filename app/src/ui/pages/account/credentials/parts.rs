@@ -7,6 +7,7 @@ use crate::ui::components::confirm::SECONDARY;
 use crate::ui::components::form::INPUT_CLASS;
 use crate::ui::components::copy_button::{select_target, CopyButton};
 use crate::ui::components::widgets::{Badge, FieldError, Tone, LABEL, TABLE_WRAP, THEAD};
+use crate::domain::credential::CredentialStatus;
 use crate::error::AppError;
 use crate::views::{CredentialView, NewCredential};
 use leptos::prelude::*;
@@ -32,11 +33,11 @@ pub fn latest_secret(a: Answer, b: Answer) -> RwSignal<Option<NewCredential>> {
     shown
 }
 
-pub fn status_tone(status: &str) -> Tone {
+pub fn status_tone(status: CredentialStatus) -> Tone {
     match status {
-        "active" => Tone::Good,
-        "expired" => Tone::Warn,
-        _ => Tone::Bad,
+        CredentialStatus::Active => Tone::Good,
+        CredentialStatus::Expired => Tone::Warn,
+        CredentialStatus::Revoked => Tone::Bad,
     }
 }
 
@@ -63,7 +64,7 @@ pub fn credential_table(list: Vec<CredentialView>, owner: bool, actions: impl Fn
                     <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.last_used_at/></td>
                     <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.last_pulled_at/></td>
                     <td class="px-3 py-2">
-                        <Badge text=c.status.clone() tone=status_tone(&c.status) testid="credential-status"/>
+                        <Badge text=c.status.as_str() tone=status_tone(c.status) testid="credential-status"/>
                         {c.revoked_at.map(|at| view! { <div class="text-xs text-slate-500 whitespace-nowrap"><UtcTime at/></div> })}
                     </td>
                     <td class="px-3 py-2"><div class="flex min-w-[12rem] flex-wrap gap-2">{cell}</div></td>

@@ -9,6 +9,7 @@ use crate::ui::auth_context::Auth;
 use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER};
 use crate::ui::components::form::{FormError, BUTTON};
 use crate::ui::components::widgets::{gate, LoadError, CARD};
+use crate::domain::credential::CredentialStatus;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::views::{CredentialView, NewCredential};
@@ -40,7 +41,7 @@ impl RowActions {
         let events = format!("/audit?credential={}", crate::views::urlencode(&c.username));
         view! {
             <a class=crate::ui::components::widgets::LINK href=events data-testid="credential-events">"Events"</a>
-            {(c.status == "active").then(|| view! {
+            {(c.status == CredentialStatus::Active).then(|| view! {
                 <Confirm label="Rotate" testid="rotate-credential" question="Make a new secret? The current one stops working at once.">
                     <ActionForm action=rotate>
                         <input type="hidden" name="id" value=id.to_string()/>
@@ -48,7 +49,7 @@ impl RowActions {
                     </ActionForm>
                 </Confirm>
             })}
-            {(c.status != "revoked").then(|| view! {
+            {(c.status != CredentialStatus::Revoked).then(|| view! {
                 <Confirm label="Revoke" danger=true testid="revoke-credential" question="Revoke this credential? Its next token request is refused.">
                     <ActionForm action=revoke>
                         <input type="hidden" name="id" value=id.to_string()/>

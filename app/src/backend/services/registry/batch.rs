@@ -5,16 +5,16 @@
 //! clean shutdown the queue is closed after the server has finished its
 //! requests and drained to the database before the process exits.
 
-use app::backend::db;
-use app::backend::db::audit::NewAuditRow;
-use app::backend::db::Db;
+use crate::backend::db;
+use crate::backend::db::audit::NewAuditRow;
+use crate::backend::db::Db;
 use chrono::{DateTime, Utc};
 use std::{collections::HashMap, time::Duration};
 use tokio::sync::{mpsc, oneshot};
 
 /// One decision as the audit log keeps it.
 #[derive(Debug)]
-pub struct Decision {
+pub struct TokenRecord {
     pub at: DateTime<Utc>,
     pub actor_user_id: Option<i64>,
     pub actor: String,
@@ -33,7 +33,7 @@ const BATCH: usize = 2_000;
 
 #[derive(Clone)]
 pub struct AuditQueue {
-    tx: mpsc::Sender<Decision>,
+    tx: mpsc::Sender<TokenRecord>,
 }
 
 /// Stops the writer: closes the queue, writes what is left, then returns.
@@ -60,7 +60,7 @@ impl AuditQueue {
     }
 
     /// Queues a decision; waits only when the writer is far behind.
-    pub async fn push(&self, d: Decision) {
+    pub async fn push(&self, d: TokenRecord) {
         if let Err(e) = self.tx.send(d).await {
             // Only after shutdown began, which happens after the last request.
             tracing::error!(decision = ?e.0, "audit queue closed: decision not recorded");
@@ -68,7 +68,7 @@ impl AuditQueue {
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<Decision>, mut stopped: oneshot::Receiver<()>) {
+async fn writer(db: Db, mut rx: mpsc::Receiver<TokenRecord>, mut stopped: oneshot::Receiver<()>) {
     let mut buf = Vec::with_capacity(BATCH);
     loop {
         tokio::select! {
@@ -91,7 +91,7 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Decision>, mut stopped: oneshot::
 
 /// Writes the batch, retrying for about half a minute (a database restart,
 /// a lock); only then are the events logged as lost.
-async fn write_with_retry(db: &Db, buf: &mut Vec<Decision>) {
+async fn write_with_retry(db: &Db, buf: &mut Vec<TokenRecord>) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=10 {
         match write(db, buf).await {
@@ -114,7 +114,7 @@ async fn write_with_retry(db: &Db, buf: &mut Vec<Decision>) {
     }
 }
 
-async fn write(db: &Db, buf: &[Decision]) -> Result<(), sqlx::Error> {
+async fn write(db: &Db, buf: &[TokenRecord]) -> Result<(), sqlx::Error> {
     let rows: Vec<NewAuditRow<'_>> = buf
         .iter()
         .map(|d| NewAuditRow {

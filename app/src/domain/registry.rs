@@ -1,11 +1,11 @@
-//! Parsing the `scope` parameters of a token request and building the JWT.
+//! What a token request asks for and what a token grants, as the Docker
+//! Registry v2 token protocol spells them; pure, so the rules about them are
+//! table-tested without a server.
 //!
 //! Clients send `scope=type:name:actions`, repeated, sometimes duplicated;
 //! names may contain a registry host with a port (`host:5000/a/b`), so the
 //! actions are split off at the *last* colon and the type at the first.
 
-use crate::signing::keys::{KeyError, Signer};
-use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,63 +66,6 @@ pub struct Access {
     pub kind: String,
     pub name: String,
     pub actions: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct Header<'a> {
-    alg: &'static str,
-    typ: &'static str,
-    kid: &'a str,
-}
-
-#[derive(Serialize)]
-struct Claims<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    /// A string: Distribution 2.8 rejects an array.
-    aud: &'a str,
-    exp: i64,
-    nbf: i64,
-    iat: i64,
-    jti: &'a str,
-    access: &'a [Access],
-}
-
-pub struct TokenSpec<'a> {
-    pub issuer: &'a str,
-    pub subject: &'a str,
-    pub audience: &'a str,
-    pub issued_at: i64,
-    pub ttl_secs: i64,
-    pub jti: &'a str,
-    pub access: &'a [Access],
-}
-
-/// A compact JWS (ES256) the registry accepts.
-pub fn sign_token(signer: &Signer, spec: &TokenSpec<'_>) -> Result<String, KeyError> {
-    let header = to_json(&Header { alg: "ES256", typ: "JWT", kid: &signer.kid })?;
-    let claims = to_json(&Claims {
-        iss: spec.issuer,
-        sub: spec.subject,
-        aud: spec.audience,
-        exp: spec.issued_at + spec.ttl_secs,
-        nbf: spec.issued_at - 5,
-        iat: spec.issued_at,
-        jti: spec.jti,
-        access: spec.access,
-    })?;
-    let mut token = String::with_capacity(512);
-    token.push_str(&URL_SAFE_NO_PAD.encode(header));
-    token.push('.');
-    token.push_str(&URL_SAFE_NO_PAD.encode(claims));
-    let signature = signer.sign(token.as_bytes())?;
-    token.push('.');
-    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
-    Ok(token)
-}
-
-fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>, KeyError> {
-    serde_json::to_vec(v).map_err(|e| KeyError::Invalid(format!("cannot encode the token: {e}")))
 }
 
 #[cfg(test)]

@@ -14,10 +14,11 @@
 //! through this portal are seen by the next request; changes made by another
 //! process or replica within `max_age`. `max_age` 0 reads it every time.
 
-use app::domain::{access::Window, catalogue::RepoPattern};
-use app::backend::db;
-use app::backend::db::credentials::CredentialAuthRow;
-use app::backend::db::Db;
+use crate::backend::db;
+use crate::backend::db::credentials::CredentialAuthRow;
+use crate::backend::db::Db;
+use crate::backend::services::entitlements::access_entries;
+use crate::domain::{access::Window, catalogue::RepoPattern};
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
@@ -108,7 +109,7 @@ impl Snapshot<'_> {
         if let Some(hit) = self.cache.inner.read().unwrap_or_else(|e| e.into_inner()).entitlements.get(&customer_id) {
             return Ok(hit.clone());
         }
-        let value: Entitlements = Arc::new(app::backend::services::entitlements::access_entries(db, customer_id).await?);
+        let value: Entitlements = Arc::new(access_entries(db, customer_id).await?);
         self.store(|inner| {
             if inner.entitlements.len() >= MAX_ENTRIES {
                 inner.entitlements.clear();

@@ -1,0 +1,319 @@
+//! The token decision: who is asking (a registry credential, looked up
+//! through the cache and judged by `domain::credential::usable`), what each
+//! requested scope gets, and the audit record of the answer. The route reads
+//! the HTTP request into a `TokenRequest`, signs what `decide` grants and
+//! queues the `Trail`'s record; everything in between is here.
+//!
+//! - pull credentials (customers): `pull` where `domain::access::decide`
+//!   grants it, nothing else (never push, never `registry:catalog:*`);
+//! - push credentials (admins): `pull`/`push` on every product's
+//!   repositories, and the catalog.
+//!
+//! No scope (a `login`) → a grant of nothing for good credentials. Some
+//! scope granted → what was granted (a cross-repository mount the pusher may
+//! not read is simply left out), the rest noted as denied. Nothing granted →
+//! refused with the reasons in words (the client prints them); a denial never
+//! tells a missing repository from one not bought.
+
+use super::batch::TokenRecord;
+use super::cache::{AccessCache, Entitlements, Snapshot};
+use crate::backend::db::credentials::CredentialAuthRow;
+use crate::backend::db::Db;
+use crate::backend::web::secrets::{constant_time_eq, hash_secret};
+use crate::domain::access::{decide, Decision, Denial};
+use crate::domain::catalogue::{valid_repository_name, RepoPattern};
+use crate::domain::credential::{usable, CredentialKind};
+use crate::domain::registry::{parse_all, Access, Scope};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::{sync::Arc, time::Duration};
+
+/// The audit reason of a request the portal could not answer (the database
+/// failed, or signing did).
+pub const INTERNAL_ERROR: &str = "internal_error";
+
+/// A token request as the route read it.
+pub struct TokenRequest {
+    pub at: DateTime<Utc>,
+    /// The Basic auth user name and secret, when the header was readable.
+    pub login: Option<(String, String)>,
+    /// The `service` parameter, if sent.
+    pub service: Option<String>,
+    /// Every `scope` value as sent, split at spaces (the audit record keeps
+    /// them verbatim, also the ones that do not parse).
+    pub scopes: Vec<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// What the route signs.
+#[derive(Debug)]
+pub struct Grant {
+    /// The token's subject: the credential's user name.
+    pub subject: String,
+    /// Empty for a login without scopes.
+    pub access: Vec<Access>,
+    /// Scopes refused while others were granted, in words.
+    pub denied: Vec<String>,
+}
+
+#[derive(Debug)]
+pub enum Refusal {
+    /// 401 with `message` for the client; `reason` goes to the audit log.
+    Unauthorized { message: String, reason: String },
+    /// The database failed: 503, the client may try again.
+    Unavailable,
+}
+
+impl Refusal {
+    fn unauthorized(message: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Unauthorized { message: message.into(), reason: reason.into() }
+    }
+
+    /// What the audit record gives as the reason.
+    pub fn reason(&self) -> &str {
+        match self {
+            Self::Unauthorized { reason, .. } => reason,
+            Self::Unavailable => INTERNAL_ERROR,
+        }
+    }
+}
+
+fn unavailable(e: sqlx::Error) -> Refusal {
+    tracing::error!(error = %e, "registry token: database error");
+    Refusal::Unavailable
+}
+
+/// The audit record of one request: filled in as the decision learns who is
+/// asking (a refused request names as much of the caller as was known), and
+/// finished by the route once it knows how it answered.
+pub struct Trail {
+    record: TokenRecord,
+    service: Option<String>,
+    scopes: Vec<String>,
+    username: Option<String>,
+}
+
+impl Trail {
+    fn new(req: &TokenRequest, target: Option<String>) -> Self {
+        Self {
+            record: TokenRecord {
+                at: req.at,
+                actor_user_id: None,
+                actor: "anonymous".into(),
+                target_id: target,
+                outcome: "denied",
+                ip: req.ip.clone(),
+                user_agent: req.user_agent.clone(),
+                details: serde_json::Value::Null,
+                subject_user_id: None,
+                credential_id: None,
+            },
+            service: req.service.clone(),
+            scopes: req.scopes.clone(),
+            username: None,
+        }
+    }
+
+    /// A user name was presented (not yet checked).
+    fn claimed(&mut self, username: &str) {
+        self.record.actor = format!("anonymous ({username})");
+        self.username = Some(username.to_owned());
+    }
+
+    /// The secret matched: the record names the owner and the credential,
+    /// whatever the rest of the decision says.
+    fn authenticated(&mut self, row: &CredentialAuthRow) {
+        self.record.actor = row.owner_email.clone();
+        self.record.actor_user_id = Some(row.owner_user_id);
+        self.record.subject_user_id = Some(row.owner_user_id);
+        self.record.credential_id = Some(row.id);
+    }
+
+    /// The record of a token issued for `grant`.
+    pub fn issued(self, grant: Grant) -> TokenRecord {
+        self.finish("success", grant.access, None, grant.denied)
+    }
+
+    /// The record of a refusal (or of a failure to answer) for `reason`.
+    pub fn refused(self, reason: &str) -> TokenRecord {
+        self.finish("denied", Vec::new(), Some(reason), Vec::new())
+    }
+
+    fn finish(self, outcome: &'static str, granted: Vec<Access>, reason: Option<&str>, denied: Vec<String>) -> TokenRecord {
+        let details = json!({
+            "service": self.service,
+            "scopes": self.scopes,
+            "granted": granted,
+            "reason": reason,
+            "username": self.username,
+            "denied": (!denied.is_empty()).then_some(denied),
+        });
+        TokenRecord { outcome, details, ..self.record }
+    }
+}
+
+/// The token decision over the database, through the decision cache.
+pub struct Decider {
+    db: Db,
+    cache: AccessCache,
+}
+
+impl Decider {
+    /// `cache_max_age`: how long the cache may go without re-reading the
+    /// access epoch (see `cache.rs`); zero re-reads it on every decision.
+    pub fn new(db: Db, cache_max_age: Duration) -> Self {
+        Self { db, cache: AccessCache::new(cache_max_age) }
+    }
+
+    /// Decides a request made to the token service named `serves`. The
+    /// trail is returned whatever the answer, for the route to finish.
+    pub async fn decide(&self, req: &TokenRequest, serves: &str) -> (Result<Grant, Refusal>, Trail) {
+        let (scopes, bad_scopes) = parse_all(req.scopes.iter().map(String::as_str));
+        let target = scopes.iter().find(|s| s.kind == "repository").map(|s| s.name.clone());
+        let mut trail = Trail::new(req, target);
+        let answer = self.answer(req, serves, &scopes, &bad_scopes, &mut trail).await;
+        (answer, trail)
+    }
+
+    async fn answer(
+        &self,
+        req: &TokenRequest,
+        serves: &str,
+        scopes: &[Scope],
+        bad_scopes: &[String],
+        trail: &mut Trail,
+    ) -> Result<Grant, Refusal> {
+        let Some((username, secret)) = &req.login else {
+            return Err(Refusal::unauthorized("log in with a Portcullis registry credential (user name and secret)", "no_credentials"));
+        };
+        trail.claimed(username);
+        if let Some(s) = req.service.as_deref().filter(|s| *s != serves) {
+            return Err(Refusal::unauthorized(format!("this token service serves {serves:?}, not {s:?}"), "wrong_service"));
+        }
+        let snapshot = self.cache.snapshot(&self.db).await.map_err(unavailable)?;
+        let caller = self.authenticate(&snapshot, username, secret, req.at, trail).await?;
+        self.grant(&snapshot, &caller, scopes, bad_scopes, req.at).await
+    }
+
+    /// The credential named `username`, if `secret` is its secret and the
+    /// credential is usable at `at`.
+    async fn authenticate(
+        &self,
+        snapshot: &Snapshot<'_>,
+        username: &str,
+        secret: &str,
+        at: DateTime<Utc>,
+        trail: &mut Trail,
+    ) -> Result<Arc<CredentialAuthRow>, Refusal> {
+        let row = snapshot.credential(&self.db, username).await.map_err(unavailable)?;
+        let Some(row) = row.filter(|r| constant_time_eq(hash_secret(secret).as_bytes(), r.secret_hash.as_bytes())) else {
+            return Err(Refusal::unauthorized("invalid user name or secret: use a current Portcullis registry credential", "bad_credentials"));
+        };
+        trail.authenticated(&row);
+        usable(&row.facts(), at).map_err(|u| Refusal::unauthorized(u.message(), u.code()))?;
+        Ok(row)
+    }
+
+    /// Each scope's share for `caller`: granted if any scope is (or none was
+    /// asked for), refused with every reason otherwise.
+    async fn grant(
+        &self,
+        snapshot: &Snapshot<'_>,
+        caller: &CredentialAuthRow,
+        scopes: &[Scope],
+        bad_scopes: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<Grant, Refusal> {
+        let (entitlements, push_patterns) = match caller.kind {
+            CredentialKind::Pull => {
+                (snapshot.entitlements(&self.db, caller.owner_user_id).await.map_err(unavailable)?, Default::default())
+            }
+            CredentialKind::Push => (Default::default(), snapshot.push_patterns(&self.db).await.map_err(unavailable)?),
+        };
+        let mut access = Vec::new();
+        let mut denied = Vec::new();
+        for s in scopes {
+            match decide_scope(caller.kind, s, &entitlements, &push_patterns, at) {
+                Ok(actions) => access.push(Access { kind: s.kind.clone(), name: s.name.clone(), actions }),
+                Err(why) => denied.push(why),
+            }
+        }
+        denied.extend(bad_scopes.iter().map(|b| format!("{b:?}: not a scope (expected type:name:actions)")));
+        let asked = !scopes.is_empty() || !bad_scopes.is_empty();
+        if asked && access.is_empty() {
+            let reason = denied.join("; ");
+            return Err(Refusal::Unauthorized { message: reason.clone(), reason });
+        }
+        Ok(Grant { subject: caller.username.clone(), access, denied })
+    }
+
+    /// May `customer_id` pull `repository` at `at`? What a pull credential's
+    /// token request decides for each repository scope, through the same
+    /// cache and rule (`pull_decision`); for tests and the benchmark.
+    pub async fn may_pull(&self, customer_id: i64, repository: &str, at: DateTime<Utc>) -> Result<Decision, sqlx::Error> {
+        let snapshot = self.cache.snapshot(&self.db).await?;
+        let entitlements = snapshot.entitlements(&self.db, customer_id).await?;
+        Ok(pull_decision(&entitlements, repository, at))
+    }
+}
+
+/// A customer's access to one repository: the pure decision over their
+/// (cached) entitlements.
+fn pull_decision(entitlements: &Entitlements, repository: &str, at: DateTime<Utc>) -> Decision {
+    decide(entitlements.iter().map(|(id, w, p)| (*id, w, p.as_slice())), repository, at)
+}
+
+/// The per-scope outcome: the actions granted, or why none is.
+fn decide_scope(
+    kind: CredentialKind,
+    scope: &Scope,
+    entitlements: &Entitlements,
+    push_patterns: &[RepoPattern],
+    at: DateTime<Utc>,
+) -> Result<Vec<String>, String> {
+    match scope.kind.as_str() {
+        "registry" if scope.name == "catalog" => match kind {
+            CredentialKind::Push => Ok(vec!["*".into()]),
+            CredentialKind::Pull => Err("listing the registry's catalog is not available with a pull credential".into()),
+        },
+        "repository" => {
+            if !valid_repository_name(&scope.name) {
+                return Err(format!("{}: not a valid repository name", scope.name));
+            }
+            match kind {
+                CredentialKind::Push => push_scope(scope, push_patterns),
+                CredentialKind::Pull => pull_scope(scope, entitlements, at),
+            }
+        }
+        _ => Err(format!("{}:{}: this kind of access is not offered", scope.kind, scope.name)),
+    }
+}
+
+/// Push credentials may pull and push any repository a product includes.
+fn push_scope(scope: &Scope, push_patterns: &[RepoPattern]) -> Result<Vec<String>, String> {
+    if !push_patterns.iter().any(|p| p.matches(&scope.name)) {
+        return Err(format!("{}: no product includes this repository; add it to a product first", scope.name));
+    }
+    let granted: Vec<String> = ["pull", "push"].into_iter().filter(|a| scope.wants(a)).map(String::from).collect();
+    if granted.is_empty() {
+        Err(format!("{}: push credentials may pull and push, nothing else", scope.name))
+    } else {
+        Ok(granted)
+    }
+}
+
+/// Pull credentials may pull what the customer's entitlements grant now.
+fn pull_scope(scope: &Scope, entitlements: &Entitlements, at: DateTime<Utc>) -> Result<Vec<String>, String> {
+    if !scope.wants("pull") {
+        return Err(format!("{}: a pull credential can only pull", scope.name));
+    }
+    match pull_decision(entitlements, &scope.name, at) {
+        Decision::Granted { .. } => Ok(vec!["pull".into()]),
+        Decision::Denied(d) => Err(denial_text(&scope.name, &d)),
+    }
+}
+
+fn denial_text(repo: &str, d: &Denial) -> String {
+    format!("{repo}: {} ({})", d.message(), d.code())
+}

@@ -1,0 +1,65 @@
+//! The registry token itself: a compact JWS (ES256) with the claims
+//! Distribution 2.8 checks, signed by the active key (`keys.rs`). What goes
+//! into its `access` claim is decided by `app::backend::services::registry`.
+
+use crate::signing::keys::{KeyError, Signer};
+use app::domain::registry::Access;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Header<'a> {
+    alg: &'static str,
+    typ: &'static str,
+    kid: &'a str,
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    /// A string: Distribution 2.8 rejects an array.
+    aud: &'a str,
+    exp: i64,
+    nbf: i64,
+    iat: i64,
+    jti: &'a str,
+    access: &'a [Access],
+}
+
+pub struct TokenSpec<'a> {
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub audience: &'a str,
+    pub issued_at: i64,
+    pub ttl_secs: i64,
+    pub jti: &'a str,
+    pub access: &'a [Access],
+}
+
+/// A compact JWS (ES256) the registry accepts.
+pub fn sign_token(signer: &Signer, spec: &TokenSpec<'_>) -> Result<String, KeyError> {
+    let header = to_json(&Header { alg: "ES256", typ: "JWT", kid: &signer.kid })?;
+    let claims = to_json(&Claims {
+        iss: spec.issuer,
+        sub: spec.subject,
+        aud: spec.audience,
+        exp: spec.issued_at + spec.ttl_secs,
+        nbf: spec.issued_at - 5,
+        iat: spec.issued_at,
+        jti: spec.jti,
+        access: spec.access,
+    })?;
+    let mut token = String::with_capacity(512);
+    token.push_str(&URL_SAFE_NO_PAD.encode(header));
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(claims));
+    let signature = signer.sign(token.as_bytes())?;
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    Ok(token)
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>, KeyError> {
+    serde_json::to_vec(v).map_err(|e| KeyError::Invalid(format!("cannot encode the token: {e}")))
+}
