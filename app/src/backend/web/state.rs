@@ -19,7 +19,8 @@ pub struct AppState {
 }
 
 /// What pages and services need to know about the registry (the token
-/// service's keys and cache live in the `server` crate).
+/// service's signing keys live in the `server` crate, its decision and cache
+/// in `services::registry`).
 #[derive(Clone, Debug)]
 pub struct RegistrySettings {
     /// The registry's host (and port) as clients name it, for snippets.
