@@ -9,14 +9,13 @@ use leptos::prelude::*;
 #[server(prefix = "/fn", endpoint = "my/entitlements")]
 pub async fn my_entitlements() -> Result<Vec<EntitlementView>, AppError> {
     use crate::backend::services::auth::require_role;
-    use crate::backend::db;
     use crate::backend::services::entitlements;
     use crate::backend::web::request::state;
     use crate::backend::web::respond;
     respond(
         async {
             let me = require_role(&[crate::domain::Role::Customer]).await?;
-            let filter = db::entitlements::Filter { customer_id: Some(me.id), ..Default::default() };
+            let filter = crate::views::EntitlementFilter { customer_id: Some(me.id), ..Default::default() };
             entitlements::list(&state()?.db, &filter, 500, 0).await
         }
         .await,

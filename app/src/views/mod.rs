@@ -244,3 +244,11 @@ pub struct BillingStatusView {
     /// Published products with a price sold online that Stripe does not know yet.
     pub unsynced_products: i64,
 }
+
+/// Which entitlements a list shows (the admin pages, the REST API's query).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntitlementFilter {
+    pub customer_id: Option<i64>,
+    pub product_id: Option<i64>,
+    pub status: Option<EntitlementStatus>,
+}

@@ -167,7 +167,7 @@ impl Shop {
 
     /// The customer's one entitlement, as the admin API shows it.
     pub async fn entitlement(&self, customer_id: i64) -> Value {
-        let filter = app::backend::db::entitlements::Filter { customer_id: Some(customer_id), ..Default::default() };
+        let filter = app::views::EntitlementFilter { customer_id: Some(customer_id), ..Default::default() };
         let list = app::backend::services::entitlements::list(&self.app.db, &filter, 10, 0).await.unwrap();
         assert_eq!(list.len(), 1, "one entitlement: {list:?}");
         serde_json::to_value(&list[0]).unwrap()

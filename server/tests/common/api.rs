@@ -5,7 +5,6 @@ use super::{Backend, TestApp};
 use app::domain::Role;
 use app::backend::services::{api_keys, catalogue, customers, entitlements};
 use app::backend::services::audit::Actor;
-use app::backend::db;
 use app::backend::web::RequestMeta;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -60,7 +59,7 @@ impl Api {
         let db = &self.app.db;
         let products = catalogue::list(db, None).await.unwrap();
         let (customers, _) = customers::list(db, None, 200, 0).await.unwrap();
-        let ents = entitlements::list(db, &db::entitlements::Filter::default(), 200, 0).await.unwrap();
+        let ents = entitlements::list(db, &app::views::EntitlementFilter::default(), 200, 0).await.unwrap();
         json!({ "products": products, "customers": customers, "entitlements": ents })
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::backend::db::{Db, Tx};
 use crate::domain::access::{EntitlementSource, EntitlementStatus};
+use crate::views::EntitlementFilter;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
@@ -82,15 +83,8 @@ pub async fn update(tx: &mut Tx, row: &EntitlementRow, now: DateTime<Utc>) -> Re
         .map(|_| ()))
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct Filter {
-    pub customer_id: Option<i64>,
-    pub product_id: Option<i64>,
-    pub status: Option<String>,
-}
-
 /// Newest first.
-pub async fn list(db: &Db, f: &Filter, limit: i64, offset: i64) -> Result<Vec<EntitlementRow>, sqlx::Error> {
+pub async fn list(db: &Db, f: &EntitlementFilter, limit: i64, offset: i64) -> Result<Vec<EntitlementRow>, sqlx::Error> {
     let sql = format!(
         "{SELECT} WHERE ($1 IS NULL OR e.customer_id = $1) AND ($2 IS NULL OR e.product_id = $2) \
          AND ($3 IS NULL OR e.status = $3) ORDER BY e.id DESC LIMIT $4 OFFSET $5"

@@ -228,7 +228,7 @@ pub async fn get(db: &Db, id: i64) -> Result<EntitlementView, AppError> {
     Ok(view(row, Utc::now()))
 }
 
-pub async fn list(db: &Db, filter: &db::entitlements::Filter, limit: i64, offset: i64) -> Result<Vec<EntitlementView>, AppError> {
+pub async fn list(db: &Db, filter: &crate::views::EntitlementFilter, limit: i64, offset: i64) -> Result<Vec<EntitlementView>, AppError> {
     let now = Utc::now();
     Ok(db::entitlements::list(db, filter, limit, offset).await?.into_iter().map(|r| view(r, now)).collect())
 }

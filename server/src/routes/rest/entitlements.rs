@@ -7,7 +7,7 @@ use crate::routes::rest::error::{ApiError, ErrorBody};
 use crate::routes::rest::json::{double_option, ApiJson, ApiPath, ApiQuery};
 use crate::routes::rest::{page, IdPath};
 use app::domain::access::{EntitlementSource, EntitlementStatus};
-use app::backend::db;
+use app::views::EntitlementFilter;
 use app::backend::services::entitlements;
 use app::backend::web::AppState;
 use app::views::EntitlementView;
@@ -91,10 +91,10 @@ pub async fn list(
         })?),
         None => None,
     };
-    let filter = db::entitlements::Filter {
+    let filter = EntitlementFilter {
         customer_id: q.customer_id,
         product_id: q.product_id,
-        status: status.map(|s| s.as_str().to_owned()),
+        status,
     };
     let items = entitlements::list(&st.db, &filter, limit, offset).await?;
     Ok(Json(EntitlementPage { items, limit, offset }))
