@@ -10,6 +10,7 @@ pub mod audit_chain;
 pub mod credentials;
 pub mod entitlements;
 pub mod orders;
+mod password_hash;
 pub mod products;
 pub mod registry;
 pub mod users;
@@ -20,6 +21,8 @@ use sqlx::{
     PgPool, Postgres, Sqlite, SqlitePool, Transaction,
 };
 use std::{str::FromStr, time::Duration};
+
+pub use password_hash::PasswordHash;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");

@@ -1,8 +1,7 @@
 //! The `users` table.
 
-use crate::backend::db::{Db, Tx};
+use crate::backend::db::{Db, PasswordHash, Tx};
 use crate::domain::{Email, Role};
-use crate::backend::web::password::PasswordHash;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 

@@ -7,29 +7,11 @@ use argon2::{
     password_hash::{rand_core::OsRng, PasswordHasher, PasswordVerifier, SaltString},
     Algorithm, Argon2, Params, Version,
 };
-use std::{fmt, sync::LazyLock};
+use std::sync::LazyLock;
 
-/// A PHC-format argon2id hash. `Debug` redacts it.
-#[derive(Clone, PartialEq, Eq, sqlx::Type)]
-#[sqlx(transparent)]
-pub struct PasswordHash(String);
-
-impl PasswordHash {
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// A stored value no password verifies against (not a PHC string).
-    pub fn unusable() -> Self {
-        Self("!".into())
-    }
-}
-
-impl fmt::Debug for PasswordHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("PasswordHash(<redacted>)")
-    }
-}
+/// The hash type lives with the column it is stored in (the repository
+/// layer must not import this one); hashing and verifying are here.
+pub use crate::backend::db::PasswordHash;
 
 /// OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
 fn argon2() -> Argon2<'static> {

@@ -1,10 +1,8 @@
 //! The HTTP surface: security headers, cross-site refusal, the 404/403/500
 //! pages, health, and the database's refusal to edit audit rows.
 
-mod common;
-
 use app::domain::Role;
-use common::{client, json, Backend, TestApp, PASSWORD};
+use crate::support::{client, json, Backend, TestApp, PASSWORD};
 use reqwest::StatusCode;
 
 on_both_backends!(

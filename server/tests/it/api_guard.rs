@@ -3,13 +3,12 @@
 //! route without a role check fails here), bad input named by field, and
 //! injection attempts kept as plain data.
 
-mod common;
-
 use app::domain::Role;
 use app::backend::services::{api_keys, catalogue, credentials};
 use app::backend::services::audit::Actor;
 use app::backend::web::RequestMeta;
-use common::{
+use crate::support::{
+    self,
     api::{assert_error, seed, Api, Seed},
     Backend,
 };
@@ -44,7 +43,7 @@ async fn bad_keys_get_401_json(backend: Backend) {
     for req in requests {
         let res = req.send().await.unwrap();
         let challenge = res.headers().get("www-authenticate").cloned();
-        let got = (res.status(), common::json(res).await);
+        let got = (res.status(), support::json(res).await);
         assert_eq!(challenge.as_ref().and_then(|v| v.to_str().ok()), Some("Bearer realm=\"portcullis\""), "{}", got.1);
         assert_error(&got, StatusCode::UNAUTHORIZED, "unauthenticated", None);
     }
@@ -173,13 +172,13 @@ async fn bad_input_is_refused_naming_the_field(backend: Backend) {
     let url = api.app.url("/api/v1/products");
     let broken = c.post(&url).bearer_auth(&api.admin).header("content-type", "application/json").body("{\"name\": ");
     let res = broken.send().await.unwrap();
-    assert_error(&(res.status(), common::json(res).await), StatusCode::BAD_REQUEST, "bad_request", None);
+    assert_error(&(res.status(), support::json(res).await), StatusCode::BAD_REQUEST, "bad_request", None);
     let form = c.post(&url).bearer_auth(&api.admin).form(&[("name", "x")]).send().await.unwrap();
-    assert_error(&(form.status(), common::json(form).await), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None);
+    assert_error(&(form.status(), support::json(form).await), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", None);
     // Its own client: the server answers before reading the whole body and
     // closes that connection, which must not be reused.
-    let huge = common::client().post(&url).bearer_auth(&api.admin).json(&json!({ "name": "x".repeat(3_000_000) })).send().await.unwrap();
-    assert_error(&(huge.status(), common::json(huge).await), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None);
+    let huge = support::client().post(&url).bearer_auth(&api.admin).json(&json!({ "name": "x".repeat(3_000_000) })).send().await.unwrap();
+    assert_error(&(huge.status(), support::json(huge).await), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None);
     // Ids that are not integers.
     for path in ["/api/v1/products/abc", "/api/v1/customers/1.5", "/api/v1/entitlements/99999999999999999999"] {
         assert_error(&api.get(path).await, StatusCode::BAD_REQUEST, "bad_request", Some("id"));

@@ -5,14 +5,11 @@
 //! tampering through SQL; retention archives, deletes, and verify still
 //! passes across the cut.
 
-mod audit_common;
-mod common;
-
 use app::backend::services::audit::{Outcome, chain as audit_chain, retention as audit_retention};
 use app::backend::db::Db;
-use audit_common::{record, token_batch, Ev};
+use crate::support::audit::{record, token_batch, Ev};
 use chrono::{Duration, Utc};
-use common::{Backend, TestApp};
+use crate::support::{Backend, TestApp};
 use std::process::Command;
 
 on_both_backends!(

@@ -4,8 +4,6 @@
 //! only in the create and rotate answers (never in lists, pages or the audit
 //! log); every change is audited against the customer it concerns.
 
-mod common;
-
 use app::domain::Role;
 use app::backend::services::audit::Actor;
 use app::backend::services::{catalogue, customers, entitlements};
@@ -14,7 +12,7 @@ use app::backend::db;
 use app::backend::services::entitlements::Grant;
 use app::backend::web::{secrets, RequestMeta};
 use chrono::Utc;
-use common::{
+use crate::support::{
     api::{assert_error, Api},
     client, json, Backend, Options, TestApp, PASSWORD,
 };

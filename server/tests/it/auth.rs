@@ -2,10 +2,8 @@
 //! limits, and the audit events each one leaves. Every test runs on SQLite
 //! and on PostgreSQL.
 
-mod common;
-
 use app::domain::Role;
-use common::{client, json, Backend, Options, TestApp, PASSWORD};
+use crate::support::{client, json, Backend, Options, TestApp, PASSWORD};
 use reqwest::StatusCode;
 
 on_both_backends!(

@@ -7,13 +7,12 @@
 //! audited, and nothing changes. The REST API's write routes are walked the
 //! same way in `api_guard.rs`.
 
-mod common;
-
 use app::domain::Role;
 use app::backend::services::audit::Actor;
 use app::backend::services::credentials;
 use app::backend::web::RequestMeta;
-use common::{
+use crate::support::{
+    self,
     api::{seed, Api},
     Backend,
 };
@@ -50,7 +49,7 @@ const FNS: &[(&str, Kind, &[(&str, &str)])] = &[
     ("/fn/audit/event", Read, &[("id", "1")]),
     ("/fn/audit/charts", Read, &[]),
     ("/fn/admin/list_users", Read, &[]),
-    ("/fn/admin/create_user", Write, &[("email", "new-admin@example.com"), ("password", common::PASSWORD), ("role", "admin")]),
+    ("/fn/admin/create_user", Write, &[("email", "new-admin@example.com"), ("password", support::PASSWORD), ("role", "admin")]),
     ("/fn/admin/api_keys", Read, &[]),
     ("/fn/admin/create_api_key", Write, &[("name", "sneaky"), ("role", "admin")]),
     ("/fn/admin/revoke_api_key", Write, &[("id", "{apikey}")]),

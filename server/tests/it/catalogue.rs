@@ -2,8 +2,6 @@
 //! PostgreSQL: product rules, prices, grants and every change to them, the
 //! access decision against real rows, and the audit record of each change.
 
-mod common;
-
 use app::domain::{
     access::{Decision, Denial, EntitlementSource, EntitlementStatus},
     catalogue::{PriceKind, PriceSpec, ProductStatus},
@@ -18,7 +16,7 @@ use app::backend::services::entitlements::{Change, Grant};
 use app::backend::services::registry::Decider;
 use app::backend::web::RequestMeta;
 use chrono::{Duration, Utc};
-use common::{Backend, TestApp, PASSWORD};
+use crate::support::{self, Backend, TestApp, PASSWORD};
 
 on_both_backends!(
     products_are_created_edited_and_published_by_the_rules,
@@ -233,7 +231,7 @@ async fn customers_search_and_paginate(backend: Backend) {
     let err = customers::create(db, "c1@shop.example", None, None, Actor::System, &meta()).await.unwrap_err();
     assert!(matches!(err, AppError::Conflict { .. }));
     // A customer made without a password cannot log in.
-    let res = app.call(&common::client(), "login", &[("email", "c1@shop.example"), ("password", "anything at all")]).await;
+    let res = app.call(&support::client(), "login", &[("email", "c1@shop.example"), ("password", "anything at all")]).await;
     assert_eq!(res.status(), 401);
 }
 

@@ -1,9 +1,7 @@
 //! The `portcullis` binary as an operator uses it: help, one-line
 //! configuration errors, migrations, and creating users from stdin.
 
-mod common;
-
-use common::{fresh_database, Backend};
+use crate::support::{fresh_database, Backend};
 use std::{
     io::Write,
     process::{Command, Output, Stdio},

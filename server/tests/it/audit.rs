@@ -3,14 +3,11 @@
 //! keyset pages that stay put while events arrive, the detail view, and the
 //! CSV / JSON Lines exports (REST and the page's download link).
 
-mod audit_common;
-mod common;
-
 use app::domain::Role;
 use app::backend::services::audit::Outcome;
-use audit_common::{record, token_batch, Ev};
+use crate::support::audit::{record, token_batch, Ev};
 use chrono::{Duration, TimeZone, Utc};
-use common::{api::Api, Backend};
+use crate::support::{self, api::Api, Backend};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -238,13 +235,13 @@ async fn the_page_the_detail_and_the_download_link_work_for_auditors_only(backen
     // The server function: auditors read, customers are refused, bad filters are named.
     let ok = app.call(&auditor, "audit/search", &[("filter[action]", "registry.*"), ("filter[from]", "2026-03-01")]).await;
     assert_eq!(ok.status(), StatusCode::OK);
-    let page = common::json(ok).await;
+    let page = support::json(ok).await;
     assert_eq!(page["events"].as_array().unwrap().len(), 5, "{page}");
     assert_eq!(app.call(&customer, "audit/search", &[]).await.status(), StatusCode::FORBIDDEN);
     // An empty filter is sent as nothing at all (as the hydrated page does).
     let all = app.call(&auditor, "audit/search", &[]).await;
     assert_eq!(all.status(), StatusCode::OK);
-    assert!(common::json(all).await["events"].as_array().is_some_and(|e| e.len() >= 9));
+    assert!(support::json(all).await["events"].as_array().is_some_and(|e| e.len() >= 9));
     let bad = app.call(&auditor, "audit/search", &[("filter[ip]", "nope")]).await;
     assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.call(&customer, "audit/event", &[("id", &s.ids[0].to_string())]).await.status(), StatusCode::FORBIDDEN);
@@ -257,7 +254,7 @@ async fn the_page_the_detail_and_the_download_link_work_for_auditors_only(backen
     let got: BTreeSet<i64> = lines.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert_eq!(got, [0, 1, 3].iter().map(|i| s.ids[*i]).collect());
     assert_eq!(customer.get(&url).send().await.unwrap().status(), StatusCode::FORBIDDEN);
-    assert_eq!(common::client().get(&url).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(support::client().get(&url).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
     let exports: Vec<_> = app.audit().await.into_iter().filter(|e| e.0 == "audit.export").collect();
     assert_eq!(exports.len(), 1, "who exported what is recorded");
     assert_eq!(exports[0].4["filter"]["repository"], "acme/widget");
@@ -265,7 +262,7 @@ async fn the_page_the_detail_and_the_download_link_work_for_auditors_only(backen
 
 async fn charts_count_pulls_per_product_and_denials_per_day(backend: Backend) {
     let api = Api::spawn(backend).await;
-    common::api::seed(&api).await; // "Widget Pro": acme/widget and acme/widget-*
+    support::api::seed(&api).await; // "Widget Pro": acme/widget and acme/widget-*
     let db = &api.app.db;
     let now = Utc::now();
     let yesterday = now - Duration::days(1);
@@ -281,7 +278,7 @@ async fn charts_count_pulls_per_product_and_denials_per_day(backend: Backend) {
     let (auditor, _) = api.app.logged_in(Role::Auditor).await;
     let res = api.app.call(&auditor, "audit/charts", &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let data = common::json(res).await;
+    let data = support::json(res).await;
     let days = data["days"].as_array().unwrap();
     assert_eq!(days.len(), 30);
     assert_eq!(days[29], now.format("%Y-%m-%d").to_string());

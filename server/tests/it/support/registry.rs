@@ -8,7 +8,6 @@
 //! so it then runs in a user namespace as an ordinary uid (`unshare`), which
 //! makes it use `$HOME/.local/share` instead. The tools come from
 //! `scripts/install.sh`.
-#![allow(dead_code)]
 
 use std::{
     path::{Path, PathBuf},
@@ -161,6 +160,8 @@ impl Drop for Registry {
 #[derive(Debug)]
 pub struct Outcome {
     pub ok: bool,
+    /// Printed with the rest when an assertion fails (`{out:?}`).
+    #[allow(dead_code, reason = "read through Debug in failure messages")]
     pub stdout: String,
     pub stderr: String,
 }
@@ -257,30 +258,6 @@ impl Skopeo {
             .args(["--src-tls-verify=false", "--src-creds", &format!("{}:{}", creds.0, creds.1)])
             .arg(format!("docker://{host}/{repo_tag}"))
             .arg(format!("dir:{}", target.path().display()));
-        Self::outcome(cmd).await
-    }
-
-    /// The same pull without credentials (for a registry without auth).
-    pub async fn pull_anonymous(&self, host: &str, repo_tag: &str) -> Outcome {
-        let target = tempfile::tempdir_in(self.dir.join("tmp")).expect("pull target");
-        let mut cmd = self.command();
-        cmd.arg("copy")
-            .arg("--authfile")
-            .arg(self.dir.join("auth.json"))
-            .arg("--src-tls-verify=false")
-            .arg(format!("docker://{host}/{repo_tag}"))
-            .arg(format!("dir:{}", target.path().display()));
-        Self::outcome(cmd).await
-    }
-
-    /// `skopeo inspect` (manifest and config only) with `user:secret`.
-    pub async fn inspect(&self, host: &str, repo_tag: &str, creds: (&str, &str)) -> Outcome {
-        let mut cmd = self.command();
-        cmd.arg("inspect")
-            .arg("--authfile")
-            .arg(self.dir.join("auth.json"))
-            .args(["--tls-verify=false", "--creds", &format!("{}:{}", creds.0, creds.1)])
-            .arg(format!("docker://{host}/{repo_tag}"));
         Self::outcome(cmd).await
     }
 }

@@ -1,9 +1,13 @@
-//! Test harness: the real application on port 0, a fresh database per test
-//! (a SQLite file in a temp dir, or a new database on the PostgreSQL server
-//! named by `PORTCULLIS_TEST_POSTGRES_URL`), spoken to over real HTTP.
-#![allow(dead_code)]
+//! Test harness shared by every integration test module: the real
+//! application on port 0, a fresh database per test (a SQLite file in a temp
+//! dir, or a new database on the PostgreSQL server named by
+//! `PORTCULLIS_TEST_POSTGRES_URL`), spoken to over real HTTP; the
+//! `on_both_backends!` macro; and per-area helpers in the submodules.
 
 pub mod api;
+pub mod audit;
+pub mod billing;
+pub mod registry;
 
 use app::domain::{Email, Password, Role};
 use app::backend::services::audit::Actor;
@@ -25,18 +29,19 @@ pub enum Backend {
 }
 
 /// Declares `mod sqlite` and `mod postgres`, each running every listed test
-/// function (an `async fn(Backend)`) against its backend.
-#[macro_export]
+/// function (an `async fn(Backend)`) against its backend: the test names
+/// carry `sqlite::` or `postgres::`, which `scripts/test.sh` selects by.
+/// In scope in every test module through `#[macro_use] mod support;`.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name($crate::common::Backend::Sqlite).await }
+            async fn $name() { super::$name($crate::support::Backend::Sqlite).await }
             )*
         }
         mod postgres {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $name() { super::$name($crate::common::Backend::Postgres).await }
+            async fn $name() { super::$name($crate::support::Backend::Postgres).await }
             )*
         }
     };
@@ -97,7 +102,10 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, opts: Options) -> Self {
-        // Logs go to the test's captured output: shown only when it fails.
+        // One subscriber for the whole test process: the first test installs
+        // it, `try_init` leaves it in place for the others. Its test writer
+        // prints to the output of the test whose threads logged (a test's
+        // runtime threads inherit its capture): shown only when it fails.
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn,server=info,app=info").try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(backend, dir.path()).await;

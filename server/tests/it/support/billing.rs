@@ -2,7 +2,7 @@
 //! steps the billing tests take: publish a product, log a customer in, check
 //! out, drive Stripe through the stand-in's test controls, read the result.
 
-use crate::common::{json, Backend, Options, TestApp, PASSWORD};
+use super::{json, Backend, Options, TestApp, PASSWORD};
 use app::domain::Role;
 use app::domain::order::EndAccess;
 use reqwest::Client;
@@ -121,7 +121,7 @@ impl Shop {
     /// A customer account with that e-mail, logged in: (client, user id).
     pub async fn customer(&self, email: &str) -> (Client, i64) {
         let id = self.app.create_user(email, PASSWORD, Role::Customer).await;
-        let c = crate::common::client();
+        let c = super::client();
         let res = self.app.call(&c, "login", &[("email", email), ("password", PASSWORD)]).await;
         assert!(res.status().is_success());
         (c, id)

@@ -5,8 +5,6 @@
 //! a clean shutdown), and notifications de-duplicated into pulls and tags.
 //! The real registry and skopeo are exercised in `registry.rs`.
 
-mod common;
-
 use app::domain::access::{EntitlementSource, EntitlementStatus};
 use app::backend::services::audit::Actor;
 use app::backend::services::{catalogue, credentials, customers, entitlements};
@@ -16,7 +14,7 @@ use app::backend::services::entitlements::{Change, Grant};
 use app::backend::web::RequestMeta;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{Duration, Utc};
-use common::{json, Backend, TestApp, PASSWORD};
+use crate::support::{json, Backend, TestApp, PASSWORD};
 use serde_json::{json, Value};
 
 on_both_backends!(

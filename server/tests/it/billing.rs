@@ -4,15 +4,11 @@
 //! payment resumes; cancellation ends at the period end; a refund revokes a
 //! one-time purchase; duplicates and reordering change nothing twice.
 
-mod common;
-#[path = "billing_common/mod.rs"]
-mod billing_common;
-
 use app::domain::{access::Decision, Role};
 use app::backend::services::registry::Decider;
-use billing_common::{Shop, WHSEC};
+use crate::support::billing::{self, Shop, WHSEC};
 use chrono::{Duration, Utc};
-use common::{json, Backend, TestApp};
+use crate::support::{json, Backend, TestApp};
 use serde_json::{json, Value};
 
 on_both_backends!(
@@ -37,20 +33,20 @@ async fn webhook_signatures_are_checked_and_events_processed_once(backend: Backe
     .to_string();
     let now = Utc::now().timestamp();
 
-    let ok = shop.deliver(&body, Some(&billing_common::sign(&body, WHSEC, now))).await;
+    let ok = shop.deliver(&body, Some(&billing::sign(&body, WHSEC, now))).await;
     assert_eq!(ok.0, 200, "{:?}", ok.1);
     assert_eq!(ok.1["outcome"], "ignored", "an unknown event type is acknowledged and ignored");
-    let again = shop.deliver(&body, Some(&billing_common::sign(&body, WHSEC, now))).await;
+    let again = shop.deliver(&body, Some(&billing::sign(&body, WHSEC, now))).await;
     assert_eq!((again.0, again.1["outcome"].as_str()), (200, Some("duplicate")));
 
-    let wrong = shop.deliver(&body, Some(&billing_common::sign(&body, "whsec_someone_else", now))).await;
+    let wrong = shop.deliver(&body, Some(&billing::sign(&body, "whsec_someone_else", now))).await;
     assert_eq!(wrong.0, 400);
     assert!(wrong.1["error"].as_str().unwrap().contains("signature"), "{:?}", wrong.1);
-    let stale = shop.deliver(&body, Some(&billing_common::sign(&body, WHSEC, now - 600))).await;
+    let stale = shop.deliver(&body, Some(&billing::sign(&body, WHSEC, now - 600))).await;
     assert_eq!(stale.0, 400);
     assert!(stale.1["error"].as_str().unwrap().contains("tolerance"), "{:?}", stale.1);
     let tampered = body.replace("thing_1", "thing_2");
-    assert_eq!(shop.deliver(&tampered, Some(&billing_common::sign(&body, WHSEC, now))).await.0, 400);
+    assert_eq!(shop.deliver(&tampered, Some(&billing::sign(&body, WHSEC, now))).await.0, 400);
     assert_eq!(shop.deliver(&body, None).await.0, 400);
 
     let denied: Vec<_> = shop.app.audit().await.into_iter().filter(|e| e.0 == "billing.webhook" && e.1 == "denied").collect();
@@ -217,7 +213,7 @@ async fn a_refund_revokes_a_one_time_purchase(backend: Backend) {
     assert!(!may_pull(&shop.app, customer_id, Utc::now() + Duration::days(370)).await);
 
     let pi = shop.standin_get(&format!("test/checkout/sessions/{session}")).await;
-    let pi = billing_common::id_of(&pi, "payment_intent");
+    let pi = billing::id_of(&pi, "payment_intent");
     shop.standin_post(&format!("test/payment_intents/{pi}/refund"), json!({})).await;
     shop.flush().await;
     assert_eq!(shop.entitlement(customer_id).await["status"], "revoked");
@@ -274,12 +270,12 @@ async fn events_in_any_order_settle_on_stripes_state(backend: Backend) {
     let events: Vec<Value> = shop.standin_get("test/events").await["data"].as_array().cloned().unwrap_or_default();
     let body = |t: &str| -> String {
         let e = events.iter().find(|e| e["type"] == t).unwrap_or_else(|| panic!("no {t} in {events:?}"));
-        billing_common::event_body(e)
+        billing::event_body(e)
     };
     let now = Utc::now().timestamp();
     for t in ["customer.subscription.deleted", "invoice.paid", "customer.subscription.created", "invoice.paid", "checkout.session.completed"] {
         let b = body(t);
-        let res = shop.deliver(&b, Some(&billing_common::sign(&b, WHSEC, now))).await;
+        let res = shop.deliver(&b, Some(&billing::sign(&b, WHSEC, now))).await;
         assert_eq!(res.0, 200, "{t}: {:?}", res.1);
     }
     let e = shop.entitlement(customer_id).await;
@@ -295,10 +291,10 @@ async fn events_in_any_order_settle_on_stripes_state(backend: Backend) {
     let sub = shop.subscription_of(&session).await;
     shop.standin_post(&format!("test/subscriptions/{sub}/advance"), json!({})).await;
     let events: Vec<Value> = shop.standin_get("test/events").await["data"].as_array().cloned().unwrap_or_default();
-    let bodies: Vec<String> = events.iter().map(billing_common::event_body).filter(|b| b.contains(&sub) || b.contains(&session)).collect();
+    let bodies: Vec<String> = events.iter().map(billing::event_body).filter(|b| b.contains(&sub) || b.contains(&session)).collect();
     assert!(bodies.len() >= 4, "{bodies:?}");
     let _ = &second_id;
-    let signed: Vec<(String, String)> = bodies.into_iter().map(|b| (billing_common::sign(&b, WHSEC, now), b)).collect();
+    let signed: Vec<(String, String)> = bodies.into_iter().map(|b| (billing::sign(&b, WHSEC, now), b)).collect();
     let answers = futures::future::join_all(signed.iter().map(|(sig, b)| shop.deliver(b, Some(sig)))).await;
     assert!(answers.iter().all(|a| a.0 == 200), "{answers:?}");
     shop.entitlement(second_id).await; // exactly one
@@ -335,7 +331,7 @@ async fn the_catalogue_is_kept_in_step_with_stripe(backend: Backend) {
     let yearly = yearly["prices"].as_array().unwrap().last().unwrap()["id"].as_i64().unwrap();
     let again = shop.checkout(&customer, yearly).await;
     assert_ne!(again, first);
-    let cus = |s: Value| billing_common::id_of(&s, "customer");
+    let cus = |s: Value| billing::id_of(&s, "customer");
     let a = cus(shop.standin_get(&format!("test/checkout/sessions/{first}")).await);
     let b = cus(shop.standin_get(&format!("test/checkout/sessions/{again}")).await);
     assert_eq!(a, b, "one Stripe customer for both purchases");

@@ -5,10 +5,6 @@
 //! notifications come back as pulls, tags and "last pulled", and the signing
 //! key rotates without breaking pulls.
 
-mod common;
-#[path = "common/registry.rs"]
-mod harness;
-
 use app::domain::{
     access::{EntitlementSource, EntitlementStatus},
     catalogue::ProductStatus,
@@ -24,8 +20,8 @@ use app::backend::web::RequestMeta;
 use app::views::NewCredential;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{Duration, Utc};
-use common::{Backend, TestApp, PASSWORD};
-use harness::{eventually, Registry, Skopeo};
+use crate::support::{self, Backend, TestApp, PASSWORD};
+use crate::support::registry::{self as harness, eventually, Registry, Skopeo};
 use std::time::Duration as StdDuration;
 
 on_both_backends!(pulls_are_decided_by_the_portal_on_the_real_registry, signing_keys_rotate_without_breaking_pulls);
@@ -258,7 +254,7 @@ async fn restarted_portal(app: &TestApp) -> Portal {
 
 /// A pull token straight from a portal's token endpoint, and its `kid`.
 async fn token(portal: &str, cred: &NewCredential) -> (String, String) {
-    let res = common::client()
+    let res = support::client()
         .get(format!("{portal}/registry/token"))
         .query(&[("service", "portcullis-registry"), ("scope", "repository:acme/widget:pull")])
         .basic_auth(&cred.username, Some(&cred.secret))
@@ -266,7 +262,7 @@ async fn token(portal: &str, cred: &NewCredential) -> (String, String) {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let body = common::json(res).await;
+    let body = support::json(res).await;
     let jwt = body["token"].as_str().unwrap().to_owned();
     let header: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap()).unwrap();
@@ -276,7 +272,7 @@ async fn token(portal: &str, cred: &NewCredential) -> (String, String) {
 /// The registry's answer to a manifest GET with `token`.
 async fn manifest_status(host: &str, jwt: &str) -> u16 {
     let accept = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
-    common::client()
+    support::client()
         .get(format!("http://{host}/v2/acme/widget/manifests/1.0"))
         .bearer_auth(jwt)
         .header("Accept", accept)

@@ -2,11 +2,10 @@
 //! unknown ids and methods, internal errors, key use, and the OpenAPI
 //! document. Authentication and input checks are in `api_guard.rs`.
 
-mod common;
-
 use app::domain::Role;
 use app::backend::services::api_keys;
-use common::{
+use crate::support::{
+    self,
     api::{assert_error, seed, Api},
     Backend,
 };
@@ -89,7 +88,7 @@ async fn customers_can_be_created_searched_and_read(backend: Backend) {
     let (s, one) = api.get(&format!("/api/v1/customers/{id}")).await;
     assert_eq!((s, one["email"].as_str()), (StatusCode::OK, Some("pw@example.com")));
     // Staff accounts are not customers.
-    let admin_id = api.app.create_user("staff@example.com", common::PASSWORD, Role::Admin).await;
+    let admin_id = api.app.create_user("staff@example.com", support::PASSWORD, Role::Admin).await;
     assert_error(&api.get(&format!("/api/v1/customers/{admin_id}")).await, StatusCode::NOT_FOUND, "not_found", None);
     for (q, field) in [("limit=0", "limit"), ("limit=201", "limit"), ("limit=ten", "limit"), ("offset=-1", "offset"), ("colour=red", "colour")] {
         assert_error(&api.get(&format!("/api/v1/customers?{q}")).await, StatusCode::BAD_REQUEST, "bad_request", Some(field));
@@ -184,7 +183,7 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
     let res = api.app.client.get(api.app.url("/api/v1/openapi.json")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "public: no key needed");
     assert!(res.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
-    let doc = common::json(res).await;
+    let doc = support::json(res).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
     for r in ROUTES {
