@@ -72,12 +72,7 @@ fn origin_ok(headers: &HeaderMap, public_origin: &str) -> bool {
 
 /// Turns a panic in a handler into the 500 page with the request id.
 pub async fn catch_panic(req: Request, next: Next) -> Response {
-    let request_id = req
-        .headers()
-        .get(app::backend::web::request::REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("unknown")
-        .to_owned();
+    let request_id = app::backend::web::request::request_id_of(req.headers());
     match AssertUnwindSafe(next.run(req)).catch_unwind().await {
         Ok(res) => res,
         Err(_) => {

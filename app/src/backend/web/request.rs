@@ -50,6 +50,12 @@ impl RequestMeta {
     }
 }
 
+/// The request id a request carries (set by the router's first layer), or
+/// `unknown`: for the boundaries that log under it.
+pub fn request_id_of(headers: &HeaderMap) -> String {
+    headers.get(REQUEST_ID_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("unknown").to_owned()
+}
+
 /// The request id of the request being answered, for error messages.
 pub fn current_request_id() -> String {
     use_context::<axum::http::request::Parts>()

@@ -175,12 +175,7 @@ impl IntoResponse for ApiError {
 /// internal failure's cause is logged under the request id
 /// (`x-request-id`), and the answer carries only that id.
 pub async fn log_internal_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let request_id = req
-        .headers()
-        .get(app::backend::web::request::REQUEST_ID_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("unknown")
-        .to_owned();
+    let request_id = app::backend::web::request::request_id_of(req.headers());
     let mut res = next.run(req).await;
     match res.extensions_mut().remove::<Unlogged>() {
         Some(Unlogged(err)) => match err.logged(&request_id) {
