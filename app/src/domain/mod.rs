@@ -3,6 +3,7 @@
 //! same rule the server will apply before anything is sent.
 
 pub mod access;
+pub mod audit_search;
 pub mod catalogue;
 mod email;
 mod password;

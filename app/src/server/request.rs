@@ -86,6 +86,17 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// An audit read stopped at its time limit is the caller's to narrow (422);
+/// any other database failure is internal.
+impl From<super::db::bounded::QueryError> for AppError {
+    fn from(err: super::db::bounded::QueryError) -> Self {
+        match err {
+            super::db::bounded::QueryError::TooBroad(_) => AppError::SearchTooBroad,
+            super::db::bounded::QueryError::Db(e) => internal(e),
+        }
+    }
+}
+
 impl From<super::password::HashError> for AppError {
     fn from(err: super::password::HashError) -> Self {
         internal(err)

@@ -34,6 +34,8 @@ pub enum ApiError {
     PayloadTooLarge,
     /// The value collides with an existing record, e.g. a taken slug (409).
     Conflict { field: String, message: String },
+    /// An audit search ran past its time limit and was stopped (422).
+    SearchTooBroad,
     /// Something failed on the server; the cause is in the log (500).
     Internal { request_id: String },
 }
@@ -48,7 +50,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable: `unauthenticated`, `forbidden`, `not_found`,
     /// `method_not_allowed`, `validation_failed`, `bad_request`,
-    /// `unsupported_media_type`, `payload_too_large`, `conflict`, `internal`.
+    /// `unsupported_media_type`, `payload_too_large`, `conflict`,
+    /// `search_too_broad`, `internal`.
     pub code: &'static str,
     /// For people; may change.
     pub message: String,
@@ -76,7 +79,7 @@ impl ApiError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::SearchTooBroad => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -96,6 +99,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
             Self::Conflict { .. } => "conflict",
+            Self::SearchTooBroad => "search_too_broad",
             Self::Internal { .. } => "internal",
         }
     }
@@ -114,6 +118,7 @@ impl ApiError {
             Self::UnsupportedMediaType => ("send the body as Content-Type: application/json".to_owned(), None, None),
             Self::PayloadTooLarge => ("the request body is too large".to_owned(), None, None),
             Self::Conflict { field, message } => (message.clone(), Some(field.clone()), None),
+            Self::SearchTooBroad => (AppError::SearchTooBroad.to_string(), None, None),
             Self::Internal { request_id } => (
                 format!("something went wrong on our side (request id {request_id})"),
                 None,
@@ -133,6 +138,7 @@ impl From<AppError> for ApiError {
             AppError::Invalid { field, message } => Self::Invalid { field: Some(field), message },
             AppError::Conflict { field, message } => Self::Conflict { field, message },
             AppError::BadRequest(message) => Self::BadRequest { field: None, message },
+            AppError::SearchTooBroad => Self::SearchTooBroad,
             // Not produced by the services the API calls; treat as a refusal.
             AppError::RateLimited { .. } => Self::Forbidden,
             AppError::Internal { request_id } => Self::Internal { request_id },
@@ -145,6 +151,14 @@ impl From<AppError> for ApiError {
 /// `request::internal` finds it), answered opaquely.
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
+        AppError::from(err).into()
+    }
+}
+
+/// An audit read: stopped at its time limit (422 `search_too_broad`), or
+/// a database failure (500).
+impl From<app::server::db::bounded::QueryError> for ApiError {
+    fn from(err: app::server::db::bounded::QueryError) -> Self {
         AppError::from(err).into()
     }
 }
@@ -191,5 +205,8 @@ mod tests {
         assert_eq!(e.body().field.as_deref(), Some("name"));
         let e: ApiError = AppError::conflict("slug", "taken").into();
         assert_eq!((e.status(), e.code()), (StatusCode::CONFLICT, "conflict"));
+        let e: ApiError = AppError::SearchTooBroad.into();
+        assert_eq!((e.status(), e.code()), (StatusCode::UNPROCESSABLE_ENTITY, "search_too_broad"));
+        assert!(e.body().message.contains("narrow your search"));
     }
 }
