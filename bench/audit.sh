@@ -2,14 +2,20 @@
 # Benchmark (not a test) of the auditor's queries at scale. Prints figures,
 # whatever they are; the aim is p95 < 50 ms for the first and the 100th page.
 # For SQLite, then PostgreSQL (a private server from scripts/pg.sh): fills
-# audit_events to ROWS rows with SQL (server/examples/bench_audit.rs), then
-# seals them into the hash chain (printing events/s), then times the first
-# page and the 100th page (by keyset) of common filters
-# (none, action, outcome, customer, credential, repository, IP, time ranges,
-# combinations) through the portal's own query code; prints p50 and p95 in ms.
+# audit_events to ROWS rows with SQL (server/examples/bench_audit.rs; prints
+# the fill time), indexes them for text search with the portal's own
+# back-fill (prints the index build time), seals them into the hash chain
+# (printing events/s), then times the first page and the 100th page (by
+# keyset) of common filters (none, action, outcome, customer, credential,
+# repository, IP, time ranges, combinations) and text searches (`q`: an
+# early hit, a rare hit, no hit, one character, combined with before=, an
+# action, a customer, a time range) through the portal's own query code,
+# under its default time limit; prints p50 and p95 in ms (`limit`: stopped
+# by the time limit, which the portal answers 422 search_too_broad).
 # Usage: bash bench/audit.sh [ROWS] [SAMPLES]   (defaults 10000000 and 40).
 #        BENCH_BACKENDS="sqlite postgres" (default both). The fill takes
-#        minutes at 10M rows (bounded at 60 min); each timing at most 60 s.
+#        minutes at 10M rows (bounded at 60 min), the text index minutes
+#        more; each timing at most 60 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${1:-10000000}; SAMPLES=${2:-40}

@@ -37,6 +37,9 @@ pub enum AppError {
     /// The request itself was malformed (missing or wrongly typed arguments).
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// An audit search ran past its time limit and was stopped.
+    #[error("this search takes too long: narrow your search (add a time range, a customer, or a longer text)")]
+    SearchTooBroad,
 }
 
 impl AppError {
@@ -83,7 +86,7 @@ impl AppError {
             Self::Unauthenticated | Self::InvalidCredentials => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
-            Self::Invalid { .. } => 422,
+            Self::Invalid { .. } | Self::SearchTooBroad => 422,
             Self::Conflict { .. } => 409,
             Self::RateLimited { .. } => 429,
             Self::Internal { .. } => 500,

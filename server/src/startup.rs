@@ -117,6 +117,7 @@ impl Application {
                 service: config.registry.service.clone(),
             }),
             billing: billing(&config, &base_url)?,
+            audit_query_timeout: config.audit_query_timeout,
         };
         spawn_housekeeping(&state);
         app::backend::web::password::warm_up().await;

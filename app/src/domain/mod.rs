@@ -4,6 +4,7 @@
 
 mod column;
 pub mod access;
+pub mod audit_search;
 pub mod time;
 pub mod catalogue;
 pub mod credential;

@@ -86,6 +86,8 @@ pub struct Config {
     pub registry: RegistryConfig,
     /// Stripe (`PORTCULLIS_STRIPE_*`, `PORTCULLIS_BILLING_*`, see `config_stripe`); `None` = not set up.
     pub stripe: Option<StripeConfig>,
+    /// The time limit of each audit read (`PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS`).
+    pub audit_query_timeout: std::time::Duration,
 }
 
 pub const DEFAULT_REGISTRY_KEY_DIR: &str = "data/registry-keys";
@@ -204,6 +206,18 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         Ok(r)
     }
 
+    /// `PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS`: 1 ms to 10 minutes.
+    pub fn audit_query_timeout(&self) -> Result<std::time::Duration, ConfigError> {
+        const KEY: &str = "PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS";
+        match self.get(KEY) {
+            None => Ok(app::backend::db::audit::DEFAULT_QUERY_TIMEOUT),
+            Some(v) => match v.parse::<u64>() {
+                Ok(ms) if (1..=600_000).contains(&ms) => Ok(std::time::Duration::from_millis(ms)),
+                _ => Err(err(KEY, format!("expected milliseconds from 1 to 600000, got {v:?}"))),
+            },
+        }
+    }
+
     pub fn db(&self) -> Result<DbConfig, ConfigError> {
         let database_url = self.get("PORTCULLIS_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
         app::backend::db::backend_of(&database_url).map_err(|m| err("PORTCULLIS_DATABASE_URL", m))?;
@@ -262,6 +276,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             login_limits,
             registry: self.registry()?,
             stripe: self.stripe()?,
+            audit_query_timeout: self.audit_query_timeout()?,
         })
     }
 }
@@ -290,6 +305,7 @@ mod tests {
         assert_eq!(c.site_addr.to_string(), DEFAULT_SITE_ADDR);
         assert!(c.base_url.is_none());
         assert!(!c.demo);
+        assert_eq!(c.audit_query_timeout, std::time::Duration::from_secs(2));
     }
 
     #[test]
@@ -318,6 +334,8 @@ mod tests {
             ("PORTCULLIS_REGISTRY_EVENTS_SECRET", "short"),
             ("PORTCULLIS_REGISTRY_SERVICE", "has space"),
             ("PORTCULLIS_REGISTRY_CACHE_MS", "soon"),
+            ("PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS", "0"),
+            ("PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS", "2s"),
         ];
         for (var, value) in cases {
             let e = env(&[("PORTCULLIS_SESSION_SECRET", SECRET), (var, value)]).serve(false).unwrap_err();

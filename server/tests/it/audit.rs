@@ -1,7 +1,8 @@
 //! The auditor's view of the audit log, on both databases: every filter of
 //! `GET /api/v1/audit` (the page's server function shares the parser),
 //! keyset pages that stay put while events arrive, the detail view, and the
-//! CSV / JSON Lines exports (REST and the page's download link).
+//! CSV / JSON Lines exports (REST and the page's download link); the text
+//! search and the time limit in `audit_search.rs`.
 
 use app::domain::Role;
 use app::backend::services::audit::Outcome;

@@ -137,10 +137,8 @@ async fn an_edited_or_deleted_row_breaks_the_chain_where_it_was(backend: Backend
     bypassing_triggers(&app, backend, &format!("UPDATE audit_seals SET hash = '{}' WHERE event_id = {forged}", "ab".repeat(32))).await;
     let v = audit_chain::verify(&app.db).await.unwrap();
     assert_eq!(v.broken.as_ref().map(|b| b.0), Some(forged), "{v:?}");
-    let rehash = audit_chain::link_hash(
-        app::backend::db::audit::get(&app.db, ids[4]).await.unwrap().unwrap().chain_hash.as_deref().unwrap(),
-        &app::backend::db::audit::get(&app.db, forged).await.unwrap().unwrap(),
-    );
+    let get = |id: i64| app::backend::db::audit::get(&app.db, id, app::backend::db::audit::DEFAULT_QUERY_TIMEOUT);
+    let rehash = audit_chain::link_hash(get(ids[4]).await.unwrap().unwrap().chain_hash.as_deref().unwrap(), &get(forged).await.unwrap().unwrap());
     bypassing_triggers(&app, backend, &format!("UPDATE audit_seals SET hash = '{rehash}' WHERE event_id = {forged}")).await;
     assert!(audit_chain::verify(&app.db).await.unwrap().ok(), "restored, it verifies again");
 
@@ -216,6 +214,8 @@ async fn retention_archives_then_deletes_and_the_chain_still_verifies(backend: B
 
     let remaining = app.audit().await;
     assert!(remaining.iter().all(|e| e.4.get("n").is_none()), "the old events are gone");
+    let searchable: Vec<i64> = crate::support::audit::search_rows(&app.db).await.into_iter().map(|r| r.0).collect();
+    assert_eq!(searchable, crate::support::audit::event_ids(&app.db).await, "their search rows went with them");
     assert!(remaining.iter().any(|e| e.0 == "audit.retention" && e.4["chain_head"]["hash"] == head_hash.as_str()), "retention is audited");
     let _ = stray;
 

@@ -18,6 +18,7 @@ mod support;
 mod api;
 mod api_guard;
 mod audit;
+mod audit_search;
 mod audit_chain;
 mod audit_guard;
 mod auth;

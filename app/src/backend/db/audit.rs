@@ -1,10 +1,21 @@
 //! The `audit_events` table: INSERT and SELECT only. There is deliberately no
-//! UPDATE or DELETE here (and triggers refuse them in the database).
+//! UPDATE or DELETE here (and triggers refuse them in the database). Each
+//! insert also writes the event's search text (`db::audit_search`) in the
+//! same transaction; the auditor's reads run under a time limit
+//! (`db::bounded`).
 
-use crate::backend::db::{Db, Tx};
-use crate::{on_db, on_tx};
+use crate::backend::db::{
+    audit_search,
+    bounded::{on_bounded, Bounded, Conn, QueryError},
+    Db, Tx,
+};
+use crate::{
+    domain::audit_search::{search_text, Searchable},
+    on_db, on_tx,
+};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
+use std::time::Duration;
 
 /// A row of `audit_events` as read back.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -50,12 +61,39 @@ async fn xact_first(tx: &mut Tx) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+impl AuditRow {
+    /// What the text filter searches (`domain::audit_search`), from the
+    /// event as read back (the tests' reference scan).
+    pub fn search_text(&self) -> String {
+        search_text(Searchable {
+            actor: &self.actor,
+            target_id: self.target_id.as_deref(),
+            ip: self.ip.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            details: &self.details.0,
+        })
+    }
+}
+
+impl NewAuditRow<'_> {
+    /// What the text filter searches (`domain::audit_search`).
+    fn search_text(&self) -> String {
+        search_text(Searchable {
+            actor: self.actor,
+            target_id: self.target_id,
+            ip: self.ip,
+            user_agent: self.user_agent,
+            details: self.details,
+        })
+    }
+}
+
 pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Error> {
     xact_first(tx).await?;
     let sql = "INSERT INTO audit_events \
         (occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, ip, user_agent, details, \
         subject_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
-    on_tx!(tx, |conn| sqlx::query_scalar(sql)
+    let id: i64 = on_tx!(tx, |conn| sqlx::query_scalar(sql)
         .bind(row.occurred_at)
         .bind(row.actor_user_id)
         .bind(row.actor)
@@ -68,15 +106,18 @@ pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Err
         .bind(Json(row.details))
         .bind(row.subject_user_id)
         .fetch_one(conn)
-        .await)
+        .await)?;
+    audit_search::insert_rows(tx, &[(id, row.search_text())]).await?;
+    Ok(id)
 }
 
-/// Inserts many events with multi-row INSERTs (the token service's batches).
+/// Inserts many events with multi-row INSERTs (the token service's batches),
+/// and their search rows.
 pub async fn insert_many(tx: &mut Tx, rows: &[NewAuditRow<'_>]) -> Result<(), sqlx::Error> {
     xact_first(tx).await?;
     // 11 binds a row; 400 rows stay far below either backend's bind limit.
     for chunk in rows.chunks(400) {
-        on_tx!(tx, |conn| {
+        let mut ids: Vec<i64> = on_tx!(tx, |conn| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO audit_events (occurred_at, actor_user_id, actor, action, target_type, target_id, \
                  outcome, ip, user_agent, details, subject_user_id) ",
@@ -94,8 +135,15 @@ pub async fn insert_many(tx: &mut Tx, rows: &[NewAuditRow<'_>]) -> Result<(), sq
                     .push_bind(Json(row.details))
                     .push_bind(row.subject_user_id);
             });
-            q.build().execute(conn).await.map(|_| ())
+            q.push(" RETURNING id");
+            q.build_query_scalar().fetch_all(conn).await
         })?;
+        // One statement takes its ids in the order of its VALUES rows (on
+        // PostgreSQL too: the sequence is drawn row by row), whatever order
+        // RETURNING lists them in.
+        ids.sort_unstable();
+        let texts: Vec<(i64, String)> = ids.into_iter().zip(chunk).map(|(id, row)| (id, row.search_text())).collect();
+        audit_search::insert_rows(tx, &texts).await?;
     }
     Ok(())
 }
@@ -144,7 +192,9 @@ pub struct Filter {
     pub action: Option<ActionMatch>,
     pub outcome: Option<String>,
     pub ip: Option<String>,
-    /// Plain text searched for in the details (case-insensitive).
+    /// Text searched for, case-insensitively, as a substring of the event's
+    /// search text: actor, target, IP, user agent and detail values
+    /// (`domain::audit_search`; `db::audit_search` for the index).
     pub text: Option<String>,
     /// Keyset cursor: only events with a smaller id (older).
     pub before: Option<i64>,
@@ -161,15 +211,13 @@ enum Arg<'a> {
     Time(DateTime<Utc>),
 }
 
-/// Builds the WHERE clause; `postgres` picks the JSON operators' dialect.
-/// `id_first` (SQLite) writes the time terms so the planner walks the id
-/// range instead of the time index.
-fn where_clause<'a>(f: &'a Filter, postgres: bool, id_first: bool, args: &mut Vec<Arg<'a>>) -> String {
+/// The conditions of `f` except the text (see `run`); `postgres` picks the
+/// JSON operators' dialect. `id_first` (SQLite) writes the time terms so
+/// the planner walks the id range instead of the time index. `id` names the
+/// column the id bounds apply to (the search table's key when it leads).
+fn conditions<'a>(f: &'a Filter, postgres: bool, id_first: bool, id: &str, args: &mut Vec<Arg<'a>>) -> Vec<String> {
     let mut conds: Vec<String> = Vec::new();
-    let mut push = |cond: &str, arg: Arg<'a>, args: &mut Vec<Arg<'a>>| {
-        args.push(arg);
-        conds.push(cond.replace('?', &format!("${}", args.len())));
-    };
+    let mut push = |cond: &str, arg: Arg<'a>, args: &mut Vec<Arg<'a>>| push_cond(&mut conds, cond, arg, args);
     let time = if id_first && !postgres { "+occurred_at" } else { "occurred_at" };
     if let Some(t) = f.from {
         push(&format!("{time} >= ?"), Arg::Time(t), args);
@@ -202,20 +250,33 @@ fn where_clause<'a>(f: &'a Filter, postgres: bool, id_first: bool, args: &mut Ve
     if let Some(ip) = &f.ip {
         push("ip = ?", Arg::Text(ip), args);
     }
-    if let Some(t) = &f.text {
-        let pattern = format!("%{}%", like_escape(t));
-        let expr = if postgres { "details::text ILIKE ? ESCAPE '\\'" } else { "details LIKE ? ESCAPE '\\'" };
-        push(expr, Arg::Owned(pattern), args);
-    }
+    push_id_bounds(f, id, &mut conds, args);
+    conds
+}
+
+/// The keyset bounds of `f` on the column `id`. PostgreSQL gets them on
+/// both sides of the join with `audit_search`: it does not carry a range
+/// across an equality, and a walk of the search table's key from the top
+/// would read every newer row first.
+fn push_id_bounds<'a>(f: &Filter, id: &str, conds: &mut Vec<String>, args: &mut Vec<Arg<'a>>) {
     if let Some(b) = f.before {
-        push("id < ?", Arg::I64(b), args);
+        push_cond(conds, &format!("{id} < ?"), Arg::I64(b), args);
     }
     if let Some(a) = f.after {
-        push("id > ?", Arg::I64(a), args);
+        push_cond(conds, &format!("{id} > ?"), Arg::I64(a), args);
     }
     if let Some(u) = f.upto {
-        push("id <= ?", Arg::I64(u), args);
+        push_cond(conds, &format!("{id} <= ?"), Arg::I64(u), args);
     }
+}
+
+/// Adds the condition `cond` (its `?` bound to `arg`, as the next `$n`) to `conds`.
+fn push_cond<'a>(conds: &mut Vec<String>, cond: &str, arg: Arg<'a>, args: &mut Vec<Arg<'a>>) {
+    args.push(arg);
+    conds.push(cond.replace('?', &format!("${}", args.len())));
+}
+
+fn where_sql(conds: &[String]) -> String {
     if conds.is_empty() {
         String::new()
     } else {
@@ -223,10 +284,26 @@ fn where_clause<'a>(f: &'a Filter, postgres: bool, id_first: bool, args: &mut Ve
     }
 }
 
+/// Does `f` filter on anything the event's own indexes answer (besides its
+/// time and id range)?
+fn has_event_filters(f: &Filter) -> bool {
+    f.subject.is_some()
+        || f.credential.is_some()
+        || f.repository.is_some()
+        || f.action.is_some()
+        || f.outcome.is_some()
+        || f.ip.is_some()
+}
+
 /// `s` as a LIKE pattern that matches only itself (escape character `\`).
-fn like_escape(s: &str) -> String {
+pub(crate) fn like_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
+
+/// How long one audit read (a page, an export's page, one event) may run
+/// unless the configuration says otherwise
+/// (`PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS`).
+pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// One page of events matching `filter`, newest first (keyset on id: a page
 /// stays the same while new events arrive, since they only add larger ids).
@@ -236,45 +313,129 @@ fn like_escape(s: &str) -> String {
 /// instead of sorting a whole period: first the events not sealed yet
 /// (newer than the sealed head), then the sealed ones inside the range of
 /// the filter's hours. The time terms still apply, so the answer is exact.
-pub async fn search(db: &Db, filter: &Filter, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+///
+/// Every statement stops at `time_limit` after the start, answering
+/// `QueryError::TooBroad` (see `db::bounded`).
+pub async fn search(db: &Db, filter: &Filter, limit: i64, time_limit: Duration) -> Result<Vec<AuditRow>, QueryError> {
+    let mut b = Bounded::open(db, time_limit).await?;
+    let rows = search_in(&mut b, filter, limit).await;
+    b.finish().await;
+    rows
+}
+
+async fn search_in(b: &mut Bounded, filter: &Filter, limit: i64) -> Result<Vec<AuditRow>, QueryError> {
     let limit = limit.clamp(1, 10_000);
     if filter.from.is_none() && filter.to.is_none() {
-        return run(db, filter, limit, false).await;
+        return run(b, filter, limit, false).await;
     }
-    let sealed = crate::backend::db::audit_chain::state(db).await?.sealed_id;
+    let sealed: i64 = {
+        let sql = "SELECT sealed_id FROM audit_chain WHERE id = 1";
+        let r = on_bounded!(b, |conn| sqlx::query_scalar(sql).fetch_one(conn).await);
+        r.map_err(|e| b.classify(e))?
+    };
     let newest = Filter { after: Some(filter.after.unwrap_or(0).max(sealed)), ..filter.clone() };
-    let mut rows = run(db, &newest, limit, true).await?;
+    let mut rows = run(b, &newest, limit, true).await?;
     if rows.len() as i64 >= limit {
         return Ok(rows);
     }
-    let (lo, hi) = hour_bounds(db, filter).await?;
+    let (lo, hi) = hour_bounds(b, filter).await?;
     let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(rows) };
     let sealed_part = Filter {
         after: Some(filter.after.unwrap_or(0).max(lo - 1)),
         upto: Some(filter.upto.unwrap_or(i64::MAX).min(hi).min(sealed)),
         ..filter.clone()
     };
-    rows.extend(run(db, &sealed_part, limit - rows.len() as i64, true).await?);
+    rows.extend(run(b, &sealed_part, limit - rows.len() as i64, true).await?);
     Ok(rows)
 }
 
 /// The id range holding every sealed event of the filter's hours; `None`
 /// on a side means no sealed event there.
-async fn hour_bounds(db: &Db, f: &Filter) -> Result<(Option<i64>, Option<i64>), sqlx::Error> {
+async fn hour_bounds(b: &mut Bounded, f: &Filter) -> Result<(Option<i64>, Option<i64>), QueryError> {
     let key = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H").to_string();
     let from = f.from.map_or_else(|| "0000".to_owned(), key);
     let to = f.to.map_or_else(|| "9999".to_owned(), key);
     let sql = "SELECT MIN(min_id), MAX(max_id) FROM audit_hours WHERE hour >= $1 AND hour <= $2";
-    on_db!(db, |pool| sqlx::query_as(sql).bind(&from).bind(&to).fetch_one(pool).await)
+    let r = on_bounded!(b, |conn| sqlx::query_as(sql).bind(&from).bind(&to).fetch_one(conn).await);
+    r.map_err(|e| b.classify(e))
 }
 
-async fn run(db: &Db, filter: &Filter, limit: i64, id_first: bool) -> Result<Vec<AuditRow>, sqlx::Error> {
+/// The share of the time left that SQLite gives its first plan for a text
+/// filter combined with event filters (see `run`): a text-led query that
+/// has hits ends in milliseconds, so one that runs longer is walking a
+/// common text for a rare combination, which the events' indexes find
+/// faster.
+const FIRST_PLAN_SHARE: u32 = 20;
+
+/// One query for `filter`, newest first. Without text, the events' own
+/// indexes answer it. With text:
+///
+/// - PostgreSQL joins `audit_search` and lets the planner choose between
+///   walking ids newest first (checking each event's text by its key) and
+///   asking the trigram index (when the statistics say the text is rare).
+/// - SQLite lets the FTS5 table lead (it yields matching ids newest first,
+///   honouring the id bounds), each match then checked against the other
+///   filters. When there are other filters and that runs past a twentieth
+///   of the time left (100 ms of the default 2 s), the text is rare among
+///   them but common overall: the query is run again led by the events'
+///   indexes, reading each candidate's text by its rowid.
+async fn run(b: &mut Bounded, filter: &Filter, limit: i64, id_first: bool) -> Result<Vec<AuditRow>, QueryError> {
+    let postgres = matches!(b.conn, Conn::Postgres(_));
+    let Some(text) = &filter.text else {
+        let mut args = Vec::new();
+        let wh = where_sql(&conditions(filter, postgres, id_first, "id", &mut args));
+        return fetch(b, &format!("SELECT {COLUMNS} FROM {EVENTS}{wh} ORDER BY id DESC LIMIT {limit}"), &args).await;
+    };
+    if postgres {
+        let mut args = Vec::new();
+        let mut conds = conditions(filter, postgres, id_first, "audit_events.id", &mut args);
+        push_id_bounds(filter, "audit_search.event_id", &mut conds, &mut args);
+        match audit_search::pg_match(text) {
+            (true, pattern) => push_cond(&mut conds, "audit_search.body LIKE ?", Arg::Owned(pattern), &mut args),
+            (false, plain) => push_cond(&mut conds, "strpos(audit_search.body, ?) > 0", Arg::Owned(plain), &mut args),
+        }
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_events JOIN audit_search ON audit_search.event_id = audit_events.id \
+             LEFT JOIN audit_seals ON audit_seals.event_id = audit_events.id{} ORDER BY id DESC LIMIT {limit}",
+            where_sql(&conds)
+        );
+        return fetch(b, &sql, &args).await;
+    }
+    let pattern = audit_search::glob_pattern(text);
+    let text_led = {
+        let mut args = Vec::new();
+        let mut conds = conditions(filter, postgres, id_first, "audit_search.rowid", &mut args);
+        push_cond(&mut conds, "audit_search.body GLOB ?", Arg::Text(&pattern), &mut args);
+        // CROSS JOIN: SQLite keeps the FTS5 table as the outer loop.
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_search CROSS JOIN audit_events ON audit_events.id = audit_search.rowid \
+             LEFT JOIN audit_seals ON audit_seals.event_id = audit_events.id{} \
+             ORDER BY audit_search.rowid DESC LIMIT {limit}",
+            where_sql(&conds)
+        );
+        (sql, args)
+    };
+    if !has_event_filters(filter) {
+        return fetch(b, &text_led.0, &text_led.1).await;
+    }
+    let left = b.limit().saturating_sub(b.elapsed());
+    b.stop_after(b.elapsed() + left / FIRST_PLAN_SHARE).await?;
+    let first = fetch(b, &text_led.0, &text_led.1).await;
+    b.stop_after(b.limit()).await?;
+    match first {
+        Err(QueryError::TooBroad(_)) => {}
+        done => return done,
+    }
     let mut args = Vec::new();
-    let wh = where_clause(filter, matches!(db, Db::Postgres(_)), id_first, &mut args);
-    let sql = format!("SELECT {COLUMNS} FROM {EVENTS}{wh} ORDER BY id DESC LIMIT {limit}");
-    on_db!(db, |pool| {
-        let mut q = sqlx::query_as(&sql);
-        for a in &args {
+    let mut conds = conditions(filter, postgres, id_first, "id", &mut args);
+    push_cond(&mut conds, "(SELECT body FROM audit_search WHERE rowid = audit_events.id) GLOB ?", Arg::Text(&pattern), &mut args);
+    fetch(b, &format!("SELECT {COLUMNS} FROM {EVENTS}{} ORDER BY id DESC LIMIT {limit}", where_sql(&conds)), &args).await
+}
+
+async fn fetch(b: &mut Bounded, sql: &str, args: &[Arg<'_>]) -> Result<Vec<AuditRow>, QueryError> {
+    let r = on_bounded!(b, |conn| {
+        let mut q = sqlx::query_as(sql);
+        for a in args {
             q = match a {
                 Arg::I64(v) => q.bind(*v),
                 Arg::Text(v) => q.bind(*v),
@@ -282,14 +443,19 @@ async fn run(db: &Db, filter: &Filter, limit: i64, id_first: bool) -> Result<Vec
                 Arg::Time(v) => q.bind(*v),
             };
         }
-        q.fetch_all(pool).await
-    })
+        q.fetch_all(conn).await
+    });
+    r.map_err(|e| b.classify(e))
 }
 
-/// One event by id.
-pub async fn get(db: &Db, id: i64) -> Result<Option<AuditRow>, sqlx::Error> {
+/// One event by id, under the same time limit as `search`.
+pub async fn get(db: &Db, id: i64, time_limit: Duration) -> Result<Option<AuditRow>, QueryError> {
+    let mut b = Bounded::open(db, time_limit).await?;
     let sql = format!("SELECT {COLUMNS} FROM {EVENTS} WHERE id = $1");
-    on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
+    let r = on_bounded!(b, |conn| sqlx::query_as(&sql).bind(id).fetch_optional(conn).await);
+    let r = r.map_err(|e| b.classify(e));
+    b.finish().await;
+    r
 }
 
 /// The largest id so far (0 for an empty log).

@@ -65,19 +65,21 @@ pub async fn set_sealed(tx: &mut Tx, id: i64, hash: &str) -> Result<(), sqlx::Er
 }
 
 /// Moves the retention anchor to event `id` (its own hash becomes the
-/// anchor: the triggers check it) and deletes the events, and their seals,
-/// up to it. Returns how many events were deleted.
+/// anchor: the triggers check it) and deletes the events, their seals and
+/// their search rows up to it. Returns how many events were deleted.
 pub async fn cut(tx: &mut Tx, id: i64) -> Result<u64, sqlx::Error> {
     let anchor = "UPDATE audit_chain SET anchor_id = $1, \
                   anchor_hash = (SELECT hash FROM audit_seals WHERE event_id = $1) WHERE id = 1";
     let events = "DELETE FROM audit_events WHERE id <= $1";
     let seals = "DELETE FROM audit_seals WHERE event_id <= $1";
-    on_tx!(tx, |conn| {
+    let deleted = on_tx!(tx, |conn| {
         sqlx::query(anchor).bind(id).execute(&mut *conn).await?;
         let n = sqlx::query(events).bind(id).execute(&mut *conn).await?.rows_affected();
         sqlx::query(seals).bind(id).execute(&mut *conn).await?;
-        Ok(n)
-    })
+        Ok::<_, sqlx::Error>(n)
+    })?;
+    super::audit_search::delete_upto(tx, id).await?;
+    Ok(deleted)
 }
 
 /// The largest id at and below which every event that will ever commit has

@@ -7,6 +7,8 @@
 pub mod api_keys;
 pub mod audit;
 pub mod audit_chain;
+pub mod audit_search;
+pub mod bounded;
 pub mod credentials;
 pub mod entitlements;
 pub mod orders;
@@ -115,12 +117,16 @@ impl Db {
         }
     }
 
-    /// Applies the embedded migrations for this backend (idempotent).
+    /// Applies the embedded migrations for this backend (idempotent), then
+    /// indexes for text search the audit events that have no search row yet
+    /// (those written before migration 0006; `audit_search::index_pending`).
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Db::Sqlite(p) => SQLITE_MIGRATOR.run(p).await,
-            Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await,
+            Db::Sqlite(p) => SQLITE_MIGRATOR.run(p).await?,
+            Db::Postgres(p) => POSTGRES_MIGRATOR.run(p).await?,
         }
+        audit_search::index_pending(self).await.map_err(sqlx::migrate::MigrateError::Execute)?;
+        Ok(())
     }
 
     /// Opens a write transaction. On SQLite it is `BEGIN IMMEDIATE`: a

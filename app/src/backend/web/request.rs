@@ -92,6 +92,17 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+/// An audit read stopped at its time limit is the caller's to narrow (422);
+/// any other database failure is internal.
+impl From<crate::backend::db::bounded::QueryError> for AppError {
+    fn from(err: crate::backend::db::bounded::QueryError) -> Self {
+        match err {
+            crate::backend::db::bounded::QueryError::TooBroad(_) => AppError::SearchTooBroad,
+            crate::backend::db::bounded::QueryError::Db(e) => internal(e),
+        }
+    }
+}
+
 impl From<crate::backend::web::password::HashError> for AppError {
     fn from(err: crate::backend::web::password::HashError) -> Self {
         internal(err)

@@ -5,7 +5,7 @@ use crate::backend::db::Db;
 use crate::backend::web::ratelimit::LoginLimiter;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,6 +16,9 @@ pub struct AppState {
     pub registry: Arc<RegistrySettings>,
     /// Stripe, when configured; `None` = online payment is not set up.
     pub billing: Option<Arc<crate::backend::services::billing::Billing>>,
+    /// How long one audit read may run before it is stopped and the caller
+    /// asked to narrow the search (`PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS`).
+    pub audit_query_timeout: Duration,
 }
 
 /// What pages and services need to know about the registry (the token

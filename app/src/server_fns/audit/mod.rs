@@ -31,7 +31,7 @@ pub async fn search_events(filter: Option<AuditFilter>) -> Result<AuditPage, App
             require_role(&[Role::Admin, Role::Auditor]).await?;
             let parsed = audit_query::parse(&filter.unwrap_or_default())?;
             let st = state()?;
-            let rows = db::audit::search(&st.db, &parsed, AUDIT_PAGE_SIZE + 1).await?;
+            let rows = db::audit::search(&st.db, &parsed, AUDIT_PAGE_SIZE + 1, st.audit_query_timeout).await?;
             let more = rows.len() as i64 > AUDIT_PAGE_SIZE;
             let events: Vec<AuditEntry> = rows.into_iter().take(AUDIT_PAGE_SIZE as usize).map(entry).collect();
             let older = if more { events.last().map(|e| e.id) } else { None };
@@ -59,7 +59,7 @@ pub async fn audit_event(id: i64) -> Result<AuditEntry, AppError> {
         async {
             require_role(&[Role::Admin, Role::Auditor]).await?;
             let st = state()?;
-            db::audit::get(&st.db, id).await?.map(entry).ok_or(AppError::NotFound)
+            db::audit::get(&st.db, id, st.audit_query_timeout).await?.map(entry).ok_or(AppError::NotFound)
         }
         .await,
     )

@@ -43,7 +43,8 @@ pub struct AuditQuery {
     pub outcome: Option<String>,
     /// The client IP address.
     pub ip: Option<String>,
-    /// Text to find in the details (case-insensitive).
+    /// Text to find (case-insensitive substring) in the actor, target, IP,
+    /// user agent or detail values.
     pub q: Option<String>,
     /// Keyset cursor: only events older than this id (from `next_before`).
     pub before: Option<i64>,
@@ -132,7 +133,8 @@ pub async fn record_export(st: &AppState, actor: Actor, meta: &RequestMeta, filt
 
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = AuditPageView, description = "A page (format=json), or a CSV / JSON Lines download of every matching event"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`validation_failed` (a bad filter, naming it), or `search_too_broad`: the query ran past its time limit (PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS); narrow it with a time range, a customer or a longer text")))]
 pub async fn list(CanRead(caller): CanRead, State(st): State<AppState>, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<Response, ApiError> {
     let filter = q.filter();
     let parsed = audit_query::parse(&filter)?;
@@ -142,7 +144,7 @@ pub async fn list(CanRead(caller): CanRead, State(st): State<AppState>, ApiQuery
             if !(1..=1000).contains(&limit) {
                 return Err(ApiError::bad_request(Some("limit".into()), "limit must be 1–1000"));
             }
-            let mut rows = db::audit::search(&st.db, &parsed, limit + 1).await?;
+            let mut rows = db::audit::search(&st.db, &parsed, limit + 1, st.audit_query_timeout).await?;
             let more = rows.len() as i64 > limit;
             rows.truncate(limit as usize);
             let next_before = if more { rows.last().map(|r| r.id) } else { None };
@@ -150,15 +152,16 @@ pub async fn list(CanRead(caller): CanRead, State(st): State<AppState>, ApiQuery
         }
         format => {
             record_export(&st, caller.actor(), &caller.meta, &filter, if format == Format::Csv { "csv" } else { "jsonl" }).await?;
-            Ok(audit_export::stream(st.db.clone(), parsed, format).await)
+            Ok(audit_export::stream(st.db.clone(), parsed, format, st.audit_query_timeout).await)
         }
     }
 }
 
 #[utoipa::path(get, path = "/api/v1/audit/{id}", tag = "audit", params(IdPath),
-    responses((status = 200, body = AuditEventView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AuditEventView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`search_too_broad`: the read ran past its time limit")))]
 pub async fn get_one(CanRead(_caller): CanRead, State(st): State<AppState>, ApiPath(p): ApiPath<IdPath>) -> Result<Json<AuditEventView>, ApiError> {
-    let row = db::audit::get(&st.db, p.id).await?.ok_or(ApiError::NotFound)?;
+    let row = db::audit::get(&st.db, p.id, st.audit_query_timeout).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(row.into()))
 }
 
@@ -199,5 +202,5 @@ pub async fn page_export(State(st): State<AppState>, req: axum::extract::Request
     if let Err(e) = record_export(&st, actor, &meta, &filter, if format == Format::Csv { "csv" } else { "jsonl" }).await {
         return ApiError::from(e).into_response();
     }
-    audit_export::stream(st.db.clone(), parsed, format).await
+    audit_export::stream(st.db.clone(), parsed, format, st.audit_query_timeout).await
 }

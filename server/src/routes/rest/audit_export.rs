@@ -5,11 +5,16 @@
 //!
 //! Shared by `GET /api/v1/audit?format=csv|jsonl` and the auditor page's
 //! download links (`GET /audit/export`, session login).
+//!
+//! Each page read runs under the audit time limit. The first page is read
+//! before the answer starts, so a search too broad for it answers 422
+//! `search_too_broad` like a page would; a later page that fails ends the
+//! download cut short (the client sees an incomplete body, never a file
+//! that looks whole).
 
+use super::error::ApiError;
+use app::backend::db::{self, audit::{AuditRow, Filter}, bounded::QueryError, Db};
 use app::backend::services::audit::retention::row_json;
-use app::backend::db;
-use app::backend::db::audit::{AuditRow, Filter};
-use app::backend::db::Db;
 use axum::{
     body::{Body, Bytes},
     http::{header, HeaderValue, StatusCode},
@@ -70,7 +75,9 @@ struct Cursor {
     db: Db,
     filter: Filter,
     format: Format,
-    started: bool,
+    time_limit: std::time::Duration,
+    /// The first page, read before the answer started.
+    first: Option<Vec<AuditRow>>,
     done: bool,
 }
 
@@ -79,14 +86,16 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<Bytes, std::io::Error>, Cur
         return None;
     }
     let mut out = String::new();
-    if !c.started {
-        c.started = true;
-        if c.format == Format::Csv {
-            out.push_str(CSV_COLUMNS);
-            out.push_str("\r\n");
-        }
+    let first = c.first.take();
+    if first.is_some() && c.format == Format::Csv {
+        out.push_str(CSV_COLUMNS);
+        out.push_str("\r\n");
     }
-    let rows = match db::audit::search(&c.db, &c.filter, PAGE).await {
+    let page = match first {
+        Some(rows) => Ok(rows),
+        None => db::audit::search(&c.db, &c.filter, PAGE, c.time_limit).await,
+    };
+    let rows = match page {
         Ok(rows) => rows,
         Err(e) => {
             tracing::error!(error = %e, "audit export failed part-way; the download is cut short");
@@ -111,7 +120,7 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<Bytes, std::io::Error>, Cur
 }
 
 /// The streamed download of everything `filter` matches (below `filter.before`, if set).
-pub async fn stream(db: Db, mut filter: Filter, format: Format) -> Response {
+pub async fn stream(db: Db, mut filter: Filter, format: Format, time_limit: std::time::Duration) -> Response {
     // Fix the upper end now, so the export is one consistent set.
     if filter.before.is_none() {
         match db::audit::max_id(&db).await {
@@ -122,12 +131,21 @@ pub async fn stream(db: Db, mut filter: Filter, format: Format) -> Response {
             }
         }
     }
+    let first = match db::audit::search(&db, &filter, PAGE, time_limit).await {
+        Ok(rows) => rows,
+        Err(e @ QueryError::TooBroad(_)) => return ApiError::from(e).into_response(),
+        Err(QueryError::Db(e)) => {
+            tracing::error!(error = %e, "audit export could not start");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
     let (content_type, ext) = match format {
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
         _ => ("application/jsonl; charset=utf-8", "jsonl"),
     };
     let name = format!("attachment; filename=\"portcullis-audit-{}.{ext}\"", Utc::now().format("%Y%m%dT%H%M%SZ"));
-    let body = Body::from_stream(futures::stream::unfold(Cursor { db, filter, format, started: false, done: false }, next_chunk));
+    let cursor = Cursor { db, filter, format, time_limit, first: Some(first), done: false };
+    let body = Body::from_stream(futures::stream::unfold(cursor, next_chunk));
     let mut res = body.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -35,6 +35,8 @@ pub enum ApiError {
     PayloadTooLarge,
     /// The value collides with an existing record, e.g. a taken slug (409).
     Conflict { field: String, message: String },
+    /// An audit search ran past its time limit and was stopped (422).
+    SearchTooBroad,
     /// Something failed on the server; the cause is in the log (500).
     Internal { request_id: String, cause: Option<String> },
 }
@@ -49,7 +51,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Stable: `unauthenticated`, `forbidden`, `not_found`,
     /// `method_not_allowed`, `validation_failed`, `bad_request`,
-    /// `unsupported_media_type`, `payload_too_large`, `conflict`, `internal`.
+    /// `unsupported_media_type`, `payload_too_large`, `conflict`,
+    /// `search_too_broad`, `internal`.
     pub code: &'static str,
     /// For people; may change.
     pub message: String,
@@ -77,7 +80,7 @@ impl ApiError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::SearchTooBroad => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -97,6 +100,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::PayloadTooLarge => "payload_too_large",
             Self::Conflict { .. } => "conflict",
+            Self::SearchTooBroad => "search_too_broad",
             Self::Internal { .. } => "internal",
         }
     }
@@ -115,6 +119,7 @@ impl ApiError {
             Self::UnsupportedMediaType => ("send the body as Content-Type: application/json".to_owned(), None, None),
             Self::PayloadTooLarge => ("the request body is too large".to_owned(), None, None),
             Self::Conflict { field, message } => (message.clone(), Some(field.clone()), None),
+            Self::SearchTooBroad => (AppError::SearchTooBroad.to_string(), None, None),
             Self::Internal { request_id, .. } => (
                 format!("something went wrong on our side (request id {request_id})"),
                 None,
@@ -134,6 +139,7 @@ impl From<AppError> for ApiError {
             AppError::Invalid { field, message } => Self::Invalid { field: Some(field), message },
             AppError::Conflict { field, message } => Self::Conflict { field, message },
             AppError::BadRequest(message) => Self::BadRequest { field: None, message },
+            AppError::SearchTooBroad => Self::SearchTooBroad,
             // Not produced by the services the API calls; treat as a refusal.
             AppError::RateLimited { .. } => Self::Forbidden,
             AppError::Internal { request_id, cause } => Self::Internal { request_id, cause },
@@ -153,6 +159,14 @@ impl From<sqlx::Error> for ApiError {
 /// `log_internal_errors` inside the response (never sent).
 #[derive(Clone)]
 struct Unlogged(AppError);
+
+/// An audit read: stopped at its time limit (422 `search_too_broad`), or
+/// a database failure (500).
+impl From<app::backend::db::bounded::QueryError> for ApiError {
+    fn from(err: app::backend::db::bounded::QueryError) -> Self {
+        AppError::from(err).into()
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
@@ -216,5 +230,8 @@ mod tests {
         assert_eq!(e.body().field.as_deref(), Some("name"));
         let e: ApiError = AppError::conflict("slug", "taken").into();
         assert_eq!((e.status(), e.code()), (StatusCode::CONFLICT, "conflict"));
+        let e: ApiError = AppError::SearchTooBroad.into();
+        assert_eq!((e.status(), e.code()), (StatusCode::UNPROCESSABLE_ENTITY, "search_too_broad"));
+        assert!(e.body().message.contains("narrow your search"));
     }
 }

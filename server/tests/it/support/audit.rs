@@ -1,5 +1,6 @@
 //! Helpers for the audit tests: events with chosen fields, written the way
-//! the services (`record_alone`) and the token service (`insert_many`) do.
+//! the services (`record_alone`) and the token service (`insert_many`) do,
+//! and the rows of the text-search table.
 
 use app::backend::services::audit;
 use app::backend::services::audit::{Actor, AuditEvent, Outcome};
@@ -63,4 +64,20 @@ pub async fn token_batch(db: &Db, n: usize, at: DateTime<Utc>, username: &str, i
     let mut tx = db.begin().await.unwrap();
     db::audit::insert_many(&mut tx, &rows).await.unwrap();
     tx.commit().await.unwrap();
+}
+
+/// Every row of the text-search table as (event id, search text), by id.
+pub async fn search_rows(db: &Db) -> Vec<(i64, String)> {
+    match db {
+        Db::Sqlite(p) => sqlx::query_as("SELECT rowid, body FROM audit_search ORDER BY rowid").fetch_all(p).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_as("SELECT event_id, body FROM audit_search ORDER BY event_id").fetch_all(p).await.unwrap(),
+    }
+}
+
+/// Every event id, oldest first.
+pub async fn event_ids(db: &Db) -> Vec<i64> {
+    match db {
+        Db::Sqlite(p) => sqlx::query_scalar("SELECT id FROM audit_events ORDER BY id").fetch_all(p).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar("SELECT id FROM audit_events ORDER BY id").fetch_all(p).await.unwrap(),
+    }
 }

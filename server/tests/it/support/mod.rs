@@ -67,11 +67,20 @@ pub struct Options {
     pub registry_host: Option<String>,
     /// Stripe (the tests point it at the stand-in).
     pub stripe: Option<server::config::StripeConfig>,
+    /// The time limit of audit reads (`PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS`).
+    pub audit_query_timeout: Duration,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { per_ip_per_minute: 1000, per_account_per_minute: 1000, base_url: None, registry_host: None, stripe: None }
+        Self {
+            per_ip_per_minute: 1000,
+            per_account_per_minute: 1000,
+            base_url: None,
+            registry_host: None,
+            stripe: None,
+            audit_query_timeout: app::backend::db::audit::DEFAULT_QUERY_TIMEOUT,
+        }
     }
 }
 
@@ -127,6 +136,7 @@ impl TestApp {
             },
             registry,
             stripe: opts.stripe.clone(),
+            audit_query_timeout: opts.audit_query_timeout,
         };
         let app = Application::build(config).await.expect("application builds");
         let base = format!("http://127.0.0.1:{}", app.port());

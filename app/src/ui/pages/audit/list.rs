@@ -1,6 +1,6 @@
 //! The audit log (`/audit`, admins and auditors): filters (time range,
 //! customer, credential, repository, action, outcome, IP, text in the
-//! details) kept in the query string, keyset pages (`before=<id>`, stable
+//! actor, target, IP, user agent or details) kept in the query string, keyset pages (`before=<id>`, stable
 //! while new events arrive), CSV / JSON Lines downloads of the current
 //! filter, and a link to each event's detail (`audit_detail.rs`).
 
@@ -115,7 +115,7 @@ fn FilterForm(filter: AuditFilter) -> impl IntoView {
                 </select>
             </label>
             {field("ip", "Client IP", filter.ip.clone(), "203.0.113.7")}
-            {field("q", "Text in details", filter.q.clone(), "scope, tag, reason…")}
+            {field("q", "Text (any case)", filter.q.clone(), "name, tag, reason, user agent…")}
             <div class="flex items-end gap-3">
                 <button class=BUTTON type="submit">"Filter"</button>
                 <a class=LINK href="/audit">"Clear"</a>
