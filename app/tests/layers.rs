@@ -44,9 +44,6 @@ const FORBIDDEN: &[(&str, &str, &str)] = &[
 const CRATES: &[(&str, &str)] = &[("app", "app/src"), ("server", "server/src")];
 
 #[test]
-#[ignore = "15 imports of app::backend::db left in server/src/routes (registry/{batch,cache,events,mod}.rs, \
-            rest/{audit,audit_export,entitlements}.rs), whose fixes touch files being changed elsewhere: \
-            enable after merging (`cargo test -p app --features ssr --test layers -- --include-ignored`)"]
 fn every_import_follows_the_layers() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files = Vec::new(); // (path shown, crate, scan)

@@ -23,7 +23,7 @@ pub async fn search_events(filter: Option<AuditFilter>) -> Result<AuditPage, App
     use crate::domain::Role;
     use crate::backend::services::audit::query as audit_query;
     use crate::backend::services::auth::require_role;
-    use crate::backend::db;
+    use crate::backend::services::audit::read;
     use crate::backend::web::request::state;
     use crate::backend::web::respond;
     respond(
@@ -31,7 +31,7 @@ pub async fn search_events(filter: Option<AuditFilter>) -> Result<AuditPage, App
             require_role(&[Role::Admin, Role::Auditor]).await?;
             let parsed = audit_query::parse(&filter.unwrap_or_default())?;
             let st = state()?;
-            let rows = db::audit::search(&st.db, &parsed, AUDIT_PAGE_SIZE + 1, st.audit_query_timeout).await?;
+            let rows = read::search(&st, &parsed, AUDIT_PAGE_SIZE + 1).await?;
             let more = rows.len() as i64 > AUDIT_PAGE_SIZE;
             let events: Vec<AuditEntry> = rows.into_iter().take(AUDIT_PAGE_SIZE as usize).map(entry).collect();
             let older = if more { events.last().map(|e| e.id) } else { None };
@@ -52,21 +52,21 @@ pub async fn recent_events(before: Option<i64>) -> Result<Vec<AuditEntry>, AppEr
 pub async fn audit_event(id: i64) -> Result<AuditEntry, AppError> {
     use crate::domain::Role;
     use crate::backend::services::auth::require_role;
-    use crate::backend::db;
+    use crate::backend::services::audit::read;
     use crate::backend::web::request::state;
     use crate::backend::web::respond;
     respond(
         async {
             require_role(&[Role::Admin, Role::Auditor]).await?;
             let st = state()?;
-            db::audit::get(&st.db, id, st.audit_query_timeout).await?.map(entry).ok_or(AppError::NotFound)
+            read::get(&st, id).await?.map(entry).ok_or(AppError::NotFound)
         }
         .await,
     )
 }
 
 #[cfg(feature = "ssr")]
-pub(crate) fn entry(r: crate::backend::db::audit::AuditRow) -> AuditEntry {
+pub(crate) fn entry(r: crate::backend::services::audit::read::AuditRow) -> AuditEntry {
     AuditEntry {
         id: r.id,
         occurred_at: crate::domain::time::format_utc(r.occurred_at),

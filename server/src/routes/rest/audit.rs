@@ -11,8 +11,7 @@ use crate::routes::rest::json::{ApiPath, ApiQuery};
 use app::views::AuditFilter;
 use app::backend::services::audit;
 use app::backend::services::audit::{Actor, AuditEvent, Outcome, query as audit_query};
-use app::backend::db;
-use app::backend::db::audit::AuditRow;
+use app::backend::services::audit::read::{self, AuditRow};
 use app::backend::web::{AppState, RequestMeta};
 use axum::{
     extract::State,
@@ -144,7 +143,7 @@ pub async fn list(CanRead(caller): CanRead, State(st): State<AppState>, ApiQuery
             if !(1..=1000).contains(&limit) {
                 return Err(ApiError::bad_request(Some("limit".into()), "limit must be 1–1000"));
             }
-            let mut rows = db::audit::search(&st.db, &parsed, limit + 1, st.audit_query_timeout).await?;
+            let mut rows = read::search(&st, &parsed, limit + 1).await?;
             let more = rows.len() as i64 > limit;
             rows.truncate(limit as usize);
             let next_before = if more { rows.last().map(|r| r.id) } else { None };
@@ -152,7 +151,7 @@ pub async fn list(CanRead(caller): CanRead, State(st): State<AppState>, ApiQuery
         }
         format => {
             record_export(&st, caller.actor(), &caller.meta, &filter, if format == Format::Csv { "csv" } else { "jsonl" }).await?;
-            Ok(audit_export::stream(st.db.clone(), parsed, format, st.audit_query_timeout).await)
+            Ok(audit_export::stream(st.clone(), parsed, format).await)
         }
     }
 }
@@ -161,7 +160,7 @@ pub async fn list(CanRead(caller): CanRead, State(st): State<AppState>, ApiQuery
     responses((status = 200, body = AuditEventView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "`search_too_broad`: the read ran past its time limit")))]
 pub async fn get_one(CanRead(_caller): CanRead, State(st): State<AppState>, ApiPath(p): ApiPath<IdPath>) -> Result<Json<AuditEventView>, ApiError> {
-    let row = db::audit::get(&st.db, p.id, st.audit_query_timeout).await?.ok_or(ApiError::NotFound)?;
+    let row = read::get(&st, p.id).await?.ok_or(ApiError::NotFound)?;
     Ok(Json(row.into()))
 }
 
@@ -202,5 +201,5 @@ pub async fn page_export(State(st): State<AppState>, req: axum::extract::Request
     if let Err(e) = record_export(&st, actor, &meta, &filter, if format == Format::Csv { "csv" } else { "jsonl" }).await {
         return ApiError::from(e).into_response();
     }
-    audit_export::stream(st.db.clone(), parsed, format, st.audit_query_timeout).await
+    audit_export::stream(st.clone(), parsed, format).await
 }

@@ -13,7 +13,8 @@
 //! that looks whole).
 
 use super::error::ApiError;
-use app::backend::db::{self, audit::{AuditRow, Filter}, bounded::QueryError, Db};
+use app::backend::services::audit::read::{self, AuditRow, Filter, QueryError};
+use app::backend::web::AppState;
 use app::backend::services::audit::retention::row_json;
 use axum::{
     body::{Body, Bytes},
@@ -72,10 +73,9 @@ fn csv_line(r: &AuditRow) -> String {
 }
 
 struct Cursor {
-    db: Db,
+    st: AppState,
     filter: Filter,
     format: Format,
-    time_limit: std::time::Duration,
     /// The first page, read before the answer started.
     first: Option<Vec<AuditRow>>,
     done: bool,
@@ -93,7 +93,7 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<Bytes, std::io::Error>, Cur
     }
     let page = match first {
         Some(rows) => Ok(rows),
-        None => db::audit::search(&c.db, &c.filter, PAGE, c.time_limit).await,
+        None => read::search(&c.st, &c.filter, PAGE).await,
     };
     let rows = match page {
         Ok(rows) => rows,
@@ -120,10 +120,10 @@ async fn next_chunk(mut c: Cursor) -> Option<(Result<Bytes, std::io::Error>, Cur
 }
 
 /// The streamed download of everything `filter` matches (below `filter.before`, if set).
-pub async fn stream(db: Db, mut filter: Filter, format: Format, time_limit: std::time::Duration) -> Response {
+pub async fn stream(st: AppState, mut filter: Filter, format: Format) -> Response {
     // Fix the upper end now, so the export is one consistent set.
     if filter.before.is_none() {
-        match db::audit::max_id(&db).await {
+        match read::newest_id(&st).await {
             Ok(top) => filter.before = Some(top.saturating_add(1)),
             Err(e) => {
                 tracing::error!(error = %e, "audit export could not start");
@@ -131,7 +131,7 @@ pub async fn stream(db: Db, mut filter: Filter, format: Format, time_limit: std:
             }
         }
     }
-    let first = match db::audit::search(&db, &filter, PAGE, time_limit).await {
+    let first = match read::search(&st, &filter, PAGE).await {
         Ok(rows) => rows,
         Err(e @ QueryError::TooBroad(_)) => return ApiError::from(e).into_response(),
         Err(QueryError::Db(e)) => {
@@ -144,7 +144,7 @@ pub async fn stream(db: Db, mut filter: Filter, format: Format, time_limit: std:
         _ => ("application/jsonl; charset=utf-8", "jsonl"),
     };
     let name = format!("attachment; filename=\"portcullis-audit-{}.{ext}\"", Utc::now().format("%Y%m%dT%H%M%SZ"));
-    let cursor = Cursor { db, filter, format, time_limit, first: Some(first), done: false };
+    let cursor = Cursor { st, filter, format, first: Some(first), done: false };
     let body = Body::from_stream(futures::stream::unfold(cursor, next_chunk));
     let mut res = body.into_response();
     let h = res.headers_mut();

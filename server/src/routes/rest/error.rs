@@ -162,8 +162,8 @@ struct Unlogged(AppError);
 
 /// An audit read: stopped at its time limit (422 `search_too_broad`), or
 /// a database failure (500).
-impl From<app::backend::db::bounded::QueryError> for ApiError {
-    fn from(err: app::backend::db::bounded::QueryError) -> Self {
+impl From<app::backend::services::audit::read::QueryError> for ApiError {
+    fn from(err: app::backend::services::audit::read::QueryError) -> Self {
         AppError::from(err).into()
     }
 }

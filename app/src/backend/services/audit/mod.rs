@@ -5,6 +5,7 @@
 
 pub mod chain;
 pub mod query;
+pub mod read;
 pub mod retention;
 
 use crate::backend::db;
