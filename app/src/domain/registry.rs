@@ -8,6 +8,16 @@
 
 use serde::Serialize;
 
+/// What a scope asks about (`Scope::target`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScopeTarget {
+    /// `repository:NAME:…`
+    Repository,
+    /// `registry:catalog:*`
+    Catalog,
+    Other,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scope {
     pub kind: String,
@@ -29,6 +39,16 @@ impl Scope {
             }
         }
         Some(Self { kind: kind.to_owned(), name: name.to_owned(), actions: list })
+    }
+
+    /// What the scope names: a repository, the registry's catalog, or
+    /// something this portal does not offer.
+    pub fn target(&self) -> ScopeTarget {
+        match (self.kind.as_str(), self.name.as_str()) {
+            ("repository", _) => ScopeTarget::Repository,
+            ("registry", "catalog") => ScopeTarget::Catalog,
+            _ => ScopeTarget::Other,
+        }
     }
 
     pub fn wants(&self, action: &str) -> bool {

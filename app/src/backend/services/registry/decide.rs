@@ -23,7 +23,7 @@ use crate::backend::web::secrets::{constant_time_eq, hash_secret};
 use crate::domain::access::{decide, Decision, Denial};
 use crate::domain::catalogue::{valid_repository_name, RepoPattern};
 use crate::domain::credential::{usable, CredentialKind};
-use crate::domain::registry::{parse_all, Access, Scope};
+use crate::domain::registry::{parse_all, Access, Scope, ScopeTarget};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::{sync::Arc, time::Duration};
@@ -170,7 +170,7 @@ impl Decider {
     /// trail is returned whatever the answer, for the route to finish.
     pub async fn decide(&self, req: &TokenRequest, serves: &str) -> (Result<Grant, Refusal>, Trail) {
         let (scopes, bad_scopes) = parse_all(req.scopes.iter().map(String::as_str));
-        let target = scopes.iter().find(|s| s.kind == "repository").map(|s| s.name.clone());
+        let target = scopes.iter().find(|s| s.target() == ScopeTarget::Repository).map(|s| s.name.clone());
         let mut trail = Trail::new(req, target);
         let answer = self.answer(req, serves, &scopes, &bad_scopes, &mut trail).await;
         (answer, trail)
@@ -272,12 +272,12 @@ fn decide_scope(
     push_patterns: &[RepoPattern],
     at: DateTime<Utc>,
 ) -> Result<Vec<String>, String> {
-    match scope.kind.as_str() {
-        "registry" if scope.name == "catalog" => match kind {
+    match scope.target() {
+        ScopeTarget::Catalog => match kind {
             CredentialKind::Push => Ok(vec!["*".into()]),
             CredentialKind::Pull => Err("listing the registry's catalog is not available with a pull credential".into()),
         },
-        "repository" => {
+        ScopeTarget::Repository => {
             if !valid_repository_name(&scope.name) {
                 return Err(format!("{}: not a valid repository name", scope.name));
             }
@@ -286,7 +286,7 @@ fn decide_scope(
                 CredentialKind::Pull => pull_scope(scope, entitlements, at),
             }
         }
-        _ => Err(format!("{}:{}: this kind of access is not offered", scope.kind, scope.name)),
+        ScopeTarget::Other => Err(format!("{}:{}: this kind of access is not offered", scope.kind, scope.name)),
     }
 }
 
