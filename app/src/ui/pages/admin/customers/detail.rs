@@ -4,6 +4,7 @@
 //! credentials (`credentials_admin.rs`) and their orders bought online
 //! (`billing_orders.rs`, read-only).
 
+use crate::ui::pages::audit::list::outcome_class;
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::ui::pages::admin::customers::entitlements::{EntitlementsTable, GrantForm};
 use crate::ui::pages::account::orders::{customer_orders_resource, CustomerOrdersSection};
@@ -101,11 +102,7 @@ fn Overview(
                     view! {
                         <ul class="divide-y divide-slate-100 text-sm" data-testid="activity">
                             {activity.into_iter().map(|e| {
-                                let outcome_class = match e.outcome.as_str() {
-                                    "success" => "text-emerald-700",
-                                    "denied" => "text-amber-700",
-                                    _ => "text-red-700",
-                                };
+                                let outcome_class = outcome_class(&e.outcome);
                                 view! {
                                     <li class="py-2">
                                         <div class="flex flex-wrap items-baseline justify-between gap-2">
