@@ -50,9 +50,17 @@ wait "$front_pid" || front_rc=$?
 [ "$server_rc" -eq 0 ] || { echo "build.sh: the server build failed" >&2; exit "$server_rc"; }
 [ "$front_rc" -eq 0 ] || { echo "build.sh: the wasm build failed" >&2; exit "$front_rc"; }
 
+# Skipped when the wasm did not change since the last run of this mode (the
+# stamp names the input, so switching between debug and release re-runs it).
+WASM_IN="target/front/wasm32-unknown-unknown/$front_dir/frontend.wasm"
+STAMP="target/front/site-built-from"
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WASM_IN" ] && [ "$PKG/$LEPTOS_OUTPUT_NAME.wasm" -nt "$WASM_IN" ] \
+   && [ -f "$PKG/$LEPTOS_OUTPUT_NAME.js" ]; then
+  echo "==> $PKG/$LEPTOS_OUTPUT_NAME.{js,wasm} are up to date"
+else
+rm -f "$STAMP"
 echo "==> wasm-bindgen → $PKG/$LEPTOS_OUTPUT_NAME.{js,wasm}"
-wasm-bindgen --target=web --out-name="$LEPTOS_OUTPUT_NAME" --out-dir="$PKG" \
-  "target/front/wasm32-unknown-unknown/$front_dir/frontend.wasm"
+wasm-bindgen --target=web --out-name="$LEPTOS_OUTPUT_NAME" --out-dir="$PKG" "$WASM_IN"
 # cargo-leptos renames NAME_bg.wasm to NAME.wasm (what leptos' HydrationScripts loads).
 mv -f "$PKG/${LEPTOS_OUTPUT_NAME}_bg.wasm" "$PKG/$LEPTOS_OUTPUT_NAME.wasm"
 if [ "$MODE" = --release ]; then
@@ -63,6 +71,8 @@ if [ "$MODE" = --release ]; then
   esbuild --minify --format=esm --log-level=warning "$PKG/$LEPTOS_OUTPUT_NAME.js" \
     --outfile="$PKG/$LEPTOS_OUTPUT_NAME.min.js"
   mv -f "$PKG/$LEPTOS_OUTPUT_NAME.min.js" "$PKG/$LEPTOS_OUTPUT_NAME.js"
+fi
+echo "$WASM_IN" >"$STAMP"
 fi
 
 echo "==> tailwindcss → $PKG/$LEPTOS_OUTPUT_NAME.css"
