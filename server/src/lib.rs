@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod listener;
 pub mod middleware;
 pub mod routes;
 pub mod signing;

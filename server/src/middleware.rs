@@ -71,6 +71,27 @@ fn origin_ok(headers: &HeaderMap, public_origin: &str) -> bool {
 }
 
 /// Turns a panic in a handler into the 500 page with the request id.
+/// Every request body is at most `MAX_BODY` bytes (server functions, the
+/// REST API, webhooks, notifications): a larger `Content-Length` is answered
+/// 413 before anything reads the body (in the REST API's JSON error shape
+/// under its prefix); a body that streams past it fails the read (axum's
+/// extractors answer 413, server functions 400).
+pub async fn bounded_bodies(req: Request, next: Next) -> Response {
+    use crate::startup::MAX_BODY;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        if req.uri().path().starts_with(crate::routes::rest::PREFIX) {
+            return crate::routes::rest::error::ApiError::PayloadTooLarge.into_response();
+        }
+        return (StatusCode::PAYLOAD_TOO_LARGE, format!("the body is larger than {MAX_BODY} bytes")).into_response();
+    }
+    next.run(req.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY)))).await
+}
+
 pub async fn catch_panic(req: Request, next: Next) -> Response {
     let request_id = app::backend::web::request::request_id_of(req.headers());
     match AssertUnwindSafe(next.run(req)).catch_unwind().await {
@@ -82,12 +103,14 @@ pub async fn catch_panic(req: Request, next: Next) -> Response {
     }
 }
 
-/// A minimal, dependency-free 500 page (the app itself may be what failed).
+/// A minimal, dependency-free 500 page (the app itself may be what failed),
+/// unstyled: it goes out under the default CSP (`security_headers` wraps
+/// the panic catcher), which allows no inline style.
 pub fn internal_error_page(request_id: &str) -> Response {
     let id: String = request_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Something went wrong · Portcullis</title></head>\
-         <body style=\"font-family:sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem\">\
+         <body>\
          <h1>Something went wrong</h1><p>The problem is on our side, not yours. If it keeps happening, \
          tell support this request id:</p><p><code data-testid=\"request-id\">{id}</code></p><p><a href=\"/\">Back to the start page</a></p></body></html>"
     );

@@ -11,12 +11,15 @@ use app::backend::web::ratelimit::LoginLimiter;
 use app::backend::web::session::PortalSessionStore;
 use app::backend::web::state::{AppState, AuthSettings, RegistrySettings};
 use app::{shell, App};
-use axum::{routing::get, serve::ListenerExt, Router};
+use app::backend::services::audit::attempts::{self, Attempts};
+use app::backend::web::ratelimit::FailureLimiter;
+use axum::{extract::DefaultBodyLimit, routing::get, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sha2::{Digest, Sha512};
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tower_http::{
+    timeout::RequestBodyTimeoutLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
@@ -62,6 +65,10 @@ fn billing(config: &Config, base_url: &Url) -> Result<Option<Arc<app::backend::s
     Ok(Some(Arc::new(billing)))
 }
 
+/// The largest request body anyone may send (the REST API, server
+/// functions, webhooks, registry notifications): 1 MiB.
+pub const MAX_BODY: usize = 1 << 20;
+
 /// A bound, ready-to-run portal.
 pub struct Application {
     listener: tokio::net::TcpListener,
@@ -70,10 +77,26 @@ pub struct Application {
     pub base_url: Url,
     pub db: Db,
     pub demo_accounts: Vec<app::backend::services::demo::DemoAccount>,
+    /// The token service (tests read its cache and counters).
+    pub registry: Arc<registry::RegistryService>,
     /// Flushes the registry decisions still queued for the audit log.
     audit_drain: app::backend::services::registry::Drain,
     /// Seals the audit hash chain every second (`app::backend::services::audit::chain`).
-    sealer: (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>),
+    sealer: Task,
+    /// Writes the counts of unauthenticated attempts (`services::audit::attempts`).
+    attempts: Task,
+    edge: crate::config::EdgeConfig,
+}
+
+/// A background task and the switch that stops it (it finishes its work).
+type Task = (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>);
+
+async fn stop(task: Task, what: &str) {
+    let (stop, handle) = task;
+    let _ = stop.send(());
+    if let Err(e) = handle.await {
+        tracing::error!(error = %e, "{what} failed");
+    }
 }
 
 /// Opens the database and applies migrations (used by `serve` and `migrate`).
@@ -104,6 +127,7 @@ impl Application {
         let mut leptos_options = get_configuration(None).map_err(|e| StartupError::Leptos(e.to_string()))?.leptos_options;
         leptos_options.site_addr = addr;
 
+        let attempts = Arc::new(Attempts::new(config.edge.attempt_window));
         let state = AppState {
             leptos_options: leptos_options.clone(),
             db: db.clone(),
@@ -118,18 +142,24 @@ impl Application {
             }),
             billing: billing(&config, &base_url)?,
             audit_query_timeout: config.audit_query_timeout,
+            attempts: attempts.clone(),
         };
         spawn_housekeeping(&state);
         app::backend::web::password::warm_up().await;
 
         let cache_max_age = Duration::from_millis(config.registry.cache_max_age_ms);
-        let (services, audit_drain) = app::backend::services::registry::Registry::start(db.clone(), cache_max_age);
+        let failures = FailureLimiter::new(config.edge.token_failures_per_minute);
+        let (services, audit_drain) =
+            app::backend::services::registry::Registry::start(db.clone(), cache_max_age, attempts.clone(), failures);
         let registry = registry::start(services, &config.registry, config.client_ip_header.clone())?;
         let sessions = session_layer(&db, &config, &base_url).await?;
-        let router = router(state, sessions, registry);
-        let (stop_sealer, stopped) = tokio::sync::oneshot::channel();
-        let sealer = tokio::spawn(app::backend::services::audit::chain::run_sealer(db.clone(), Duration::from_secs(1), stopped));
-        Ok(Self { listener, router, addr, base_url, db, demo_accounts, audit_drain, sealer: (stop_sealer, sealer) })
+        let router = router(state, sessions, registry.clone(), &config.edge);
+        let sealer = spawn_task(|stopped| app::backend::services::audit::chain::run_sealer(db.clone(), Duration::from_secs(1), stopped));
+        // Closed counts are written within a few seconds of their window's end.
+        let every = config.edge.attempt_window.min(Duration::from_secs(5));
+        let attempts = spawn_task(|stopped| attempts::run_flusher(db.clone(), attempts, every, stopped));
+        let edge = config.edge.clone();
+        Ok(Self { listener, router, addr, base_url, db, demo_accounts, registry, audit_drain, sealer, attempts, edge })
     }
 
     pub fn port(&self) -> u16 {
@@ -141,22 +171,12 @@ impl Application {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        let service = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        // Pages stream in several small writes; with Nagle's algorithm on,
-        // each waits for the client's delayed ACK (~40 ms a page).
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::warn!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        let served = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
-        // Every request has been answered: write the decisions still queued.
+        let served = crate::listener::serve(self.listener, self.router, &self.edge, shutdown).await;
+        // Every request has been answered: write the decisions and counts
+        // still queued, then seal the chain over them.
         self.audit_drain.finish().await;
-        let (stop_sealer, sealer) = self.sealer;
-        let _ = stop_sealer.send(());
-        if let Err(e) = sealer.await {
-            tracing::error!(error = %e, "the audit chain sealer failed");
-        }
+        stop(self.attempts, "the attempt counter's writer").await;
+        stop(self.sealer, "the audit chain sealer").await;
         served
     }
 }
@@ -186,6 +206,15 @@ async fn session_layer(
         .with_signed(key))
 }
 
+fn spawn_task<F, Fut>(start: F) -> Task
+where
+    F: FnOnce(tokio::sync::oneshot::Receiver<()>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    (stop, tokio::spawn(start(stopped)))
+}
+
 fn spawn_housekeeping(state: &AppState) {
     let catalogue = state.clone();
     tokio::spawn(async move { app::backend::services::billing::sync_published(&catalogue).await });
@@ -203,6 +232,7 @@ fn router(
     state: AppState,
     sessions: SessionManagerLayer<PortalSessionStore, tower_sessions::service::SignedCookie>,
     registry: Arc<registry::RegistryService>,
+    edge: &crate::config::EdgeConfig,
 ) -> Router {
     let leptos_options = state.leptos_options.clone();
     let routes = generate_route_list(App);
@@ -216,10 +246,7 @@ fn router(
         )
         .nest(routes::rest::PREFIX, routes::rest::router())
         .nest_service("/registry", registry::router(registry))
-        .route(
-            "/stripe/webhook",
-            axum::routing::post(routes::stripe::webhook).layer(axum::extract::DefaultBodyLimit::max(routes::stripe::MAX_BODY)),
-        )
+        .route("/stripe/webhook", axum::routing::post(routes::stripe::webhook))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -232,9 +259,15 @@ fn router(
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state)
         .layer(sessions)
+        // Every body, server functions' included: at most MAX_BODY bytes
+        // (`middleware::bounded_bodies`), arriving within the body timeout.
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(middleware::bounded_bodies))
+        .layer(RequestBodyTimeoutLayer::new(edge.body_timeout))
         .layer(axum::middleware::from_fn_with_state(origin, middleware::same_origin_writes))
-        .layer(axum::middleware::from_fn(middleware::security_headers))
+        // Outside the panic catcher, so its 500 page gets the headers too.
         .layer(axum::middleware::from_fn(middleware::catch_panic))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

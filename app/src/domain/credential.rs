@@ -166,8 +166,31 @@ pub fn usable(facts: &CredentialFacts, now: DateTime<Utc>) -> Result<(), Unusabl
     Ok(())
 }
 
+/// The longest user name a registry credential has ever had room for;
+/// a longer one presented at the token service is refused unread.
+pub const USERNAME_MAX: usize = 64;
+/// The longest secret accepted at the token service (ours are 43).
+pub const SECRET_MAX: usize = 128;
+
+/// Whether `s` could be a registry credential's user name: lowercase ASCII
+/// letters, digits, `-` and `_`, at most [`USERNAME_MAX`]. Anything else is
+/// refused as a wrong user name without a look-up.
+pub fn plausible_username(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= USERNAME_MAX
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn only_plausible_user_names_are_looked_up() {
+        assert!(plausible_username("pull-a1b2c3d4e5f6g7"));
+        for bad in ["", "Pull-x", "pull x", "a\0b", "alice@example.com", &"a".repeat(USERNAME_MAX + 1)] {
+            assert!(!plausible_username(bad), "{bad:?}");
+        }
+    }
     use super::*;
     use chrono::TimeZone;
 

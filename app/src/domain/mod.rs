@@ -4,7 +4,9 @@
 
 mod column;
 pub mod access;
+pub mod audit_fields;
 pub mod audit_search;
+pub mod net;
 pub mod time;
 pub mod catalogue;
 pub mod credential;

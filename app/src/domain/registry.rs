@@ -8,6 +8,22 @@
 
 use serde::Serialize;
 
+/// What one token request may carry; past these it is refused with 400
+/// before anything is looked up, logged or audited. Real clients send one
+/// or two scopes of well under 300 bytes.
+pub mod limits {
+    /// The query string, raw.
+    pub const QUERY_BYTES: usize = 8 * 1024;
+    /// Scopes after splitting (`scope` repeated and space-separated).
+    pub const SCOPES: usize = 32;
+    /// One scope: `repository:` + a name of at most 255 + actions.
+    pub const SCOPE_BYTES: usize = 512;
+    /// The `service` parameter.
+    pub const SERVICE_BYTES: usize = 256;
+    /// The `Authorization` header.
+    pub const AUTHORIZATION_BYTES: usize = 1024;
+}
+
 /// What a scope asks about (`Scope::target`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScopeTarget {

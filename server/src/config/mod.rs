@@ -2,7 +2,10 @@
 //! `main`). Every problem is reported as one line naming the variable.
 //! The table in README.md lists every variable; keep the two in step.
 
+pub mod edge;
 pub mod stripe;
+
+pub use edge::EdgeConfig;
 
 use app::backend::web::ratelimit::LoginLimits;
 use std::{fmt, net::SocketAddr, num::NonZeroU32};
@@ -88,6 +91,8 @@ pub struct Config {
     pub stripe: Option<StripeConfig>,
     /// The time limit of each audit read (`PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS`).
     pub audit_query_timeout: std::time::Duration,
+    /// Connection limits, timeouts and the bounds on unauthenticated callers (`edge.rs`).
+    pub edge: EdgeConfig,
 }
 
 pub const DEFAULT_REGISTRY_KEY_DIR: &str = "data/registry-keys";
@@ -277,6 +282,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             registry: self.registry()?,
             stripe: self.stripe()?,
             audit_query_timeout: self.audit_query_timeout()?,
+            edge: self.edge()?,
         })
     }
 }
@@ -336,6 +342,11 @@ mod tests {
             ("PORTCULLIS_REGISTRY_CACHE_MS", "soon"),
             ("PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS", "0"),
             ("PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS", "2s"),
+            ("PORTCULLIS_MAX_CONNECTIONS", "0"),
+            ("PORTCULLIS_HEADER_TIMEOUT_SECS", "forever"),
+            ("PORTCULLIS_BODY_TIMEOUT_SECS", "0"),
+            ("PORTCULLIS_REGISTRY_TOKEN_FAILURES_PER_MINUTE", "-1"),
+            ("PORTCULLIS_AUDIT_ATTEMPT_WINDOW_SECS", "86400"),
         ];
         for (var, value) in cases {
             let e = env(&[("PORTCULLIS_SESSION_SECRET", SECRET), (var, value)]).serve(false).unwrap_err();

@@ -1,10 +1,12 @@
 //! `POST /stripe/webhook`: the HTTP face of `app::backend::services::billing::webhook`.
 //! 200 after the change is committed (or for a duplicate / ignored event),
-//! 400 for a bad signature or payload (audited), 500 when Stripe or the
+//! 400 for a bad signature or payload (counted per network, or audited
+//! when signed; see `webhook::verify`), 500 when Stripe or the
 //! database failed (Stripe retries), 404 when Stripe is not configured.
 
 use app::backend::services::billing::webhook;
 use app::backend::services::billing::webhook::{Handled, Rejected};
+use app::backend::services::audit::attempts::Attempt;
 use app::backend::web::{AppState, RequestMeta};
 use axum::{
     body::Bytes,
@@ -15,9 +17,6 @@ use axum::{
 };
 use serde_json::json;
 use std::net::SocketAddr;
-
-/// Stripe's events are small; anything near this is not Stripe.
-pub const MAX_BODY: usize = 1 << 20;
 
 pub async fn webhook(
     State(st): State<AppState>,
@@ -30,10 +29,11 @@ pub async fn webhook(
     };
     let meta = RequestMeta::from_parts(&headers, Some(peer), st.auth.client_ip_header.as_deref());
     let Ok(payload) = std::str::from_utf8(&body) else {
+        st.attempts.note(Attempt::denied("billing.webhook", "malformed"), meta.ip, chrono::Utc::now(), || json!({ "user_agent": meta.user_agent }));
         return (StatusCode::BAD_REQUEST, Json(json!({ "error": "the body is not UTF-8" }))).into_response();
     };
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
-    match webhook::handle(billing, &st.db, payload, signature, &meta).await {
+    match webhook::handle(billing, &st.db, &st.attempts, payload, signature, &meta).await {
         Ok(handled) => {
             let outcome = match handled {
                 Handled::Applied => "applied",

@@ -83,13 +83,22 @@ async fn login_checks_the_password_and_audits_both_outcomes(backend: Backend) {
     assert!(ok.status().is_success(), "{}", ok.status());
     assert_eq!(json(app.call(&c, "current_user", &[]).await).await["email"], "ada@example.com");
 
+    // The success has its own row at once; the failures authenticated
+    // nobody and are counted per network and minute (written here now).
     let audit = app.audit().await;
     let logins: Vec<_> = audit.iter().filter(|e| e.0 == "auth.login").collect();
-    assert_eq!(logins.len(), 3);
-    assert_eq!((logins[0].1.as_str(), logins[0].4["reason"].as_str()), ("failure", Some("wrong_password")));
-    assert_eq!((logins[1].1.as_str(), logins[1].4["reason"].as_str()), ("failure", Some("unknown_account")));
-    assert_eq!(logins[2].1, "success");
-    assert_eq!(logins[2].2, "ada@example.com");
+    assert_eq!(logins.len(), 1);
+    assert_eq!((logins[0].1.as_str(), logins[0].2.as_str()), ("success", "ada@example.com"));
+    app.flush_attempts().await;
+    let audit = app.audit().await;
+    let failed: Vec<_> = audit.iter().filter(|e| e.0 == "auth.login" && e.1 == "failure").collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    for (reason, email) in [("wrong_password", "ada@example.com"), ("unknown_account", "nobody@example.com")] {
+        let row = failed.iter().find(|e| e.4["reason"] == reason).unwrap_or_else(|| panic!("{reason}: {failed:?}"));
+        assert_eq!((row.4["count"].as_u64(), row.4["aggregated"].as_bool()), (Some(1), Some(true)));
+        assert_eq!(row.4["sample"]["email"], email);
+        assert_eq!(row.3.as_deref(), Some("127.0.0.1"), "the row names the client network");
+    }
 }
 
 async fn the_session_cookie_is_hardened_and_cycled_at_login(backend: Backend) {
@@ -200,12 +209,15 @@ async fn logins_are_rate_limited_per_account(backend: Backend) {
     // Even the right password is refused until the bucket refills.
     let res = app.call(&client(), "login", &[("email", "target@example.com"), ("password", PASSWORD)]).await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = res.headers()[reqwest::header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
     let body = json(res).await;
     assert!(body["RateLimited"]["retry_after_secs"].as_u64().unwrap() >= 1, "{body}");
+    assert_eq!(body["RateLimited"]["retry_after_secs"].as_u64(), Some(retry_after), "Retry-After says the same");
     // Another account from the same address is unaffected.
     app.create_user("other@example.com", PASSWORD, Role::Customer).await;
     let res = app.call(&client(), "login", &[("email", "other@example.com"), ("password", PASSWORD)]).await;
     assert!(res.status().is_success());
+    app.flush_attempts().await;
     let audit = app.audit().await;
     assert!(audit.iter().any(|e| e.0 == "auth.login" && e.1 == "denied" && e.4["reason"] == "rate_limited"));
 }

@@ -26,6 +26,7 @@ mod billing;
 mod catalogue;
 mod cli;
 mod credentials;
+mod hostile;
 mod http;
 mod registry;
 mod registry_token;

@@ -13,9 +13,12 @@ use crate::{
     domain::audit_search::{search_text, Searchable},
     on_db, on_tx,
 };
+use crate::domain::audit_fields::{
+    clean_details, clean_text, ACTOR_MAX, DETAIL_KEY_MAX, IP_MAX, TARGET_MAX, USER_AGENT_MAX,
+};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use std::time::Duration;
+use std::{borrow::Cow, time::Duration};
 
 /// A row of `audit_events` as read back.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -75,35 +78,68 @@ impl AuditRow {
     }
 }
 
-impl NewAuditRow<'_> {
+/// A row as it is stored: every field cut and cleaned by
+/// `domain::audit_fields`, whatever the caller passed.
+struct Stored<'a> {
+    occurred_at: DateTime<Utc>,
+    actor_user_id: Option<i64>,
+    actor: Cow<'a, str>,
+    action: Cow<'a, str>,
+    target_type: Option<Cow<'a, str>>,
+    target_id: Option<Cow<'a, str>>,
+    outcome: Cow<'a, str>,
+    ip: Option<Cow<'a, str>>,
+    user_agent: Option<Cow<'a, str>>,
+    details: Cow<'a, serde_json::Value>,
+    subject_user_id: Option<i64>,
+}
+
+impl<'a> Stored<'a> {
+    fn of(row: &NewAuditRow<'a>) -> Self {
+        Self {
+            occurred_at: row.occurred_at,
+            actor_user_id: row.actor_user_id,
+            actor: clean_text(row.actor, ACTOR_MAX),
+            action: clean_text(row.action, DETAIL_KEY_MAX),
+            target_type: row.target_type.map(|t| clean_text(t, DETAIL_KEY_MAX)),
+            target_id: row.target_id.map(|t| clean_text(t, TARGET_MAX)),
+            outcome: clean_text(row.outcome, DETAIL_KEY_MAX),
+            ip: row.ip.map(|t| clean_text(t, IP_MAX)),
+            user_agent: row.user_agent.map(|t| clean_text(t, USER_AGENT_MAX)),
+            details: clean_details(row.details),
+            subject_user_id: row.subject_user_id,
+        }
+    }
+
     /// What the text filter searches (`domain::audit_search`).
     fn search_text(&self) -> String {
         search_text(Searchable {
-            actor: self.actor,
-            target_id: self.target_id,
-            ip: self.ip,
-            user_agent: self.user_agent,
-            details: self.details,
+            actor: &self.actor,
+            target_id: self.target_id.as_deref(),
+            ip: self.ip.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            details: &self.details,
         })
     }
 }
 
 pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Error> {
     xact_first(tx).await?;
+    let row = Stored::of(row);
     let sql = "INSERT INTO audit_events \
         (occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, ip, user_agent, details, \
         subject_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
     let id: i64 = on_tx!(tx, |conn| sqlx::query_scalar(sql)
         .bind(row.occurred_at)
         .bind(row.actor_user_id)
-        .bind(row.actor)
-        .bind(row.action)
-        .bind(row.target_type)
-        .bind(row.target_id)
-        .bind(row.outcome)
-        .bind(row.ip)
-        .bind(row.user_agent)
-        .bind(Json(row.details))
+        .bind(&*row.actor)
+        .bind(&*row.action)
+        .bind(row.target_type.as_deref())
+        .bind(row.target_id.as_deref())
+        .bind(&*row.outcome)
+        .bind(row.ip.as_deref())
+        .bind(row.user_agent.as_deref())
+        .bind(Json(&*row.details))
         .bind(row.subject_user_id)
         .fetch_one(conn)
         .await)?;
@@ -115,6 +151,7 @@ pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Err
 /// and their search rows.
 pub async fn insert_many(tx: &mut Tx, rows: &[NewAuditRow<'_>]) -> Result<(), sqlx::Error> {
     xact_first(tx).await?;
+    let rows: Vec<Stored<'_>> = rows.iter().map(Stored::of).collect();
     // 11 binds a row; 400 rows stay far below either backend's bind limit.
     for chunk in rows.chunks(400) {
         let mut ids: Vec<i64> = on_tx!(tx, |conn| {
@@ -125,14 +162,14 @@ pub async fn insert_many(tx: &mut Tx, rows: &[NewAuditRow<'_>]) -> Result<(), sq
             q.push_values(chunk, |mut b, row| {
                 b.push_bind(row.occurred_at)
                     .push_bind(row.actor_user_id)
-                    .push_bind(row.actor)
-                    .push_bind(row.action)
-                    .push_bind(row.target_type)
-                    .push_bind(row.target_id)
-                    .push_bind(row.outcome)
-                    .push_bind(row.ip)
-                    .push_bind(row.user_agent)
-                    .push_bind(Json(row.details))
+                    .push_bind(&*row.actor)
+                    .push_bind(&*row.action)
+                    .push_bind(row.target_type.as_deref())
+                    .push_bind(row.target_id.as_deref())
+                    .push_bind(&*row.outcome)
+                    .push_bind(row.ip.as_deref())
+                    .push_bind(row.user_agent.as_deref())
+                    .push_bind(Json(&*row.details))
                     .push_bind(row.subject_user_id);
             });
             q.push(" RETURNING id");

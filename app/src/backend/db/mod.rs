@@ -193,3 +193,20 @@ fn ensure_sqlite_dir(url: &str) -> std::io::Result<()> {
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
 }
+
+/// Whether `e` is the database refusing the statement's *data* (a value it
+/// cannot store, a constraint, a row too big), which retrying cannot cure,
+/// as opposed to the connection, a lock or a restart, which it can.
+/// PostgreSQL: SQLSTATE classes 22 (data exception, e.g. NUL in text), 23
+/// (integrity) and 54 (program limit); SQLite: TOOBIG, CONSTRAINT, MISMATCH.
+pub fn is_bad_data(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(db) = e else {
+        return false;
+    };
+    let code = db.code().unwrap_or_default();
+    if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+        return ["22", "23", "54"].iter().any(|class| code.starts_with(class));
+    }
+    // SQLite's extended codes keep the primary code in the low byte.
+    matches!(code.parse::<i64>().map(|c| c & 0xff), Ok(18..=20))
+}

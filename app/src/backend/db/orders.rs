@@ -258,9 +258,11 @@ pub async fn events_since(db: &Db, since: DateTime<Utc>) -> Result<(i64, Option<
     Ok((n, last))
 }
 
-/// Webhook deliveries refused since `since` (audited as denied).
+/// Webhook deliveries refused since `since` (audited as denied: one row
+/// each when signed, else rows counting several, `details.count`).
 pub async fn refused_since(db: &Db, since: DateTime<Utc>) -> Result<i64, sqlx::Error> {
-    let sql = "SELECT COUNT(*) FROM audit_events WHERE action = 'billing.webhook' AND outcome = 'denied' AND occurred_at > $1";
+    let sql = "SELECT CAST(COALESCE(SUM(COALESCE(CAST(details->>'count' AS BIGINT), 1)), 0) AS BIGINT) \
+               FROM audit_events WHERE action = 'billing.webhook' AND outcome = 'denied' AND occurred_at > $1";
     on_db!(db, |pool| sqlx::query_scalar(sql).bind(since).fetch_one(pool).await)
 }
 

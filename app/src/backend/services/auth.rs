@@ -2,6 +2,7 @@
 //! that needs a login; the login, sign-up and logout flows live here too.
 
 use crate::backend::services::{audit, users};
+use crate::backend::services::audit::attempts::Attempt;
 use crate::backend::services::audit::{Actor, AuditEvent, Outcome};
 use crate::backend::db;
 use crate::backend::db::users::UserRow;
@@ -92,14 +93,11 @@ pub async fn login(email: &str, password: &str) -> Result<SessionUser, AppError>
     let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
     let password = Password::for_login(password).map_err(|e| AppError::invalid("password", e))?;
 
+    // Attempts that authenticate nothing are counted per network and
+    // minute (`audit::attempts`), with the first one's e-mail as sample.
+    let sample = || json!({ "email": email.as_str(), "user_agent": meta.user_agent });
     if let Err(retry_after_secs) = st.limiter.check(meta.ip, Some(email.as_str())) {
-        audit::record_alone(
-            &st.db,
-            &AuditEvent::new(Actor::Anonymous { claimed: Some(email.to_string()) }, "auth.login", Outcome::Denied)
-                .meta(&meta)
-                .details(json!({ "reason": "rate_limited" })),
-        )
-        .await?;
+        st.attempts.note(Attempt::denied("auth.login", "rate_limited"), meta.ip, Utc::now(), sample);
         return Err(AppError::RateLimited { retry_after_secs });
     }
 
@@ -107,19 +105,22 @@ pub async fn login(email: &str, password: &str) -> Result<SessionUser, AppError>
     let ok = password::verify(&password, row.as_ref().map(|r| r.password_hash.clone())).await?;
     let row = match row {
         Some(row) if ok && !row.disabled => row,
-        other => {
-            let reason = match other {
-                None => "unknown_account",
-                Some(r) if r.disabled => "account_disabled",
-                Some(_) => "wrong_password",
-            };
+        // The right password of a disabled account: a decision about an
+        // account, recorded on its own.
+        Some(row) if ok => {
             audit::record_alone(
                 &st.db,
                 &AuditEvent::new(Actor::Anonymous { claimed: Some(email.to_string()) }, "auth.login", Outcome::Failure)
+                    .target("user", row.id)
                     .meta(&meta)
-                    .details(json!({ "reason": reason })),
+                    .details(json!({ "reason": "account_disabled" })),
             )
             .await?;
+            return Err(AppError::InvalidCredentials);
+        }
+        other => {
+            let reason = if other.is_none() { "unknown_account" } else { "wrong_password" };
+            st.attempts.note(Attempt::failed("auth.login", reason), meta.ip, Utc::now(), sample);
             return Err(AppError::InvalidCredentials);
         }
     };
@@ -155,6 +156,7 @@ pub async fn signup(email: &str, password: &str) -> Result<SessionUser, AppError
     let password =
         Password::parse(password, Some(email.as_str())).map_err(|e| AppError::invalid("password", e))?;
     if let Err(retry_after_secs) = st.limiter.check(meta.ip, None) {
+        st.attempts.note(Attempt::denied("auth.signup", "rate_limited"), meta.ip, Utc::now(), || json!({ "user_agent": meta.user_agent }));
         return Err(AppError::RateLimited { retry_after_secs });
     }
     let mut tx = st.db.begin().await?;

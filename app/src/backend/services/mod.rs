@@ -13,5 +13,6 @@ pub mod customers;
 pub mod demo;
 pub mod entitlements;
 pub mod markdown;
+pub mod periodic;
 pub mod registry;
 pub mod users;

@@ -76,6 +76,9 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         let e = e.logged(&current_request_id());
         if let Some(opts) = use_context::<ResponseOptions>() {
             opts.set_status(axum::http::StatusCode::from_u16(e.status()).unwrap_or_default());
+            if let AppError::RateLimited { retry_after_secs } = &e {
+                opts.insert_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(*retry_after_secs));
+            }
         }
         e
     })

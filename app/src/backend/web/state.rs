@@ -19,6 +19,9 @@ pub struct AppState {
     /// How long one audit read may run before it is stopped and the caller
     /// asked to narrow the search (`PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS`).
     pub audit_query_timeout: Duration,
+    /// Counts of attempts that authenticate nothing, written as aggregated
+    /// audit rows (`services::audit::attempts`).
+    pub attempts: Arc<crate::backend::services::audit::attempts::Attempts>,
 }
 
 /// What pages and services need to know about the registry (the token

@@ -4,12 +4,19 @@
 //! asking, what each scope gets; see there for the rules), and the answer is
 //! signed (`crate::signing::jwt`) and sent: 200 with the token, 401 with the
 //! reason in words (the client prints it), 503 when the portal cannot decide.
-//! Every request is queued for the audit log, however it was answered.
+//! Bounds first: a network past its failures gets 429 (`Retry-After`)
+//! before anything is read; a request outside `domain::registry::limits`, or
+//! with bytes that are not clean UTF-8, gets 400 before any look-up. Every
+//! answer about a credential whose secret matched is queued for the audit
+//! log as a row of its own; refusals that authenticated nothing are counted
+//! per network and minute (`services::audit::attempts`).
 
 use crate::routes::registry::RegistryService;
 use crate::signing::jwt::{sign_token, TokenSpec};
 use app::backend::services::registry::{Grant, Refusal, TokenRecord, TokenRequest, Trail, INTERNAL_ERROR};
+use app::backend::services::audit::attempts::Attempt;
 use app::backend::web::RequestMeta;
+use app::domain::{audit_fields::is_unsafe, registry::limits};
 use axum::{
     extract::{ConnectInfo, RawQuery, State},
     http::{header, HeaderMap, StatusCode},
@@ -17,7 +24,8 @@ use axum::{
     Json,
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
+use percent_encoding::percent_decode_str;
 use serde_json::json;
 use std::{net::SocketAddr, sync::Arc};
 
@@ -27,41 +35,114 @@ pub async fn token(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let request = read_request(&svc, peer, &headers, query.as_deref().unwrap_or_default());
-    let (answer, trail) = svc.services.tokens.decide(&request, &svc.settings.service).await;
-    let (response, record) = match answer {
-        Ok(grant) => sign_and_respond(&svc, grant, trail, &request),
-        Err(refusal) => (refused(&refusal), trail.refused(refusal.reason())),
+    let meta = RequestMeta::from_parts(&headers, Some(peer), svc.client_ip_header.as_deref());
+    let at = Utc::now();
+    let registry = &svc.services;
+    if let Err(wait) = registry.failures.check(meta.ip) {
+        registry.attempts.note(Attempt::denied(ACTION, "rate_limited"), meta.ip, at, || json!({ "user_agent": meta.user_agent }));
+        return too_many(wait);
+    }
+    let ip = meta.ip;
+    let request = match read_request(&headers, query.as_deref().unwrap_or_default(), meta, at) {
+        Ok(request) => request,
+        Err(problem) => {
+            registry.failures.failed(ip);
+            registry.attempts.note(Attempt::denied(ACTION, "malformed"), ip, at, || json!({ "problem": problem }));
+            return malformed(problem);
+        }
     };
-    svc.services.audit.push(record).await;
-    response
+    let (answer, trail) = registry.tokens.decide(&request, &svc.settings.service).await;
+    match answer {
+        Ok(grant) => {
+            let (response, record) = sign_and_respond(&svc, grant, trail, &request);
+            registry.audit.push(record).await;
+            response
+        }
+        Err(refusal) if trail.is_authenticated() => {
+            registry.audit.push(trail.refused(refusal.reason())).await;
+            refused(&refusal)
+        }
+        Err(refusal) => {
+            // Nothing was authenticated: counted, not recorded one by one.
+            if !matches!(refusal, Refusal::Unavailable) {
+                registry.failures.failed(ip);
+            }
+            registry.attempts.note(Attempt::denied(ACTION, refusal.code()), ip, at, || trail.sample());
+            refused(&refusal)
+        }
+    }
 }
 
+/// The audit action of token requests.
+const ACTION: &str = "registry.token";
+
 /// The request as the decision takes it: the Basic auth login, the
-/// `service` and every `scope` (each may hold several, space-separated).
-fn read_request(svc: &RegistryService, peer: SocketAddr, headers: &HeaderMap, query: &str) -> TokenRequest {
-    let meta = RequestMeta::from_parts(headers, Some(peer), svc.client_ip_header.as_deref());
+/// `service` and every `scope` (each may hold several, space-separated),
+/// each within `domain::registry::limits`, valid UTF-8 without control
+/// characters; otherwise the fixed words of what is wrong (never the bytes
+/// sent).
+fn read_request(headers: &HeaderMap, query: &str, meta: RequestMeta, at: DateTime<Utc>) -> Result<TokenRequest, &'static str> {
+    if query.len() > limits::QUERY_BYTES {
+        return Err("the query string is too long");
+    }
     let mut service = None;
     let mut scopes = Vec::new();
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        match k.as_ref() {
-            "service" => service = Some(v.into_owned()),
-            "scope" => scopes.extend(v.split(' ').filter(|s| !s.is_empty()).map(str::to_owned)),
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = || -> Result<String, &'static str> {
+            let plus = v.replace('+', " ");
+            let decoded = percent_decode_str(&plus).decode_utf8().map_err(|_| "a query parameter is not UTF-8")?;
+            if decoded.chars().any(is_unsafe) {
+                return Err("a query parameter holds control characters");
+            }
+            Ok(decoded.into_owned())
+        };
+        match k {
+            "service" => {
+                let v = value()?;
+                if v.len() > limits::SERVICE_BYTES {
+                    return Err("the service parameter is too long");
+                }
+                service = Some(v);
+            }
+            "scope" => {
+                for s in value()?.split(' ').filter(|s| !s.is_empty()) {
+                    if s.len() > limits::SCOPE_BYTES {
+                        return Err("a scope is too long");
+                    }
+                    if scopes.len() == limits::SCOPES {
+                        return Err("too many scopes");
+                    }
+                    scopes.push(s.to_owned());
+                }
+            }
             _ => {}
         }
     }
-    TokenRequest { at: Utc::now(), login: basic_auth(headers), service, scopes, ip: meta.ip_string(), user_agent: meta.user_agent }
+    let login = basic_auth(headers)?;
+    Ok(TokenRequest { at, login, service, scopes, ip: meta.ip_string(), user_agent: meta.user_agent })
 }
 
-fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
+/// The Basic auth user name and secret: `None` without an `Authorization`
+/// header or with another scheme; an error when it is oversized, not
+/// base64, not UTF-8, without a colon or with control characters.
+fn basic_auth(headers: &HeaderMap) -> Result<Option<(String, String)>, &'static str> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    if value.len() > limits::AUTHORIZATION_BYTES {
+        return Err("the Authorization header is too long");
     }
-    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-    let (user, secret) = decoded.split_once(':')?;
-    Some((user.to_owned(), secret.to_owned()))
+    let value = value.to_str().map_err(|_| "the Authorization header is not ASCII")?;
+    let Some((scheme, encoded)) = value.split_once(' ') else { return Ok(None) };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| "the Basic credentials are not base64")?;
+    let decoded = String::from_utf8(decoded).map_err(|_| "the Basic credentials are not UTF-8")?;
+    if decoded.chars().any(is_unsafe) {
+        return Err("the Basic credentials hold control characters");
+    }
+    let (user, secret) = decoded.split_once(':').ok_or("the Basic credentials have no colon")?;
+    Ok(Some((user.to_owned(), secret.to_owned())))
 }
 
 /// Signs the grant; the token is valid from `request.at`.
@@ -93,6 +174,21 @@ fn sign_and_respond(svc: &RegistryService, grant: Grant, trail: Trail, request: 
         "issued_at": request.at.to_rfc3339_opts(SecondsFormat::Secs, true),
     });
     ((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response(), trail.issued(grant))
+}
+
+/// 400 for a request that is not a token request (`read_request`).
+fn malformed(problem: &'static str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "errors": [{ "code": "BAD_REQUEST", "message": problem }] }))).into_response()
+}
+
+/// 429: this network failed too often; `Retry-After` says when to come back.
+fn too_many(wait_secs: u64) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, wait_secs.to_string())],
+        Json(json!({ "errors": [{ "code": "TOOMANYREQUESTS", "message": format!("too many failed requests from your network: try again in {wait_secs} s") }] })),
+    )
+        .into_response()
 }
 
 fn refused(refusal: &Refusal) -> Response {

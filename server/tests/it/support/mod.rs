@@ -49,6 +49,8 @@ macro_rules! on_both_backends {
 
 pub struct TestApp {
     pub base: String,
+    /// The token service (its cache, counters and limits).
+    pub registry: std::sync::Arc<server::routes::registry::RegistryService>,
     pub db: Db,
     pub database_url: String,
     pub client: Client,
@@ -69,6 +71,19 @@ pub struct Options {
     pub stripe: Option<server::config::StripeConfig>,
     /// The time limit of audit reads (`PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS`).
     pub audit_query_timeout: Duration,
+    /// Connection bounds, token failure limit, attempt window.
+    pub edge: server::config::EdgeConfig,
+}
+
+/// The edge settings of test portals: counted attempts are written a
+/// second after they happen, and failures are not limited unless a test
+/// asks for it.
+pub fn test_edge() -> server::config::EdgeConfig {
+    server::config::EdgeConfig {
+        attempt_window: Duration::from_secs(1),
+        token_failures_per_minute: NonZeroU32::new(100_000).unwrap(),
+        ..Default::default()
+    }
 }
 
 impl Default for Options {
@@ -80,6 +95,7 @@ impl Default for Options {
             registry_host: None,
             stripe: None,
             audit_query_timeout: app::backend::db::audit::DEFAULT_QUERY_TIMEOUT,
+            edge: test_edge(),
         }
     }
 }
@@ -137,16 +153,19 @@ impl TestApp {
             registry,
             stripe: opts.stripe.clone(),
             audit_query_timeout: opts.audit_query_timeout,
+            edge: opts.edge.clone(),
         };
         let app = Application::build(config).await.expect("application builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.db.clone();
+        let registry = app.registry.clone();
         let (tx, rx) = oneshot::channel();
         let server = tokio::spawn(app.run_until(async move {
             let _ = rx.await;
         }));
         Self {
             base,
+            registry,
             db,
             database_url,
             client: client(),
@@ -221,6 +240,12 @@ impl TestApp {
     }
 
     /// The audit rows as (action, outcome, actor, ip, details) tuples, oldest first.
+    /// Writes the counted unauthenticated attempts now (as the flusher does
+    /// when their minute ends), so a test can read their audit rows.
+    pub async fn flush_attempts(&self) {
+        self.registry.services.attempts.flush(&self.db, None).await.expect("attempts written");
+    }
+
     pub async fn audit(&self) -> Vec<(String, String, String, Option<String>, serde_json::Value)> {
         let rows = app::backend::db::audit::list_recent(&self.db, None, 1000).await.unwrap();
         rows.into_iter()

@@ -193,21 +193,11 @@ async fn count_after(db: &Db, id: i64) -> Result<u64, sqlx::Error> {
 }
 
 /// Seals every `every` until `stop` fires (then once more).
-pub async fn run_sealer(db: Db, every: Duration, mut stop: tokio::sync::oneshot::Receiver<()>) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = &mut stop => break,
-        }
-        if let Err(e) = seal_pending(&db).await {
-            tracing::warn!(error = %e, "sealing the audit chain failed; will retry");
-        }
-    }
-    if let Err(e) = seal_pending(&db).await {
-        tracing::warn!(error = %e, "sealing the audit chain at shutdown failed");
-    }
+pub async fn run_sealer(db: Db, every: Duration, stop: tokio::sync::oneshot::Receiver<()>) {
+    crate::backend::services::periodic::run_every("sealing the audit chain", every, stop, |_| async {
+        seal_pending(&db).await.map(|_| ())
+    })
+    .await;
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! together. Events are append-only (no code path updates or deletes them;
 //! database triggers refuse it too).
 
+pub mod attempts;
 pub mod chain;
 pub mod query;
 pub mod read;
@@ -14,7 +15,7 @@ use crate::backend::web::request::RequestMeta;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     Success,
     /// The caller's input was wrong (bad password, taken e-mail).

@@ -17,6 +17,7 @@ use crate::backend::services::billing::lifecycle::{Cause, Desired, SubscriptionS
 use crate::backend::services::billing::{stripe_err, Billing};
 use crate::error::AppError;
 use crate::backend::services::audit;
+use crate::backend::services::audit::attempts::{Attempt, Attempts};
 use crate::backend::services::audit::{AuditEvent, Outcome};
 use crate::backend::db;
 use crate::backend::db::orders::{Key, OrderRow};
@@ -69,8 +70,15 @@ fn ts(t: i64) -> DateTime<Utc> {
 /// signature, `plan` what to change from Stripe's current state (read
 /// before any transaction), then `apply` the plan in one transaction with
 /// the event's id.
-pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option<&str>, meta: &RequestMeta) -> Result<Handled, Rejected> {
-    let event = verify(billing, db, payload, signature, meta).await?;
+pub async fn handle(
+    billing: &Billing,
+    db: &Db,
+    attempts: &Attempts,
+    payload: &str,
+    signature: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<Handled, Rejected> {
+    let event = verify(billing, db, attempts, payload, signature, meta).await?;
     let event_id = event.id.as_str().to_owned();
     let event_type = event.type_.as_str().to_owned();
     if db::orders::event_seen(db, &event_id).await? {
@@ -82,22 +90,32 @@ pub async fn handle(billing: &Billing, db: &Db, payload: &str, signature: Option
     apply(billing, db, plan, created, &cause).await
 }
 
-/// The event, if its signature holds; a refusal is audited.
-async fn verify(billing: &Billing, db: &Db, payload: &str, signature: Option<&str>, meta: &RequestMeta) -> Result<stripe_webhook::Event, Rejected> {
-    match signature.map(|sig| Webhook::construct_event(payload, sig, &billing.webhook_secret)) {
-        Some(Ok(event)) => Ok(event),
-        failed => {
-            let reason = match failed {
-                None => "no Stripe-Signature header".to_owned(),
-                Some(Err(WebhookError::BadTimestamp(t))) => format!("signature timestamp {t} is outside the 300 s tolerance"),
-                Some(Err(WebhookError::BadSignature)) => "signature does not match the signing secret".to_owned(),
-                Some(Err(WebhookError::BadParse(e))) => format!(
-                    "signed, but not readable as an event of API version {}: set the webhook endpoint's API version to it ({e})",
-                    stripe_shared::version::VERSION.as_str()
-                ),
-                Some(Err(e)) => e.to_string(),
-                Some(Ok(_)) => unreachable!("handled above"),
-            };
+/// The longest `Stripe-Signature` header read (Stripe's are ~200 bytes).
+const MAX_SIGNATURE_BYTES: usize = 4096;
+
+/// The event, if its signature holds. A delivery that is not signed with
+/// the secret is counted as an attempt that authenticated nothing
+/// (`services::audit::attempts`); a signed one that cannot be read (the
+/// endpoint's API version) is audited on its own: it is Stripe's.
+async fn verify(
+    billing: &Billing,
+    db: &Db,
+    attempts: &Attempts,
+    payload: &str,
+    signature: Option<&str>,
+    meta: &RequestMeta,
+) -> Result<stripe_webhook::Event, Rejected> {
+    let signature = signature.filter(|s| s.len() <= MAX_SIGNATURE_BYTES);
+    let (code, reason) = match signature.map(|sig| Webhook::construct_event(payload, sig, &billing.webhook_secret)) {
+        Some(Ok(event)) => return Ok(event),
+        None => ("no_signature", "no Stripe-Signature header (or an oversized one)".to_owned()),
+        Some(Err(WebhookError::BadTimestamp(t))) => ("stale_signature", format!("signature timestamp {t} is outside the 300 s tolerance")),
+        Some(Err(WebhookError::BadSignature)) => ("bad_signature", "signature does not match the signing secret".to_owned()),
+        Some(Err(WebhookError::BadParse(e))) => {
+            let reason = format!(
+                "signed, but not readable as an event of API version {}: set the webhook endpoint's API version to it ({e})",
+                stripe_shared::version::VERSION.as_str()
+            );
             let _ = audit::record_alone(
                 db,
                 &AuditEvent::new(lifecycle::stripe_actor(), "billing.webhook", Outcome::Denied)
@@ -105,9 +123,12 @@ async fn verify(billing: &Billing, db: &Db, payload: &str, signature: Option<&st
                     .details(json!({ "reason": reason })),
             )
             .await;
-            Err(Rejected::Invalid(reason))
+            return Err(Rejected::Invalid(reason));
         }
-    }
+        Some(Err(_)) => ("bad_signature", "the Stripe-Signature header is malformed".to_owned()),
+    };
+    attempts.note(Attempt::denied("billing.webhook", code), meta.ip, Utc::now(), || json!({ "reason": reason, "user_agent": meta.user_agent }));
+    Err(Rejected::Invalid(reason))
 }
 
 /// What the event asks for, with what Stripe says now: read before the

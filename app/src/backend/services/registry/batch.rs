@@ -90,13 +90,21 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<TokenRecord>, mut stopped: onesho
 }
 
 /// Writes the batch, retrying for about half a minute (a database restart,
-/// a lock); only then are the events logged as lost.
+/// a lock); only then are the events logged as lost. A batch the database
+/// refuses for its data (which `db::audit` cleans, so this is a defence in
+/// depth) is written row by row at once, so one bad row never costs or
+/// delays another.
 async fn write_with_retry(db: &Db, buf: &mut Vec<TokenRecord>) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=10 {
         match write(db, buf).await {
             Ok(()) => {
                 buf.clear();
+                return;
+            }
+            Err(e) if db::is_bad_data(&e) => {
+                tracing::warn!(error = %e, events = buf.len(), "audit batch refused for its data; writing row by row");
+                write_alone(db, buf).await;
                 return;
             }
             Err(e) if attempt < 10 => {
@@ -110,6 +118,18 @@ async fn write_with_retry(db: &Db, buf: &mut Vec<TokenRecord>) {
                     tracing::error!(decision = ?d, "unrecorded registry decision");
                 }
             }
+        }
+    }
+}
+
+/// Each record in its own transaction; one the database still refuses is
+/// recorded without its details (which name the refusal instead).
+async fn write_alone(db: &Db, buf: &mut Vec<TokenRecord>) {
+    for d in buf.drain(..) {
+        let Err(e) = write(db, std::slice::from_ref(&d)).await else { continue };
+        let stub = TokenRecord { details: serde_json::json!({ "unrecordable_details": e.to_string() }), ..d };
+        if let Err(e) = write(db, std::slice::from_ref(&stub)).await {
+            tracing::error!(error = %e, decision = ?stub, "unrecorded registry decision");
         }
     }
 }

@@ -33,12 +33,19 @@ struct Inner {
     epoch: i64,
     /// `db::local_commits()` and the time just before the epoch was last read.
     checked: Option<(u64, Instant)>,
-    credentials: HashMap<String, Option<Arc<CredentialAuthRow>>>,
+    /// Credentials that exist, by user name; a name that names none is
+    /// never cached (the caller chose it).
+    credentials: HashMap<String, Arc<CredentialAuthRow>>,
     entitlements: HashMap<i64, Entitlements>,
     push_patterns: Option<Arc<Vec<RepoPattern>>>,
 }
 
-/// Bounds memory: past this many entries of a kind, that map is cleared.
+/// Bounds memory: past this many entries of a kind, new entries are not
+/// cached (read from the database each time) rather than evicting others.
+/// Only what authenticated callers need is cached (credentials that exist,
+/// entitlements of their owners), so the bound is reached only by a vendor
+/// with that many live credentials or customers, never by a caller's
+/// choice of names.
 const MAX_ENTRIES: usize = 200_000;
 
 pub struct AccessCache {
@@ -55,6 +62,12 @@ pub struct Snapshot<'a> {
 impl AccessCache {
     pub fn new(max_age: Duration) -> Self {
         Self { inner: RwLock::new(Inner::default()), max_age }
+    }
+
+    /// How many credentials and customers' entitlements are cached.
+    pub fn entries(&self) -> (usize, usize) {
+        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        (inner.credentials.len(), inner.entitlements.len())
     }
 
     /// A snapshot valid at the current epoch (clearing stale entries).
@@ -93,16 +106,17 @@ impl Snapshot<'_> {
 
     pub async fn credential(&self, db: &Db, username: &str) -> Result<Option<Arc<CredentialAuthRow>>, sqlx::Error> {
         if let Some(hit) = self.cache.inner.read().unwrap_or_else(|e| e.into_inner()).credentials.get(username) {
-            return Ok(hit.clone());
+            return Ok(Some(hit.clone()));
         }
-        let row = db::credentials::auth_by_username(db, username).await?.map(Arc::new);
+        let Some(row) = db::credentials::auth_by_username(db, username).await?.map(Arc::new) else {
+            return Ok(None);
+        };
         self.store(|inner| {
-            if inner.credentials.len() >= MAX_ENTRIES {
-                inner.credentials.clear();
+            if inner.credentials.len() < MAX_ENTRIES {
+                inner.credentials.insert(username.to_owned(), row.clone());
             }
-            inner.credentials.insert(username.to_owned(), row.clone());
         });
-        Ok(row)
+        Ok(Some(row))
     }
 
     pub async fn entitlements(&self, db: &Db, customer_id: i64) -> Result<Entitlements, sqlx::Error> {
@@ -111,10 +125,9 @@ impl Snapshot<'_> {
         }
         let value: Entitlements = Arc::new(access_entries(db, customer_id).await?);
         self.store(|inner| {
-            if inner.entitlements.len() >= MAX_ENTRIES {
-                inner.entitlements.clear();
+            if inner.entitlements.len() < MAX_ENTRIES {
+                inner.entitlements.insert(customer_id, value.clone());
             }
-            inner.entitlements.insert(customer_id, value.clone());
         });
         Ok(value)
     }

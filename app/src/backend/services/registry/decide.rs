@@ -22,7 +22,7 @@ use crate::backend::db::Db;
 use crate::backend::web::secrets::{constant_time_eq, hash_secret};
 use crate::domain::access::{decide, Decision, Denial};
 use crate::domain::catalogue::{valid_repository_name, RepoPattern};
-use crate::domain::credential::{usable, CredentialKind};
+use crate::domain::credential::{plausible_username, usable, CredentialKind, SECRET_MAX};
 use crate::domain::registry::{parse_all, Access, Scope, ScopeTarget};
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -77,7 +77,24 @@ impl Refusal {
             Self::Unavailable => INTERNAL_ERROR,
         }
     }
+
+    /// The reason as a fixed code, for counting refusals that authenticated
+    /// nothing (`services::audit::attempts`): the codes of refusals made
+    /// before a secret matched, else `denied`.
+    pub fn code(&self) -> &'static str {
+        match self.reason() {
+            NO_CREDENTIALS => NO_CREDENTIALS,
+            WRONG_SERVICE => WRONG_SERVICE,
+            BAD_CREDENTIALS => BAD_CREDENTIALS,
+            INTERNAL_ERROR => INTERNAL_ERROR,
+            _ => "denied",
+        }
+    }
 }
+
+const NO_CREDENTIALS: &str = "no_credentials";
+const WRONG_SERVICE: &str = "wrong_service";
+const BAD_CREDENTIALS: &str = "bad_credentials";
 
 fn unavailable(e: sqlx::Error) -> Refusal {
     tracing::error!(error = %e, "registry token: database error");
@@ -113,6 +130,23 @@ impl Trail {
             scopes: req.scopes.clone(),
             username: None,
         }
+    }
+
+    /// Whether a secret matched: a refusal of such a request is a decision
+    /// about a credential and gets its own audit row; any other is counted
+    /// (`services::audit::attempts`) with `sample` as its example.
+    pub fn is_authenticated(&self) -> bool {
+        self.record.credential_id.is_some()
+    }
+
+    /// What a count of unauthenticated refusals shows of its first one.
+    pub fn sample(&self) -> serde_json::Value {
+        json!({
+            "username": self.username,
+            "service": self.service,
+            "scopes": self.scopes.iter().take(4).collect::<Vec<_>>(),
+            "user_agent": self.record.user_agent,
+        })
     }
 
     /// A user name was presented (not yet checked).
@@ -185,11 +219,11 @@ impl Decider {
         trail: &mut Trail,
     ) -> Result<Grant, Refusal> {
         let Some((username, secret)) = &req.login else {
-            return Err(Refusal::unauthorized("log in with a Portcullis registry credential (user name and secret)", "no_credentials"));
+            return Err(Refusal::unauthorized("log in with a Portcullis registry credential (user name and secret)", NO_CREDENTIALS));
         };
         trail.claimed(username);
         if let Some(s) = req.service.as_deref().filter(|s| *s != serves) {
-            return Err(Refusal::unauthorized(format!("this token service serves {serves:?}, not {s:?}"), "wrong_service"));
+            return Err(Refusal::unauthorized(format!("this token service serves {serves:?}, not {s:?}"), WRONG_SERVICE));
         }
         let snapshot = self.cache.snapshot(&self.db).await.map_err(unavailable)?;
         let caller = self.authenticate(&snapshot, username, secret, req.at, trail).await?;
@@ -206,9 +240,15 @@ impl Decider {
         at: DateTime<Utc>,
         trail: &mut Trail,
     ) -> Result<Arc<CredentialAuthRow>, Refusal> {
+        let wrong = || Refusal::unauthorized("invalid user name or secret: use a current Portcullis registry credential", BAD_CREDENTIALS);
+        // A name no credential can have, or an overlong secret, is refused
+        // without a look-up (so neither reaches the database or the cache).
+        if !plausible_username(username) || secret.len() > SECRET_MAX {
+            return Err(wrong());
+        }
         let row = snapshot.credential(&self.db, username).await.map_err(unavailable)?;
         let Some(row) = row.filter(|r| constant_time_eq(hash_secret(secret).as_bytes(), r.secret_hash.as_bytes())) else {
-            return Err(Refusal::unauthorized("invalid user name or secret: use a current Portcullis registry credential", "bad_credentials"));
+            return Err(wrong());
         };
         trail.authenticated(&row);
         usable(&row.facts(), at).map_err(|u| Refusal::unauthorized(u.message(), u.code()))?;
@@ -246,6 +286,11 @@ impl Decider {
             return Err(Refusal::Unauthorized { message: reason.clone(), reason });
         }
         Ok(Grant { subject: caller.username.clone(), access, denied })
+    }
+
+    /// How many credentials and customers' entitlements the cache holds.
+    pub fn cached_entries(&self) -> (usize, usize) {
+        self.cache.entries()
     }
 
     /// May `customer_id` pull `repository` at `at`? What a pull credential's

@@ -13,6 +13,7 @@ use crate::backend::db::Db;
 use crate::backend::services::audit;
 use crate::backend::services::audit::{Actor, AuditEvent, Outcome};
 use crate::backend::web::request::RequestMeta;
+use crate::domain::audit_fields::{clean_text, IP_MAX, TARGET_MAX, USER_AGENT_MAX};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
@@ -58,6 +59,34 @@ pub struct ActorField {
     pub name: Option<String>,
 }
 
+impl Event {
+    /// The event with every text cut and cleaned as the audit log's fields
+    /// are (`domain::audit_fields`): the registry forwards what its clients
+    /// sent (user agents, tags), and one bad byte must not fail the whole
+    /// delivery, which the registry would then send again for ever.
+    fn cleaned(&self) -> Event {
+        let text = |s: &str, max| clean_text(s, max).into_owned();
+        let opt = |s: &Option<String>, max| s.as_deref().map(|s| text(s, max));
+        Event {
+            id: text(&self.id, 128),
+            timestamp: self.timestamp,
+            action: text(&self.action, 32),
+            target: Target {
+                media_type: text(&self.target.media_type, 256),
+                digest: opt(&self.target.digest, 160),
+                repository: text(&self.target.repository, TARGET_MAX),
+                tag: opt(&self.target.tag, 128),
+            },
+            request: Request {
+                addr: opt(&self.request.addr, IP_MAX),
+                method: opt(&self.request.method, 16),
+                useragent: opt(&self.request.useragent, USER_AGENT_MAX),
+            },
+            actor: ActorField { name: opt(&self.actor.name, 64) },
+        }
+    }
+}
+
 fn is_manifest(media_type: &str) -> bool {
     media_type.contains("manifest") || media_type == "application/vnd.oci.image.index.v1+json"
 }
@@ -101,6 +130,7 @@ impl Notifications {
         let now = Utc::now();
         let mut tx = self.db.begin().await?;
         for e in events {
+            let e = &e.cleaned();
             let Some(kind) = classify(e) else { continue };
             let at = e.timestamp.unwrap_or(now);
             let actor_name = e.actor.name.as_deref().filter(|n| !n.is_empty());
@@ -191,5 +221,16 @@ mod tests {
         assert_eq!(classify(&event("mount", m, "POST")), None);
         assert_eq!(addr_ip("127.0.0.1:5000").map(|i| i.to_string()).as_deref(), Some("127.0.0.1"));
         assert_eq!(addr_ip("[::1]:5000").map(|i| i.to_string()).as_deref(), Some("::1"));
+    }
+
+    #[test]
+    fn hostile_fields_are_cut_and_cleaned() {
+        let mut e = event("push", "application/vnd.oci.image.manifest.v1+json", "PUT");
+        e.target.tag = Some("v1\0\x1b".into());
+        e.request.useragent = Some("x".repeat(100_000));
+        let c = e.cleaned();
+        assert_eq!(c.target.tag.as_deref(), Some("v1\u{FFFD}\u{FFFD}"));
+        assert_eq!(c.request.useragent.as_deref().unwrap().chars().count(), USER_AGENT_MAX);
+        assert_eq!(classify(&c), Some(Kind::Push));
     }
 }

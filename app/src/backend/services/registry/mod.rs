@@ -14,7 +14,9 @@ pub use decide::{Decider, Grant, Refusal, TokenRequest, Trail, INTERNAL_ERROR};
 pub use events::Notifications;
 
 use crate::backend::db::Db;
-use std::time::Duration;
+use crate::backend::services::audit::attempts::Attempts;
+use crate::backend::web::ratelimit::FailureLimiter;
+use std::{sync::Arc, time::Duration};
 
 /// The services behind `/registry/token` and `/registry/events`.
 pub struct Registry {
@@ -22,15 +24,24 @@ pub struct Registry {
     /// Where token decisions queue for the audit log.
     pub audit: AuditQueue,
     pub events: Notifications,
+    /// Where refusals that authenticated nothing are counted.
+    pub attempts: Arc<Attempts>,
+    /// Failed token requests per client network.
+    pub failures: FailureLimiter,
 }
 
 impl Registry {
     /// Starts the audit writer. The returned `Drain` must be finished after
     /// the last request, so no queued decision is lost at shutdown.
-    pub fn start(db: Db, cache_max_age: Duration) -> (Self, Drain) {
+    pub fn start(db: Db, cache_max_age: Duration, attempts: Arc<Attempts>, failures: FailureLimiter) -> (Self, Drain) {
         let (audit, drain) = AuditQueue::start(db.clone());
-        let registry =
-            Self { tokens: Decider::new(db.clone(), cache_max_age), audit, events: Notifications::new(db) };
+        let registry = Self {
+            tokens: Decider::new(db.clone(), cache_max_age),
+            audit,
+            events: Notifications::new(db),
+            attempts,
+            failures,
+        };
         (registry, drain)
     }
 }
