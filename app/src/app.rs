@@ -18,6 +18,7 @@ use crate::ui::pages::account::orders::OrdersPage;
 use crate::ui::pages::public::catalogue::{CatalogueProductPage, CataloguePage};
 use crate::ui::pages::account::credentials::CredentialsPage;
 use crate::ui::components::errors::NotFound;
+use crate::ui::components::escape::page_title;
 use crate::ui::pages::public::home::HomePage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -71,7 +72,9 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href="/pkg/portcullis.css"/>
-        <Title formatter=|t: String| if t.is_empty() { "Portcullis".to_string() } else { format!("{t} · Portcullis") }/>
+        // Every page's title passes through this one formatter, which
+        // escapes it on the server (leptos_meta writes it raw there).
+        <Title formatter=page_title/>
         <Router>
             <Layout>
                 <Routes fallback=|| view! { <NotFound/> }>

@@ -26,6 +26,7 @@ mod billing;
 mod catalogue;
 mod cli;
 mod credentials;
+mod escaping;
 mod hostile;
 mod http;
 mod registry;

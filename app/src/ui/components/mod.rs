@@ -4,6 +4,7 @@ pub mod confirm;
 pub mod copy_button;
 pub mod data_table;
 pub mod errors;
+pub mod escape;
 pub mod form;
 pub mod layout;
 pub mod role_gate;

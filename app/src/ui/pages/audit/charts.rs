@@ -20,7 +20,23 @@ pub fn charts_resource() -> Charts {
     })
 }
 
-const COLOURS: [&str; 6] = ["#4f46e5", "#059669", "#0891b2", "#9333ea", "#db2777", "#64748b"];
+/// A series' colour as Tailwind classes: the bars' fill and the legend's
+/// swatch (the CSP allows no inline style, so no `style=` colours).
+#[derive(Clone, Copy)]
+struct Colour {
+    fill: &'static str,
+    swatch: &'static str,
+}
+
+const PALETTE: [Colour; 6] = [
+    Colour { fill: "fill-indigo-600", swatch: "bg-indigo-600" },
+    Colour { fill: "fill-emerald-600", swatch: "bg-emerald-600" },
+    Colour { fill: "fill-cyan-600", swatch: "bg-cyan-600" },
+    Colour { fill: "fill-purple-600", swatch: "bg-purple-600" },
+    Colour { fill: "fill-pink-600", swatch: "bg-pink-600" },
+    Colour { fill: "fill-slate-500", swatch: "bg-slate-500" },
+];
+const DENIED: Colour = Colour { fill: "fill-amber-600", swatch: "bg-amber-600" };
 const W: f64 = 600.0;
 const H: f64 = 160.0;
 const LEFT: f64 = 36.0;
@@ -58,6 +74,7 @@ fn StackedBars(days: Vec<String>, series: Vec<(String, Vec<i64>)>, label: &'stat
     let sum: i64 = totals.iter().sum();
     let slot = (W - LEFT) / n as f64;
     let scale = (H - BOTTOM - 8.0) / max as f64;
+    let colour = |i: usize| if label == "denials" { DENIED } else { PALETTE[i % PALETTE.len()] };
     let mut bars = Vec::new();
     for (d, day) in days.iter().enumerate() {
         let mut y = H - BOTTOM;
@@ -68,10 +85,9 @@ fn StackedBars(days: Vec<String>, series: Vec<(String, Vec<i64>)>, label: &'stat
             }
             let h = v as f64 * scale;
             y -= h;
-            let colour = if label == "denials" { "#d97706" } else { COLOURS[i % COLOURS.len()] };
             bars.push(view! {
                 <rect x=format!("{:.1}", LEFT + d as f64 * slot + 1.0) y=format!("{y:.1}") width=format!("{:.1}", (slot - 2.0).max(1.0))
-                    height=format!("{h:.1}") fill=colour>
+                    height=format!("{h:.1}") class=colour(i).fill>
                     <title>{format!("{day}: {v} {label} ({name})")}</title>
                 </rect>
             });
@@ -80,8 +96,8 @@ fn StackedBars(days: Vec<String>, series: Vec<(String, Vec<i64>)>, label: &'stat
     let first = days.first().cloned().unwrap_or_default();
     let last = days.last().cloned().unwrap_or_default();
     let legend = series.iter().enumerate().map(|(i, (name, _))| {
-        let colour = if label == "denials" { "#d97706" } else { COLOURS[i % COLOURS.len()] };
-        view! { <li class="flex items-center gap-1"><span class="inline-block h-3 w-3 rounded-sm" style=format!("background:{colour}")></span>{name.clone()}</li> }
+        let swatch = format!("inline-block h-3 w-3 rounded-sm {}", colour(i).swatch);
+        view! { <li class="flex items-center gap-1"><span class=swatch></span>{name.clone()}</li> }
     }).collect_view();
     let summary = format!("{sum} {label} in {} days; the busiest day had {}", days.len(), totals.iter().max().copied().unwrap_or(0));
     view! {

@@ -3,6 +3,7 @@
 //! (`admin_product_edit.rs`).
 
 use crate::ui::components::data_table::DataTable;
+use crate::ui::components::escape::TextArea;
 use crate::ui::components::utc_time::UtcTime;
 use crate::server_fns::catalogue::{admin_products, SaveProduct};
 use crate::ui::auth_context::use_auth;
@@ -117,13 +118,13 @@ pub fn ProductFields(
         <label class=LABEL>
             "Description"
             <span class="font-normal text-slate-500">" (Markdown)"</span>
-            <textarea class=INPUT_CLASS name="description" rows="6">{description}</textarea>
+            <TextArea text=description attr:class=INPUT_CLASS attr:name="description" attr:rows="6"/>
         </label>
         <FieldError name="description" error/>
         <label class=LABEL>
             "Repositories"
             <span class="font-normal text-slate-500">" (one per line: acme/widget, or acme/widget-* for a prefix)"</span>
-            <textarea class=format!("{INPUT_CLASS} font-mono") name="repositories" rows="4">{repositories}</textarea>
+            <TextArea text=repositories attr:class=format!("{INPUT_CLASS} font-mono") attr:name="repositories" attr:rows="4"/>
         </label>
         <FieldError name="repositories" error/>
         <label class="flex items-center gap-2 text-sm text-slate-700">
