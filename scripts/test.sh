@@ -56,14 +56,13 @@ pg_start
 export PORTCULLIS_TEST_POSTGRES_URL="$PG_URL"
 stage "unit tests (app, server, stand-in)" \
   cargo_tests "$WORK/unit.log" --skip sqlite:: --skip postgres:: || true
-# One integration test at a time: with several portals running at once in
-# the one test process, a page or API request now and then never gets its
-# answer (seen on 1 December 2026 in ~1 of 12 runs of the http tests, on the
-# code before the layout change too; never with one test at a time). Until
-# that is found, the stages run serially (~30 s more); reproduce with
-# `cargo test … --test it -- http::sqlite::` in a loop.
-stage "integration tests on SQLite" cargo_tests "$WORK/sqlite.log" sqlite:: --test-threads=1 || true
-stage "integration tests on PostgreSQL" cargo_tests "$WORK/postgres.log" postgres:: --test-threads=1 || true
+# Tests run in parallel, each with its own portal in the one test process.
+# (Until 1 December 2026 they ran one at a time: a page request now and
+# then never got its answer. The cause was leptos's process-wide
+# `SuppressResourceLoad` flag, set while a portal generated its route list;
+# `startup::route_list` now generates it once per process.)
+stage "integration tests on SQLite" cargo_tests "$WORK/sqlite.log" sqlite:: || true
+stage "integration tests on PostgreSQL" cargo_tests "$WORK/postgres.log" postgres:: || true
 pg_stop
 
 # The stand-in, a registry and the portal on free loopback ports, then

@@ -206,6 +206,17 @@ async fn session_layer(
         .with_signed(key))
 }
 
+/// The page routes, generated once per process. Generating them renders
+/// the app with leptos's *process-wide* `SuppressResourceLoad` flag set, so
+/// any page another portal in the same process renders meanwhile waits for
+/// resources that never load: with the tests' many portals in one process,
+/// a page now and then never got its answer. Once per process, it always
+/// happens before any portal serves.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 fn spawn_task<F, Fut>(start: F) -> Task
 where
     F: FnOnce(tokio::sync::oneshot::Receiver<()>) -> Fut,
@@ -235,7 +246,7 @@ fn router(
     edge: &crate::config::EdgeConfig,
 ) -> Router {
     let leptos_options = state.leptos_options.clone();
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let origin = Arc::new(OriginPolicy { public_origin: state.auth.public_origin.clone() });
     let context_state = state.clone();
     Router::new()
