@@ -4,6 +4,8 @@
 //! asking, what each scope gets; see there for the rules), and the answer is
 //! signed (`crate::signing::jwt`) and sent: 200 with the token, 401 with the
 //! reason in words (the client prints it), 503 when the portal cannot decide.
+//! A token is sent only after its audit record is committed (group commit,
+//! `services::registry::batch`); if that fails within `COMMIT_LIMIT`, 503.
 //! Bounds first: a network past its failures gets 429 (`Retry-After`)
 //! before anything is read; a request outside `domain::registry::limits`, or
 //! with bytes that are not clean UTF-8, gets 400 before any look-up. Every
@@ -27,7 +29,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{DateTime, SecondsFormat, Utc};
 use percent_encoding::percent_decode_str;
 use serde_json::json;
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 pub async fn token(
     State(svc): State<Arc<RegistryService>>,
@@ -55,11 +57,17 @@ pub async fn token(
     match answer {
         Ok(grant) => {
             let (response, record) = sign_and_respond(&svc, grant, trail, &request);
-            registry.audit.push(record).await;
-            response
+            // The token leaves only once its record is committed.
+            if registry.audit.commit(record, COMMIT_LIMIT).await {
+                response
+            } else {
+                refused(&Refusal::Unavailable)
+            }
         }
         Err(refusal) if trail.is_authenticated() => {
-            registry.audit.push(trail.refused(refusal.reason())).await;
+            // A refusal grants nothing; it is answered once recorded (or
+            // once recording gave up).
+            registry.audit.commit(trail.refused(refusal.reason()), COMMIT_LIMIT).await;
             refused(&refusal)
         }
         Err(refusal) => {
@@ -72,6 +80,10 @@ pub async fn token(
         }
     }
 }
+
+/// How long a request waits for its record's commit before it answers 503
+/// (the record may still be written; a token never leaves without it).
+const COMMIT_LIMIT: Duration = Duration::from_secs(5);
 
 /// The audit action of token requests.
 const ACTION: &str = "registry.token";

@@ -1,9 +1,11 @@
-//! The token service's audit writer. Every decision is recorded, but not in
-//! the request: handlers queue the event (waiting only if the queue is full)
-//! and one task writes whatever has queued up in a single transaction
-//! (multi-row INSERTs), along with each credential's `last_used_at`. On a
-//! clean shutdown the queue is closed after the server has finished its
-//! requests and drained to the database before the process exits.
+//! The token service's audit writer, a group commit: a request hands its
+//! decision to the queue and waits until the transaction holding it has
+//! committed; one task writes whatever has queued up meanwhile in a single
+//! transaction (multi-row INSERTs), along with each credential's
+//! `last_used_at`, then tells every waiting request. So a token leaves the
+//! process only after its record is durable: a crash can lose a request,
+//! never a token issued without its record. On a clean shutdown the queue
+//! is closed after the server has finished its requests and drained.
 
 use crate::backend::db;
 use crate::backend::db::audit::NewAuditRow;
@@ -31,9 +33,15 @@ pub struct TokenRecord {
 const QUEUE: usize = 65_536;
 const BATCH: usize = 2_000;
 
+/// A decision and the request waiting for its commit.
+struct Pending {
+    record: TokenRecord,
+    committed: oneshot::Sender<bool>,
+}
+
 #[derive(Clone)]
 pub struct AuditQueue {
-    tx: mpsc::Sender<TokenRecord>,
+    tx: mpsc::Sender<Pending>,
 }
 
 /// Stops the writer: closes the queue, writes what is left, then returns.
@@ -59,16 +67,22 @@ impl AuditQueue {
         (Self { tx }, Drain { stop, done })
     }
 
-    /// Queues a decision; waits only when the writer is far behind.
-    pub async fn push(&self, d: TokenRecord) {
-        if let Err(e) = self.tx.send(d).await {
+    /// Queues a decision and waits, at most `limit`, until it is committed.
+    /// `true`: the record is durable. `false`: it may still be written (the
+    /// writer retries a failing database for ~30 s), but the caller must
+    /// not let its effect out (the token route answers 503).
+    pub async fn commit(&self, record: TokenRecord, limit: Duration) -> bool {
+        let (committed, done) = oneshot::channel();
+        if let Err(e) = self.tx.send(Pending { record, committed }).await {
             // Only after shutdown began, which happens after the last request.
-            tracing::error!(decision = ?e.0, "audit queue closed: decision not recorded");
+            tracing::error!(decision = ?e.0.record, "audit queue closed: decision not recorded");
+            return false;
         }
+        matches!(tokio::time::timeout(limit, done).await, Ok(Ok(true)))
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<TokenRecord>, mut stopped: oneshot::Receiver<()>) {
+async fn writer(db: Db, mut rx: mpsc::Receiver<Pending>, mut stopped: oneshot::Receiver<()>) {
     let mut buf = Vec::with_capacity(BATCH);
     loop {
         tokio::select! {
@@ -89,23 +103,26 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<TokenRecord>, mut stopped: onesho
     }
 }
 
+/// Tells every request of `buf` how its batch ended, and empties it.
+fn settle(buf: &mut Vec<Pending>, committed: bool) {
+    for p in buf.drain(..) {
+        let _ = p.committed.send(committed);
+    }
+}
+
 /// Writes the batch, retrying for about half a minute (a database restart,
 /// a lock); only then are the events logged as lost. A batch the database
 /// refuses for its data (which `db::audit` cleans, so this is a defence in
 /// depth) is written row by row at once, so one bad row never costs or
 /// delays another.
-async fn write_with_retry(db: &Db, buf: &mut Vec<TokenRecord>) {
+async fn write_with_retry(db: &Db, buf: &mut Vec<Pending>) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=10 {
-        match write(db, buf).await {
-            Ok(()) => {
-                buf.clear();
-                return;
-            }
+        match write(db, buf.iter().map(|p| &p.record)).await {
+            Ok(()) => return settle(buf, true),
             Err(e) if db::is_bad_data(&e) => {
                 tracing::warn!(error = %e, events = buf.len(), "audit batch refused for its data; writing row by row");
-                write_alone(db, buf).await;
-                return;
+                return write_alone(db, buf).await;
             }
             Err(e) if attempt < 10 => {
                 tracing::warn!(error = %e, attempt, events = buf.len(), "audit batch write failed; retrying");
@@ -114,9 +131,10 @@ async fn write_with_retry(db: &Db, buf: &mut Vec<TokenRecord>) {
             }
             Err(e) => {
                 tracing::error!(error = %e, events = buf.len(), "audit batch lost after retries");
-                for d in buf.drain(..) {
-                    tracing::error!(decision = ?d, "unrecorded registry decision");
+                for p in buf.iter() {
+                    tracing::error!(decision = ?p.record, "unrecorded registry decision");
                 }
+                return settle(buf, false);
             }
         }
     }
@@ -124,19 +142,28 @@ async fn write_with_retry(db: &Db, buf: &mut Vec<TokenRecord>) {
 
 /// Each record in its own transaction; one the database still refuses is
 /// recorded without its details (which name the refusal instead).
-async fn write_alone(db: &Db, buf: &mut Vec<TokenRecord>) {
-    for d in buf.drain(..) {
-        let Err(e) = write(db, std::slice::from_ref(&d)).await else { continue };
-        let stub = TokenRecord { details: serde_json::json!({ "unrecordable_details": e.to_string() }), ..d };
-        if let Err(e) = write(db, std::slice::from_ref(&stub)).await {
-            tracing::error!(error = %e, decision = ?stub, "unrecorded registry decision");
-        }
+async fn write_alone(db: &Db, buf: &mut Vec<Pending>) {
+    for p in buf.drain(..) {
+        let ok = match write(db, std::iter::once(&p.record)).await {
+            Ok(()) => true,
+            Err(e) => {
+                let stub = TokenRecord { details: serde_json::json!({ "unrecordable_details": e.to_string() }), ..p.record };
+                match write(db, std::iter::once(&stub)).await {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::error!(error = %e, decision = ?stub, "unrecorded registry decision");
+                        false
+                    }
+                }
+            }
+        };
+        let _ = p.committed.send(ok);
     }
 }
 
-async fn write(db: &Db, buf: &[TokenRecord]) -> Result<(), sqlx::Error> {
-    let rows: Vec<NewAuditRow<'_>> = buf
-        .iter()
+async fn write<'a>(db: &Db, records: impl Iterator<Item = &'a TokenRecord> + Clone) -> Result<(), sqlx::Error> {
+    let rows: Vec<NewAuditRow<'_>> = records
+        .clone()
         .map(|d| NewAuditRow {
             occurred_at: d.at,
             actor_user_id: d.actor_user_id,
@@ -152,7 +179,7 @@ async fn write(db: &Db, buf: &[TokenRecord]) -> Result<(), sqlx::Error> {
         })
         .collect();
     let mut used: HashMap<i64, DateTime<Utc>> = HashMap::new();
-    for d in buf {
+    for d in records {
         if let Some(id) = d.credential_id {
             let t = used.entry(id).or_insert(d.at);
             *t = (*t).max(d.at);
