@@ -12,7 +12,10 @@ use app::backend::web::session::PortalSessionStore;
 use app::backend::web::state::{AppState, AuthSettings, RegistrySettings};
 use app::{shell, App};
 use app::backend::services::audit::attempts::{self, Attempts};
-use app::backend::web::ratelimit::FailureLimiter;
+use app::backend::services::audit::{chain, retention};
+use app::backend::services::jobs::{self, Job};
+use app::backend::web::metrics::Metrics;
+use app::backend::web::ratelimit::{self, FailureLimiter};
 use axum::{extract::DefaultBodyLimit, routing::get, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -81,8 +84,9 @@ pub struct Application {
     pub registry: Arc<registry::RegistryService>,
     /// Flushes the registry decisions still queued for the audit log.
     audit_drain: app::backend::services::registry::Drain,
-    /// Seals the audit hash chain every second (`app::backend::services::audit::chain`).
-    sealer: Task,
+    /// The fleet's background jobs (`app::backend::services::jobs`): stopped
+    /// after the last request, each finishing its run in flight.
+    jobs: (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>),
     /// Writes the counts of unauthenticated attempts (`services::audit::attempts`).
     attempts: Task,
     edge: crate::config::EdgeConfig,
@@ -128,6 +132,7 @@ impl Application {
         leptos_options.site_addr = addr;
 
         let attempts = Arc::new(Attempts::new(config.edge.attempt_window));
+        let metrics = Arc::new(Metrics::default());
         let state = AppState {
             leptos_options: leptos_options.clone(),
             db: db.clone(),
@@ -135,7 +140,7 @@ impl Application {
                 public_origin: base_url.origin().ascii_serialization(),
                 client_ip_header: config.client_ip_header.clone(),
             }),
-            limiter: Arc::new(LoginLimiter::new(config.login_limits)),
+            limiter: Arc::new(LoginLimiter::new(db.clone(), config.login_limits)),
             registry: Arc::new(RegistrySettings {
                 host: config.registry.host.clone(),
                 service: config.registry.service.clone(),
@@ -143,23 +148,32 @@ impl Application {
             billing: billing(&config, &base_url)?,
             audit_query_timeout: config.audit_query_timeout,
             attempts: attempts.clone(),
+            metrics: metrics.clone(),
         };
         spawn_housekeeping(&state);
         app::backend::web::password::warm_up().await;
 
         let cache_max_age = Duration::from_millis(config.registry.cache_max_age_ms);
-        let failures = FailureLimiter::new(config.edge.token_failures_per_minute);
-        let (services, audit_drain) =
-            app::backend::services::registry::Registry::start(db.clone(), cache_max_age, attempts.clone(), failures);
+        let failures = FailureLimiter::new(db.clone(), config.edge.token_failures_per_minute);
+        let (services, audit_drain) = app::backend::services::registry::Registry::start(
+            db.clone(),
+            cache_max_age,
+            attempts.clone(),
+            failures,
+            metrics.clone(),
+        );
         let registry = registry::start(services, &config.registry, config.client_ip_header.clone())?;
-        let sessions = session_layer(&db, &config, &base_url).await?;
-        let router = router(state, sessions, registry.clone(), &config.edge);
-        let sealer = spawn_task(|stopped| app::backend::services::audit::chain::run_sealer(db.clone(), Duration::from_secs(1), stopped));
+        let (sessions, store) = session_layer(&db, &config, &base_url).await?;
+        let metrics_access = routes::health::MetricsAccess(config.fleet.metrics_token.as_ref().map(|t| t.expose().to_owned()));
+        let router = router(state, sessions, registry.clone(), &config.edge, metrics_access);
+        let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
+        let job_list = fleet_jobs(&db, &store, &config);
+        let jobs = (stop_jobs, tokio::spawn(jobs::run(db.clone(), job_list, metrics, jobs_stopped)));
         // Closed counts are written within a few seconds of their window's end.
         let every = config.edge.attempt_window.min(Duration::from_secs(5));
         let attempts = spawn_task(|stopped| attempts::run_flusher(db.clone(), attempts, every, stopped));
         let edge = config.edge.clone();
-        Ok(Self { listener, router, addr, base_url, db, demo_accounts, registry, audit_drain, sealer, attempts, edge })
+        Ok(Self { listener, router, addr, base_url, db, demo_accounts, registry, audit_drain, jobs, attempts, edge })
     }
 
     pub fn port(&self) -> u16 {
@@ -173,37 +187,74 @@ impl Application {
     {
         let served = crate::listener::serve(self.listener, self.router, &self.edge, shutdown).await;
         // Every request has been answered: write the decisions and counts
-        // still queued, then seal the chain over them.
+        // still queued, stop the jobs, then seal the chain over everything.
         self.audit_drain.finish().await;
         stop(self.attempts, "the attempt counter's writer").await;
-        stop(self.sealer, "the audit chain sealer").await;
+        let (stop_jobs, jobs) = self.jobs;
+        let _ = stop_jobs.send(true);
+        if let Err(e) = jobs.await {
+            tracing::error!(error = %e, "the job runner failed");
+        }
+        if let Err(e) = chain::seal_pending(&self.db).await {
+            tracing::warn!(error = %e, "sealing the audit chain at shutdown failed");
+        }
         served
     }
 }
 
-async fn session_layer(
-    db: &Db,
-    config: &Config,
-    base_url: &Url,
-) -> Result<SessionManagerLayer<PortalSessionStore, tower_sessions::service::SignedCookie>, StartupError> {
+type Sessions = SessionManagerLayer<PortalSessionStore, tower_sessions::service::SignedCookie>;
+
+/// The session layer and its store (whose expired sessions a job sweeps).
+async fn session_layer(db: &Db, config: &Config, base_url: &Url) -> Result<(Sessions, PortalSessionStore), StartupError> {
     let store = PortalSessionStore::new(db).await?;
-    let cleaner = store.clone();
-    tokio::spawn(async move {
-        use tower_sessions::ExpiredDeletion;
-        if let Err(e) = cleaner.continuously_delete_expired(Duration::from_secs(3600)).await {
-            tracing::error!(error = %e, "expired-session cleanup stopped");
-        }
-    });
     // The cookie key must be 64 bytes; derive it from the configured secret.
     let key = Key::from(Sha512::digest(config.session_secret.expose().as_bytes()).as_slice());
-    Ok(SessionManagerLayer::new(store)
+    let layer = SessionManagerLayer::new(store.clone())
         .with_name("portcullis_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(base_url.scheme() == "https")
         .with_path("/")
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)))
-        .with_signed(key))
+        .with_signed(key);
+    Ok((layer, store))
+}
+
+/// The background jobs every replica offers and the fleet runs once each
+/// (`app::backend::services::jobs`).
+fn fleet_jobs(db: &Db, store: &PortalSessionStore, config: &Config) -> Vec<Job> {
+    let minute = Duration::from_secs(60);
+    let seal_db = db.clone();
+    let sweep_db = db.clone();
+    let store = store.clone();
+    let mut list = vec![
+        Job::new("audit.seal", Duration::from_secs(1), Duration::from_secs(30), move || {
+            let db = seal_db.clone();
+            async move { chain::seal_pending(&db).await.map(|n| format!("{n} sealed")).map_err(|e| e.to_string()) }
+        }),
+        Job::new("sessions.sweep", 60 * minute, 5 * minute, move || {
+            let store = store.clone();
+            async move {
+                use tower_sessions::ExpiredDeletion;
+                store.delete_expired().await.map(|()| "expired sessions deleted".to_owned()).map_err(|e| e.to_string())
+            }
+        }),
+        Job::new("rate_limits.sweep", 10 * minute, minute, move || {
+            let db = sweep_db.clone();
+            async move { ratelimit::sweep(&db).await.map(|n| format!("{n} windows deleted")).map_err(|e| e.to_string()) }
+        }),
+    ];
+    if let Some((days, dir)) = config.fleet.retention.clone() {
+        let db = db.clone();
+        list.push(Job::new("audit.retain", 24 * 60 * minute, 60 * minute, move || {
+            let (db, dir) = (db.clone(), dir.clone());
+            async move {
+                let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+                retention::retain(&db, cutoff, &dir).await.map(|r| format!("{} events archived and deleted", r.deleted)).map_err(|e| e.to_string())
+            }
+        }));
+    }
+    list
 }
 
 /// The page routes, generated once per process. Generating them renders
@@ -229,28 +280,24 @@ where
 fn spawn_housekeeping(state: &AppState) {
     let catalogue = state.clone();
     tokio::spawn(async move { app::backend::services::billing::sync_published(&catalogue).await });
-    let limiter = state.limiter.clone();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tick.tick().await;
-            limiter.prune();
-        }
-    });
 }
 
 fn router(
     state: AppState,
-    sessions: SessionManagerLayer<PortalSessionStore, tower_sessions::service::SignedCookie>,
+    sessions: Sessions,
     registry: Arc<registry::RegistryService>,
     edge: &crate::config::EdgeConfig,
+    metrics_access: routes::health::MetricsAccess,
 ) -> Router {
     let leptos_options = state.leptos_options.clone();
     let routes = route_list();
     let origin = Arc::new(OriginPolicy { public_origin: state.auth.public_origin.clone() });
     let context_state = state.clone();
     Router::new()
-        .route("/healthz", get(routes::health::healthz))
+        .route("/livez", get(routes::health::livez))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/healthz", get(routes::health::readyz))
+        .route("/metrics", get(routes::health::metrics).layer(axum::Extension(metrics_access)))
         .route(
             "/audit/export",
             get(routes::rest::audit::page_export).layer(axum::middleware::from_fn(routes::rest::error::log_internal_errors)),

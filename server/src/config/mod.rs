@@ -3,9 +3,11 @@
 //! The table in README.md lists every variable; keep the two in step.
 
 pub mod edge;
+pub mod fleet;
 pub mod stripe;
 
 pub use edge::EdgeConfig;
+pub use fleet::FleetConfig;
 
 use app::backend::web::ratelimit::LoginLimits;
 use std::{fmt, net::SocketAddr, num::NonZeroU32};
@@ -15,7 +17,7 @@ pub use crate::config::stripe::StripeConfig;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/portcullis.db";
 pub const DEFAULT_SITE_ADDR: &str = "127.0.0.1:3000";
-const MIN_SECRET_CHARS: usize = 32;
+pub(crate) const MIN_SECRET_CHARS: usize = 32;
 
 /// A bad or missing setting: which variable, and what is wrong with it.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -93,6 +95,8 @@ pub struct Config {
     pub audit_query_timeout: std::time::Duration,
     /// Connection limits, timeouts and the bounds on unauthenticated callers (`edge.rs`).
     pub edge: EdgeConfig,
+    /// The metrics secret and the retention job (`fleet.rs`).
+    pub fleet: FleetConfig,
 }
 
 pub const DEFAULT_REGISTRY_KEY_DIR: &str = "data/registry-keys";
@@ -283,6 +287,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             stripe: self.stripe()?,
             audit_query_timeout: self.audit_query_timeout()?,
             edge: self.edge()?,
+            fleet: self.fleet()?,
         })
     }
 }
@@ -347,6 +352,9 @@ mod tests {
             ("PORTCULLIS_BODY_TIMEOUT_SECS", "0"),
             ("PORTCULLIS_REGISTRY_TOKEN_FAILURES_PER_MINUTE", "-1"),
             ("PORTCULLIS_AUDIT_ATTEMPT_WINDOW_SECS", "86400"),
+            ("PORTCULLIS_METRICS_TOKEN", "short"),
+            ("PORTCULLIS_AUDIT_RETENTION_DAYS", "30"),
+            ("PORTCULLIS_AUDIT_ARCHIVE_DIR", "/tmp/archive"),
         ];
         for (var, value) in cases {
             let e = env(&[("PORTCULLIS_SESSION_SECRET", SECRET), (var, value)]).serve(false).unwrap_err();

@@ -40,16 +40,19 @@ pub async fn webhook(
                 Handled::Duplicate => "duplicate",
                 Handled::Ignored => "ignored",
             };
+            st.metrics.webhook(outcome);
             (StatusCode::OK, Json(json!({ "received": true, "outcome": outcome }))).into_response()
         }
         Err(Rejected::Invalid(reason)) => {
             tracing::warn!(%reason, "refused a Stripe webhook delivery");
+            st.metrics.webhook("refused");
             (StatusCode::BAD_REQUEST, Json(json!({ "error": reason }))).into_response()
         }
         Err(Rejected::Retry(e)) => {
             // The boundary: the cause is logged under the request id.
             let request_id = meta.request_id.as_deref().unwrap_or("unknown");
             tracing::error!(request_id, "a Stripe webhook could not be applied; Stripe will retry");
+            st.metrics.webhook("failed");
             (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "error": e.logged(request_id).to_string() }))).into_response()
         }
     }

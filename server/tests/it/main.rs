@@ -27,6 +27,7 @@ mod catalogue;
 mod cli;
 mod credentials;
 mod escaping;
+mod fleet;
 mod hostile;
 mod http;
 mod registry;

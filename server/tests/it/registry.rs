@@ -244,6 +244,7 @@ async fn restarted_portal(app: &TestApp) -> Portal {
         stripe: None,
         audit_query_timeout: app::backend::db::audit::DEFAULT_QUERY_TIMEOUT,
         edge: crate::support::test_edge(),
+        fleet: Default::default(),
     };
     let portal = server::startup::Application::build(config).await.expect("second portal builds");
     let base = format!("http://127.0.0.1:{}", portal.port());

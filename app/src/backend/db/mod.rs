@@ -11,9 +11,11 @@ pub mod audit_search;
 pub mod bounded;
 pub mod credentials;
 pub mod entitlements;
+pub mod jobs;
 pub mod orders;
 mod password_hash;
 pub mod products;
+pub mod rate_limits;
 pub mod registry;
 pub mod users;
 
@@ -144,6 +146,11 @@ impl Db {
     /// A cheap round trip, for health checks.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         on_db!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|_| ()))
+    }
+
+    /// The pool's open and idle connections (metrics).
+    pub fn pool_use(&self) -> (u32, usize) {
+        on_db!(self, |pool| (pool.size(), pool.num_idle()))
     }
 
     pub async fn close(&self) {

@@ -96,7 +96,7 @@ pub async fn login(email: &str, password: &str) -> Result<SessionUser, AppError>
     // Attempts that authenticate nothing are counted per network and
     // minute (`audit::attempts`), with the first one's e-mail as sample.
     let sample = || json!({ "email": email.as_str(), "user_agent": meta.user_agent });
-    if let Err(retry_after_secs) = st.limiter.check(meta.ip, Some(email.as_str())) {
+    if let Err(retry_after_secs) = st.limiter.check(meta.ip, Some(email.as_str())).await? {
         st.attempts.note(Attempt::denied("auth.login", "rate_limited"), meta.ip, Utc::now(), sample);
         return Err(AppError::RateLimited { retry_after_secs });
     }
@@ -155,7 +155,7 @@ pub async fn signup(email: &str, password: &str) -> Result<SessionUser, AppError
     let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
     let password =
         Password::parse(password, Some(email.as_str())).map_err(|e| AppError::invalid("password", e))?;
-    if let Err(retry_after_secs) = st.limiter.check(meta.ip, None) {
+    if let Err(retry_after_secs) = st.limiter.check(meta.ip, None).await? {
         st.attempts.note(Attempt::denied("auth.signup", "rate_limited"), meta.ip, Utc::now(), || json!({ "user_agent": meta.user_agent }));
         return Err(AppError::RateLimited { retry_after_secs });
     }

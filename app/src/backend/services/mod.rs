@@ -12,6 +12,7 @@ pub mod credentials;
 pub mod customers;
 pub mod demo;
 pub mod entitlements;
+pub mod jobs;
 pub mod markdown;
 pub mod periodic;
 pub mod registry;

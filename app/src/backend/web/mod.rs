@@ -3,6 +3,7 @@
 //! password hashing (argon2id) and high-entropy secret hashing.
 
 pub mod csp;
+pub mod metrics;
 pub mod password;
 pub mod ratelimit;
 pub mod request;

@@ -1,34 +1,42 @@
-//! Throttling, in memory, per process (issue 13 moves it to the database):
-//! - log-in and sign-up with `governor` (GCRA, keyed): one bucket per client
-//!   network and one per account, so neither a single host nor a botnet
+//! Throttling shared by every replica: fixed one-minute windows counted in
+//! the database (`db::rate_limits`, one upsert per counted attempt), so
+//! limits hold across replicas and restarts.
+//! - `LoginLimiter`: log-in and sign-up attempts per client network and
+//!   log-in attempts per account, so neither a single host nor a botnet
 //!   spraying one account gets unbounded guesses;
-//! - `FailureLimiter`: failed registry token requests per client network
-//!   and minute; a network past its limit is refused before any look-up.
+//! - `FailureLimiter`: failed registry token requests per client network.
+//!   Only failures are counted in the database; once a failure finds its
+//!   network at the limit, this replica refuses that network locally until
+//!   the window ends (no database read on the token path), and every other
+//!   replica does so at that network's next failure there: across N
+//!   replicas a network gets at most the limit plus N failures a window.
 //!
-//! Every key is a `domain::net::ClientNetwork` (an IPv6 client counts as its
-//! /64), and every refusal says when to come back (`Retry-After`).
+//! Every key is a `domain::net::ClientNetwork` (an IPv6 client counts as
+//! its /64), and every refusal says when to come back (`Retry-After`: the
+//! seconds to the window's end). A fixed window lets a client spend its
+//! limit at the end of one minute and again at the start of the next.
 
+use crate::backend::db::{self, Db};
 use crate::domain::net::ClientNetwork;
-use governor::{clock::Clock, clock::DefaultClock, DefaultKeyedRateLimiter, Quota, RateLimiter};
-use std::{
-    collections::HashMap,
-    net::IpAddr,
-    num::NonZeroU32,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use chrono::{DateTime, Utc};
+use std::{collections::HashMap, net::IpAddr, num::NonZeroU32, sync::Mutex, time::Instant};
 
-/// Buckets kept before the idle ones are dropped at once (rather than at
-/// the next minute's prune), bounding memory under a spray of networks.
-const MAX_BUCKETS: usize = 100_000;
+/// The length of every window, in seconds.
+const WINDOW_SECS: i64 = 60;
 
-pub struct LoginLimiter {
-    by_ip: DefaultKeyedRateLimiter<ClientNetwork>,
-    by_account: DefaultKeyedRateLimiter<String>,
-    pruned: Mutex<Instant>,
+/// Networks this replica refuses at most, kept before expired ones are
+/// dropped; past it a new network is not refused locally (its failures
+/// still count in the database) rather than forgetting one that is.
+const MAX_BLOCKED: usize = 100_000;
+
+/// The window `now` falls in, and the whole seconds left in it (≥ 1).
+fn window(now: DateTime<Utc>) -> (DateTime<Utc>, u64) {
+    let start = now.timestamp().div_euclid(WINDOW_SECS) * WINDOW_SECS;
+    let left = (start + WINDOW_SECS - now.timestamp()).max(1) as u64;
+    (DateTime::from_timestamp(start, 0).unwrap_or(now), left)
 }
 
-/// Attempts allowed per minute (the burst is the same number).
+/// Attempts allowed per minute.
 #[derive(Clone, Copy, Debug)]
 pub struct LoginLimits {
     pub per_ip_per_minute: NonZeroU32,
@@ -44,179 +52,174 @@ impl Default for LoginLimits {
     }
 }
 
+pub struct LoginLimiter {
+    db: Db,
+    limits: LoginLimits,
+}
+
 impl LoginLimiter {
-    pub fn new(limits: LoginLimits) -> Self {
-        Self {
-            by_ip: RateLimiter::keyed(Quota::per_minute(limits.per_ip_per_minute)),
-            by_account: RateLimiter::keyed(Quota::per_minute(limits.per_account_per_minute)),
-            pruned: Mutex::new(Instant::now()),
-        }
+    pub fn new(db: Db, limits: LoginLimits) -> Self {
+        Self { db, limits }
     }
 
-    /// Takes one attempt from the IP's bucket and, if given, the account's.
-    /// On refusal returns the seconds until the next attempt is allowed.
-    pub fn check(&self, ip: Option<IpAddr>, account: Option<&str>) -> Result<(), u64> {
-        let now = DefaultClock::default().now();
-        if self.by_ip.len() > MAX_BUCKETS || self.by_account.len() > MAX_BUCKETS {
-            // At most once a second: a prune walks every bucket.
-            let mut last = self.pruned.lock().unwrap_or_else(|e| e.into_inner());
-            if last.elapsed() >= Duration::from_secs(1) {
-                *last = Instant::now();
-                drop(last);
-                self.prune();
+    /// Counts one attempt against the client's network and, if given, the
+    /// account. `Ok(Err(seconds))`: refused, come back then.
+    pub async fn check(&self, ip: Option<IpAddr>, account: Option<&str>) -> Result<Result<(), u64>, sqlx::Error> {
+        let (start, left) = window(Utc::now());
+        if let Some(ip) = ip {
+            let n = db::rate_limits::hit(&self.db, &format!("login:net:{}", ClientNetwork::of(ip)), start).await?;
+            if n > i64::from(self.limits.per_ip_per_minute.get()) {
+                return Ok(Err(left));
             }
         }
-        if let Some(ip) = ip {
-            self.by_ip.check_key(&ClientNetwork::of(ip)).map_err(|n| n.wait_time_from(now).as_secs().max(1))?;
-        }
         if let Some(account) = account {
-            self.by_account
-                .check_key(&account.to_string())
-                .map_err(|n| n.wait_time_from(now).as_secs().max(1))?;
+            let n = db::rate_limits::hit(&self.db, &format!("login:account:{account}"), start).await?;
+            if n > i64::from(self.limits.per_account_per_minute.get()) {
+                return Ok(Err(left));
+            }
         }
-        Ok(())
-    }
-
-    /// Drops buckets that are full again, bounding memory.
-    pub fn prune(&self) {
-        self.by_ip.retain_recent();
-        self.by_account.retain_recent();
+        Ok(Ok(()))
     }
 }
 
-/// Failures allowed per client network in a fixed window; checked before
-/// the work a failure costs. Bounded: past `MAX_BUCKETS` networks, the
-/// windows that ended are dropped; if none has, a new network is not
-/// tracked (it is limited once there is room) rather than evicting one
-/// that is being limited.
+/// Failed token requests per client network (see the module text).
 pub struct FailureLimiter {
-    per_window: u32,
-    window: Duration,
-    buckets: Mutex<HashMap<ClientNetwork, (Instant, u32)>>,
+    db: Db,
+    per_minute: u32,
+    /// Networks refused here, until the instant their window ends.
+    blocked: Mutex<HashMap<ClientNetwork, Instant>>,
 }
 
 impl FailureLimiter {
-    pub fn new(per_minute: NonZeroU32) -> Self {
-        Self::with_window(per_minute, Duration::from_secs(60))
+    pub fn new(db: Db, per_minute: NonZeroU32) -> Self {
+        Self { db, per_minute: per_minute.get(), blocked: Mutex::new(HashMap::new()) }
     }
 
-    pub fn with_window(per_window: NonZeroU32, window: Duration) -> Self {
-        Self { per_window: per_window.get(), window, buckets: Mutex::new(HashMap::new()) }
-    }
-
-    /// `Err(seconds to wait)` if `ip`'s network used up its failures.
+    /// `Err(seconds to wait)` if `ip`'s network is refused: no database read.
     pub fn check(&self, ip: Option<IpAddr>) -> Result<(), u64> {
         let Some(ip) = ip else { return Ok(()) };
-        let now = Instant::now();
-        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        match buckets.get(&ClientNetwork::of(ip)) {
-            Some((start, n)) if *n >= self.per_window && now < *start + self.window => {
-                Err((*start + self.window - now).as_secs().max(1))
-            }
-            _ => Ok(()),
+        let blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        match blocked.get(&ClientNetwork::of(ip)) {
+            Some(until) => match until.checked_duration_since(Instant::now()) {
+                Some(left) => Err(left.as_secs().max(1)),
+                None => Ok(()),
+            },
+            None => Ok(()),
         }
     }
 
-    /// Counts one failure of `ip`'s network.
-    pub fn failed(&self, ip: Option<IpAddr>) {
+    /// Counts one failure of `ip`'s network (shared); from the limit on,
+    /// the network is refused here until its window ends. A database error
+    /// is logged and the failure not counted.
+    pub async fn failed(&self, ip: Option<IpAddr>) {
         let Some(ip) = ip else { return };
-        let now = Instant::now();
         let net = ClientNetwork::of(ip);
-        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if !buckets.contains_key(&net) && buckets.len() >= MAX_BUCKETS {
-            let window = self.window;
-            buckets.retain(|_, (start, _)| now < *start + window);
-            if buckets.len() >= MAX_BUCKETS {
+        let (start, left) = window(Utc::now());
+        let n = match db::rate_limits::hit(&self.db, &format!("token:net:{net}"), start).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not count a failed token request");
+                return;
+            }
+        };
+        if n >= i64::from(self.per_minute) {
+            self.block(net, Instant::now() + std::time::Duration::from_secs(left));
+        }
+    }
+
+    fn block(&self, net: ClientNetwork, until: Instant) {
+        let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
+        if !blocked.contains_key(&net) && blocked.len() >= MAX_BLOCKED {
+            let now = Instant::now();
+            blocked.retain(|_, u| *u > now);
+            if blocked.len() >= MAX_BLOCKED {
                 return;
             }
         }
-        let bucket = buckets.entry(net).or_insert((now, 0));
-        if now >= bucket.0 + self.window {
-            *bucket = (now, 0);
-        }
-        bucket.1 = bucket.1.saturating_add(1);
+        blocked.insert(net, until);
     }
 
-    /// Drops the windows that ended.
-    pub fn prune(&self) {
-        let now = Instant::now();
-        let window = self.window;
-        self.buckets.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, (start, _)| now < *start + window);
+    /// How many networks this replica refuses (for tests and metrics).
+    pub fn blocked(&self) -> usize {
+        self.blocked.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
+}
 
-    pub fn tracked(&self) -> usize {
-        self.buckets.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
+/// Deletes windows that ended over an hour ago (the `rate_limits.sweep` job).
+pub async fn sweep(db: &Db) -> Result<u64, sqlx::Error> {
+    db::rate_limits::sweep(db, Utc::now() - chrono::Duration::hours(1)).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    async fn db() -> (Db, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display())).await.unwrap();
+        db.migrate().await.unwrap();
+        (db, dir)
+    }
+
+    fn limits(per_ip: u32, per_account: u32) -> LoginLimits {
+        LoginLimits {
+            per_ip_per_minute: NonZeroU32::new(per_ip).unwrap(),
+            per_account_per_minute: NonZeroU32::new(per_account).unwrap(),
+        }
+    }
+
     #[test]
-    fn refuses_past_the_per_account_limit_but_not_other_accounts() {
-        let l = LoginLimiter::new(LoginLimits {
-            per_ip_per_minute: NonZeroU32::new(100).unwrap(),
-            per_account_per_minute: NonZeroU32::new(3).unwrap(),
-        });
+    fn windows_are_whole_minutes() {
+        let t = DateTime::from_timestamp(1_699_999_997, 0).unwrap(); // 17 s into a minute
+        let (start, left) = window(t);
+        assert_eq!(start.timestamp() % 60, 0);
+        assert_eq!((t.timestamp() - start.timestamp(), left), (17, 43));
+    }
+
+    #[tokio::test]
+    async fn refuses_past_the_per_account_limit_but_not_other_accounts() {
+        let (db, _dir) = db().await;
+        let l = LoginLimiter::new(db, limits(100, 3));
         let ip = Some("127.0.0.1".parse().unwrap());
         for _ in 0..3 {
-            assert!(l.check(ip, Some("a@example.com")).is_ok());
+            assert_eq!(l.check(ip, Some("a@example.com")).await.unwrap(), Ok(()));
         }
-        let wait = l.check(ip, Some("a@example.com")).unwrap_err();
+        let wait = l.check(ip, Some("a@example.com")).await.unwrap().unwrap_err();
         assert!((1..=60).contains(&wait));
-        assert!(l.check(ip, Some("b@example.com")).is_ok());
+        assert_eq!(l.check(ip, Some("b@example.com")).await.unwrap(), Ok(()));
     }
 
-    #[test]
-    fn refuses_past_the_per_ip_limit_whatever_the_account() {
-        let l = LoginLimiter::new(LoginLimits {
-            per_ip_per_minute: NonZeroU32::new(2).unwrap(),
-            per_account_per_minute: NonZeroU32::new(100).unwrap(),
-        });
-        let ip = Some("10.0.0.1".parse().unwrap());
-        assert!(l.check(ip, Some("a@example.com")).is_ok());
-        assert!(l.check(ip, Some("b@example.com")).is_ok());
-        assert!(l.check(ip, Some("c@example.com")).is_err());
-        assert!(l.check(Some("10.0.0.2".parse().unwrap()), Some("c@example.com")).is_ok());
-    }
-
-    #[test]
-    fn an_ipv6_client_cannot_step_around_the_limit_within_its_64() {
-        let l = LoginLimiter::new(LoginLimits {
-            per_ip_per_minute: NonZeroU32::new(2).unwrap(),
-            per_account_per_minute: NonZeroU32::new(100).unwrap(),
-        });
+    #[tokio::test]
+    async fn an_ipv6_client_cannot_step_around_the_limit_within_its_64() {
+        let (db, _dir) = db().await;
+        let l = LoginLimiter::new(db, limits(2, 100));
         for i in 1..=2 {
-            assert!(l.check(Some(format!("2001:db8:1:2::{i}").parse().unwrap()), None).is_ok());
+            assert!(l.check(Some(format!("2001:db8:1:2::{i}").parse().unwrap()), None).await.unwrap().is_ok());
         }
-        assert!(l.check(Some("2001:db8:1:2:ffff::9".parse().unwrap()), None).is_err());
-        assert!(l.check(Some("2001:db8:1:3::1".parse().unwrap()), None).is_ok());
+        assert!(l.check(Some("2001:db8:1:2:ffff::9".parse().unwrap()), None).await.unwrap().is_err());
+        assert!(l.check(Some("2001:db8:1:3::1".parse().unwrap()), None).await.unwrap().is_ok());
     }
 
-    #[test]
-    fn failures_past_the_limit_refuse_the_network_until_the_window_ends() {
-        let l = FailureLimiter::with_window(NonZeroU32::new(3).unwrap(), Duration::from_millis(300));
+    #[tokio::test]
+    async fn two_replicas_share_the_limits() {
+        let (db, _dir) = db().await;
+        let (a, b) = (LoginLimiter::new(db.clone(), limits(3, 100)), LoginLimiter::new(db.clone(), limits(3, 100)));
+        let ip = Some("203.0.113.9".parse().unwrap());
+        assert!(a.check(ip, None).await.unwrap().is_ok());
+        assert!(b.check(ip, None).await.unwrap().is_ok());
+        assert!(a.check(ip, None).await.unwrap().is_ok());
+        assert!(b.check(ip, None).await.unwrap().is_err(), "the fourth attempt, on either replica");
+
+        let (fa, fb) = (FailureLimiter::new(db.clone(), NonZeroU32::new(3).unwrap()), FailureLimiter::new(db, NonZeroU32::new(3).unwrap()));
         let ip = Some("2001:db8::1".parse().unwrap());
-        for _ in 0..3 {
-            assert!(l.check(ip).is_ok());
-            l.failed(ip);
-        }
-        assert_eq!(l.check(Some("2001:db8::2".parse().unwrap())), Err(1));
-        assert!(l.check(Some("203.0.113.1".parse().unwrap())).is_ok());
-        std::thread::sleep(Duration::from_millis(350));
-        assert!(l.check(ip).is_ok());
-    }
-
-    #[test]
-    fn a_spray_of_networks_is_bounded_and_evicts_no_limited_network() {
-        let l = FailureLimiter::new(NonZeroU32::new(1).unwrap());
-        let limited = Some("198.51.100.1".parse().unwrap());
-        l.failed(limited);
-        for i in 0..(MAX_BUCKETS as u32 + 10) {
-            l.failed(Some(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i))));
-        }
-        assert_eq!(l.tracked(), MAX_BUCKETS);
-        assert!(l.check(limited).is_err());
+        fa.failed(ip).await;
+        fb.failed(ip).await;
+        assert!(fa.check(ip).is_ok() && fb.check(ip).is_ok());
+        fa.failed(ip).await;
+        assert!(fa.check(Some("2001:db8::2".parse().unwrap())).is_err(), "the /64 is refused where the limit was reached");
+        assert!(fb.check(ip).is_ok(), "the other replica learns at the network's next failure there");
+        fb.failed(ip).await;
+        assert!(fb.check(ip).is_err());
+        assert!(fa.check(Some("203.0.113.1".parse().unwrap())).is_ok());
     }
 }

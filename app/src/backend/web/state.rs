@@ -22,6 +22,8 @@ pub struct AppState {
     /// Counts of attempts that authenticate nothing, written as aggregated
     /// audit rows (`services::audit::attempts`).
     pub attempts: Arc<crate::backend::services::audit::attempts::Attempts>,
+    /// This process's counters (`GET /metrics`).
+    pub metrics: Arc<crate::backend::web::metrics::Metrics>,
 }
 
 /// What pages and services need to know about the registry (the token

@@ -17,6 +17,7 @@ use crate::routes::registry::RegistryService;
 use crate::signing::jwt::{sign_token, TokenSpec};
 use app::backend::services::registry::{Grant, Refusal, TokenRecord, TokenRequest, Trail, INTERNAL_ERROR};
 use app::backend::services::audit::attempts::Attempt;
+use app::backend::web::metrics::TokenOutcome;
 use app::backend::web::RequestMeta;
 use app::domain::{audit_fields::is_unsafe, registry::limits};
 use axum::{
@@ -37,20 +38,25 @@ pub async fn token(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let started = std::time::Instant::now();
     let meta = RequestMeta::from_parts(&headers, Some(peer), svc.client_ip_header.as_deref());
     let at = Utc::now();
     let registry = &svc.services;
+    let done = |outcome: TokenOutcome, response: Response| {
+        registry.metrics.token(outcome, started.elapsed());
+        response
+    };
     if let Err(wait) = registry.failures.check(meta.ip) {
         registry.attempts.note(Attempt::denied(ACTION, "rate_limited"), meta.ip, at, || json!({ "user_agent": meta.user_agent }));
-        return too_many(wait);
+        return done(TokenOutcome::Limited, too_many(wait));
     }
     let ip = meta.ip;
     let request = match read_request(&headers, query.as_deref().unwrap_or_default(), meta, at) {
         Ok(request) => request,
         Err(problem) => {
-            registry.failures.failed(ip);
+            registry.failures.failed(ip).await;
             registry.attempts.note(Attempt::denied(ACTION, "malformed"), ip, at, || json!({ "problem": problem }));
-            return malformed(problem);
+            return done(TokenOutcome::Malformed, malformed(problem));
         }
     };
     let (answer, trail) = registry.tokens.decide(&request, &svc.settings.service).await;
@@ -59,24 +65,26 @@ pub async fn token(
             let (response, record) = sign_and_respond(&svc, grant, trail, &request);
             // The token leaves only once its record is committed.
             if registry.audit.commit(record, COMMIT_LIMIT).await {
-                response
+                done(TokenOutcome::Granted, response)
             } else {
-                refused(&Refusal::Unavailable)
+                done(TokenOutcome::Unavailable, refused(&Refusal::Unavailable))
             }
         }
         Err(refusal) if trail.is_authenticated() => {
             // A refusal grants nothing; it is answered once recorded (or
             // once recording gave up).
             registry.audit.commit(trail.refused(refusal.reason()), COMMIT_LIMIT).await;
-            refused(&refusal)
+            let outcome = if matches!(refusal, Refusal::Unavailable) { TokenOutcome::Unavailable } else { TokenOutcome::Denied };
+            done(outcome, refused(&refusal))
         }
         Err(refusal) => {
             // Nothing was authenticated: counted, not recorded one by one.
             if !matches!(refusal, Refusal::Unavailable) {
-                registry.failures.failed(ip);
+                registry.failures.failed(ip).await;
             }
             registry.attempts.note(Attempt::denied(ACTION, refusal.code()), ip, at, || trail.sample());
-            refused(&refusal)
+            let outcome = if matches!(refusal, Refusal::Unavailable) { TokenOutcome::Unavailable } else { TokenOutcome::Unauthenticated };
+            done(outcome, refused(&refusal))
         }
     }
 }

@@ -58,7 +58,7 @@ pub struct TestApp {
     pub registry_key_dir: std::path::PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 pub struct Options {
@@ -73,6 +73,8 @@ pub struct Options {
     pub audit_query_timeout: Duration,
     /// Connection bounds, token failure limit, attempt window.
     pub edge: server::config::EdgeConfig,
+    /// `PORTCULLIS_METRICS_TOKEN`.
+    pub metrics_token: Option<String>,
 }
 
 /// The edge settings of test portals: counted attempts are written a
@@ -96,6 +98,7 @@ impl Default for Options {
             stripe: None,
             audit_query_timeout: app::backend::db::audit::DEFAULT_QUERY_TIMEOUT,
             edge: test_edge(),
+            metrics_token: None,
         }
     }
 }
@@ -135,6 +138,16 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(backend, dir.path()).await;
         let registry_key_dir = dir.path().join("registry-keys");
+        Self::start(database_url, registry_key_dir, Some(dir), opts).await
+    }
+
+    /// A second portal on this one's database and key folder: another
+    /// replica of the same fleet.
+    pub async fn replica(&self, opts: Options) -> Self {
+        Self::start(self.database_url.clone(), self.registry_key_dir.clone(), None, opts).await
+    }
+
+    async fn start(database_url: String, registry_key_dir: std::path::PathBuf, dir: Option<tempfile::TempDir>, opts: Options) -> Self {
         let mut registry = RegistryConfig::with_key_dir(&registry_key_dir);
         if let Some(host) = &opts.registry_host {
             registry.host = host.clone();
@@ -154,6 +167,10 @@ impl TestApp {
             stripe: opts.stripe.clone(),
             audit_query_timeout: opts.audit_query_timeout,
             edge: opts.edge.clone(),
+            fleet: server::config::FleetConfig {
+                metrics_token: opts.metrics_token.clone().map(Secret::new),
+                ..Default::default()
+            },
         };
         let app = Application::build(config).await.expect("application builds");
         let base = format!("http://127.0.0.1:{}", app.port());

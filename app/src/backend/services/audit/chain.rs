@@ -192,14 +192,6 @@ async fn count_after(db: &Db, id: i64) -> Result<u64, sqlx::Error> {
     Ok(n.max(0) as u64)
 }
 
-/// Seals every `every` until `stop` fires (then once more).
-pub async fn run_sealer(db: Db, every: Duration, stop: tokio::sync::oneshot::Receiver<()>) {
-    crate::backend::services::periodic::run_every("sealing the audit chain", every, stop, |_| async {
-        seal_pending(&db).await.map(|_| ())
-    })
-    .await;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,8 @@ use crate::backend::db;
 use crate::backend::db::audit::NewAuditRow;
 use crate::backend::db::Db;
 use chrono::{DateTime, Utc};
-use std::{collections::HashMap, time::Duration};
+use crate::backend::web::metrics::Metrics;
+use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio::sync::{mpsc, oneshot};
 
 /// One decision as the audit log keeps it.
@@ -60,10 +61,10 @@ impl Drain {
 }
 
 impl AuditQueue {
-    pub fn start(db: Db) -> (Self, Drain) {
+    pub fn start(db: Db, metrics: Arc<Metrics>) -> (Self, Drain) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (stop, stopped) = oneshot::channel();
-        let done = tokio::spawn(writer(db, rx, stopped));
+        let done = tokio::spawn(writer(db, rx, stopped, metrics));
         (Self { tx }, Drain { stop, done })
     }
 
@@ -82,7 +83,7 @@ impl AuditQueue {
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<Pending>, mut stopped: oneshot::Receiver<()>) {
+async fn writer(db: Db, mut rx: mpsc::Receiver<Pending>, mut stopped: oneshot::Receiver<()>, metrics: Arc<Metrics>) {
     let mut buf = Vec::with_capacity(BATCH);
     loop {
         tokio::select! {
@@ -90,7 +91,9 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Pending>, mut stopped: oneshot::R
                 if n == 0 {
                     break;
                 }
+                let started = std::time::Instant::now();
                 write_with_retry(&db, &mut buf).await;
+                metrics.audit_commit(started.elapsed(), rx.len());
             }
             _ = &mut stopped => {
                 rx.close();

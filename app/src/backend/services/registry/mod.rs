@@ -15,6 +15,7 @@ pub use events::Notifications;
 
 use crate::backend::db::Db;
 use crate::backend::services::audit::attempts::Attempts;
+use crate::backend::web::metrics::Metrics;
 use crate::backend::web::ratelimit::FailureLimiter;
 use std::{sync::Arc, time::Duration};
 
@@ -28,19 +29,27 @@ pub struct Registry {
     pub attempts: Arc<Attempts>,
     /// Failed token requests per client network.
     pub failures: FailureLimiter,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Registry {
     /// Starts the audit writer. The returned `Drain` must be finished after
     /// the last request, so no queued decision is lost at shutdown.
-    pub fn start(db: Db, cache_max_age: Duration, attempts: Arc<Attempts>, failures: FailureLimiter) -> (Self, Drain) {
-        let (audit, drain) = AuditQueue::start(db.clone());
+    pub fn start(
+        db: Db,
+        cache_max_age: Duration,
+        attempts: Arc<Attempts>,
+        failures: FailureLimiter,
+        metrics: Arc<Metrics>,
+    ) -> (Self, Drain) {
+        let (audit, drain) = AuditQueue::start(db.clone(), metrics.clone());
         let registry = Self {
             tokens: Decider::new(db.clone(), cache_max_age),
             audit,
             events: Notifications::new(db),
             attempts,
             failures,
+            metrics,
         };
         (registry, drain)
     }
