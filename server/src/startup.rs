@@ -293,18 +293,13 @@ fn router(
     let routes = route_list();
     let origin = Arc::new(OriginPolicy { public_origin: state.auth.public_origin.clone() });
     let context_state = state.clone();
-    Router::new()
-        .route("/livez", get(routes::health::livez))
-        .route("/readyz", get(routes::health::readyz))
-        .route("/healthz", get(routes::health::readyz))
-        .route("/metrics", get(routes::health::metrics).layer(axum::Extension(metrics_access)))
+    // What people use in a browser: pages, server functions and the audit
+    // page's export, behind the session and the same-origin check.
+    let people = Router::new()
         .route(
             "/audit/export",
             get(routes::rest::audit::page_export).layer(axum::middleware::from_fn(routes::rest::error::log_internal_errors)),
         )
-        .nest(routes::rest::PREFIX, routes::rest::router())
-        .nest_service("/registry", registry::router(registry))
-        .route("/stripe/webhook", axum::routing::post(routes::stripe::webhook))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -315,14 +310,27 @@ fn router(
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .with_state(state)
+        .with_state(state.clone())
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(origin, middleware::same_origin_writes));
+    // What machines call with their own credentials: no session is loaded
+    // and no page layer runs for them (the token service's hot path).
+    let machines = Router::new()
+        .route("/livez", get(routes::health::livez))
+        .route("/readyz", get(routes::health::readyz))
+        .route("/healthz", get(routes::health::readyz))
+        .route("/metrics", get(routes::health::metrics).layer(axum::Extension(metrics_access)))
+        .nest(routes::rest::PREFIX, routes::rest::router())
+        .route("/stripe/webhook", axum::routing::post(routes::stripe::webhook))
+        .with_state(state)
+        .nest_service("/registry", registry::router(registry));
+    machines
+        .merge(people)
         // Every body, server functions' included: at most MAX_BODY bytes
         // (`middleware::bounded_bodies`), arriving within the body timeout.
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(axum::middleware::from_fn(middleware::bounded_bodies))
         .layer(RequestBodyTimeoutLayer::new(edge.body_timeout))
-        .layer(axum::middleware::from_fn_with_state(origin, middleware::same_origin_writes))
         // Outside the panic catcher, so its 500 page gets the headers too.
         .layer(axum::middleware::from_fn(middleware::catch_panic))
         .layer(axum::middleware::from_fn(middleware::security_headers))
