@@ -4,7 +4,7 @@
 #   - the size of the wasm, JS and CSS the browser downloads, raw and brotli.
 #   - may_pull (the access check) per second and p50/p99, 10,000 customers ×
 #     5 entitlements, on SQLite (and PostgreSQL with BENCH_POSTGRES=1);
-#   - then bench/registry.sh: /registry/token grants per second vs. /healthz,
+#   - then bench/registry.sh: /registry/token grants per second vs. /livez,
 #     audit rows = requests, skopeo pull with vs. without the token service,
 #     on SQLite and PostgreSQL (BENCH_REGISTRY=0 skips it; ~5 min).
 # Usage: bash bench/run.sh [REQUESTS]   (default 3000; at most 120 s of load)

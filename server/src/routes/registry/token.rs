@@ -193,7 +193,12 @@ fn sign_and_respond(svc: &RegistryService, grant: Grant, trail: Trail, request: 
         "expires_in": svc.settings.token_ttl_secs,
         "issued_at": request.at.to_rfc3339_opts(SecondsFormat::Secs, true),
     });
-    ((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response(), trail.issued(grant))
+    let mut record = trail.issued(grant);
+    // The token's id: a client's token can be matched to its record.
+    if let Some(details) = record.details.as_object_mut() {
+        details.insert("jti".into(), jti.into());
+    }
+    ((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response(), record)
 }
 
 /// 400 for a request that is not a token request (`read_request`).
