@@ -38,7 +38,7 @@ pub enum StartupError {
     Demo(String),
     #[error("leptos configuration: {0}")]
     Leptos(String),
-    #[error("PORTCULLIS_REGISTRY_KEY_DIR: {0}")]
+    #[error("{0}")]
     RegistryKeys(#[from] crate::signing::keys::KeyError),
     #[error("PORTCULLIS_STRIPE_SECRET_KEY: {0}")]
     Stripe(String),
@@ -151,7 +151,8 @@ impl Application {
         let failures = FailureLimiter::new(config.edge.token_failures_per_minute);
         let (services, audit_drain) =
             app::backend::services::registry::Registry::start(db.clone(), cache_max_age, attempts.clone(), failures);
-        let registry = registry::start(services, &config.registry, config.client_ip_header.clone())?;
+        let keys = crate::signing::store::open(&db, &config.registry).await?;
+        let registry = registry::start(services, keys, &config.registry, config.client_ip_header.clone());
         let sessions = session_layer(&db, &config, &base_url).await?;
         let router = router(state, sessions, registry.clone(), &config.edge);
         let sealer = spawn_task(|stopped| app::backend::services::audit::chain::run_sealer(db.clone(), Duration::from_secs(1), stopped));

@@ -29,5 +29,6 @@ mod credentials;
 mod escaping;
 mod hostile;
 mod http;
+mod keys;
 mod registry;
 mod registry_token;

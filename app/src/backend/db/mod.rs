@@ -15,6 +15,7 @@ pub mod orders;
 mod password_hash;
 pub mod products;
 pub mod registry;
+pub mod signing_keys;
 pub mod users;
 
 use sqlx::{

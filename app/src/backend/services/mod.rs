@@ -15,4 +15,5 @@ pub mod entitlements;
 pub mod markdown;
 pub mod periodic;
 pub mod registry;
+pub mod signing_keys;
 pub mod users;
