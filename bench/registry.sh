@@ -123,6 +123,7 @@ run_backend() { # LABEL URL
   start_portal "$url" "$dir" "$port"
   local rport aport
   rport=$(free_port); aport=$(free_port)
+  PORTCULLIS_DATABASE_URL="$url" PORTCULLIS_SESSION_SECRET=bench-secret-bench-secret-bench-secret-0123 \
   PORTCULLIS_REGISTRY_KEY_DIR="$dir/keys" PORTCULLIS_LOG=error \
     "$BIN" registry config --out "$dir/registry" --listen "127.0.0.1:$rport" --portal-url "$base" >/dev/null
   sed -i 's/^  level: info/  level: error/' "$dir/registry/config.yml"

@@ -8,7 +8,7 @@
 #   - the Stripe stand-in (end2end/stripe-standin) with a random sk_test_ key
 #     and whsec_ secret, sending its webhooks to the portal's /stripe/webhook;
 #   - a real registry (Debian's docker-registry) configured by `portcullis
-#     registry config` from the portal's own key folder;
+#     registry config` from the portal's keys (in its database);
 #   - the portal in demo mode on a fresh SQLite file, with that Stripe (grace
 #     period 30 s) and that registry;
 #   - the demo image pushed to acme/widget:1.0 with a push credential of the

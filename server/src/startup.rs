@@ -41,7 +41,7 @@ pub enum StartupError {
     Demo(String),
     #[error("leptos configuration: {0}")]
     Leptos(String),
-    #[error("PORTCULLIS_REGISTRY_KEY_DIR: {0}")]
+    #[error("{0}")]
     RegistryKeys(#[from] crate::signing::keys::KeyError),
     #[error("PORTCULLIS_STRIPE_SECRET_KEY: {0}")]
     Stripe(String),
@@ -162,7 +162,8 @@ impl Application {
             failures,
             metrics.clone(),
         );
-        let registry = registry::start(services, &config.registry, config.client_ip_header.clone())?;
+        let keys = crate::signing::store::open(&db, &config.registry).await?;
+        let registry = registry::start(services, keys, &config.registry, config.client_ip_header.clone());
         let (sessions, store) = session_layer(&db, &config, &base_url).await?;
         let metrics_access = routes::health::MetricsAccess(config.fleet.metrics_token.as_ref().map(|t| t.expose().to_owned()));
         let router = router(state, sessions, registry.clone(), &config.edge, metrics_access);

@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod credential;
 pub mod order;
 pub mod registry;
+pub mod signing_key;
 mod email;
 mod password;
 mod role;

@@ -1,9 +1,14 @@
 //! The registry commands: `portcullis registry config|key …` and
-//! `portcullis credential create`.
+//! `portcullis credential create`. The keys are the database's
+//! (`PORTCULLIS_DATABASE_URL`, `signing::store`): every command first makes
+//! sure it has them, as a starting portal does (importing the key folder or
+//! generating a key), and every change is audited; running portals follow
+//! an activation within seconds.
 
 use crate::cli::registry_config as config_file;
 use crate::cli::registry_config::RegistryFile;
-use crate::signing::keys::KeyStore;
+use crate::signing::keys::KeyError;
+use crate::signing::store;
 use crate::{
     cli::CliError,
     config::{self, RegistryConfig, DEFAULT_SITE_ADDR},
@@ -12,8 +17,9 @@ use crate::{
 use app::domain::credential::CredentialKind;
 use app::domain::Email;
 use app::backend::services::audit::Actor;
-use app::backend::services::credentials;
+use app::backend::services::{credentials, signing_keys};
 use app::backend::db;
+use app::domain::signing_key::KeyState;
 use app::backend::web::RequestMeta;
 use clap::Subcommand;
 use std::{net::SocketAddr, path::PathBuf};
@@ -41,14 +47,17 @@ pub enum RegistryCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
-    /// List the keys in the bundle; the active one signs.
+    /// List the keys: the active one signs, pending ones are in the bundle, retired ones are not.
     List,
     /// Generate a key and add it to the bundle (it does not sign yet).
     Add,
-    /// Make a key sign new tokens (once the registry has the new bundle).
+    /// Make a key sign new tokens, on every portal within seconds (once the registry has the new bundle).
     Activate { kid: String },
     /// Take a key out of the bundle (after its last tokens have expired).
     Retire { kid: String },
+    /// Re-seal every key and secret with the current PORTCULLIS_KEY_ENCRYPTION_KEY
+    /// (after a rotation, with the old one in PORTCULLIS_KEY_ENCRYPTION_KEY_PREVIOUS).
+    Rewrap,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,67 +79,92 @@ pub enum CredentialCommand {
     },
 }
 
-fn keys(settings: &RegistryConfig) -> Result<KeyStore, CliError> {
-    KeyStore::open_or_init(&settings.key_dir)
-        .map_err(|e| CliError::Other(format!("PORTCULLIS_REGISTRY_KEY_DIR: {e}")))
-}
-
-pub async fn registry(cmd: RegistryCommand) -> Result<(), CliError> {
+pub async fn registry(mut cmd: RegistryCommand) -> Result<(), CliError> {
     let env = config::process_env();
     let settings = env.registry()?;
-    let store = keys(&settings)?;
-    let fail = |e: crate::signing::keys::KeyError| CliError::Other(e.to_string());
+    if let RegistryCommand::Config { portal_url, .. } = &mut cmd {
+        *portal_url = Some(portal_url_or_default(portal_url.take()).map_err(CliError::Input)?);
+    }
+    let database = startup::open_database(&env.db()?.database_url).await?;
+    let result = run(&database, &settings, cmd).await.map_err(|e| CliError::Other(e.to_string()));
+    database.close().await;
+    result
+}
+
+async fn run(db: &db::Db, settings: &RegistryConfig, cmd: RegistryCommand) -> Result<(), KeyError> {
+    let keks = &settings.keks;
+    store::ensure(db, keks, &settings.key_dir, Actor::Cli).await?;
     match cmd {
         RegistryCommand::Config { out, listen, portal_url } => {
-            let portal_url = match portal_url {
-                Some(u) => u,
-                None => match std::env::var("PORTCULLIS_BASE_URL").ok().filter(|v| !v.trim().is_empty()) {
-                    Some(u) => u,
-                    None => format!(
-                        "http://{}",
-                        std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| DEFAULT_SITE_ADDR.into())
-                    ),
-                },
-            };
-            let parsed = url::Url::parse(&portal_url)
-                .map_err(|e| CliError::Input(format!("--portal-url: not a URL ({e}): {portal_url:?}")))?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(CliError::Input("--portal-url: must be http:// or https://".into()));
-            }
+            let portal_url = portal_url.unwrap_or_default();
             let events_secret = match &settings.events_secret {
                 Some(s) => s.expose().to_owned(),
-                None => store.events_secret().map_err(fail)?,
+                None => store::events_secret(db, keks).await?,
             };
             let file = RegistryFile { portal_url: &portal_url, listen, service: &settings.service, issuer: &settings.issuer };
-            config_file::write(&file, &out, &store, &events_secret).map_err(fail)?;
+            config_file::write(&file, &out, &store::bundle_pem(db).await?, &events_secret)?;
             println!("wrote {0}/config.yml and {0}/bundle.pem (images go to {0}/storage)", out.display());
             println!("start the registry with: docker-registry serve {}/config.yml", out.display());
-            Ok(())
         }
         RegistryCommand::Key(KeyCommand::List) => {
-            for k in store.list().map_err(fail)? {
-                println!("{}  {}  {}", k.kid, k.created, if k.active { "active (signs tokens)" } else { "in bundle" });
+            let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+            for k in signing_keys::list(db).await? {
+                let what = match (k.state, k.retired_at) {
+                    (KeyState::Active, _) => "active (signs tokens)".to_owned(),
+                    (KeyState::Pending, _) => "in bundle (not signing)".to_owned(),
+                    (KeyState::Retired, Some(t)) => format!("retired {} (out of the bundle)", at(t)),
+                    (KeyState::Retired, None) => "retired (out of the bundle)".to_owned(),
+                };
+                println!("{}  {}  {what}  sealed with {}", k.kid, at(k.created_at), k.kek_id);
             }
-            Ok(())
         }
         RegistryCommand::Key(KeyCommand::Add) => {
-            let kid = store.add().map_err(fail)?;
+            let kid = store::add(db, keks, Actor::Cli).await?;
             println!("added {kid} to the bundle (not signing yet)");
-            println!("next: rewrite the registry config (portcullis registry config --out DIR), restart the registry,");
-            println!("then: portcullis registry key activate {kid}, and restart the portal");
-            Ok(())
+            println!("next: rewrite the registry config (portcullis registry config --out DIR) and restart the registry,");
+            println!("then: portcullis registry key activate {kid}");
         }
         RegistryCommand::Key(KeyCommand::Activate { kid }) => {
-            let kid = store.activate(&kid).map_err(fail)?;
-            println!("{kid} now signs new tokens (restart the portal to apply)");
-            Ok(())
+            let (kid, done) = store::activate(db, keks, &kid, Actor::Cli).await?;
+            match done {
+                signing_keys::Activated::Already => println!("{kid} signs new tokens already"),
+                signing_keys::Activated::Now { .. } => println!(
+                    "{kid} now signs new tokens: every running portal switches to it within {} s, no restart",
+                    store::FOLLOW_EVERY.as_secs() + 1
+                ),
+            }
         }
         RegistryCommand::Key(KeyCommand::Retire { kid }) => {
-            let kid = store.retire(&kid).map_err(fail)?;
-            println!("retired {kid}: rewrite the registry config and restart the registry to drop it from the bundle");
-            Ok(())
+            let (kid, retired) = store::retire(db, &kid, Actor::Cli).await?;
+            if retired {
+                println!("retired {kid}: rewrite the registry config and restart the registry to drop it from the bundle");
+            } else {
+                println!("{kid} was retired already");
+            }
+        }
+        RegistryCommand::Key(KeyCommand::Rewrap) => {
+            let n = store::rewrap(db, keks, Actor::Cli).await?;
+            println!("re-sealed {n} keys and secrets with the key-encryption key {}", keks.current_id());
         }
     }
+    Ok(())
+}
+
+/// `--portal-url`, else PORTCULLIS_BASE_URL, else http:// + LEPTOS_SITE_ADDR;
+/// an http(s) URL.
+fn portal_url_or_default(given: Option<String>) -> Result<String, String> {
+    let portal_url = match given {
+        Some(u) => u,
+        None => match std::env::var("PORTCULLIS_BASE_URL").ok().filter(|v| !v.trim().is_empty()) {
+            Some(u) => u,
+            None => format!("http://{}", std::env::var("LEPTOS_SITE_ADDR").unwrap_or_else(|_| DEFAULT_SITE_ADDR.into())),
+        },
+    };
+    let parsed = url::Url::parse(&portal_url).map_err(|e| format!("--portal-url: not a URL ({e}): {portal_url:?}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("--portal-url: must be http:// or https://".into());
+    }
+    Ok(portal_url)
 }
 
 pub async fn credential(cmd: CredentialCommand) -> Result<(), CliError> {

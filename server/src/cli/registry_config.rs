@@ -3,7 +3,7 @@
 //! auth against this portal, notifications to `/registry/events` with the
 //! shared secret, filesystem storage under DIR, loopback by default.
 
-use crate::signing::keys::{KeyError, KeyStore};
+use crate::signing::keys::KeyError;
 use std::{fs, io::Write, net::SocketAddr, path::Path};
 
 pub struct RegistryFile<'a> {
@@ -72,13 +72,14 @@ notifications:
     )
 }
 
-/// Writes `config.yml` (mode 0600) and `bundle.pem` into `dir` (created),
-/// with `dir/storage` for the images. Rewriting keeps the storage and the
-/// `http.secret` of an existing config.
-pub fn write(f: &RegistryFile<'_>, dir: &Path, keys: &KeyStore, events_secret: &str) -> Result<(), KeyError> {
+/// Writes `config.yml` (mode 0600) and `bundle.pem` (the certificates of
+/// every key not retired) into `dir` (created), with `dir/storage` for the
+/// images. Rewriting keeps the storage and the `http.secret` of an existing
+/// config.
+pub fn write(f: &RegistryFile<'_>, dir: &Path, bundle_pem: &str, events_secret: &str) -> Result<(), KeyError> {
     let io = |p: &Path| {
         let p = p.to_owned();
-        move |source| KeyError::Io { path: p, source }
+        move |source: std::io::Error| KeyError::Invalid(format!("--out: {}: {source}", p.display()))
     };
     fs::create_dir_all(dir.join("storage")).map_err(io(dir))?;
     let dir = dir.canonicalize().map_err(io(dir))?;
@@ -101,7 +102,7 @@ pub fn write(f: &RegistryFile<'_>, dir: &Path, keys: &KeyStore, events_secret: &
     file.write_all(text.as_bytes()).map_err(io(&tmp))?;
     fs::rename(&tmp, &config).map_err(io(&config))?;
     let bundle = dir.join("bundle.pem");
-    fs::write(&bundle, keys.bundle_pem()?).map_err(io(&bundle))?;
+    fs::write(&bundle, bundle_pem).map_err(io(&bundle))?;
     Ok(())
 }
 
@@ -112,7 +113,7 @@ mod tests {
     #[test]
     fn config_points_at_the_portal_and_keeps_its_http_secret() {
         let dir = tempfile::tempdir().unwrap();
-        let keys = KeyStore::open_or_init(dir.path().join("keys")).unwrap();
+        let bundle = crate::signing::keys::generate().unwrap().cert_pem;
         let out = dir.path().join("registry");
         let f = RegistryFile {
             portal_url: "http://127.0.0.1:3000/",
@@ -120,16 +121,17 @@ mod tests {
             service: "portcullis-registry",
             issuer: "portcullis",
         };
-        write(&f, &out, &keys, &keys.events_secret().unwrap()).unwrap();
+        let secret = "an-events-secret-an-events-secret-0123";
+        write(&f, &out, &bundle, secret).unwrap();
         let text = fs::read_to_string(out.join("config.yml")).unwrap();
         assert!(text.contains("realm: \"http://127.0.0.1:3000/registry/token\""));
         assert!(text.contains("url: \"http://127.0.0.1:3000/registry/events\""));
-        assert!(text.contains(&format!("Authorization: [\"Bearer {}\"]", keys.events_secret().unwrap())));
+        assert!(text.contains(&format!("Authorization: [\"Bearer {secret}\"]")));
         assert!(text.contains("addr: \"127.0.0.1:5000\""));
         let secret_line = |t: &str| t.lines().find(|l| l.trim().starts_with("secret: ")).unwrap().to_owned();
-        write(&f, &out, &keys, &keys.events_secret().unwrap()).unwrap();
+        write(&f, &out, &bundle, secret).unwrap();
         assert_eq!(secret_line(&text), secret_line(&fs::read_to_string(out.join("config.yml")).unwrap()));
-        assert!(fs::read_to_string(out.join("bundle.pem")).unwrap().contains("BEGIN CERTIFICATE"));
+        assert_eq!(fs::read_to_string(out.join("bundle.pem")).unwrap(), bundle);
         assert!(out.join("storage").is_dir());
     }
 }

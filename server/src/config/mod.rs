@@ -109,8 +109,10 @@ pub const DEFAULT_REGISTRY_CACHE_MS: u64 = 250;
 /// The registry token service's settings (`PORTCULLIS_REGISTRY_*`).
 #[derive(Clone, Debug)]
 pub struct RegistryConfig {
-    /// Signing keys, certificates and the events secret (created at first start).
+    /// A key folder of an earlier version, imported into the database at the first start.
     pub key_dir: std::path::PathBuf,
+    /// What the signing keys are sealed with (`PORTCULLIS_KEY_ENCRYPTION_KEY`, see `signing::kek`).
+    pub keks: crate::signing::kek::Keks,
     /// The registry's `auth.token.service`: the tokens' `aud`.
     pub service: String,
     /// The registry's `auth.token.issuer`: the tokens' `iss`.
@@ -128,10 +130,11 @@ pub struct RegistryConfig {
 }
 
 impl RegistryConfig {
-    /// The defaults, with keys under `key_dir` (tests use a temp dir).
+    /// The defaults (the built-in key-encryption key), with `key_dir` (tests use a temp dir).
     pub fn with_key_dir(key_dir: impl Into<std::path::PathBuf>) -> Self {
         Self {
             key_dir: key_dir.into(),
+            keks: crate::signing::kek::Keks::builtin(),
             service: DEFAULT_REGISTRY_SERVICE.into(),
             issuer: DEFAULT_REGISTRY_ISSUER.into(),
             host: DEFAULT_REGISTRY_HOST.into(),
@@ -172,6 +175,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let mut r = RegistryConfig::with_key_dir(
             self.get("PORTCULLIS_REGISTRY_KEY_DIR").unwrap_or_else(|| DEFAULT_REGISTRY_KEY_DIR.into()),
         );
+        r.keks = crate::signing::kek::Keks::from_env(|k| self.get(k))?;
         let plain = |v: &str| !v.is_empty() && v.len() <= 200 && v.chars().all(|c| c.is_ascii_graphic());
         if let Some(v) = self.get("PORTCULLIS_REGISTRY_SERVICE") {
             if !plain(&v) {
@@ -345,6 +349,8 @@ mod tests {
             ("PORTCULLIS_REGISTRY_EVENTS_SECRET", "short"),
             ("PORTCULLIS_REGISTRY_SERVICE", "has space"),
             ("PORTCULLIS_REGISTRY_CACHE_MS", "soon"),
+            ("PORTCULLIS_KEY_ENCRYPTION_KEY", "not32bytes"),
+            ("PORTCULLIS_KEY_ENCRYPTION_KEY_PREVIOUS", "abcd"),
             ("PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS", "0"),
             ("PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS", "2s"),
             ("PORTCULLIS_MAX_CONNECTIONS", "0"),
@@ -353,14 +359,28 @@ mod tests {
             ("PORTCULLIS_REGISTRY_TOKEN_FAILURES_PER_MINUTE", "-1"),
             ("PORTCULLIS_AUDIT_ATTEMPT_WINDOW_SECS", "86400"),
             ("PORTCULLIS_METRICS_TOKEN", "short"),
-            ("PORTCULLIS_AUDIT_RETENTION_DAYS", "30"),
-            ("PORTCULLIS_AUDIT_ARCHIVE_DIR", "/tmp/archive"),
         ];
         for (var, value) in cases {
             let e = env(&[("PORTCULLIS_SESSION_SECRET", SECRET), (var, value)]).serve(false).unwrap_err();
             assert_eq!(&e.variable, var, "{value}");
             assert!(e.to_string().starts_with(var));
         }
+    }
+
+    #[test]
+    fn retention_needs_both_variables_and_whole_days() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("PORTCULLIS_SESSION_SECRET", SECRET)];
+            all.extend_from_slice(pairs);
+            env(&all).serve(false)
+        };
+        assert_eq!(with(&[("PORTCULLIS_AUDIT_RETENTION_DAYS", "30")]).unwrap_err().variable, "PORTCULLIS_AUDIT_ARCHIVE_DIR");
+        assert_eq!(with(&[("PORTCULLIS_AUDIT_ARCHIVE_DIR", "/a")]).unwrap_err().variable, "PORTCULLIS_AUDIT_RETENTION_DAYS");
+        let bad = with(&[("PORTCULLIS_AUDIT_RETENTION_DAYS", "0"), ("PORTCULLIS_AUDIT_ARCHIVE_DIR", "/a")]);
+        assert_eq!(bad.unwrap_err().variable, "PORTCULLIS_AUDIT_RETENTION_DAYS");
+        let ok = with(&[("PORTCULLIS_AUDIT_RETENTION_DAYS", "30"), ("PORTCULLIS_AUDIT_ARCHIVE_DIR", "/a")]).unwrap();
+        assert_eq!(ok.fleet.retention, Some((30, "/a".into())));
+        assert!(with(&[]).unwrap().fleet.retention.is_none());
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The registry token itself: a compact JWS (ES256) with the claims
-//! Distribution 2.8 checks, signed by the active key (`keys.rs`). What goes
+//! Distribution 2.8 checks, signed by the active key (`keys.rs`: the one
+//! `ActiveSigner` holds when the token is made). What goes
 //! into its `access` claim is decided by `app::backend::services::registry`.
 
-use crate::signing::keys::{KeyError, Signer};
+use crate::signing::keys::{ActiveSigner, KeyError};
 use app::domain::registry::Access;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde::Serialize;
@@ -37,8 +38,10 @@ pub struct TokenSpec<'a> {
     pub access: &'a [Access],
 }
 
-/// A compact JWS (ES256) the registry accepts.
-pub fn sign_token(signer: &Signer, spec: &TokenSpec<'_>) -> Result<String, KeyError> {
+/// A compact JWS (ES256) the registry accepts, its `kid` and signature
+/// from the same key.
+pub fn sign_token(signer: &ActiveSigner, spec: &TokenSpec<'_>) -> Result<String, KeyError> {
+    let signer = signer.current();
     let header = to_json(&Header { alg: "ES256", typ: "JWT", kid: &signer.kid })?;
     let claims = to_json(&Claims {
         iss: spec.issuer,

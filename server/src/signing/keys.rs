@@ -1,41 +1,51 @@
-//! The token-signing keys: ES256 (P-256), each with a self-signed certificate
-//! the registry trusts through its `rootcertbundle`. Tokens name the key by
-//! its libtrust key id (`kid`), which Distribution 2.8 matches against the
-//! bundle's certificates.
-//!
-//! On disk (`PORTCULLIS_REGISTRY_KEY_DIR`, mode 0700):
-//! `keys/<ID>.key.pem` (PKCS#8, mode 0600), `keys/<ID>.crt.pem`, `active`
-//! (the id of the key that signs), `retired/` (keys taken out of the bundle),
-//! `events-secret` (mode 0600, the registry-notification shared secret).
-//! `<ID>` is the kid without its colons.
-//!
-//! Rotation: `add` (the new key joins the bundle but does not sign) → give
-//! the registry the new bundle and restart it → `activate` the new key and
-//! restart the portal → once the old key's last tokens have expired,
-//! `retire` it. Tokens signed with a key stay valid while it is in the bundle.
+//! The token-signing keys themselves: ES256 (P-256), each with a
+//! self-signed certificate the registry trusts through its
+//! `rootcertbundle`. Tokens name the key by its libtrust key id (`kid`),
+//! which Distribution 2.8 matches against the bundle's certificates.
+//! `Signer` is the key that signs; `ActiveSigner` holds the current one
+//! behind a cheap swap, so a replica follows an activation without a
+//! restart (`store::follow`). Where keys are kept: `store.rs` (the
+//! database, sealed by `kek.rs`); `folder.rs` reads the key folders of
+//! earlier versions for their import.
 
 use data_encoding::BASE32_NOPAD;
 use ring::{
     rand::SystemRandom,
-    signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING},
+    signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING},
 };
 use sha2::{Digest, Sha256};
 use std::{
-    fs,
-    io::Write,
-    path::{Path, PathBuf},
+    path::PathBuf,
+    sync::{Arc, RwLock},
 };
 
+/// What can go wrong with keys; each names the setting to look at.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("{path}: {source}")]
+    /// Reading a key folder for its import.
+    #[error("PORTCULLIS_REGISTRY_KEY_DIR: {path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// A key folder that cannot be imported as it is.
+    #[error("PORTCULLIS_REGISTRY_KEY_DIR: {0}")]
+    Folder(String),
+    /// A sealed value this process cannot open.
+    #[error("PORTCULLIS_KEY_ENCRYPTION_KEY: {0}")]
+    Kek(String),
+    #[error("PORTCULLIS_DATABASE_URL: the signing keys: {0}")]
+    Database(String),
     #[error("{0}")]
     Invalid(String),
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyError + '_ {
-    move |source| KeyError::Io { path: path.to_owned(), source }
+impl From<app::error::AppError> for KeyError {
+    fn from(e: app::error::AppError) -> Self {
+        use app::error::AppError;
+        match e {
+            AppError::Invalid { message, .. } | AppError::Conflict { message, .. } => Self::Invalid(message),
+            AppError::NotFound => Self::Invalid("no such key (see `portcullis registry key list`)".into()),
+            other => Self::Database(other.for_log()),
+        }
+    }
 }
 
 /// The libtrust key id of a DER SubjectPublicKeyInfo: SHA-256, first 30
@@ -46,17 +56,45 @@ pub fn libtrust_kid(spki_der: &[u8]) -> String {
     b32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(":")
 }
 
-fn file_id(kid: &str) -> String {
-    kid.replace(':', "")
+/// The DER SubjectPublicKeyInfo of a P-256 public key (the uncompressed
+/// point): the fixed algorithm header, then the point.
+fn p256_spki(point: &[u8]) -> Vec<u8> {
+    const HEADER: [u8; 26] = [
+        0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
+        0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+    ];
+    [&HEADER[..], point].concat()
 }
 
-/// A key as listed: its id, whether it signs, and its certificate.
-#[derive(Clone, Debug)]
-pub struct KeyInfo {
+/// A new key: its kid, the private key (PKCS#8 DER) and a self-signed
+/// certificate (PEM). No `Debug`: it holds the private key.
+pub struct NewKeyPair {
     pub kid: String,
-    pub active: bool,
-    pub created: String,
+    pub pkcs8_der: Vec<u8>,
     pub cert_pem: String,
+}
+
+impl NewKeyPair {
+    /// The private key as PEM (`PRIVATE KEY`), as key folders held it.
+    pub fn pkcs8_pem(&self) -> String {
+        let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &self.pkcs8_der);
+        let lines: Vec<&str> = b64.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
+        format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"))
+    }
+}
+
+/// Generates a P-256 key with a ten-year self-signed certificate.
+pub fn generate() -> Result<NewKeyPair, KeyError> {
+    let bad = |e: rcgen::Error| KeyError::Invalid(format!("cannot generate a key: {e}"));
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(bad)?;
+    let kid = libtrust_kid(&key.public_key_der());
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(bad)?;
+    params.distinguished_name.push(rcgen::DnType::CommonName, format!("Portcullis token signer {kid}"));
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(3650);
+    let cert = params.self_signed(&key).map_err(bad)?;
+    Ok(NewKeyPair { kid, pkcs8_der: key.serialize_der(), cert_pem: cert.pem() })
 }
 
 /// The key that signs tokens. `Debug` shows only the key id.
@@ -73,6 +111,15 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
+    /// A P-256 private key (PKCS#8 DER); its kid is computed from it.
+    pub fn from_pkcs8(der: &[u8]) -> Result<Self, KeyError> {
+        let rng = SystemRandom::new();
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
+            .map_err(|e| KeyError::Invalid(format!("not a P-256 private key: {e}")))?;
+        let kid = libtrust_kid(&p256_spki(key.public_key().as_ref()));
+        Ok(Self { kid, key, rng })
+    }
+
     /// ES256 over `message`: the 64-byte `r || s` JOSE form.
     pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
         self.key
@@ -80,181 +127,35 @@ impl Signer {
             .map(|s| s.as_ref().to_vec())
             .map_err(|_| KeyError::Invalid("signing failed".into()))
     }
+
+    /// The public key (the uncompressed point), to verify what it signed.
+    pub fn public_key(&self) -> &[u8] {
+        self.key.public_key().as_ref()
+    }
 }
 
-/// The key directory.
-#[derive(Clone, Debug)]
-pub struct KeyStore {
-    dir: PathBuf,
+/// The signer the token route uses now: read once per token (an `Arc`
+/// clone under a read lock), replaced when another key is activated.
+pub struct ActiveSigner(RwLock<Arc<Signer>>);
+
+impl ActiveSigner {
+    pub fn new(signer: Signer) -> Self {
+        Self(RwLock::new(Arc::new(signer)))
+    }
+
+    /// The signer now; a token takes its kid and signature from this one.
+    pub fn current(&self) -> Arc<Signer> {
+        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    pub fn replace(&self, signer: Signer) {
+        *self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(signer);
+    }
 }
 
-fn write_private(path: &Path, contents: &str) -> Result<(), KeyError> {
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path).map_err(io(path))?;
-    f.write_all(contents.as_bytes()).map_err(io(path))
-}
-
-fn generate() -> Result<(String, String, String), KeyError> {
-    let bad = |e: rcgen::Error| KeyError::Invalid(format!("cannot generate a key: {e}"));
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(bad)?;
-    let kid = libtrust_kid(&key.public_key_der());
-    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(bad)?;
-    params.distinguished_name.push(rcgen::DnType::CommonName, format!("Portcullis token signer {kid}"));
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::days(1);
-    params.not_after = now + time::Duration::days(3650);
-    let cert = params.self_signed(&key).map_err(bad)?;
-    Ok((kid, key.serialize_pem(), cert.pem()))
-}
-
-impl KeyStore {
-    /// Opens the directory, creating it, a first key and the events secret
-    /// when missing.
-    pub fn open_or_init(dir: impl Into<PathBuf>) -> Result<Self, KeyError> {
-        let store = Self { dir: dir.into() };
-        let keys = store.dir.join("keys");
-        fs::create_dir_all(&keys).map_err(io(&keys))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            fs::set_permissions(&store.dir, fs::Permissions::from_mode(0o700)).map_err(io(&store.dir))?;
-        }
-        if store.list()?.is_empty() {
-            let kid = store.add()?;
-            store.activate(&kid)?;
-        }
-        store.events_secret()?;
-        Ok(store)
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    fn active_id(&self) -> Result<Option<String>, KeyError> {
-        let path = self.dir.join("active");
-        match fs::read_to_string(&path) {
-            Ok(s) => Ok(Some(s.trim().to_owned())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(KeyError::Io { path, source: e }),
-        }
-    }
-
-    /// The keys in the bundle, oldest first.
-    pub fn list(&self) -> Result<Vec<KeyInfo>, KeyError> {
-        let keys = self.dir.join("keys");
-        let active = self.active_id()?;
-        let mut out = Vec::new();
-        for entry in fs::read_dir(&keys).map_err(io(&keys))? {
-            let path = entry.map_err(io(&keys))?.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
-            let Some(id) = name.strip_suffix(".crt.pem") else { continue };
-            let cert_pem = fs::read_to_string(&path).map_err(io(&path))?;
-            let key_path = keys.join(format!("{id}.key.pem"));
-            let key_pem = fs::read_to_string(&key_path).map_err(io(&key_path))?;
-            let key = rcgen::KeyPair::from_pem(&key_pem)
-                .map_err(|e| KeyError::Invalid(format!("{}: not a private key: {e}", key_path.display())))?;
-            let kid = libtrust_kid(&key.public_key_der());
-            let created = fs::metadata(&path)
-                .and_then(|m| m.modified())
-                .map(|t| chrono::DateTime::<chrono::Utc>::from(t).format("%Y-%m-%d %H:%M UTC").to_string())
-                .unwrap_or_default();
-            out.push(KeyInfo { active: active.as_deref() == Some(id), kid, created, cert_pem });
-        }
-        out.sort_by(|a, b| a.created.cmp(&b.created).then(a.kid.cmp(&b.kid)));
-        Ok(out)
-    }
-
-    /// The key named by a kid (with or without colons) or a unique prefix of it.
-    fn resolve(&self, wanted: &str) -> Result<KeyInfo, KeyError> {
-        let wanted = file_id(wanted.trim()).to_ascii_uppercase();
-        if wanted.len() < 4 {
-            return Err(KeyError::Invalid("give at least 4 characters of the key id".into()));
-        }
-        let matches: Vec<KeyInfo> =
-            self.list()?.into_iter().filter(|k| file_id(&k.kid).starts_with(&wanted)).collect();
-        match matches.len() {
-            1 => Ok(matches.into_iter().next().ok_or_else(|| KeyError::Invalid("no key".into()))?),
-            0 => Err(KeyError::Invalid(format!("no key in the bundle matches {wanted:?} (see `registry key list`)"))),
-            _ => Err(KeyError::Invalid(format!("{wanted:?} matches several keys: give more of the id"))),
-        }
-    }
-
-    /// Generates a key and adds it to the bundle (it does not sign yet).
-    pub fn add(&self) -> Result<String, KeyError> {
-        let (kid, key_pem, cert_pem) = generate()?;
-        let keys = self.dir.join("keys");
-        write_private(&keys.join(format!("{}.key.pem", file_id(&kid))), &key_pem)?;
-        let cert = keys.join(format!("{}.crt.pem", file_id(&kid)));
-        fs::write(&cert, cert_pem).map_err(io(&cert))?;
-        Ok(kid)
-    }
-
-    /// Makes the key sign new tokens (after the registry has it in its bundle).
-    pub fn activate(&self, kid: &str) -> Result<String, KeyError> {
-        let key = self.resolve(kid)?;
-        let path = self.dir.join("active");
-        let tmp = self.dir.join("active.tmp");
-        fs::write(&tmp, file_id(&key.kid)).map_err(io(&tmp))?;
-        fs::rename(&tmp, &path).map_err(io(&path))?;
-        Ok(key.kid)
-    }
-
-    /// Takes a key out of the bundle (its tokens stop working once the
-    /// registry reloads the bundle). The signing key cannot be retired.
-    pub fn retire(&self, kid: &str) -> Result<String, KeyError> {
-        let key = self.resolve(kid)?;
-        if key.active {
-            return Err(KeyError::Invalid("this key signs tokens: activate another one first".into()));
-        }
-        let retired = self.dir.join("retired");
-        fs::create_dir_all(&retired).map_err(io(&retired))?;
-        for suffix in ["key.pem", "crt.pem"] {
-            let name = format!("{}.{suffix}", file_id(&key.kid));
-            let from = self.dir.join("keys").join(&name);
-            fs::rename(&from, retired.join(&name)).map_err(io(&from))?;
-        }
-        Ok(key.kid)
-    }
-
-    /// The certificates of every key in the bundle, for the registry.
-    pub fn bundle_pem(&self) -> Result<String, KeyError> {
-        Ok(self.list()?.into_iter().map(|k| k.cert_pem).collect::<Vec<_>>().join(""))
-    }
-
-    /// The key that signs: the active one.
-    pub fn signer(&self) -> Result<Signer, KeyError> {
-        let id = self
-            .active_id()?
-            .ok_or_else(|| KeyError::Invalid(format!("{}: no active key", self.dir.join("active").display())))?;
-        let path = self.dir.join("keys").join(format!("{id}.key.pem"));
-        let pem = fs::read_to_string(&path).map_err(io(&path))?;
-        let key = rcgen::KeyPair::from_pem(&pem)
-            .map_err(|e| KeyError::Invalid(format!("{}: not a private key: {e}", path.display())))?;
-        let kid = libtrust_kid(&key.public_key_der());
-        let rng = SystemRandom::new();
-        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &key.serialize_der(), &rng)
-            .map_err(|e| KeyError::Invalid(format!("{}: not a P-256 key: {e}", path.display())))?;
-        Ok(Signer { kid, key, rng })
-    }
-
-    /// The shared secret the registry sends with its notifications; made at
-    /// first start.
-    pub fn events_secret(&self) -> Result<String, KeyError> {
-        let path = self.dir.join("events-secret");
-        match fs::read_to_string(&path) {
-            Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
-            Ok(_) => Err(KeyError::Invalid(format!("{}: empty", path.display()))),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let secret = app::backend::web::session::random_token(48);
-                write_private(&path, &secret)?;
-                Ok(secret)
-            }
-            Err(e) => Err(KeyError::Io { path, source: e }),
-        }
+impl std::fmt::Debug for ActiveSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ActiveSigner").field(&self.current()).finish()
     }
 }
 
@@ -262,52 +163,14 @@ impl KeyStore {
 mod tests {
     use super::*;
 
-    #[test]
-    fn first_start_makes_one_active_key_and_a_secret_with_private_modes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = KeyStore::open_or_init(dir.path().join("k")).unwrap();
-        let keys = store.list().unwrap();
-        assert_eq!(keys.len(), 1);
-        assert!(keys[0].active);
-        assert_eq!(store.signer().unwrap().kid, keys[0].kid);
-        assert_eq!(keys[0].kid.len(), 59, "12 groups of 4 and 11 colons");
-        let secret = store.events_secret().unwrap();
-        assert_eq!(KeyStore::open_or_init(dir.path().join("k")).unwrap().events_secret().unwrap(), secret);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode(&store.dir.join("events-secret")), 0o600);
-            assert_eq!(mode(&store.dir.join("keys").join(format!("{}.key.pem", file_id(&keys[0].kid)))), 0o600);
-            assert_eq!(mode(&store.dir), 0o700);
-        }
-    }
-
-    #[test]
-    fn rotation_adds_then_activates_then_retires() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = KeyStore::open_or_init(dir.path()).unwrap();
-        let old = store.signer().unwrap().kid;
-        let new = store.add().unwrap();
-        assert_eq!(store.signer().unwrap().kid, old, "a new key does not sign until activated");
-        assert_eq!(store.bundle_pem().unwrap().matches("BEGIN CERTIFICATE").count(), 2);
-        assert!(store.retire(&old).is_err(), "the signing key cannot be retired");
-        store.activate(&new[..9]).unwrap();
-        assert_eq!(store.signer().unwrap().kid, new);
-        store.retire(&old).unwrap();
-        assert_eq!(store.bundle_pem().unwrap().matches("BEGIN CERTIFICATE").count(), 1);
-        assert!(store.activate("ZZZZ").is_err());
-    }
-
     /// The kid must be what Distribution computes from the certificate; the
     /// shell recipe from its documentation is the reference.
     #[test]
     fn kid_matches_the_openssl_recipe() {
         let dir = tempfile::tempdir().unwrap();
-        let store = KeyStore::open_or_init(dir.path()).unwrap();
-        let key = &store.list().unwrap()[0];
+        let key = generate().unwrap();
         let cert = dir.path().join("c.pem");
-        fs::write(&cert, &key.cert_pem).unwrap();
+        std::fs::write(&cert, &key.cert_pem).unwrap();
         let script = format!(
             "openssl x509 -in {} -pubkey -noout | openssl pkey -pubin -outform DER | openssl dgst -sha256 -binary \
              | head -c 30 | base32 -w0 | tr -d = | sed -E 's/(....)/\\1:/g;s/:$//'",
@@ -316,5 +179,31 @@ mod tests {
         let out = std::process::Command::new("sh").arg("-c").arg(script).output().unwrap();
         assert!(out.status.success());
         assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), key.kid);
+        assert_eq!(key.kid.len(), 59, "12 groups of 4 and 11 colons");
+    }
+
+    #[test]
+    fn the_signer_computes_the_same_kid_and_signs_verifiably() {
+        let key = generate().unwrap();
+        let signer = Signer::from_pkcs8(&key.pkcs8_der).unwrap();
+        assert_eq!(signer.kid, key.kid);
+        let pem = rcgen::KeyPair::from_pem(&key.pkcs8_pem()).unwrap();
+        assert_eq!(pem.serialize_der(), key.pkcs8_der, "the PEM form holds the same key");
+        let sig = signer.sign(b"header.claims").unwrap();
+        assert_eq!(sig.len(), 64);
+        let public = ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, signer.public_key());
+        public.verify(b"header.claims", &sig).unwrap();
+        assert!(!format!("{signer:?}").contains("key:"), "Debug shows the kid only");
+        assert!(Signer::from_pkcs8(b"not a key").is_err());
+    }
+
+    #[test]
+    fn the_active_signer_swaps() {
+        let (a, b) = (generate().unwrap(), generate().unwrap());
+        let active = ActiveSigner::new(Signer::from_pkcs8(&a.pkcs8_der).unwrap());
+        let held = active.current();
+        active.replace(Signer::from_pkcs8(&b.pkcs8_der).unwrap());
+        assert_eq!(held.kid, a.kid, "a token being signed keeps its signer");
+        assert_eq!(active.current().kid, b.kid);
     }
 }

@@ -1,6 +1,11 @@
-//! The registry token-signing keys: ES256 keys with self-signed
-//! certificates on disk (`keys.rs`), their bundle, rotation and the signer
-//! the token route uses; and the token that signer signs (`jwt.rs`).
+//! Registry token signing: the keys (`keys.rs`: ES256 keys, their kid,
+//! the `Signer` and the swap the token route reads), where they are kept
+//! (`store.rs`: in the database, sealed by `kek.rs`, followed by every
+//! replica; `folder.rs`: the key folders of earlier versions, imported at
+//! the first start), and the token they sign (`jwt.rs`).
 
+pub mod folder;
 pub mod jwt;
+pub mod kek;
 pub mod keys;
+pub mod store;

@@ -213,7 +213,7 @@ async fn token_failures_are_limited_per_network_with_retry_after(backend: Backen
 
 async fn notifications_and_webhooks_refuse_hostile_bodies(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let secret = std::fs::read_to_string(app.registry_key_dir.join("events-secret")).unwrap();
+    let secret = app.registry.events_secret.clone();
     // Fresh clients: after an unread body the server closes the connection.
     let post = |body: Vec<u8>, bearer: &str| {
         client()

@@ -30,5 +30,6 @@ mod escaping;
 mod fleet;
 mod hostile;
 mod http;
+mod keys;
 mod registry;
 mod registry_token;

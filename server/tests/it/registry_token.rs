@@ -95,13 +95,10 @@ fn verify(app: &TestApp, body: &Value) -> (Value, Value) {
     assert_eq!(parts.len(), 3);
     let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
-    let store = server::signing::keys::KeyStore::open_or_init(&app.registry_key_dir).unwrap();
-    let active = store.list().unwrap().into_iter().find(|k| k.active).unwrap();
+    let signer = app.registry.signer.current();
     assert_eq!(header["alg"], "ES256");
-    assert_eq!(header["kid"], active.kid.as_str());
-    let key_file = app.registry_key_dir.join("keys").join(format!("{}.key.pem", active.kid.replace(':', "")));
-    let key = rcgen::KeyPair::from_pem(&std::fs::read_to_string(key_file).unwrap()).unwrap();
-    let public = ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, key.public_key_raw());
+    assert_eq!(header["kid"], signer.kid.as_str());
+    let public = ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, signer.public_key());
     let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
     assert_eq!(signature.len(), 64, "JOSE r||s, not DER");
     public.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature).expect("signature verifies");
@@ -296,7 +293,7 @@ fn envelope(id: &str, action: &str, media: &str, method: &str, tag: Option<&str>
 async fn events_are_authenticated_deduplicated_and_recorded(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let w = world(&app).await;
-    let secret = std::fs::read_to_string(app.registry_key_dir.join("events-secret")).unwrap();
+    let secret = app.registry.events_secret.clone();
     let post = |body: Value, bearer: String| {
         let req = app
             .client

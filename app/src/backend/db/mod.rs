@@ -17,6 +17,7 @@ mod password_hash;
 pub mod products;
 pub mod rate_limits;
 pub mod registry;
+pub mod signing_keys;
 pub mod users;
 
 use sqlx::{

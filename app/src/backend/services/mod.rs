@@ -16,4 +16,5 @@ pub mod jobs;
 pub mod markdown;
 pub mod periodic;
 pub mod registry;
+pub mod signing_keys;
 pub mod users;

@@ -8,7 +8,8 @@ pub mod events;
 pub mod token;
 
 use crate::config::RegistryConfig;
-use crate::signing::keys::{KeyError, KeyStore, Signer};
+use crate::signing::keys::ActiveSigner;
+use crate::signing::store::SigningKeys;
 use app::backend::services::registry::Registry;
 use axum::{
     routing::{get, post},
@@ -19,27 +20,25 @@ use std::sync::Arc;
 /// Everything the two endpoints share.
 pub struct RegistryService {
     pub settings: RegistryConfig,
-    pub signer: Signer,
+    /// The key that signs now: the database's active key, followed without
+    /// a restart (`signing::store::follow`).
+    pub signer: Arc<ActiveSigner>,
     pub events_secret: String,
     pub client_ip_header: Option<String>,
     /// The token decision, its audit queue, the notifications.
     pub services: Registry,
 }
 
-/// Opens the key store (creating a first key) around the started `services`.
+/// The token service around the started `services` and the opened keys
+/// (`signing::store::open`).
 pub fn start(
     services: Registry,
+    keys: SigningKeys,
     settings: &RegistryConfig,
     client_ip_header: Option<String>,
-) -> Result<Arc<RegistryService>, KeyError> {
-    let store = KeyStore::open_or_init(&settings.key_dir)?;
-    let signer = store.signer()?;
-    let events_secret = match &settings.events_secret {
-        Some(s) => s.expose().to_owned(),
-        None => store.events_secret()?,
-    };
-    tracing::info!(kid = %signer.kid, key_dir = %settings.key_dir.display(), "registry token service ready");
-    Ok(Arc::new(RegistryService { settings: settings.clone(), signer, events_secret, client_ip_header, services }))
+) -> Arc<RegistryService> {
+    let SigningKeys { signer, events_secret } = keys;
+    Arc::new(RegistryService { settings: settings.clone(), signer, events_secret, client_ip_header, services })
 }
 
 /// `/token` and `/events`, to be nested under `/registry`.

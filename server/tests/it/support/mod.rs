@@ -54,11 +54,11 @@ pub struct TestApp {
     pub db: Db,
     pub database_url: String,
     pub client: Client,
-    /// Signing keys and the events secret (`PORTCULLIS_REGISTRY_KEY_DIR`).
+    /// The key folder imported at the first start (`PORTCULLIS_REGISTRY_KEY_DIR`).
     pub registry_key_dir: std::path::PathBuf,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    _dir: Option<tempfile::TempDir>,
+    _dir: tempfile::TempDir,
 }
 
 pub struct Options {
@@ -73,6 +73,12 @@ pub struct Options {
     pub audit_query_timeout: Duration,
     /// Connection bounds, token failure limit, attempt window.
     pub edge: server::config::EdgeConfig,
+    /// Another app's database (a second replica); `None` = a fresh one.
+    pub database_url: Option<String>,
+    /// The key folder imported at the first start; `None` = an empty path in the app's temp dir.
+    pub registry_key_dir: Option<std::path::PathBuf>,
+    /// The key-encryption keys; `None` = the built-in one (as the CLI has without secrets).
+    pub keks: Option<server::signing::kek::Keks>,
     /// `PORTCULLIS_METRICS_TOKEN`.
     pub metrics_token: Option<String>,
 }
@@ -98,6 +104,9 @@ impl Default for Options {
             stripe: None,
             audit_query_timeout: app::backend::db::audit::DEFAULT_QUERY_TIMEOUT,
             edge: test_edge(),
+            database_url: None,
+            registry_key_dir: None,
+            keks: None,
             metrics_token: None,
         }
     }
@@ -124,6 +133,37 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
     }
 }
 
+/// The configuration of a test portal on `database_url` with `registry_key_dir`.
+pub fn config(opts: &Options, database_url: &str, registry_key_dir: &std::path::Path) -> Config {
+    let mut registry = RegistryConfig::with_key_dir(registry_key_dir);
+    if let Some(host) = &opts.registry_host {
+        registry.host = host.clone();
+    }
+    if let Some(keks) = &opts.keks {
+        registry.keks = keks.clone();
+    }
+    Config {
+        db: DbConfig { database_url: database_url.to_owned() },
+        site_addr: "127.0.0.1:0".parse().unwrap(),
+        base_url: opts.base_url.as_deref().map(|u| u.parse().unwrap()),
+        session_secret: Secret::new("test-secret-test-secret-test-secret-0123456789"),
+        demo: false,
+        client_ip_header: None,
+        login_limits: app::backend::web::ratelimit::LoginLimits {
+            per_ip_per_minute: NonZeroU32::new(opts.per_ip_per_minute).unwrap(),
+            per_account_per_minute: NonZeroU32::new(opts.per_account_per_minute).unwrap(),
+        },
+        registry,
+        stripe: opts.stripe.clone(),
+        audit_query_timeout: opts.audit_query_timeout,
+        edge: opts.edge.clone(),
+        fleet: server::config::FleetConfig {
+            metrics_token: opts.metrics_token.clone().map(Secret::new),
+            ..Default::default()
+        },
+    }
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Self {
         Self::spawn_with(backend, Options::default()).await
@@ -136,42 +176,12 @@ impl TestApp {
         // runtime threads inherit its capture): shown only when it fails.
         let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn,server=info,app=info").try_init();
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database(backend, dir.path()).await;
-        let registry_key_dir = dir.path().join("registry-keys");
-        Self::start(database_url, registry_key_dir, Some(dir), opts).await
-    }
-
-    /// A second portal on this one's database and key folder: another
-    /// replica of the same fleet.
-    pub async fn replica(&self, opts: Options) -> Self {
-        Self::start(self.database_url.clone(), self.registry_key_dir.clone(), None, opts).await
-    }
-
-    async fn start(database_url: String, registry_key_dir: std::path::PathBuf, dir: Option<tempfile::TempDir>, opts: Options) -> Self {
-        let mut registry = RegistryConfig::with_key_dir(&registry_key_dir);
-        if let Some(host) = &opts.registry_host {
-            registry.host = host.clone();
-        }
-        let config = Config {
-            db: DbConfig { database_url: database_url.clone() },
-            site_addr: "127.0.0.1:0".parse().unwrap(),
-            base_url: opts.base_url.as_deref().map(|u| u.parse().unwrap()),
-            session_secret: Secret::new("test-secret-test-secret-test-secret-0123456789"),
-            demo: false,
-            client_ip_header: None,
-            login_limits: app::backend::web::ratelimit::LoginLimits {
-                per_ip_per_minute: NonZeroU32::new(opts.per_ip_per_minute).unwrap(),
-                per_account_per_minute: NonZeroU32::new(opts.per_account_per_minute).unwrap(),
-            },
-            registry,
-            stripe: opts.stripe.clone(),
-            audit_query_timeout: opts.audit_query_timeout,
-            edge: opts.edge.clone(),
-            fleet: server::config::FleetConfig {
-                metrics_token: opts.metrics_token.clone().map(Secret::new),
-                ..Default::default()
-            },
+        let database_url = match &opts.database_url {
+            Some(url) => url.clone(),
+            None => fresh_database(backend, dir.path()).await,
         };
+        let registry_key_dir = opts.registry_key_dir.clone().unwrap_or_else(|| dir.path().join("registry-keys"));
+        let config = config(&opts, &database_url, &registry_key_dir);
         let app = Application::build(config).await.expect("application builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.db.clone();
@@ -191,6 +201,17 @@ impl TestApp {
             server: Some(server),
             _dir: dir,
         }
+    }
+
+    /// A second portal on this one's database and key folder: another
+    /// replica of the same fleet.
+    pub async fn replica(&self, opts: Options) -> Self {
+        let opts = Options {
+            database_url: Some(self.database_url.clone()),
+            registry_key_dir: Some(self.registry_key_dir.clone()),
+            ..opts
+        };
+        Self::spawn_with(Backend::Sqlite, opts).await
     }
 
     /// Shuts the server down cleanly (as on SIGTERM) and waits until it has

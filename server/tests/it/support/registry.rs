@@ -66,15 +66,17 @@ pub fn build_image(dir: &Path, tag: &str, content: &str) -> PathBuf {
 }
 
 /// The portal's CLI with a clean environment (nothing from the developer's
-/// shell or `.env`), the registry key dir of the app under test and `env`.
-pub fn portcullis(key_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+/// shell or `.env`), the database and registry key dir of the app under
+/// test, and `env`.
+pub fn portcullis(app: &super::TestApp, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let cwd = tempfile::tempdir().expect("temp dir");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
     cmd.args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("PORTCULLIS_LOG", "error")
-        .env("PORTCULLIS_REGISTRY_KEY_DIR", key_dir)
+        .env("PORTCULLIS_REGISTRY_KEY_DIR", &app.registry_key_dir)
+        .env("PORTCULLIS_DATABASE_URL", &app.database_url)
         .current_dir(cwd.path())
         .stdin(Stdio::null());
     for (k, v) in env {
@@ -85,10 +87,10 @@ pub fn portcullis(key_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::p
 
 /// `portcullis registry config --out DIR --listen 127.0.0.1:PORT --portal-url BASE`:
 /// returns `DIR/config.yml`.
-pub fn write_config(key_dir: &Path, out: &Path, port: u16, portal: &str) -> PathBuf {
+pub fn write_config(app: &super::TestApp, out: &Path, port: u16, portal: &str) -> PathBuf {
     let listen = format!("127.0.0.1:{port}");
     let out_s = out.display().to_string();
-    let res = portcullis(key_dir, &["registry", "config", "--out", &out_s, "--listen", &listen, "--portal-url", portal], &[]);
+    let res = portcullis(app, &["registry", "config", "--out", &out_s, "--listen", &listen, "--portal-url", portal], &[]);
     assert!(res.status.success(), "registry config: {}", String::from_utf8_lossy(&res.stderr));
     let config = out.join("config.yml");
     assert!(config.is_file() && out.join("bundle.pem").is_file(), "config.yml and bundle.pem written in {out_s}");
