@@ -8,6 +8,9 @@
 #           compile; scripts/build.sh does its job with the tools below)
 #   npm:    tailwindcss, wasm-opt (binaryen), esbuild (release JS minifier),
 #           Playwright (package.json)
+#   PyPI:   schemathesis (the REST API contract test, scripts/api-contract.sh)
+#           in a virtual environment .venv/ (git-ignored); apt's python3-venv
+#           if `python3 -m venv` cannot make one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -55,5 +58,21 @@ if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ]
   # npm ci rejects this lock file under npm 11 (it omits other platforms' optional
   # packages); package.json pins exact versions, so install is as reproducible.
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --loglevel=error
+fi
+# The REST API's contract test: schemathesis, pinned, in the repository's own venv.
+SCHEMATHESIS_VERSION=4.32.5
+if ! .venv/bin/schemathesis --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERSION\$"; then
+  if [ ! -x .venv/bin/python ]; then
+    if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2>/dev/null; then
+      say "apt-get install python3-venv"
+      SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+      $SUDO apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    fi
+    rm -rf .venv
+    python3 -m venv .venv
+  fi
+  say "pip install schemathesis==$SCHEMATHESIS_VERSION (into .venv/)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 say "tools ready"

@@ -5,7 +5,11 @@
 #   2. integration tests on SQLite, then on a private PostgreSQL server started
 #      here on 127.0.0.1 (stopped at the end): every integration test exists
 #      twice, as `sqlite::NAME` and `postgres::NAME`;
-#   3. browser tests (scripts/e2e.sh): Playwright driving Debian's Chromium
+#   3. the REST API's contract (scripts/api-contract.sh): schemathesis sends
+#      generated requests to the real portal and checks every answer against
+#      the OpenAPI document (no 5xx, no undocumented status or content type,
+#      responses that match their schemas, schema-valid requests accepted);
+#   4. browser tests (scripts/e2e.sh): Playwright driving Debian's Chromium
 #      against the real portal in demo mode on a fresh SQLite file, with the
 #      Stripe stand-in (end2end/stripe-standin) as its Stripe and a real
 #      registry (Debian's docker-registry) that skopeo pulls from.
@@ -65,6 +69,11 @@ stage "integration tests on SQLite" cargo_tests "$WORK/sqlite.log" sqlite:: || t
 stage "integration tests on PostgreSQL" cargo_tests "$WORK/postgres.log" postgres:: || true
 pg_stop
 
+# The portal on a free loopback port and a fresh SQLite file, schemathesis
+# against its OpenAPI document; bounded to about a minute.
+contract() { bash scripts/api-contract.sh 2>&1 | tee "$WORK/contract.log"; }
+stage "REST API contract (schemathesis)" contract || true
+
 # The stand-in, a registry and the portal on free loopback ports, then
 # Playwright; each process is stopped by its PID when it ends.
 e2e() { bash scripts/e2e.sh 2>&1 | tee "$WORK/playwright.log"; }
@@ -79,13 +88,16 @@ cargo_passed=$(count passed "$WORK"/unit.log "$WORK"/sqlite.log "$WORK"/postgres
 cargo_failed=$(count failed "$WORK"/unit.log "$WORK"/sqlite.log "$WORK"/postgres.log)
 e2e_passed=$(awk '$2 == "passed" && $3 ~ /^\(/ {n = $1} END {print n + 0}' "$WORK/playwright.log")
 e2e_failed=$(awk '$2 == "failed" {n = $1} END {print n + 0}' "$WORK/playwright.log")
+# The contract stage's closing line: "api-contract: N passed, M failed" (API operations).
+contract_passed=$(awk '$1 == "api-contract:" && $3 == "passed," {n = $2} END {print n + 0}' "$WORK/contract.log")
+contract_failed=$(awk '$1 == "api-contract:" && $5 == "failed" {n = $4} END {print n + 0}' "$WORK/contract.log")
 report
 if ((${#failed_stages[@]})); then
   echo "==> failed stages: ${failed_stages[*]}"
   # A stage can fail without a counted test failure (e.g. a script error).
-  total_failed=$((cargo_failed + e2e_failed)); [ "$total_failed" -gt 0 ] || total_failed=1
-  echo "$((cargo_passed + e2e_passed)) passed, $total_failed failed"
+  total_failed=$((cargo_failed + contract_failed + e2e_failed)); [ "$total_failed" -gt 0 ] || total_failed=1
+  echo "$((cargo_passed + contract_passed + e2e_passed)) passed, $total_failed failed"
   exit 1
 fi
 echo "==> all tests passed"
-echo "$((cargo_passed + e2e_passed)) passed, 0 failed"
+echo "$((cargo_passed + contract_passed + e2e_passed)) passed, 0 failed"

@@ -15,6 +15,7 @@ use server::routes::rest::ROUTES;
 
 on_both_backends!(
     products_can_be_created_listed_patched_and_priced,
+    a_patch_that_changes_nothing_writes_nothing,
     customers_can_be_created_searched_and_read,
     entitlements_can_be_granted_listed_and_changed,
     unknown_ids_routes_and_methods_are_json_404_and_405,
@@ -51,7 +52,8 @@ async fn products_can_be_created_listed_patched_and_priced(backend: Backend) {
     // A draft with no repository cannot be published; nothing changes.
     let (_, bare) = api.post("/api/v1/products", json!({ "name": "Bare", "status": "draft" })).await;
     let bare_path = format!("/api/v1/products/{}", bare["id"]);
-    assert_error(&api.patch(&bare_path, json!({ "name": "Renamed", "status": "published" })).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("status"));
+    // Its state forbids it: 409, not a bad request.
+    assert_error(&api.patch(&bare_path, json!({ "name": "Renamed", "status": "published" })).await, StatusCode::CONFLICT, "conflict", Some("status"));
     assert_eq!(api.get(&bare_path).await.1["name"], "Bare");
     // Creating as published is refused (publish with PATCH), slugs are unique.
     let published = json!({ "name": "Now", "repositories": ["acme/now"], "contact_sales": true, "status": "published" });
@@ -63,6 +65,36 @@ async fn products_can_be_created_listed_patched_and_priced(backend: Backend) {
     let got = api.post("/api/v1/products", json!({ "name": "Half", "prices": prices })).await;
     assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("prices[1].amount_cents"));
     assert_eq!(api.snapshot().await, before);
+}
+
+async fn a_patch_that_changes_nothing_writes_nothing(backend: Backend) {
+    let api = Api::spawn(backend).await;
+    let s = seed(&api).await;
+    let product = format!("/api/v1/products/{}", s.product);
+    let entitlement = format!("/api/v1/entitlements/{}", s.entitlement);
+    let (_, p) = api.get(&product).await;
+    let (_, e) = api.get(&entitlement).await;
+    let audit = api.app.audit().await.len();
+    let same_product = [
+        json!({}),
+        json!({ "name": p["name"], "slug": p["slug"], "status": p["status"] }),
+        json!({ "repositories": ["acme/widget-*", "acme/widget", "acme/widget"], "contact_sales": p["contact_sales"], "description": p["description"] }),
+    ];
+    for body in same_product {
+        let (st, got) = api.patch(&product, body.clone()).await;
+        assert_eq!((st, &got), (StatusCode::OK, &p), "{body}");
+    }
+    for body in [json!({}), json!({ "status": "active" }), json!({ "ends_at": null, "status": "active" })] {
+        let (st, got) = api.patch(&entitlement, body.clone()).await;
+        assert_eq!(st, StatusCode::OK, "{body}: {got}");
+        assert_eq!((got["status"].as_str(), &got["starts_at"], &got["ends_at"]), (Some("active"), &e["starts_at"], &e["ends_at"]), "{body}");
+    }
+    assert_eq!(api.app.audit().await.len(), audit, "no audit event for a change of nothing");
+    // A real change is still written and audited.
+    assert_eq!(api.patch(&product, json!({ "name": "Widget Max" })).await.0, StatusCode::OK);
+    assert_eq!(api.patch(&entitlement, json!({ "status": "suspended" })).await.0, StatusCode::OK);
+    let actions: Vec<String> = api.app.audit().await[audit..].iter().map(|e| e.0.clone()).collect();
+    assert_eq!(actions, ["product.update", "entitlement.suspend"]);
 }
 
 async fn customers_can_be_created_searched_and_read(backend: Backend) {
@@ -119,16 +151,32 @@ async fn entitlements_can_be_granted_listed_and_changed(backend: Backend) {
     assert_eq!((st, e["ends_at"].as_str()), (StatusCode::OK, Some("2031-01-01T00:00:00Z")));
     let (_, e) = api.patch(&path, json!({ "ends_at": null })).await;
     assert_eq!(e["ends_at"], Value::Null, "null makes it open-ended");
-    assert_error(&api.patch(&path, json!({ "ends_at": "2000-01-01T00:00:00Z" })).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("ends_at"));
+    // Before the stored start: the entitlement's state (409); both ends in the request: the request's fault (422).
+    assert_error(&api.patch(&path, json!({ "ends_at": "2000-01-01T00:00:00Z" })).await, StatusCode::CONFLICT, "conflict", Some("ends_at"));
+    let both = json!({ "starts_at": "2030-01-02T00:00:00Z", "ends_at": "2030-01-01T00:00:00Z" });
+    assert_error(&api.patch(&path, both).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("ends_at"));
     assert_error(&api.patch(&path, json!({ "ends_at": "next tuesday" })).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("ends_at"));
     assert_error(&api.patch(&path, json!({ "suspended_reason": "x" })).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("suspended_reason"));
     assert_eq!(api.patch(&path, json!({ "status": "revoked" })).await.0, StatusCode::OK);
-    assert_error(&api.patch(&path, json!({ "status": "active" })).await, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("status"));
+    assert_error(&api.patch(&path, json!({ "status": "active" })).await, StatusCode::CONFLICT, "conflict", Some("status"));
+
+    // A record the body names that does not exist: 404 naming the field (a staff account is no customer).
+    let admin_id = api.app.create_user("staff@example.com", support::PASSWORD, Role::Admin).await;
+    for (body, field) in [
+        (json!({ "customer_id": 999999, "product_id": s.product }), "customer_id"),
+        (json!({ "customer_id": admin_id, "product_id": s.product }), "customer_id"),
+        (json!({ "customer_id": s.customer, "product_id": 999999 }), "product_id"),
+    ] {
+        assert_error(&api.post("/api/v1/entitlements", body).await, StatusCode::NOT_FOUND, "not_found", Some(field));
+    }
+    // Whole numbers written with a fraction are integers, as JSON Schema counts them.
+    let (st, e) = api.post("/api/v1/entitlements", json!({ "customer_id": s.customer as f64, "product_id": s.product as f64 })).await;
+    assert_eq!(st, StatusCode::CREATED, "{e}");
 
     let bad_grants = [
-        (json!({ "customer_id": 999999, "product_id": s.product }), "customer_id"),
-        (json!({ "customer_id": s.customer, "product_id": 999999 }), "product_id"),
         (json!({ "customer_id": s.customer, "product_id": s.product, "source": "gift" }), "source"),
+        (json!({ "customer_id": s.customer, "product_id": s.product, "note": "a\u{0}b" }), "note"),
+        (json!({ "customer_id": s.customer as f64 + 0.5, "product_id": s.product }), "customer_id"),
         (json!({ "customer_id": s.customer, "product_id": s.product, "starts_at": "2030-13-01" }), "starts_at"),
         (json!({ "product_id": s.product }), "customer_id"),
     ];
@@ -191,7 +239,14 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
         assert!(op.is_object(), "{} {} is documented", r.method, r.path);
         assert!(op["responses"].is_object());
     }
-    for schema in ["ProductView", "CustomerView", "EntitlementView", "ErrorBody", "NewProduct", "EntitlementPatch"] {
+    for schema in ["ProductView", "CustomerView", "EntitlementView", "ErrorBody", "NewProduct", "EntitlementPatch", "PriceInput"] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
+    assert_eq!(server::routes::rest::schema::dangling_refs(&doc), Vec::<String>::new());
+    for r in ROUTES {
+        assert_eq!(doc["paths"][r.path][r.method]["x-required-role"], r.access.as_str(), "{} {}", r.method, r.path);
+    }
+    assert_eq!(doc["paths"]["/api/v1/credentials/{id}"]["get"]["x-required-role"], "admin or auditor");
+    assert_eq!(doc["paths"]["/api/v1/credentials/{id}/rotate"]["post"]["x-required-role"], "admin");
+    assert_eq!(doc["paths"]["/api/v1/openapi.json"]["get"]["x-required-role"], "public");
 }

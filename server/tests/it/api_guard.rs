@@ -1,7 +1,8 @@
 //! What the REST API refuses, on both databases: missing or bad keys (401),
 //! the auditor on every write route (walked from the route table, so a new
-//! route without a role check fails here), bad input named by field, and
-//! injection attempts kept as plain data.
+//! route without a role check fails here), push credentials to any key (404,
+//! as a missing id), bad input named by field, and injection attempts kept
+//! as plain data.
 
 use app::domain::Role;
 use app::backend::services::{api_keys, catalogue, credentials};
@@ -14,11 +15,12 @@ use crate::support::{
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use server::routes::rest::{write_routes, ROUTES};
+use server::routes::rest::{write_routes, Access, ROUTES};
 
 on_both_backends!(
     bad_keys_get_401_json,
     an_auditor_is_refused_every_write_route,
+    no_api_key_reaches_a_push_credential,
     bad_input_is_refused_naming_the_field,
     injection_attempts_are_plain_data,
 );
@@ -107,8 +109,8 @@ async fn an_auditor_is_refused_every_write_route(backend: Backend) {
     assert!(denied.iter().all(|e| e.1 == "denied" && e.2.contains("reporting") && e.4["role"] == "auditor"));
     assert!(denied.iter().any(|e| e.4["path"] == format!("/api/v1/products/{}", s.product) && e.4["method"] == "PATCH"));
 
-    // The auditor reads every GET route.
-    for r in ROUTES.iter().filter(|r| !r.is_write()) {
+    // The auditor reads every route that is not an admin's.
+    for r in ROUTES.iter().filter(|r| r.access != Access::Admin) {
         let got = api.call(Some(&api.auditor), Method::GET, &concrete(r.path, &s, cred), None).await;
         assert_eq!(got.0, StatusCode::OK, "GET {}: {}", r.path, got.1);
     }
@@ -119,6 +121,64 @@ async fn an_auditor_is_refused_every_write_route(backend: Backend) {
         let got = api.call(Some(&api.admin), method, &concrete(r.path, &s, cred), sample_body(&name, &s).as_ref()).await;
         assert!(got.0.is_success(), "{name} as admin: {} {}", got.0, got.1);
     }
+}
+
+/// The vendor's push credential (an admin's, for CI: it may push to every
+/// repository) is out of the API's reach: an admin key gets the same 404 as
+/// for an id that does not exist, for reading, rotating and revoking, and
+/// the credential keeps working unchanged.
+async fn no_api_key_reaches_a_push_credential(backend: Backend) {
+    use app::domain::credential::CredentialKind;
+    let api = Api::spawn(backend).await;
+    let s = seed(&api).await;
+    let vendor = api.app.create_user("ci@example.com", support::PASSWORD, Role::Admin).await;
+    let push = credentials::create(&api.app.db, vendor, CredentialKind::Push, "ci", None, Actor::System, &RequestMeta::default())
+        .await
+        .unwrap();
+    let id = push.credential.id;
+    let before = credentials::get(&api.app.db, id, None).await.unwrap();
+    let audit_before = api.app.audit().await.len();
+    let missing = 999_999;
+    for key in [&api.admin, &api.auditor] {
+        for path in [format!("/api/v1/credentials/{id}"), format!("/api/v1/credentials/{missing}")] {
+            let got = api.call(Some(key), Method::GET, &path, None).await;
+            assert_error(&got, StatusCode::NOT_FOUND, "not_found", None);
+        }
+    }
+    let same_as_missing = |got: &(StatusCode, Value), other: &(StatusCode, Value)| {
+        assert_error(got, StatusCode::NOT_FOUND, "not_found", None);
+        assert_eq!(got, other, "a push credential answers exactly as a missing id");
+    };
+    for (method, suffix) in [(Method::POST, "/rotate"), (Method::DELETE, "")] {
+        let got = api.call(Some(&api.admin), method.clone(), &format!("/api/v1/credentials/{id}{suffix}"), None).await;
+        let none = api.call(Some(&api.admin), method, &format!("/api/v1/credentials/{missing}{suffix}"), None).await;
+        same_as_missing(&got, &none);
+    }
+    // Nor does it show among any customer's credentials.
+    let (status, list) = api.get(&format!("/api/v1/customers/{}/credentials", s.customer)).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert!(list["items"].as_array().unwrap().iter().all(|c| c["kind"] == "pull" && c["id"] != id), "{list}");
+    assert_error(&api.get(&format!("/api/v1/customers/{vendor}/credentials")).await, StatusCode::NOT_FOUND, "not_found", None);
+
+    // Unchanged, nothing audited, and its secret still gets push tokens.
+    assert_eq!(credentials::get(&api.app.db, id, None).await.unwrap(), before);
+    let audit = api.app.audit().await;
+    assert!(audit[audit_before..].iter().all(|e| !e.0.starts_with("credential.")), "{:?}", &audit[audit_before..]);
+    let res = api
+        .app
+        .client
+        .get(api.app.url("/registry/token"))
+        .query(&[("service", "portcullis-registry"), ("scope", "repository:acme/widget:pull,push")])
+        .basic_auth(&push.username, Some(&push.secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let token = support::json(res).await;
+    let claims = token["token"].as_str().and_then(|t| t.split('.').nth(1)).unwrap_or_default();
+    use base64::Engine as _;
+    let claims: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
+    assert_eq!(claims["access"], json!([{ "type": "repository", "name": "acme/widget", "actions": ["pull", "push"] }]), "{claims}");
 }
 
 async fn bad_input_is_refused_naming_the_field(backend: Backend) {

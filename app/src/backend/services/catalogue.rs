@@ -97,7 +97,8 @@ pub async fn create(
 
 /// Replaces a product's fields and repositories and, if `status` is given,
 /// moves it there, in one transaction (publishing is checked against the new
-/// fields).
+/// fields). A change that changes nothing writes nothing, not even an audit
+/// event, and answers the product as it is.
 pub async fn update(
     db: &Db,
     id: i64,
@@ -107,6 +108,10 @@ pub async fn update(
     meta: &RequestMeta,
 ) -> Result<ProductView, AppError> {
     let p = parse(input)?;
+    let current = get(db, id).await?;
+    if unchanged(&current, &p, status) {
+        return Ok(current);
+    }
     if status == Some(ProductStatus::Published) {
         let has_price = db::products::prices(db, Some(id), true).await?.iter().any(|r| r.active);
         check_publishable(&p.repositories, p.contact_sales, has_price)?;
@@ -136,6 +141,21 @@ pub async fn update(
     }
     tx.commit().await?;
     get(db, id).await
+}
+
+/// Whether `p` (and `status`, if given) is what `current` already is.
+fn unchanged(current: &ProductView, p: &Parsed, status: Option<ProductStatus>) -> bool {
+    let sorted = |r: &[String]| {
+        let mut r = r.to_vec();
+        r.sort();
+        r
+    };
+    current.slug == p.slug.as_str()
+        && current.name == p.name
+        && current.description == p.description
+        && current.contact_sales == p.contact_sales
+        && sorted(&current.repositories) == sorted(&p.repositories)
+        && status.is_none_or(|s| s == current.status)
 }
 
 fn check_publishable(repositories: &[String], contact_sales: bool, has_active_price: bool) -> Result<(), AppError> {

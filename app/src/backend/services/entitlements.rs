@@ -164,7 +164,8 @@ pub struct Change {
 }
 
 /// Applies `change` (suspend, resume, revoke, extend, reschedule) and audits
-/// before/after. A revoked entitlement is final.
+/// before/after. A revoked entitlement is final. A change that changes
+/// nothing writes nothing, not even an audit event.
 pub async fn change(db: &Db, id: i64, change: &Change, actor: Actor, meta: &RequestMeta) -> Result<EntitlementView, AppError> {
     let mut tx = db.begin().await?;
     let before = db::entitlements::find_in(&mut tx, id).await?.ok_or(AppError::NotFound)?;
@@ -196,6 +197,12 @@ pub async fn change(db: &Db, id: i64, change: &Change, actor: Actor, meta: &Requ
     }
     if after.ends_at.is_some_and(|end| end <= after.starts_at) {
         return Err(AppError::invalid("ends_at", "the end must be after the start"));
+    }
+    let same = (&after.status, &after.suspended_reason, after.grace_until, after.starts_at, after.ends_at)
+        == (&before.status, &before.suspended_reason, before.grace_until, before.starts_at, before.ends_at);
+    if same {
+        // Nothing changes: nothing to write or audit.
+        return Ok(view(before, Utc::now()));
     }
     db::entitlements::update(&mut tx, &after, Utc::now()).await?;
     let action = match change.status.filter(|to| *to != before.status) {

@@ -3,7 +3,7 @@
 //! as CSV or JSON Lines (`format=csv|jsonl`); `/api/v1/audit/{id}`: one event.
 //! The same filters as the auditor page (`app::backend::services::audit::query`).
 
-use crate::routes::rest::{audit_export, IdPath};
+use crate::routes::rest::{audit_export, schema, IdPath};
 use crate::routes::rest::audit_export::Format;
 use crate::routes::rest::auth::CanRead;
 use crate::routes::rest::error::{ApiError, ErrorBody};
@@ -26,31 +26,45 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
-    /// From this time, inclusive: `2026-11-22`, `2026-11-22T14:30` (UTC) or RFC 3339.
+    #[param(schema_with = from)]
     pub from: Option<String>,
-    /// Until this time, exclusive (a bare date: the end of that day).
+    #[param(schema_with = to)]
     pub to: Option<String>,
-    /// The customer's user id (events about their access).
+    #[param(schema_with = customer)]
     pub customer: Option<i64>,
-    /// A registry credential's user name (`pull-…`/`push-…`).
+    #[param(schema_with = credential)]
     pub credential: Option<String>,
-    /// A repository, e.g. `acme/widget`.
+    #[param(schema_with = repository)]
     pub repository: Option<String>,
-    /// An action (`registry.token`) or a prefix (`registry.*`).
+    #[param(schema_with = action)]
     pub action: Option<String>,
-    /// `granted` (= `success`), `denied` or `failure`.
+    #[param(schema_with = outcome)]
     pub outcome: Option<String>,
-    /// The client IP address.
+    #[param(schema_with = ip)]
     pub ip: Option<String>,
-    /// Text to find (case-insensitive substring) in the actor, target, IP,
-    /// user agent or detail values.
+    #[param(schema_with = text)]
     pub q: Option<String>,
-    /// Keyset cursor: only events older than this id (from `next_before`).
+    #[param(schema_with = before)]
     pub before: Option<i64>,
-    /// Page size for `format=json`: 1–1000, default 100.
+    #[param(schema_with = limit)]
     pub limit: Option<i64>,
-    /// `json` (a page, default), `csv` or `jsonl` (every matching event, streamed).
+    #[param(schema_with = format)]
     pub format: Option<Format>,
+}
+
+schema::documented! {
+    fn from() = schema::day_or_time(false), "From this time, inclusive: a day (`2026-11-22`, UTC) or RFC 3339.";
+    fn to() = schema::day_or_time(false), "Until this time, exclusive (a day: the end of that day); after `from` (422 otherwise).";
+    fn customer() = schema::id(), "The customer's user id (events about their access).";
+    fn credential() = schema::text(100, true, false), "A registry credential's user name (`pull-…`/`push-…`).";
+    fn repository() = schema::text(255, true, false), "A repository, e.g. `acme/widget`.";
+    fn action() = schema::action(), "An action (`registry.token`) or a prefix (`registry.*`).";
+    fn outcome() = schema::one_of(schema::AUDIT_OUTCOME, false), "`granted` (= `success`), `denied` or `failure`.";
+    fn ip() = schema::ip(), "The client IP address.";
+    fn text() = schema::text(200, true, false), "Text to find (case-insensitive substring) in the actor, target, IP, user agent or detail values.";
+    fn before() = schema::id(), "Keyset cursor: only events older than this id (from `next_before`).";
+    fn limit() = schema::range(1, 1000, false), "Page size for `format=json`: 1–1000, default 100.";
+    fn format() = schema::one_of(schema::AUDIT_FORMAT, false), "`json` (a page, default), `csv` or `jsonl` (every matching event, streamed).";
 }
 
 impl AuditQuery {
@@ -130,10 +144,11 @@ pub async fn record_export(st: &AppState, actor: Actor, meta: &RequestMeta, filt
     audit::record_alone(&st.db, &event).await.map(|_| ())
 }
 
+/// The audit log, newest first: one page, or every matching event streamed.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
-    responses((status = 200, body = AuditPageView, description = "A page (format=json), or a CSV / JSON Lines download of every matching event"),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 422, body = ErrorBody, description = "`validation_failed` (a bad filter, naming it), or `search_too_broad`: the query ran past its time limit (PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS); narrow it with a time range, a customer or a longer text")))]
+    responses((status = 200, description = "A page (format=json), or a CSV / JSON Lines download of every matching event (recorded as `audit.export`)",
+            content((AuditPageView = "application/json"), (String = "text/csv"), (String = "application/jsonl"))),
+        (status = 422, body = ErrorBody, description = "`validation_failed` (a bad filter, naming it; `to` not after `from`), or `search_too_broad`: the query ran past its time limit (PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS); narrow it with a time range, a customer or a longer text")))]
 pub async fn list(CanRead(caller): CanRead, State(st): State<AppState>, ApiQuery(q): ApiQuery<AuditQuery>) -> Result<Response, ApiError> {
     let filter = q.filter();
     let parsed = audit_query::parse(&filter)?;
@@ -156,8 +171,9 @@ pub async fn list(CanRead(caller): CanRead, State(st): State<AppState>, ApiQuery
     }
 }
 
+/// One audit event.
 #[utoipa::path(get, path = "/api/v1/audit/{id}", tag = "audit", params(IdPath),
-    responses((status = 200, body = AuditEventView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+    responses((status = 200, body = AuditEventView),
         (status = 422, body = ErrorBody, description = "`search_too_broad`: the read ran past its time limit")))]
 pub async fn get_one(CanRead(_caller): CanRead, State(st): State<AppState>, ApiPath(p): ApiPath<IdPath>) -> Result<Json<AuditEventView>, ApiError> {
     let row = read::get(&st, p.id).await?.ok_or(ApiError::NotFound)?;

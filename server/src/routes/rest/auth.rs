@@ -7,12 +7,14 @@
 use crate::routes::rest::error::ApiError;
 use app::domain::Role;
 use app::backend::services::{api_keys, audit};
+use app::backend::services::audit::attempts::Attempt;
 use app::backend::services::audit::{Actor, AuditEvent, Outcome};
 use app::backend::web::{AppState, RequestMeta};
 use axum::{
     extract::{ConnectInfo, FromRequestParts, OriginalUri},
     http::{header, request::Parts},
 };
+use chrono::Utc;
 use serde_json::json;
 use std::net::SocketAddr;
 
@@ -42,13 +44,24 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
 }
 
 /// Authenticates the key (records its use) or answers 401.
+/// A refusal that authenticated nothing is counted per network and minute
+/// (`services::audit::attempts`), not recorded one by one.
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<ApiCaller, ApiError> {
-    let token = bearer_token(parts).ok_or(ApiError::Unauthenticated)?;
-    let row = api_keys::authenticate(&state.db, token).await?.ok_or(ApiError::Unauthenticated)?;
-    // A row with a role keys may not have is not a usable key.
-    let role = api_keys::key_role(row.role).map_err(|_| ApiError::Unauthenticated)?;
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     let meta = RequestMeta::from_parts(&parts.headers, peer, state.auth.client_ip_header.as_deref());
+    let refuse = |reason: &'static str| {
+        let path = parts.extensions.get::<OriginalUri>().map_or_else(|| parts.uri.path(), |u| u.0.path());
+        state.attempts.note(Attempt::denied("api.auth", reason), meta.ip, Utc::now(), || {
+            json!({ "method": parts.method.as_str(), "path": path, "user_agent": meta.user_agent })
+        });
+        ApiError::Unauthenticated
+    };
+    let token = bearer_token(parts).ok_or_else(|| refuse("no_key"))?;
+    let Some(row) = api_keys::authenticate(&state.db, token).await? else {
+        return Err(refuse("bad_key"));
+    };
+    // A row with a role keys may not have is not a usable key.
+    let role = api_keys::key_role(row.role).map_err(|_| refuse("bad_key"))?;
     Ok(ApiCaller { key_id: row.id, name: row.name, role, meta })
 }
 

@@ -5,7 +5,7 @@
 use crate::routes::rest::auth::{CanRead, CanWrite};
 use crate::routes::rest::error::{ApiError, ErrorBody};
 use crate::routes::rest::json::{ApiJson, ApiPath, ApiQuery};
-use crate::routes::rest::{page, IdPath};
+use crate::routes::rest::{limit_schema, offset_schema, page, schema, IdPath};
 use app::backend::services::customers;
 use app::backend::web::AppState;
 use app::views::CustomerView;
@@ -17,11 +17,11 @@ use utoipa::{IntoParams, ToSchema};
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct CustomerQuery {
-    /// Part of the e-mail address or name (plain text, at most 100 characters).
+    #[param(schema_with = search_schema)]
     pub search: Option<String>,
-    /// 1–200, default 50.
+    #[param(schema_with = limit_schema)]
     pub limit: Option<i64>,
-    /// Default 0.
+    #[param(schema_with = offset_schema)]
     pub offset: Option<i64>,
 }
 
@@ -34,31 +34,45 @@ pub struct CustomerPage {
     pub offset: i64,
 }
 
+schema::documented! {
+    fn search_schema() = schema::text(customers::SEARCH_MAX, true, false), "Part of the e-mail address or name (plain text).";
+    fn email_schema() = schema::email(), "Unique, compared case-insensitively (409 when taken). Example: `buyer@example.com`.";
+    fn name_schema() = schema::text(customers::NAME_MAX, true, true), "The customer's name.";
+    fn password_schema() = schema::password(), "Optional; without one the customer cannot log in yet. Never returned. Not only spaces, and not containing \
+         the e-mail address or its part before the `@` (422 otherwise).";
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCustomer {
-    #[schema(example = "buyer@example.com")]
+    #[schema(schema_with = email_schema)]
     pub email: String,
-    /// At most 200 characters.
+    #[schema(schema_with = name_schema)]
     pub name: Option<String>,
-    /// Optional; without one the customer cannot log in yet. Never returned.
+    #[schema(schema_with = password_schema)]
     pub password: Option<String>,
 }
 
+/// Customers, newest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),
-    responses((status = 200, body = CustomerPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = CustomerPage),
+        (status = 422, description = "`search` is too long or holds control characters (`validation_failed`)", body = ErrorBody)))]
 pub async fn list(
     CanRead(_caller): CanRead,
     State(st): State<AppState>,
     ApiQuery(q): ApiQuery<CustomerQuery>,
 ) -> Result<Json<CustomerPage>, ApiError> {
     let (limit, offset) = page(q.limit, q.offset)?;
+    if q.search.as_deref().is_some_and(|s| s.chars().any(char::is_control)) {
+        return Err(ApiError::invalid("search", "search must not contain control characters"));
+    }
     let (items, total) = customers::list(&st.db, q.search.as_deref(), limit, offset).await?;
     Ok(Json(CustomerPage { items, total, limit, offset }))
 }
 
+/// One customer.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(IdPath),
-    responses((status = 200, body = CustomerView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = CustomerView), (status = 404, description = "No such customer (staff accounts are not customers)", body = ErrorBody)))]
 pub async fn get_one(
     CanRead(_caller): CanRead,
     State(st): State<AppState>,
@@ -67,9 +81,9 @@ pub async fn get_one(
     Ok(Json(customers::get(&st.db, p.id).await?))
 }
 
+/// Creates a customer account.
 #[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = NewCustomer,
-    responses((status = 201, body = CustomerView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, description = "The e-mail address is taken", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CustomerView), (status = 409, description = "The e-mail address is taken", body = ErrorBody)))]
 pub async fn create(
     CanWrite(caller): CanWrite,
     State(st): State<AppState>,

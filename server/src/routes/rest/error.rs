@@ -23,6 +23,8 @@ pub enum ApiError {
     Forbidden,
     /// No such route or record (404).
     NotFound,
+    /// A record a body field names does not exist (404, naming the field).
+    Missing { field: String },
     /// The route exists but not with this method (405).
     MethodNotAllowed,
     /// A field's value is wrong: wrong type, too long, unknown, missing (422).
@@ -78,7 +80,7 @@ impl ApiError {
         match self {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::Missing { .. } => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Invalid { .. } | Self::SearchTooBroad => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
@@ -93,7 +95,7 @@ impl ApiError {
         match self {
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
-            Self::NotFound => "not_found",
+            Self::NotFound | Self::Missing { .. } => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Invalid { .. } => "validation_failed",
             Self::BadRequest { .. } => "bad_request",
@@ -112,6 +114,7 @@ impl ApiError {
             }
             Self::Forbidden => ("this API key's role may not do this".to_owned(), None, None),
             Self::NotFound => ("not found".to_owned(), None, None),
+            Self::Missing { field } => (format!("{field}: no such record"), Some(field.clone()), None),
             Self::MethodNotAllowed => ("this route does not accept this method".to_owned(), None, None),
             Self::Invalid { field, message } | Self::BadRequest { field, message } => {
                 (message.clone(), field.clone(), None)

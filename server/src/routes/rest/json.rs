@@ -139,6 +139,42 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
     }
 }
 
+/// An integer as JSON Schema counts them: `5` and `5.0` alike (a number
+/// with no fractional part), within the range of an `i64`. For body fields
+/// declared `integer` in the document, so a client whose JSON library writes
+/// whole numbers with a `.0` is understood.
+pub fn integer<'de, D: serde::Deserializer<'de>>(de: D) -> Result<i64, D::Error> {
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = i64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an integer")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("{v} is too large for a 64-bit integer")))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
+            // 2^63 is exact as an f64; every whole f64 below it fits.
+            if v.fract() == 0.0 && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&v) {
+                Ok(v as i64)
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    de.deserialize_any(Whole)
+}
+
+/// `integer` for an optional field (`null` or absent: `None`).
+pub fn opt_integer<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Wrap(#[serde(deserialize_with = "integer")] i64);
+    Ok(<Option<Wrap> as serde::Deserialize>::deserialize(de)?.map(|w| w.0))
+}
+
 /// Deserialises a present-but-null field as `Some(None)`, so a PATCH can
 /// tell "leave it" (absent) from "clear it" (`null`).
 pub fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
@@ -205,6 +241,27 @@ mod tests {
     struct Query {
         limit: Option<i64>,
         search: Option<String>,
+    }
+
+    #[allow(dead_code)]
+    #[derive(Debug, Deserialize)]
+    struct Numbers {
+        #[serde(deserialize_with = "integer")]
+        n: i64,
+        #[serde(default, deserialize_with = "opt_integer")]
+        m: Option<i64>,
+    }
+
+    #[test]
+    fn whole_numbers_count_as_integers() {
+        let n = |json: &str| parse_json::<Numbers>(json.as_bytes()).map(|v| (v.n, v.m));
+        assert_eq!(n(r#"{"n":5}"#), Ok((5, None)));
+        assert_eq!(n(r#"{"n":5.0,"m":-7.0}"#), Ok((5, Some(-7))));
+        assert_eq!(n(r#"{"n":1e3,"m":null}"#), Ok((1000, None)));
+        assert!(n(r#"{"n":5.5}"#).is_err());
+        assert!(n(r#"{"n":"5"}"#).is_err());
+        assert!(n(r#"{"n":9223372036854775808}"#).is_err());
+        assert!(n(r#"{"n":1e19}"#).is_err());
     }
 
     #[test]

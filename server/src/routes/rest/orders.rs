@@ -19,8 +19,9 @@ pub struct OrderList {
     pub items: Vec<OrderView>,
 }
 
+/// A customer's orders, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/orders", tag = "orders", params(IdPath),
-    responses((status = 200, body = OrderList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = OrderList), (status = 404, description = "No such customer", body = ErrorBody)))]
 pub async fn list_for_customer(
     CanRead(_caller): CanRead,
     State(st): State<AppState>,
