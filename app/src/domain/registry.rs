@@ -96,7 +96,7 @@ pub fn parse_all<'a>(raw: impl IntoIterator<Item = &'a str>) -> (Vec<Scope>, Vec
 }
 
 /// One entry of the token's `access` claim.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 pub struct Access {
     #[serde(rename = "type")]
     pub kind: String,

@@ -22,7 +22,28 @@ on_both_backends!(
     changes_apply_to_the_next_request,
     every_decision_is_audited_including_at_shutdown,
     events_are_authenticated_deduplicated_and_recorded,
+    a_repeated_grant_reuses_its_token_and_each_request_is_audited,
 );
+
+async fn a_repeated_grant_reuses_its_token_and_each_request_is_audited(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let w = world(&app).await;
+    let (s1, first) = token(&app, Some(&w.pull), &["repository:acme/widget:pull"]).await;
+    let (s2, again) = token(&app, Some(&w.pull), &["repository:acme/widget:pull"]).await;
+    assert_eq!((s1, s2), (200, 200));
+    assert_eq!(first["token"], again["token"], "the same grant moments later: the same token");
+    assert!(again["expires_in"].as_i64().unwrap() <= first["expires_in"].as_i64().unwrap());
+    // Another grant (another scope) is signed anew.
+    let (_, other) = token(&app, Some(&w.pull), &["repository:acme/widget-extra:pull"]).await;
+    assert_ne!(other["token"], first["token"]);
+    // A revocation changes the decision: nothing is reused.
+    credentials::revoke(&app.db, w.pull_id, Some(w.customer), Actor::System, &meta()).await.unwrap();
+    assert_eq!(token(&app, Some(&w.pull), &["repository:acme/widget:pull"]).await.0, 401);
+    let rows = app::backend::db::audit::list_recent(&app.db, None, 100).await.unwrap();
+    let granted: Vec<_> = rows.iter().filter(|r| r.action == "registry.token" && r.outcome == "success").collect();
+    assert_eq!(granted.len(), 3, "every request has its own row");
+    assert_eq!(granted.iter().filter(|r| r.details.0["reused"] == true).count(), 1);
+}
 
 fn meta() -> RequestMeta {
     RequestMeta::default()

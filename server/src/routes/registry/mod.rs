@@ -9,6 +9,7 @@ pub mod token;
 
 use crate::config::RegistryConfig;
 use crate::signing::keys::ActiveSigner;
+use crate::signing::reuse::Reuse;
 use crate::signing::store::SigningKeys;
 use app::backend::services::registry::Registry;
 use axum::{
@@ -27,6 +28,8 @@ pub struct RegistryService {
     pub client_ip_header: Option<String>,
     /// The token decision, its audit queue, the notifications.
     pub services: Registry,
+    /// Tokens signed moments ago, sent again for the same grant.
+    pub reuse: Reuse,
 }
 
 /// The token service around the started `services` and the opened keys
@@ -38,7 +41,8 @@ pub fn start(
     client_ip_header: Option<String>,
 ) -> Arc<RegistryService> {
     let SigningKeys { signer, events_secret } = keys;
-    Arc::new(RegistryService { settings: settings.clone(), signer, events_secret, client_ip_header, services })
+    let reuse = Reuse::new(settings.token_ttl_secs);
+    Arc::new(RegistryService { settings: settings.clone(), signer, events_secret, client_ip_header, services, reuse })
 }
 
 /// `/token` and `/events`, to be nested under `/registry`.

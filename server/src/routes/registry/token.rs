@@ -15,6 +15,7 @@
 
 use crate::routes::registry::RegistryService;
 use crate::signing::jwt::{sign_token, TokenSpec};
+use crate::signing::reuse::Issued;
 use app::backend::services::registry::{Grant, Refusal, TokenRecord, TokenRequest, Trail, INTERNAL_ERROR};
 use app::backend::services::audit::attempts::Attempt;
 use app::backend::web::metrics::TokenOutcome;
@@ -165,38 +166,53 @@ fn basic_auth(headers: &HeaderMap) -> Result<Option<(String, String)>, &'static 
     Ok(Some((user.to_owned(), secret.to_owned())))
 }
 
-/// Signs the grant; the token is valid from `request.at`.
+/// Signs the grant (the token is valid from `request.at`), or sends again
+/// the token signed moments ago for exactly this grant (`signing::reuse`).
 fn sign_and_respond(svc: &RegistryService, grant: Grant, trail: Trail, request: &TokenRequest) -> (Response, TokenRecord) {
-    let jti = uuid::Uuid::new_v4().simple().to_string();
-    let signed = sign_token(
-        &svc.signer,
-        &TokenSpec {
-            issuer: &svc.settings.issuer,
-            subject: &grant.subject,
-            audience: &svc.settings.service,
-            issued_at: request.at.timestamp(),
-            ttl_secs: svc.settings.token_ttl_secs as i64,
-            jti: &jti,
-            access: &grant.access,
-        },
-    );
-    let token = match signed {
-        Ok(token) => token,
-        Err(e) => {
-            tracing::error!(error = %e, "registry token: signing failed");
-            return ((StatusCode::INTERNAL_SERVER_ERROR, "signing failed").into_response(), trail.refused(INTERNAL_ERROR));
+    let now = request.at.timestamp();
+    let kid = svc.signer.current().kid.clone();
+    let (issued, reused) = match svc.reuse.get(&kid, &grant.subject, &grant.access, now) {
+        Some(issued) => (issued, true),
+        None => {
+            let jti = uuid::Uuid::new_v4().simple().to_string();
+            let spec = TokenSpec {
+                issuer: &svc.settings.issuer,
+                subject: &grant.subject,
+                audience: &svc.settings.service,
+                issued_at: now,
+                ttl_secs: svc.settings.token_ttl_secs as i64,
+                jti: &jti,
+                access: &grant.access,
+            };
+            match sign_token(&svc.signer, &spec) {
+                Ok(token) => {
+                    let issued = Issued { token, jti, issued_at: now };
+                    svc.reuse.put(&kid, &grant.subject, &grant.access, issued.clone());
+                    (issued, false)
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "registry token: signing failed");
+                    return ((StatusCode::INTERNAL_SERVER_ERROR, "signing failed").into_response(), trail.refused(INTERNAL_ERROR));
+                }
+            }
         }
     };
+    let ttl = svc.settings.token_ttl_secs as i64;
+    let issued_at = chrono::DateTime::from_timestamp(issued.issued_at, 0).unwrap_or(request.at);
     let body = json!({
-        "token": token,
-        "access_token": token,
-        "expires_in": svc.settings.token_ttl_secs,
-        "issued_at": request.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "token": issued.token,
+        "access_token": issued.token,
+        "expires_in": ttl - (now - issued.issued_at),
+        "issued_at": issued_at.to_rfc3339_opts(SecondsFormat::Secs, true),
     });
     let mut record = trail.issued(grant);
-    // The token's id: a client's token can be matched to its record.
+    // The token's id (a client's token can be matched to its record), and
+    // whether it was sent again rather than signed for this request.
     if let Some(details) = record.details.as_object_mut() {
-        details.insert("jti".into(), jti.into());
+        details.insert("jti".into(), issued.jti.into());
+        if reused {
+            details.insert("reused".into(), true.into());
+        }
     }
     ((StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Json(body)).into_response(), record)
 }
