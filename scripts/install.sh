@@ -2,7 +2,8 @@
 # Installs what building, running and testing Portcullis needs, skipping what
 # is already there. Safe to run again. Debian with Rust from rustup assumed.
 #   apt:    postgresql (tests), chromium (browser tests), brotli (benchmark),
-#           docker-registry, skopeo, umoci (the real registry: tests, demo, benchmark)
+#           docker-registry, skopeo, umoci (the real registry: tests, demo, benchmark),
+#           haproxy (the fleet tests' balancer)
 #   rustup: the wasm32-unknown-unknown target
 #   cargo:  wasm-bindgen-cli matching Cargo.lock (not cargo-leptos: ~20 min to
 #           compile; scripts/build.sh does its job with the tools below)
@@ -30,6 +31,7 @@ command -v curl >/dev/null || need_apt+=(curl)
 command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v skopeo >/dev/null || need_apt+=(skopeo)
 command -v umoci >/dev/null || need_apt+=(umoci)
+command -v haproxy >/dev/null || need_apt+=(haproxy)
 if ((${#need_apt[@]})); then
   say "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -9,7 +9,11 @@
 #      generated requests to the real portal and checks every answer against
 #      the OpenAPI document (no 5xx, no undocumented status or content type,
 #      responses that match their schemas, schema-valid requests accepted);
-#   4. browser tests (scripts/e2e.sh): Playwright driving Debian's Chromium
+#   4. the fleet under faults (scripts/fleet.sh): two replicas behind HAProxy
+#      on a durable PostgreSQL with a real registry; revokes, limits and keys
+#      across replicas, kill -9 under load, a database restart, notifications
+#      while no replica runs;
+#   5. browser tests (scripts/e2e.sh): Playwright driving Debian's Chromium
 #      against the real portal in demo mode on a fresh SQLite file, with the
 #      Stripe stand-in (end2end/stripe-standin) as its Stripe and a real
 #      registry (Debian's docker-registry) that skopeo pulls from.
@@ -74,6 +78,11 @@ pg_stop
 contract() { bash scripts/api-contract.sh 2>&1 | tee "$WORK/contract.log"; }
 stage "REST API contract (schemathesis)" contract || true
 
+# PostgreSQL, two replicas, HAProxy and a registry on free loopback ports;
+# seven checks, each counted as one test ("fleet: N passed, M failed").
+fleet() { bash scripts/fleet.sh 2>&1 | tee "$WORK/fleet.log"; }
+stage "fleet under faults (2 replicas)" fleet || true
+
 # The stand-in, a registry and the portal on free loopback ports, then
 # Playwright; each process is stopped by its PID when it ends.
 e2e() { bash scripts/e2e.sh 2>&1 | tee "$WORK/playwright.log"; }
@@ -91,13 +100,16 @@ e2e_failed=$(awk '$2 == "failed" {n = $1} END {print n + 0}' "$WORK/playwright.l
 # The contract stage's closing line: "api-contract: N passed, M failed" (API operations).
 contract_passed=$(awk '$1 == "api-contract:" && $3 == "passed," {n = $2} END {print n + 0}' "$WORK/contract.log")
 contract_failed=$(awk '$1 == "api-contract:" && $5 == "failed" {n = $4} END {print n + 0}' "$WORK/contract.log")
+fleet_passed=$(awk '$1 == "fleet:" && $3 == "passed," {n = $2} END {print n + 0}' "$WORK/fleet.log")
+fleet_failed=$(awk '$1 == "fleet:" && $5 == "failed" {n = $4} END {print n + 0}' "$WORK/fleet.log")
+passed=$((cargo_passed + contract_passed + fleet_passed + e2e_passed))
 report
 if ((${#failed_stages[@]})); then
   echo "==> failed stages: ${failed_stages[*]}"
   # A stage can fail without a counted test failure (e.g. a script error).
-  total_failed=$((cargo_failed + contract_failed + e2e_failed)); [ "$total_failed" -gt 0 ] || total_failed=1
-  echo "$((cargo_passed + contract_passed + e2e_passed)) passed, $total_failed failed"
+  total_failed=$((cargo_failed + contract_failed + fleet_failed + e2e_failed)); [ "$total_failed" -gt 0 ] || total_failed=1
+  echo "$passed passed, $total_failed failed"
   exit 1
 fi
 echo "==> all tests passed"
-echo "$((cargo_passed + contract_passed + e2e_passed)) passed, 0 failed"
+echo "$passed passed, 0 failed"

@@ -29,6 +29,9 @@ const WINDOW_SECS: i64 = 60;
 /// still count in the database) rather than forgetting one that is.
 const MAX_BLOCKED: usize = 100_000;
 
+/// How long counting a failed token request may wait for the database.
+const COUNT_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The window `now` falls in, and the whole seconds left in it (≥ 1).
 fn window(now: DateTime<Utc>) -> (DateTime<Utc>, u64) {
     let start = now.timestamp().div_euclid(WINDOW_SECS) * WINDOW_SECS;
@@ -115,10 +118,18 @@ impl FailureLimiter {
         let Some(ip) = ip else { return };
         let net = ClientNetwork::of(ip);
         let (start, left) = window(Utc::now());
-        let n = match db::rate_limits::hit(&self.db, &format!("token:net:{net}"), start).await {
-            Ok(n) => n,
-            Err(e) => {
+        // Counting is best effort: with the database away, the request is
+        // answered rather than kept waiting for the pool.
+        let key = format!("token:net:{net}");
+        let hit = db::rate_limits::hit(&self.db, &key, start);
+        let n = match tokio::time::timeout(COUNT_LIMIT, hit).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, "could not count a failed token request");
+                return;
+            }
+            Err(_) => {
+                tracing::warn!("could not count a failed token request within {COUNT_LIMIT:?}");
                 return;
             }
         };

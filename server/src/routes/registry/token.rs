@@ -5,7 +5,9 @@
 //! signed (`crate::signing::jwt`) and sent: 200 with the token, 401 with the
 //! reason in words (the client prints it), 503 when the portal cannot decide.
 //! A token is sent only after its audit record is committed (group commit,
-//! `services::registry::batch`); if that fails within `COMMIT_LIMIT`, 503.
+//! `services::registry::batch`); a decision not made within `DECIDE_LIMIT`,
+//! or a record not committed within `ANSWER_LIMIT` of the request's
+//! arrival, is answered 503 with `Retry-After: 1`.
 //! Bounds first: a network past its failures gets 429 (`Retry-After`)
 //! before anything is read; a request outside `domain::registry::limits`, or
 //! with bytes that are not clean UTF-8, gets 400 before any look-up. Every
@@ -60,12 +62,21 @@ pub async fn token(
             return done(TokenOutcome::Malformed, malformed(problem));
         }
     };
-    let (answer, trail) = registry.tokens.decide(&request, &svc.settings.service).await;
+    // A decision that needs the database while it is away is cut off
+    // (503 at once rather than a wait for the pool); what is left of the
+    // answer's bound goes to the commit.
+    let decided = tokio::time::timeout(DECIDE_LIMIT, registry.tokens.decide(&request, &svc.settings.service)).await;
+    let Ok((answer, trail)) = decided else {
+        tracing::warn!("registry token: no decision within {DECIDE_LIMIT:?} (is the database reachable?)");
+        registry.attempts.note(Attempt::failed(ACTION, "unavailable"), ip, at, || json!({ "user_agent": request.user_agent }));
+        return done(TokenOutcome::Unavailable, refused(&Refusal::Unavailable));
+    };
+    let commit_limit = ANSWER_LIMIT.saturating_sub(started.elapsed());
     match answer {
         Ok(grant) => {
             let (response, record) = sign_and_respond(&svc, grant, trail, &request);
             // The token leaves only once its record is committed.
-            if registry.audit.commit(record, COMMIT_LIMIT).await {
+            if registry.audit.commit(record, commit_limit).await {
                 done(TokenOutcome::Granted, response)
             } else {
                 done(TokenOutcome::Unavailable, refused(&Refusal::Unavailable))
@@ -74,7 +85,7 @@ pub async fn token(
         Err(refusal) if trail.is_authenticated() => {
             // A refusal grants nothing; it is answered once recorded (or
             // once recording gave up).
-            registry.audit.commit(trail.refused(refusal.reason()), COMMIT_LIMIT).await;
+            registry.audit.commit(trail.refused(refusal.reason()), commit_limit).await;
             let outcome = if matches!(refusal, Refusal::Unavailable) { TokenOutcome::Unavailable } else { TokenOutcome::Denied };
             done(outcome, refused(&refusal))
         }
@@ -90,9 +101,14 @@ pub async fn token(
     }
 }
 
-/// How long a request waits for its record's commit before it answers 503
-/// (the record may still be written; a token never leaves without it).
-const COMMIT_LIMIT: Duration = Duration::from_secs(5);
+/// How long a request may take, its decision and its record's commit
+/// together, before it answers 503 (the record may still be written; a
+/// token never leaves without it).
+const ANSWER_LIMIT: Duration = Duration::from_secs(5);
+
+/// How long the decision may take (it reads the database only to refresh
+/// its caches) before the request answers 503.
+const DECIDE_LIMIT: Duration = Duration::from_secs(2);
 
 /// The audit action of token requests.
 const ACTION: &str = "registry.token";
@@ -242,6 +258,7 @@ fn refused(refusal: &Refusal) -> Response {
             .into_response(),
         Refusal::Unavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "1")],
             Json(json!({ "errors": [{ "code": "UNAVAILABLE", "message": "the portal cannot decide right now; try again" }] })),
         )
             .into_response(),
