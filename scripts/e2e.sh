@@ -25,7 +25,7 @@ for bin in target/debug/portcullis target/debug/stripe-standin; do
 done
 
 WORK=$(mktemp -d /tmp/portcullis-e2e.XXXXXX)
-SERVER_PID="" STANDIN_PID="" REG_PID=""
+SERVER_PID="" STANDIN_PID="" REG_PID="" SMTP_PID=""
 stop() {
   local pid=$1
   [ -n "$pid" ] || return 0
@@ -37,8 +37,9 @@ cleanup() {
   stop "$SERVER_PID"
   stop "$REG_PID"
   stop "$STANDIN_PID"
+  stop "$SMTP_PID"
   if [ "$rc" -ne 0 ]; then
-    for log in server standin registry; do
+    for log in server standin registry smtp; do
       [ -s "$WORK/$log.log" ] && { echo "--- last lines of $log.log"; tail -n 40 "$WORK/$log.log"; }
     done
   fi
@@ -84,7 +85,22 @@ docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry.log" 2>&1 &
 REG_PID=$!
 wait_http "http://$REG_HOST/v2/" 401 || exit 1
 
-echo "==> portal on $PORTAL_URL (demo mode, Stripe: the stand-in, grace 30 s)"
+# A real SMTP server on loopback (aiosmtpd from .venv/, a Maildir the
+# mail journeys read).
+SMTP_PORT=$(free_port)
+while [ "$SMTP_PORT" = "$PORT" ] || [ "$SMTP_PORT" = "$STANDIN_PORT" ] || [ "$SMTP_PORT" = "$REG_PORT" ]; do SMTP_PORT=$(free_port); done
+echo "==> SMTP server (aiosmtpd) on 127.0.0.1:$SMTP_PORT"
+.venv/bin/python -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" -c aiosmtpd.handlers.Mailbox "$WORK/maildir" >"$WORK/smtp.log" 2>&1 &
+SMTP_PID=$!
+for _ in $(seq 1 100); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break
+  kill -0 "$SMTP_PID" 2>/dev/null || { echo "e2e.sh: the SMTP server exited" >&2; exit 1; }
+  sleep 0.1
+done
+
+echo "==> portal on $PORTAL_URL (demo mode, Stripe: the stand-in, grace 30 s, mail: the SMTP server)"
+PORTCULLIS_SMTP_HOST=127.0.0.1 PORTCULLIS_SMTP_PORT="$SMTP_PORT" PORTCULLIS_SMTP_TLS=none \
+  PORTCULLIS_MAIL_FROM="Portcullis e2e <portal@example.com>" \
 LEPTOS_SITE_ADDR="127.0.0.1:$PORT" PORTCULLIS_BASE_URL="$PORTAL_URL" PORTCULLIS_LOG=warn PORTCULLIS_AUDIT_ATTEMPT_WINDOW_SECS=1 \
   PORTCULLIS_STRIPE_SECRET_KEY="$STRIPE_KEY" PORTCULLIS_STRIPE_WEBHOOK_SECRET="$STRIPE_WHSEC" \
   PORTCULLIS_STRIPE_API_BASE="$STANDIN_URL/" PORTCULLIS_BILLING_GRACE=30s \
@@ -119,5 +135,6 @@ export E2E_REGISTRY_HOST="$REG_HOST"
 export E2E_BILLING_GRACE_SECONDS=30
 export E2E_REPO_ROOT="$PWD"
 export E2E_WORK="$WORK"
+export E2E_MAILDIR="$WORK/maildir"
 echo "==> browser tests (Playwright + Chromium)"
 (cd end2end && ../node_modules/.bin/playwright test "$@")

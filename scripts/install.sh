@@ -3,13 +3,14 @@
 # is already there. Safe to run again. Debian with Rust from rustup assumed.
 #   apt:    postgresql (tests), chromium (browser tests), brotli (benchmark),
 #           docker-registry, skopeo, umoci (the real registry: tests, demo, benchmark),
-#           haproxy (the fleet tests' balancer)
+#           haproxy (the fleet tests' balancer), wrk (benchmark)
 #   rustup: the wasm32-unknown-unknown target
 #   cargo:  wasm-bindgen-cli matching Cargo.lock (not cargo-leptos: ~20 min to
 #           compile; scripts/build.sh does its job with the tools below)
 #   npm:    tailwindcss, wasm-opt (binaryen), esbuild (release JS minifier),
 #           Playwright (package.json)
-#   PyPI:   schemathesis (the REST API contract test, scripts/api-contract.sh)
+#   PyPI:   schemathesis (the REST API contract test, scripts/api-contract.sh),
+#           aiosmtpd (the real SMTP server the mail tests read), in .venv/
 #           in a virtual environment .venv/ (git-ignored); apt's python3-venv
 #           if `python3 -m venv` cannot make one
 set -euo pipefail
@@ -32,6 +33,7 @@ command -v docker-registry >/dev/null || need_apt+=(docker-registry)
 command -v skopeo >/dev/null || need_apt+=(skopeo)
 command -v umoci >/dev/null || need_apt+=(umoci)
 command -v haproxy >/dev/null || need_apt+=(haproxy)
+command -v wrk >/dev/null || need_apt+=(wrk)
 if ((${#need_apt[@]})); then
   say "apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -76,5 +78,11 @@ if ! .venv/bin/schemathesis --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERS
   fi
   say "pip install schemathesis==$SCHEMATHESIS_VERSION (into .venv/)"
   .venv/bin/python -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+# The mail tests' SMTP server on loopback (`python -m aiosmtpd`, a Maildir).
+AIOSMTPD_VERSION=1.4.6
+if ! .venv/bin/python -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+  say "pip install aiosmtpd==$AIOSMTPD_VERSION (into .venv/)"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
 fi
 say "tools ready"

@@ -6,6 +6,9 @@ use crate::ui::components::layout::Layout;
 use crate::ui::pages::account::products::AccountPage;
 use crate::ui::pages::admin::dashboard::{AdminDashboard, AdminUsersPage};
 use crate::ui::pages::admin::api_keys::AdminApiKeysPage;
+use crate::ui::pages::admin::mail::AdminMailPage;
+use crate::ui::pages::public::mailbox::DemoMailboxPage;
+use crate::ui::pages::public::recovery::{ForgotPasswordPage, ResetPasswordPage};
 use crate::ui::pages::admin::customers::detail::AdminCustomerPage;
 use crate::ui::pages::admin::customers::list::AdminCustomersPage;
 use crate::ui::pages::admin::products::edit::AdminProductPage;
@@ -81,6 +84,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/signup") view=SignupPage/>
+                    <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
+                    <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/demo/mailbox") view=DemoMailboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/credentials") view=CredentialsPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/orders") view=OrdersPage ssr=SsrMode::Async/>
@@ -93,6 +99,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/customers/:id") view=AdminCustomerPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/api-keys") view=AdminApiKeysPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/push-credentials") view=AdminPushCredentialsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/mail") view=AdminMailPage ssr=SsrMode::Async/>
                     <Route path=path!("/catalogue") view=CataloguePage ssr=SsrMode::Async/>
                     <Route path=path!("/catalogue/:slug") view=CatalogueProductPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>

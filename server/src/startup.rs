@@ -14,6 +14,7 @@ use app::{shell, App};
 use app::backend::services::audit::attempts::{self, Attempts};
 use app::backend::services::audit::{chain, retention};
 use app::backend::services::jobs::{self, Job};
+use app::backend::services::mail::{outbox, Mail};
 use app::backend::web::metrics::Metrics;
 use app::backend::web::ratelimit::{self, FailureLimiter};
 use axum::{extract::DefaultBodyLimit, routing::get, Router};
@@ -45,6 +46,9 @@ pub enum StartupError {
     RegistryKeys(#[from] crate::signing::keys::KeyError),
     #[error("PORTCULLIS_STRIPE_SECRET_KEY: {0}")]
     Stripe(String),
+    /// A setting that names its variable in the message.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// The Stripe client and billing settings, when Stripe is configured.
@@ -133,6 +137,10 @@ impl Application {
 
         let attempts = Arc::new(Attempts::new(config.edge.attempt_window));
         let metrics = Arc::new(Metrics::default());
+        let mail = Arc::new(
+            Mail::new(db.clone(), config.mail.smtp.as_ref(), config.demo, base_url.as_str(), config.mail.limits)
+                .map_err(StartupError::Config)?,
+        );
         let state = AppState {
             leptos_options: leptos_options.clone(),
             db: db.clone(),
@@ -149,6 +157,7 @@ impl Application {
             audit_query_timeout: config.audit_query_timeout,
             attempts: attempts.clone(),
             metrics: metrics.clone(),
+            mail: mail.clone(),
         };
         spawn_housekeeping(&state);
         app::backend::web::password::warm_up().await;
@@ -168,7 +177,7 @@ impl Application {
         let metrics_access = routes::health::MetricsAccess(config.fleet.metrics_token.as_ref().map(|t| t.expose().to_owned()));
         let router = router(state, sessions, registry.clone(), &config.edge, metrics_access);
         let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-        let job_list = fleet_jobs(&db, &store, &config);
+        let job_list = fleet_jobs(&db, &store, &config, &mail);
         let jobs = (stop_jobs, tokio::spawn(jobs::run(db.clone(), job_list, metrics, jobs_stopped)));
         // Closed counts are written within a few seconds of their window's end.
         let every = config.edge.attempt_window.min(Duration::from_secs(5));
@@ -223,7 +232,7 @@ async fn session_layer(db: &Db, config: &Config, base_url: &Url) -> Result<(Sess
 
 /// The background jobs every replica offers and the fleet runs once each
 /// (`app::backend::services::jobs`).
-fn fleet_jobs(db: &Db, store: &PortalSessionStore, config: &Config) -> Vec<Job> {
+fn fleet_jobs(db: &Db, store: &PortalSessionStore, config: &Config, mail: &Arc<Mail>) -> Vec<Job> {
     let minute = Duration::from_secs(60);
     let seal_db = db.clone();
     let sweep_db = db.clone();
@@ -245,6 +254,13 @@ fn fleet_jobs(db: &Db, store: &PortalSessionStore, config: &Config) -> Vec<Job> 
             async move { ratelimit::sweep(&db).await.map(|n| format!("{n} windows deleted")).map_err(|e| e.to_string()) }
         }),
     ];
+    if mail.delivers() {
+        let (db, mail) = (db.clone(), mail.clone());
+        list.push(Job::new("mail.deliver", Duration::from_secs(2), 5 * minute, move || {
+            let (db, mail) = (db.clone(), mail.clone());
+            async move { outbox::deliver_due(&db, &mail, chrono::Utc::now()).await }
+        }));
+    }
     if let Some((days, dir)) = config.fleet.retention.clone() {
         let db = db.clone();
         list.push(Job::new("audit.retain", 24 * 60 * minute, 60 * minute, move || {
@@ -336,6 +352,10 @@ fn router(
         .layer(axum::middleware::from_fn(middleware::catch_panic))
         .layer(axum::middleware::from_fn(middleware::security_headers))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
+        // The span names the path, never the query: a mailed link's token
+        // travels in it.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

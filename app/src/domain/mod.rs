@@ -10,6 +10,7 @@ pub mod net;
 pub mod time;
 pub mod catalogue;
 pub mod credential;
+pub mod mail;
 pub mod order;
 pub mod registry;
 pub mod signing_key;

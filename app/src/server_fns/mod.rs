@@ -11,4 +11,6 @@ pub mod catalogue;
 pub mod credentials;
 pub mod customers;
 pub mod entitlements;
+pub mod mail;
+pub mod recovery;
 pub mod users;

@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 
 mod audit;
 mod auth;
+mod mail;
 
 pub use audit::{AuditEntry, AuditFilter};
 pub use auth::SessionUser;
+pub use mail::{LinkInfo, LocalMailView, MailOverview, MailView};
 
 /// Percent-encodes a query value (a search box's text, a filter).
 pub fn urlencode(s: &str) -> String {

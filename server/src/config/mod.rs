@@ -4,10 +4,12 @@
 
 pub mod edge;
 pub mod fleet;
+pub mod mail;
 pub mod stripe;
 
 pub use edge::EdgeConfig;
 pub use fleet::FleetConfig;
+pub use mail::MailConfig;
 
 use app::backend::web::ratelimit::LoginLimits;
 use std::{fmt, net::SocketAddr, num::NonZeroU32};
@@ -97,6 +99,8 @@ pub struct Config {
     pub edge: EdgeConfig,
     /// The metrics secret and the retention job (`fleet.rs`).
     pub fleet: FleetConfig,
+    /// The SMTP server, the sender, the limits on mails visitors trigger (`mail.rs`).
+    pub mail: MailConfig,
 }
 
 pub const DEFAULT_REGISTRY_KEY_DIR: &str = "data/registry-keys";
@@ -292,6 +296,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             audit_query_timeout: self.audit_query_timeout()?,
             edge: self.edge()?,
             fleet: self.fleet()?,
+            mail: self.mail()?,
         })
     }
 }

@@ -83,6 +83,12 @@ const FNS: &[(&str, Kind, &[(&str, &str)])] = &[
     ("/fn/my/billing_portal", Write, &[]),
     ("/fn/admin/customer_orders", Read, &[("customer_id", "{customer}")]),
     ("/fn/admin/billing_status", Read, &[]),
+    ("/fn/forgot_password", Session, &[]),
+    ("/fn/password_link", Read, &[("token", "not-a-token")]),
+    ("/fn/reset_password", Session, &[]),
+    ("/fn/admin/mail", Read, &[]),
+    ("/fn/admin/resend_mail", Write, &[("id", "{mail}")]),
+    ("/fn/demo/mailbox", Read, &[]),
 ];
 
 #[test]
@@ -95,7 +101,7 @@ fn the_table_lists_every_registered_server_function() {
     assert!(unlisted.is_empty(), "classify these server functions in FNS (and give them arguments): {unlisted:?}");
     assert!(gone.is_empty(), "these are listed but no longer exist: {gone:?}");
     assert!(registered.len() >= 45, "the registry is populated: {registered:?}");
-    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 19);
+    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 20);
 }
 
 /// Everything a write could change: the REST snapshot plus row counts and
@@ -107,6 +113,7 @@ async fn counts(api: &Api) -> serde_json::Value {
         ("keys", "SELECT COUNT(*) || ':' || COUNT(revoked_at) FROM api_keys"),
         ("credentials", "SELECT COUNT(*) || ':' || COUNT(revoked_at) || ':' || COALESCE(MAX(secret_hash), '') FROM registry_credentials"),
         ("orders", "SELECT COUNT(*) || ':' || COALESCE(MAX(status), '') FROM orders"),
+        ("mail", "SELECT COUNT(*) || ':' || COALESCE(MAX(status), '') || ':' || COALESCE(SUM(attempts), 0) FROM mail_outbox"),
     ];
     for (name, sql) in queries {
         let v: String = match &api.app.db {
@@ -124,6 +131,13 @@ async fn an_auditor_is_refused_every_writing_server_function(backend: Backend) {
     let meta = RequestMeta::default();
     let cred = credentials::create(&api.app.db, s.customer, app::domain::credential::CredentialKind::Pull, "guard", None, Actor::System, &meta).await.unwrap();
     let key = app::backend::services::api_keys::list(&api.app.db).await.unwrap()[0].id;
+    let mail = {
+        let mut tx = api.app.db.begin().await.unwrap();
+        let email = app::domain::Email::parse("guard@example.com").unwrap();
+        let id = app::backend::services::recovery::invite_in(&mut tx, s.customer, &email).await.unwrap();
+        tx.commit().await.unwrap();
+        id
+    };
     let ids = [
         ("{product}", s.product),
         ("{price}", s.price),
@@ -131,6 +145,7 @@ async fn an_auditor_is_refused_every_writing_server_function(backend: Backend) {
         ("{entitlement}", s.entitlement),
         ("{credential}", cred.credential.id),
         ("{apikey}", key),
+        ("{mail}", mail),
     ];
     let (auditor, _) = api.app.logged_in(Role::Auditor).await;
     let before = counts(&api).await;

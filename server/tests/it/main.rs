@@ -28,6 +28,7 @@ mod cli;
 mod credentials;
 mod escaping;
 mod fleet;
+mod mail;
 mod hostile;
 mod http;
 mod keys;

@@ -12,6 +12,7 @@ pub mod bounded;
 pub mod credentials;
 pub mod entitlements;
 pub mod jobs;
+pub mod mail;
 pub mod orders;
 mod password_hash;
 pub mod products;

@@ -16,6 +16,9 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub name: Option<String>,
+    /// Raised when the password is reset or changed: sessions made under an
+    /// older value are over.
+    pub session_epoch: i64,
 }
 
 impl UserRow {
@@ -25,7 +28,7 @@ impl UserRow {
     }
 }
 
-const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at, name";
+const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at, name, session_epoch";
 
 pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<UserRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
@@ -56,10 +59,18 @@ pub async fn insert(
         .await)
 }
 
-/// Sets the hash of the account with `email`; returns its id, or `None`.
+/// Sets the hash of the account with `email` and ends its sessions;
+/// returns its id, or `None`.
 pub async fn set_password_hash(tx: &mut Tx, email: &Email, hash: &PasswordHash) -> Result<Option<i64>, sqlx::Error> {
-    let sql = "UPDATE users SET password_hash = $1 WHERE email = $2 RETURNING id";
+    let sql = "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE email = $2 RETURNING id";
     on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(hash.expose()).bind(email.as_str()).fetch_optional(conn).await)
+}
+
+/// Sets the hash of account `id` and ends its sessions (raises
+/// `session_epoch`); returns the new epoch, or `None` without such account.
+pub async fn replace_password(tx: &mut Tx, id: i64, hash: &PasswordHash) -> Result<Option<i64>, sqlx::Error> {
+    let sql = "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE id = $2 RETURNING session_epoch";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(hash.expose()).bind(id).fetch_optional(conn).await)
 }
 
 pub async fn touch_last_login(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {

@@ -9,7 +9,7 @@ use crate::backend::db::users::UserRow;
 use crate::backend::db::Db;
 use crate::backend::web::password;
 use crate::backend::web::request::{state, RequestMeta};
-use crate::backend::web::session::USER_ID_KEY;
+use crate::backend::web::session::{EPOCH_KEY, USER_ID_KEY};
 use crate::backend::services::users::CreateUserError;
 use crate::views::SessionUser;
 use crate::domain::{Email, Password, Role};
@@ -41,13 +41,16 @@ pub async fn current_user() -> Result<Option<SessionUser>, AppError> {
 }
 
 /// The user a session belongs to, read fresh from the database so a
-/// disabled account or a changed role takes effect on the next request.
+/// disabled account, a changed role or a new password (which ends every
+/// session made before it) takes effect on the next request.
 pub async fn session_user(session: &Session, db: &Db) -> Result<Option<SessionUser>, AppError> {
     let Some(id) = session.get::<i64>(USER_ID_KEY).await? else {
         return Ok(None);
     };
+    // Sessions from before epochs existed count as epoch 0.
+    let epoch = session.get::<i64>(EPOCH_KEY).await?.unwrap_or(0);
     match db::users::find_by_id(db, id).await? {
-        Some(row) if !row.disabled => Ok(Some(to_session_user(&row))),
+        Some(row) if !row.disabled && row.session_epoch == epoch => Ok(Some(to_session_user(&row))),
         _ => {
             session.flush().await?;
             Ok(None)
@@ -136,15 +139,17 @@ pub async fn login(email: &str, password: &str) -> Result<SessionUser, AppError>
     .await?;
     tx.commit().await?;
 
-    start_session(row.id).await?;
+    start_session(row.id, row.session_epoch).await?;
     Ok(to_session_user(&row))
 }
 
-/// A new id for the session (no fixation) holding the user id.
-async fn start_session(user_id: i64) -> Result<(), AppError> {
+/// A new id for the session (no fixation) holding the user id and the
+/// account's session epoch.
+pub(crate) async fn start_session(user_id: i64, epoch: i64) -> Result<(), AppError> {
     let session = session().await?;
     session.cycle_id().await?;
     session.insert(USER_ID_KEY, user_id).await?;
+    session.insert(EPOCH_KEY, epoch).await?;
     Ok(())
 }
 
@@ -186,7 +191,7 @@ pub async fn signup(email: &str, password: &str) -> Result<SessionUser, AppError
         Err(e) => return Err(e.into()),
     };
     tx.commit().await?;
-    start_session(id).await?;
+    start_session(id, 0).await?;
     Ok(SessionUser { id, email: email.to_string(), role: Role::Customer })
 }
 

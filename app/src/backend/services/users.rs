@@ -107,7 +107,8 @@ pub async fn reset_password(
 
 /// Inserts a customer (optionally with a password and a display name) and
 /// its `customer.create` event in `tx`. Without a password the stored hash is
-/// `!`, which never verifies.
+/// `!`, which never verifies, and an invitation to set one is queued
+/// (`services::recovery`).
 pub async fn create_customer_in(
     tx: &mut Tx,
     email: &Email,
@@ -126,13 +127,18 @@ pub async fn create_customer_in(
         Err(e) => return Err(e.into()),
     };
     db::users::set_name(tx, id, name).await?;
+    // Without a password the customer is invited to set one by mail.
+    let invitation = match password {
+        Some(_) => None,
+        None => Some(crate::backend::services::recovery::invite_in(tx, id, email).await?),
+    };
     audit::record(
         tx,
         &AuditEvent::new(actor, "customer.create", Outcome::Success)
             .target("user", id)
             .subject(id)
             .meta(meta)
-            .details(json!({ "email": email.as_str(), "name": name, "can_log_in": password.is_some() })),
+            .details(json!({ "email": email.as_str(), "name": name, "can_log_in": password.is_some(), "invitation_mail_id": invitation })),
     )
     .await?;
     Ok(id)

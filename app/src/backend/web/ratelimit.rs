@@ -4,6 +4,8 @@
 //! - `LoginLimiter`: log-in and sign-up attempts per client network and
 //!   log-in attempts per account, so neither a single host nor a botnet
 //!   spraying one account gets unbounded guesses;
+//! - `MailLimiter`: mails a visitor can trigger, per address and per
+//!   network and hour;
 //! - `FailureLimiter`: failed registry token requests per client network.
 //!   Only failures are counted in the database; once a failure finds its
 //!   network at the limit, this replica refuses that network locally until
@@ -32,10 +34,15 @@ const MAX_BLOCKED: usize = 100_000;
 /// How long counting a failed token request may wait for the database.
 const COUNT_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The window `now` falls in, and the whole seconds left in it (≥ 1).
+/// The one-minute window `now` falls in, and the whole seconds left in it (≥ 1).
 fn window(now: DateTime<Utc>) -> (DateTime<Utc>, u64) {
-    let start = now.timestamp().div_euclid(WINDOW_SECS) * WINDOW_SECS;
-    let left = (start + WINDOW_SECS - now.timestamp()).max(1) as u64;
+    window_of(now, WINDOW_SECS)
+}
+
+/// The window of `secs` seconds `now` falls in, and the seconds left in it.
+fn window_of(now: DateTime<Utc>, secs: i64) -> (DateTime<Utc>, u64) {
+    let start = now.timestamp().div_euclid(secs) * secs;
+    let left = (start + secs - now.timestamp()).max(1) as u64;
     (DateTime::from_timestamp(start, 0).unwrap_or(now), left)
 }
 
@@ -80,6 +87,55 @@ impl LoginLimiter {
             if n > i64::from(self.limits.per_account_per_minute.get()) {
                 return Ok(Err(left));
             }
+        }
+        Ok(Ok(()))
+    }
+}
+
+/// Mails a visitor can make the portal send ("Forgot password"), per hour.
+#[derive(Clone, Copy, Debug)]
+pub struct MailLimits {
+    /// To one address, whether or not it has an account.
+    pub per_address_per_hour: NonZeroU32,
+    /// From one client network.
+    pub per_network_per_hour: NonZeroU32,
+}
+
+impl Default for MailLimits {
+    fn default() -> Self {
+        Self {
+            per_address_per_hour: NonZeroU32::new(5).expect("non-zero"),
+            per_network_per_hour: NonZeroU32::new(20).expect("non-zero"),
+        }
+    }
+}
+
+/// Counts requests for mail in one-hour windows shared by every replica.
+/// An address is counted whether or not it has an account, so a refusal
+/// says nothing about accounts.
+pub struct MailLimiter {
+    db: Db,
+    limits: MailLimits,
+}
+
+impl MailLimiter {
+    pub fn new(db: Db, limits: MailLimits) -> Self {
+        Self { db, limits }
+    }
+
+    /// Counts one request for mail to `address` from `ip`.
+    /// `Ok(Err(seconds))`: refused, come back then.
+    pub async fn check(&self, ip: Option<IpAddr>, address: &str) -> Result<Result<(), u64>, sqlx::Error> {
+        let (start, left) = window_of(Utc::now(), 3600);
+        if let Some(ip) = ip {
+            let n = db::rate_limits::hit(&self.db, &format!("mail:net:{}", ClientNetwork::of(ip)), start).await?;
+            if n > i64::from(self.limits.per_network_per_hour.get()) {
+                return Ok(Err(left));
+            }
+        }
+        let n = db::rate_limits::hit(&self.db, &format!("mail:address:{}", address.to_lowercase()), start).await?;
+        if n > i64::from(self.limits.per_address_per_hour.get()) {
+            return Ok(Err(left));
         }
         Ok(Ok(()))
     }

@@ -15,6 +15,10 @@ use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 /// The session key holding the logged-in user's id.
 pub const USER_ID_KEY: &str = "uid";
 
+/// The session key holding the account's `session_epoch` at log-in: a
+/// session from before a password reset or change is over.
+pub const EPOCH_KEY: &str = "epoch";
+
 /// A random alphanumeric string from the OS CSPRNG (≈5.95 bits a character).
 pub fn random_token(chars: usize) -> String {
     rand::rngs::OsRng.sample_iter(&Alphanumeric).take(chars).map(char::from).collect()

@@ -24,6 +24,9 @@ pub struct AppState {
     pub attempts: Arc<crate::backend::services::audit::attempts::Attempts>,
     /// This process's counters (`GET /metrics`).
     pub metrics: Arc<crate::backend::web::metrics::Metrics>,
+    /// Mail: how it leaves, the links' base URL, the limits on visitors'
+    /// requests for it (`services::mail`).
+    pub mail: Arc<crate::backend::services::mail::Mail>,
 }
 
 /// What pages and services need to know about the registry (the token

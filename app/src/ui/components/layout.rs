@@ -25,6 +25,7 @@ pub fn nav_links(user: Option<&SessionUser>) -> Vec<(&'static str, &'static str)
             ("/admin/users", "Users"),
             ("/admin/api-keys", "API keys"),
             ("/admin/push-credentials", "Push credentials"),
+            ("/admin/mail", "Mail"),
             ("/audit", "Audit log"),
         ],
         Some(Role::Auditor) => vec![("/audit", "Audit log"), ("/admin/push-credentials", "Push credentials")],

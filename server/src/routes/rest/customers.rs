@@ -1,6 +1,6 @@
 //! `/api/v1/customers`: search and page through customers, read one, create
 //! one (e.g. when the CRM signs a deal). Customers made without a password
-//! cannot log in until one is set.
+//! are mailed an invitation to set one (`services::recovery`).
 
 use crate::routes::rest::auth::{CanRead, CanWrite};
 use crate::routes::rest::error::{ApiError, ErrorBody};
@@ -38,7 +38,7 @@ schema::documented! {
     fn search_schema() = schema::text(customers::SEARCH_MAX, true, false), "Part of the e-mail address or name (plain text).";
     fn email_schema() = schema::email(), "Unique, compared case-insensitively (409 when taken). Example: `buyer@example.com`.";
     fn name_schema() = schema::text(customers::NAME_MAX, true, true), "The customer's name.";
-    fn password_schema() = schema::password(), "Optional; without one the customer cannot log in yet. Never returned. Not only spaces, and not containing \
+    fn password_schema() = schema::password(), "Optional; without one the customer is mailed an invitation to set it and cannot log in until then. Never returned. Not only spaces, and not containing \
          the e-mail address or its part before the `@` (422 otherwise).";
 }
 

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod audit;
 pub mod billing;
+pub mod mail;
 pub mod registry;
 
 use app::domain::{Email, Password, Role};
@@ -81,6 +82,9 @@ pub struct Options {
     pub keks: Option<server::signing::kek::Keks>,
     /// `PORTCULLIS_METRICS_TOKEN`.
     pub metrics_token: Option<String>,
+    /// SMTP (`support::mail::SmtpServer::settings`) and the mail limits;
+    /// the default has no SMTP: mails wait in the outbox.
+    pub mail: server::config::MailConfig,
 }
 
 /// The edge settings of test portals: counted attempts are written a
@@ -108,6 +112,7 @@ impl Default for Options {
             registry_key_dir: None,
             keks: None,
             metrics_token: None,
+            mail: server::config::MailConfig::default(),
         }
     }
 }
@@ -161,6 +166,7 @@ pub fn config(opts: &Options, database_url: &str, registry_key_dir: &std::path::
             metrics_token: opts.metrics_token.clone().map(Secret::new),
             ..Default::default()
         },
+        mail: opts.mail.clone(),
     }
 }
 

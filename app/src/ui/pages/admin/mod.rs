@@ -1,10 +1,11 @@
 //! The vendor admin's pages: dashboard and users, products, customers (with
 //! their entitlements, credentials and orders), API keys, push credentials,
-//! and the dashboard's online-payment card.
+//! the mail outbox, and the dashboard's online-payment card.
 
 pub mod api_keys;
 pub mod billing;
 pub mod customers;
 pub mod dashboard;
+pub mod mail;
 pub mod products;
 pub mod push_credentials;

@@ -28,10 +28,17 @@ fn with_next(path: &str) -> String {
 pub fn LoginPage() -> impl IntoView {
     let auth = use_auth();
     let error = Signal::derive(move || auth.login.value().get().and_then(|r| r.err()));
+    // After a password was set through a mailed link.
+    let password_set = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("password").as_deref() == Some("set"));
     view! {
         <Title text="Log in"/>
         <section class="mx-auto max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
             <h1 class="mb-4 text-2xl font-semibold">"Log in"</h1>
+            {password_set.then(|| view! {
+                <p role="status" data-testid="password-set" class="mb-4 rounded border border-emerald-200 bg-emerald-50 px-3 py-2 text-sm text-emerald-900">
+                    "Your password is saved and every earlier session has ended: log in with it."
+                </p>
+            })}
             <ActionForm action=auth.login attr:class="space-y-4">
                 {next_field()}
                 <FormError error fields=&["email", "password"]/>
@@ -39,7 +46,8 @@ pub fn LoginPage() -> impl IntoView {
                 <Field name="password" label="Password" kind="password" autocomplete="current-password" error/>
                 <button type="submit" class=BUTTON>"Log in"</button>
             </ActionForm>
-            <p class="mt-4 text-sm text-slate-600">"New here? "<a class="text-indigo-700 underline" href=with_next("/signup")>"Create an account"</a></p>
+            <p class="mt-4 text-sm text-slate-600"><a class="text-indigo-700 underline" href="/forgot-password" data-testid="forgot-password">"Forgot your password?"</a></p>
+            <p class="mt-2 text-sm text-slate-600">"New here? "<a class="text-indigo-700 underline" href=with_next("/signup")>"Create an account"</a></p>
         </section>
     }
 }
@@ -91,7 +99,8 @@ pub fn SignupPage() -> impl IntoView {
     }
 }
 
-fn capitalise(s: &str) -> String {
+/// The first letter in upper case (errors read as sentences).
+pub(crate) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }

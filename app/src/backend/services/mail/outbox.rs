@@ -1,0 +1,128 @@
+//! Delivering the outbox (the `mail.deliver` job) and what admins do with
+//! it: the list of recent and failed mails, and sending one again.
+
+use super::{templates, Mail};
+use crate::backend::db::{self, Db};
+use crate::backend::services::audit::{self, Actor, AuditEvent, Outcome};
+use crate::backend::web::request::RequestMeta;
+use crate::backend::web::secrets::hash_secret;
+use crate::backend::web::session::random_token;
+use crate::domain::mail::{retry_delay_secs, MailStatus, LINK_PATH, LINK_TOKEN_CHARS};
+use crate::domain::time::rfc3339;
+use crate::error::AppError;
+use crate::views::{MailOverview, MailView};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+/// Mails one run of the job delivers at most (the next run, a second or
+/// two later, takes the rest).
+const BATCH: i64 = 25;
+
+/// Delivers the mails due at `now`: each is rendered, given its link if
+/// its kind has one (only the link's hash is stored), sent, and marked
+/// sent, or marked for another attempt with backoff, or failed for good.
+/// Returns what it did, in words.
+pub async fn deliver_due(db: &Db, mail: &Mail, now: DateTime<Utc>) -> Result<String, String> {
+    if !mail.delivers() {
+        return Ok("no transport: mails wait".into());
+    }
+    let due = db::mail::due(db, now, BATCH).await.map_err(|e| e.to_string())?;
+    let (mut sent, mut retry, mut failed) = (0, 0, 0);
+    for row in due {
+        let link = match row.kind.link() {
+            Some(purpose) => {
+                let token = random_token(LINK_TOKEN_CHARS);
+                let expires = now + Duration::seconds(purpose.lifetime_secs());
+                db::mail::insert_link(db, row.user_id, purpose, &hash_secret(&token), row.id, now, expires)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Some(mail.url(&format!("{LINK_PATH}?token={token}")))
+            }
+            None => None,
+        };
+        let rendered = templates::render(row.kind, &templates::Context { to: &row.to_address, site: &mail.url(""), link: link.as_deref() });
+        match mail.send(row.id, &row.to_address, &rendered).await {
+            Ok(local_copy) => {
+                db::mail::mark_sent(db, row.id, &rendered.subject, Utc::now(), local_copy.as_deref()).await.map_err(|e| e.to_string())?;
+                sent += 1;
+            }
+            Err(e) => {
+                let attempt = row.attempts + 1;
+                let retry_at = if e.permanent { None } else { retry_delay_secs(attempt).map(|s| Utc::now() + Duration::seconds(s)) };
+                tracing::warn!(mail = row.id, kind = row.kind.as_str(), attempt, permanent = e.permanent, error = %e.message, "a mail was not delivered");
+                if retry_at.is_some() {
+                    retry += 1;
+                } else {
+                    failed += 1;
+                }
+                db::mail::mark_attempt_failed(db, row.id, &e.message, retry_at, Utc::now()).await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+    Ok(format!("{sent} sent, {retry} to retry, {failed} failed"))
+}
+
+/// Recent mails for the admin's page (newest first), optionally only one
+/// status, with how mail leaves and the counts per status.
+pub async fn overview(db: &Db, mail: &Mail, status: Option<MailStatus>) -> Result<MailOverview, AppError> {
+    let rows = db::mail::recent(db, status, 200).await?;
+    let counts = db::mail::counts(db).await?;
+    let count = |s: MailStatus| counts.iter().find(|(k, _)| *k == s).map_or(0, |(_, n)| *n);
+    Ok(MailOverview {
+        transport: mail.describe(),
+        delivers: mail.delivers(),
+        pending: count(MailStatus::Pending),
+        sent: count(MailStatus::Sent),
+        failed: count(MailStatus::Failed),
+        mails: rows
+            .into_iter()
+            .map(|r| MailView {
+                id: r.id,
+                created_at: rfc3339(r.created_at),
+                kind: r.kind,
+                to_address: r.to_address,
+                status: r.status,
+                attempts: r.attempts,
+                next_attempt_at: rfc3339(r.next_attempt_at),
+                last_error: r.last_error,
+                sent_at: r.sent_at.map(rfc3339),
+            })
+            .collect(),
+    })
+}
+
+/// Puts a mail back in the queue (fresh attempts, due at once; a mail with
+/// a link gets a new one), audited as `mail.resend`.
+pub async fn resend(db: &Db, id: i64, actor: Actor, meta: &RequestMeta) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    let row = db::mail::requeue(&mut tx, id, Utc::now()).await?.ok_or(AppError::NotFound)?;
+    audit::record(
+        &mut tx,
+        &AuditEvent::new(actor, "mail.resend", Outcome::Success)
+            .target("mail", row.id)
+            .subject(row.user_id)
+            .meta(meta)
+            .details(json!({ "kind": row.kind.as_str(), "to": row.to_address })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Demo mode's local mailbox (newest first); `NotFound` anywhere else.
+pub async fn local_mailbox(db: &Db, mail: &Mail) -> Result<Vec<crate::views::LocalMailView>, AppError> {
+    if !mail.is_local() {
+        return Err(AppError::NotFound);
+    }
+    let rows = db::mail::local_mailbox(db, 50).await?;
+    Ok(rows
+        .into_iter()
+        .map(|m| crate::views::LocalMailView {
+            id: m.id,
+            sent_at: rfc3339(m.sent_at),
+            to_address: m.to_address,
+            subject: m.subject,
+            text: m.local_copy,
+        })
+        .collect())
+}

@@ -1,0 +1,110 @@
+//! The words of every mail, as plain text and as HTML (every value
+//! escaped). One function per kind; `render` picks it.
+
+use crate::domain::mail::{LinkPurpose, MailKind};
+
+/// A mail ready to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// What a template may say.
+pub struct Context<'a> {
+    /// The recipient's address.
+    pub to: &'a str,
+    /// The portal's public URL (no trailing slash).
+    pub site: &'a str,
+    /// The mail's single-use link, when its kind has one.
+    pub link: Option<&'a str>,
+}
+
+pub fn render(kind: MailKind, cx: &Context<'_>) -> Rendered {
+    match kind {
+        MailKind::PasswordReset => with_link(
+            cx,
+            "Choose a new password",
+            &format!("Someone (we hope you) asked to reset the password of the account {} at {}.", cx.to, cx.site),
+            "Choose a new password",
+            LinkPurpose::Reset,
+            "If you did not ask for this, ignore this mail: your password stays as it is.",
+        ),
+        MailKind::Invitation => with_link(
+            cx,
+            "Your account is ready: set your password",
+            &format!("An account was made for {} at {}, where you can copy registry credentials for what your company bought.", cx.to, cx.site),
+            "Set your password",
+            LinkPurpose::Invite,
+            "If you did not expect this, ignore this mail: nobody can use the account without this link.",
+        ),
+    }
+}
+
+/// A short mail around one button-like link.
+fn with_link(cx: &Context<'_>, subject: &str, intro: &str, action: &str, purpose: LinkPurpose, closing: &str) -> Rendered {
+    let link = cx.link.unwrap_or(cx.site);
+    let lifetime = purpose.lifetime_words();
+    let text = format!(
+        "{intro}\n\n{action}:\n{link}\n\nThe link works once, for {lifetime}.\n{closing}\n\n-- \nPortcullis, {site}\n",
+        site = cx.site
+    );
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;color:#0f172a\">\
+         <p>{intro}</p>\
+         <p><a href=\"{link_attr}\" style=\"display:inline-block;padding:8px 16px;background:#4338ca;color:#ffffff;text-decoration:none;border-radius:6px\">{action}</a></p>\
+         <p>Or open this address: <br><span style=\"word-break:break-all\">{link_text}</span></p>\
+         <p>The link works once, for {lifetime}.<br>{closing}</p>\
+         <p style=\"color:#64748b\">Portcullis, {site}</p></body></html>",
+        intro = escape(intro),
+        link_attr = escape(link),
+        link_text = escape(link),
+        action = escape(action),
+        lifetime = escape(lifetime),
+        closing = escape(closing),
+        site = escape(cx.site),
+    );
+    Rendered { subject: subject.to_owned(), text, html }
+}
+
+/// HTML-escapes text for element content and quoted attributes.
+fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_renders_its_link_in_text_and_html() {
+        let link = "https://portal.example.com/reset-password?token=abc";
+        for kind in MailKind::ALL {
+            let r = render(kind, &Context { to: "a@example.com", site: "https://portal.example.com", link: Some(link) });
+            assert!(r.text.contains(link), "{kind:?}");
+            assert!(r.html.contains(link), "{kind:?}");
+            assert!(!r.subject.is_empty());
+        }
+    }
+
+    #[test]
+    fn values_are_escaped_in_html() {
+        let r = render(MailKind::Invitation, &Context { to: "<b>x</b>@example.com", site: "https://p\"x", link: Some("https://p/?a=1&b=2") });
+        assert!(!r.html.contains("<b>x</b>"));
+        assert!(r.html.contains("&lt;b&gt;x&lt;/b&gt;@example.com"));
+        assert!(r.html.contains("a=1&amp;b=2"));
+        assert!(!r.html.contains("p\"x"));
+    }
+}

@@ -1,0 +1,199 @@
+//! The mails the portal sends and the single-use links some of them carry.
+//! One rule per fact: what a kind of mail links to, for how long, and
+//! whether its recipient may opt out, is decided here and nowhere else.
+
+use serde::{Deserialize, Serialize};
+
+/// What a mail is for. Each kind is written to the outbox by the event that
+/// causes it and rendered when it is delivered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailKind {
+    /// "Forgot password": a link to choose a new password.
+    PasswordReset,
+    /// A customer account made by an admin or through the REST API: a link
+    /// to set the first password.
+    Invitation,
+}
+
+impl MailKind {
+    pub const ALL: [MailKind; 2] = [MailKind::PasswordReset, MailKind::Invitation];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailKind::PasswordReset => "password_reset",
+            MailKind::Invitation => "invitation",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// How people read it in the admin's list.
+    pub fn label(self) -> &'static str {
+        match self {
+            MailKind::PasswordReset => "password reset",
+            MailKind::Invitation => "invitation",
+        }
+    }
+
+    /// The link this mail carries, made when it is delivered.
+    pub fn link(self) -> Option<LinkPurpose> {
+        match self {
+            MailKind::PasswordReset => Some(LinkPurpose::Reset),
+            MailKind::Invitation => Some(LinkPurpose::Invite),
+        }
+    }
+
+    /// Whether the recipient may opt out (such mails carry
+    /// `List-Unsubscribe`); account mails are never optional.
+    pub fn optional(self) -> bool {
+        false
+    }
+}
+
+crate::text_column!(MailKind, MailKind::parse);
+
+/// Where a mail is on its way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MailStatus {
+    /// Waiting for (another) delivery attempt.
+    Pending,
+    /// Accepted by the SMTP server (or, in demo mode without SMTP, put in the
+    /// local mailbox).
+    Sent,
+    /// Refused for good, or out of attempts; an admin may send it again.
+    Failed,
+}
+
+impl MailStatus {
+    pub const ALL: [MailStatus; 3] = [MailStatus::Pending, MailStatus::Sent, MailStatus::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailStatus::Pending => "pending",
+            MailStatus::Sent => "sent",
+            MailStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+crate::text_column!(MailStatus, MailStatus::parse);
+
+/// Delivery attempts before a mail fails for good (an admin may send it
+/// again).
+pub const MAX_ATTEMPTS: i32 = 8;
+
+/// How long to wait after the failed attempt number `attempt` (from 1)
+/// before the next: 30 s, doubling, at most an hour; `None` once
+/// `MAX_ATTEMPTS` have failed (about 2 hours 8 minutes in all).
+pub fn retry_delay_secs(attempt: i32) -> Option<i64> {
+    if attempt >= MAX_ATTEMPTS {
+        return None;
+    }
+    let doubled = 30i64.checked_shl(attempt.clamp(1, 30) as u32 - 1).unwrap_or(i64::MAX);
+    Some(doubled.min(3600))
+}
+
+/// What a single-use link lets its holder do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkPurpose {
+    /// Choose a new password (from "Forgot password").
+    Reset,
+    /// Set the first password of an account made for its owner.
+    Invite,
+}
+
+impl LinkPurpose {
+    pub const ALL: [LinkPurpose; 2] = [LinkPurpose::Reset, LinkPurpose::Invite];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkPurpose::Reset => "reset",
+            LinkPurpose::Invite => "invite",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// How long a link works after it is sent, in seconds.
+    pub fn lifetime_secs(self) -> i64 {
+        match self {
+            LinkPurpose::Reset => 60 * 60,
+            LinkPurpose::Invite => 7 * 24 * 60 * 60,
+        }
+    }
+
+    /// The lifetime as the mail states it.
+    pub fn lifetime_words(self) -> &'static str {
+        match self {
+            LinkPurpose::Reset => "1 hour",
+            LinkPurpose::Invite => "7 days",
+        }
+    }
+}
+
+crate::text_column!(LinkPurpose, LinkPurpose::parse);
+
+/// The page a link opens (`?token=` follows); both purposes set a password.
+pub const LINK_PATH: &str = "/reset-password";
+
+/// Characters of a link's token: alphanumeric from the OS generator,
+/// ≈ 256 bits.
+pub const LINK_TOKEN_CHARS: usize = 43;
+
+/// Whether `token` could be a link token at all (checked before any look-up).
+pub fn plausible_link_token(token: &str) -> bool {
+    token.len() == LINK_TOKEN_CHARS && token.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_round_trip_through_text() {
+        for k in MailKind::ALL {
+            assert_eq!(MailKind::parse(k.as_str()), Some(k));
+        }
+        for s in MailStatus::ALL {
+            assert_eq!(MailStatus::parse(s.as_str()), Some(s));
+        }
+        for p in LinkPurpose::ALL {
+            assert_eq!(LinkPurpose::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(MailKind::parse("spam"), None);
+    }
+
+    #[test]
+    fn account_mails_carry_links_and_are_not_optional() {
+        assert_eq!(MailKind::PasswordReset.link(), Some(LinkPurpose::Reset));
+        assert_eq!(MailKind::Invitation.link(), Some(LinkPurpose::Invite));
+        assert!(MailKind::ALL.iter().all(|k| !k.optional()));
+        assert!(LinkPurpose::Reset.lifetime_secs() < LinkPurpose::Invite.lifetime_secs());
+    }
+
+    #[test]
+    fn retries_back_off_to_an_hour_then_stop() {
+        let delays: Vec<_> = (1..=MAX_ATTEMPTS).map(retry_delay_secs).collect();
+        assert_eq!(delays, vec![Some(30), Some(60), Some(120), Some(240), Some(480), Some(960), Some(1920), None]);
+        assert_eq!(retry_delay_secs(0), Some(30));
+    }
+
+    #[test]
+    fn link_tokens_are_checked_before_any_lookup() {
+        assert!(plausible_link_token(&"a".repeat(LINK_TOKEN_CHARS)));
+        assert!(!plausible_link_token(&"a".repeat(LINK_TOKEN_CHARS + 1)));
+        assert!(!plausible_link_token(&format!("{}%", "a".repeat(LINK_TOKEN_CHARS - 1))));
+        assert!(!plausible_link_token(""));
+    }
+}

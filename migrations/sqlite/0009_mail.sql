@@ -1,0 +1,43 @@
+-- Mail and the single-use links it carries (SQLite). Keep in step with
+-- migrations/postgres/0009_mail.sql.
+
+-- Every mail the portal sends: written in the transaction of the event that
+-- causes it, delivered by the mail.deliver job (once across the fleet, with
+-- retries and backoff; app/src/backend/services/mail/). No secret sits
+-- here: a mail's link is made when it is delivered, and account_links keeps
+-- only its hash. local_copy holds the text as delivered only in demo mode
+-- without SMTP (the local mailbox page shows it).
+CREATE TABLE mail_outbox (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at      TEXT        NOT NULL,
+    kind            TEXT        NOT NULL CHECK (kind IN ('password_reset', 'invitation')),
+    user_id         INTEGER     NOT NULL REFERENCES users (id),
+    to_address      TEXT        NOT NULL CHECK (length(to_address) <= 254),
+    status          TEXT        NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts        INTEGER     NOT NULL DEFAULT 0,
+    next_attempt_at TEXT        NOT NULL,
+    last_error      TEXT        CHECK (last_error IS NULL OR length(last_error) <= 500),
+    sent_at         TEXT,
+    subject         TEXT        CHECK (subject IS NULL OR length(subject) <= 200),
+    local_copy      TEXT
+);
+CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);
+CREATE INDEX mail_outbox_user ON mail_outbox (user_id, id);
+
+-- Single-use links sent by mail (password reset, invitation): the SHA-256
+-- of the token, never the token.
+CREATE TABLE account_links (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id    INTEGER     NOT NULL REFERENCES users (id),
+    purpose    TEXT        NOT NULL CHECK (purpose IN ('reset', 'invite')),
+    token_hash TEXT        NOT NULL UNIQUE,
+    mail_id    INTEGER     NOT NULL REFERENCES mail_outbox (id),
+    created_at TEXT        NOT NULL,
+    expires_at TEXT        NOT NULL,
+    used_at    TEXT
+);
+CREATE INDEX account_links_user ON account_links (user_id, purpose);
+
+-- Raised when a password is reset or changed: a session made under an
+-- older value is over (app/src/backend/services/auth.rs).
+ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
