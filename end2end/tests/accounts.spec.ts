@@ -1,26 +1,37 @@
 import { expect, test } from "@playwright/test";
-import { demo, hydrated, logIn, uniqueEmail } from "./helpers";
+import { demo, hydrated, linkMailedTo, logIn, uniqueEmail } from "./helpers";
 
 const PASSWORD = "correct horse battery staple";
 
-test("a visitor signs up, lands in the customer area, logs out and back in", async ({ page }) => {
+test("a visitor signs up, browses unconfirmed, confirms the address from the mail, logs out and back in", async ({ page }) => {
   const email = uniqueEmail("buyer");
   await page.goto("/signup");
   await hydrated(page);
   await page.getByLabel("E-mail").fill(email);
   await page.getByLabel("Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/signup\/sent$/);
 
+  // Unconfirmed: may log in and look around, told what waits.
+  await logIn(page, email, PASSWORD);
   await expect(page).toHaveURL(/\/account$/);
-  await expect(page.getByRole("heading", { name: "My account" })).toBeVisible();
   await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page.getByTestId("unconfirmed")).toBeVisible();
   const nav = page.getByTestId("main-nav");
   await expect(nav.getByRole("link", { name: "My account" })).toBeVisible();
   await expect(nav.getByRole("link", { name: "Users" })).toHaveCount(0);
 
+  // The mailed link, opened in the same browser: confirmed, back in the settings.
+  await page.goto(await linkMailedTo(email, "/confirm-email"));
+  await page.getByRole("button", { name: "Confirm my address" }).click();
+  await expect(page).toHaveURL(/\/settings\?email=confirmed$/);
+  await expect(page.getByTestId("email-state")).toHaveText("confirmed");
+  await nav.getByRole("link", { name: "My account" }).click();
+  await expect(page.getByTestId("account-email")).toHaveText(email);
+  await expect(page.getByTestId("unconfirmed")).toHaveCount(0);
+
   await nav.getByRole("button", { name: "Log out" }).click();
   await expect(nav.getByRole("link", { name: "Log in" })).toBeVisible();
-
   await logIn(page, email, PASSWORD);
   await expect(page).toHaveURL(/\/account$/);
   await expect(page.getByTestId("signed-in-as")).toHaveText(email);
@@ -75,6 +86,21 @@ test("the demo admin sees the admin navigation and can create an account", async
   await form.getByRole("button", { name: "Create account" }).click();
   await expect(page.getByTestId("created")).toBeVisible();
   await expect(page.getByTestId("users-table")).toContainText(email);
+
+  // Manage it: disable, then enable again (the menu may stay open across
+  // the table's refresh).
+  const row = page.getByTestId("user-row").filter({ hasText: email });
+  const openMenu = async () => {
+    if (!(await row.getByTestId("manage-user").evaluate((d) => (d as HTMLDetailsElement).open))) {
+      await row.getByText("Manage").click();
+    }
+  };
+  await openMenu();
+  await row.getByTestId("disable-user").click();
+  await expect(row.getByTestId("user-disabled")).toBeVisible();
+  await openMenu();
+  await row.getByTestId("enable-user").click();
+  await expect(row.getByTestId("user-disabled")).toHaveCount(0);
 });
 
 test("a customer is refused admin pages and admin server functions by the server", async ({ page }) => {

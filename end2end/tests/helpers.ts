@@ -27,12 +27,51 @@ export function uniqueEmail(prefix: string) {
   return `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
 }
 
+// The mailbox of the real SMTP server scripts/e2e.sh starts (aiosmtpd, a
+// Maildir): journeys read the mail the portal sent, as its owner would.
+const maildir = process.env.E2E_MAILDIR ?? "";
+
+/** The text/plain part of a raw message, quoted-printable undone. */
+function plainText(raw: string): string {
+  const text = raw.replace(/\r\n/g, "\n");
+  const part = text.split(/\n--[^\n]+\n/).find((p) => /^content-type: text\/plain/im.test(p)) ?? text;
+  const body = part.slice(part.indexOf("\n\n") + 2);
+  if (!/content-transfer-encoding: quoted-printable/i.test(part)) return body;
+  return body.replace(/=\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+}
+
+/** Waits (≤ 20 s) for a mail to `to` with a link to `linkPath` and returns the link. */
+export async function linkMailedTo(to: string, linkPath: string): Promise<string> {
+  expect(maildir, "E2E_MAILDIR is set by scripts/e2e.sh").not.toBe("");
+  const dir = path.join(maildir, "new");
+  const wanted = new RegExp(`https?://\\S+${linkPath.replace(/[/]/g, "\\/")}\\?token=[A-Za-z0-9]+`);
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    for (const f of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+      const raw = fs.readFileSync(path.join(dir, f), "utf8");
+      if (!new RegExp(`^To: .*${to.replace(/[.+]/g, "\\$&")}`, "mi").test(raw)) continue;
+      const link = plainText(raw).match(wanted);
+      if (link) return link[0];
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no mail to ${to} with a ${linkPath} link within 20 s`);
+}
+
+/** Signs up, confirms the address through the mailed link and logs in. */
 export async function signUp(page: Page, email: string, password: string) {
   await page.goto("/signup");
   await hydrated(page);
   await page.getByLabel("E-mail").fill(email);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/signup\/sent$/);
+  await expect(page.getByTestId("signup-sent")).toBeVisible();
+  await page.goto(await linkMailedTo(email, "/confirm-email"));
+  await expect(page.getByTestId("link-email")).toHaveText(email);
+  await page.getByRole("button", { name: "Confirm my address" }).click();
+  await expect(page).toHaveURL(/\/login\?email=confirmed$/);
+  await logIn(page, email, password);
   await expect(page).toHaveURL(/\/account$/);
 }
 

@@ -10,7 +10,8 @@
 CREATE TABLE mail_outbox (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     created_at      TEXT        NOT NULL,
-    kind            TEXT        NOT NULL CHECK (kind IN ('password_reset', 'invitation')),
+    kind            TEXT        NOT NULL CHECK (kind IN ('password_reset', 'invitation', 'verify_email', 'signup_taken',
+                                                         'password_changed', 'email_change', 'email_changed')),
     user_id         INTEGER     NOT NULL REFERENCES users (id),
     to_address      TEXT        NOT NULL CHECK (length(to_address) <= 254),
     status          TEXT        NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
@@ -24,12 +25,14 @@ CREATE TABLE mail_outbox (
 CREATE INDEX mail_outbox_due ON mail_outbox (status, next_attempt_at);
 CREATE INDEX mail_outbox_user ON mail_outbox (user_id, id);
 
--- Single-use links sent by mail (password reset, invitation): the SHA-256
--- of the token, never the token.
+-- Single-use links sent by mail (password reset, invitation, address
+-- confirmation, address change): the SHA-256 of the token, never the token.
 CREATE TABLE account_links (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id    INTEGER     NOT NULL REFERENCES users (id),
-    purpose    TEXT        NOT NULL CHECK (purpose IN ('reset', 'invite')),
+    purpose    TEXT        NOT NULL CHECK (purpose IN ('reset', 'invite', 'verify', 'email_change')),
+    -- email_change: the address the link confirms (the mail went there)
+    new_email  TEXT        CHECK (new_email IS NULL OR length(new_email) <= 254),
     token_hash TEXT        NOT NULL UNIQUE,
     mail_id    INTEGER     NOT NULL REFERENCES mail_outbox (id),
     created_at TEXT        NOT NULL,
@@ -41,3 +44,10 @@ CREATE INDEX account_links_user ON account_links (user_id, purpose);
 -- Raised when a password is reset or changed: a session made under an
 -- older value is over (app/src/backend/services/auth.rs).
 ALTER TABLE users ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
+
+-- When the account's address was shown to be its owner's (a confirmation,
+-- reset or invitation link followed; accounts made by an admin, the CLI or
+-- the demo count as confirmed). Unconfirmed accounts may log in and browse
+-- but not buy or make credentials. Accounts from before count as confirmed.
+ALTER TABLE users ADD COLUMN email_verified_at TEXT;
+UPDATE users SET email_verified_at = created_at;

@@ -14,15 +14,39 @@ pub enum MailKind {
     /// A customer account made by an admin or through the REST API: a link
     /// to set the first password.
     Invitation,
+    /// After sign-up: a link that confirms the address.
+    VerifyEmail,
+    /// Someone signed up with an address that has an account: its owner is
+    /// told (the visitor sees the same answer as for a new address).
+    SignupTaken,
+    /// The password was changed (a notice, no link).
+    PasswordChanged,
+    /// To a new address: a link that confirms it and makes it the account's.
+    EmailChange,
+    /// To the old address, once the account moved to a new one (a notice).
+    EmailChanged,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 2] = [MailKind::PasswordReset, MailKind::Invitation];
+    pub const ALL: [MailKind; 7] = [
+        MailKind::PasswordReset,
+        MailKind::Invitation,
+        MailKind::VerifyEmail,
+        MailKind::SignupTaken,
+        MailKind::PasswordChanged,
+        MailKind::EmailChange,
+        MailKind::EmailChanged,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             MailKind::PasswordReset => "password_reset",
             MailKind::Invitation => "invitation",
+            MailKind::VerifyEmail => "verify_email",
+            MailKind::SignupTaken => "signup_taken",
+            MailKind::PasswordChanged => "password_changed",
+            MailKind::EmailChange => "email_change",
+            MailKind::EmailChanged => "email_changed",
         }
     }
 
@@ -35,6 +59,11 @@ impl MailKind {
         match self {
             MailKind::PasswordReset => "password reset",
             MailKind::Invitation => "invitation",
+            MailKind::VerifyEmail => "address confirmation",
+            MailKind::SignupTaken => "sign-up with a taken address",
+            MailKind::PasswordChanged => "password changed",
+            MailKind::EmailChange => "new address confirmation",
+            MailKind::EmailChanged => "address changed",
         }
     }
 
@@ -43,6 +72,9 @@ impl MailKind {
         match self {
             MailKind::PasswordReset => Some(LinkPurpose::Reset),
             MailKind::Invitation => Some(LinkPurpose::Invite),
+            MailKind::VerifyEmail => Some(LinkPurpose::Verify),
+            MailKind::EmailChange => Some(LinkPurpose::EmailChange),
+            MailKind::SignupTaken | MailKind::PasswordChanged | MailKind::EmailChanged => None,
         }
     }
 
@@ -109,16 +141,37 @@ pub enum LinkPurpose {
     Reset,
     /// Set the first password of an account made for its owner.
     Invite,
+    /// Confirm the address given at sign-up.
+    Verify,
+    /// Confirm a new address and make it the account's.
+    EmailChange,
 }
 
 impl LinkPurpose {
-    pub const ALL: [LinkPurpose; 2] = [LinkPurpose::Reset, LinkPurpose::Invite];
+    pub const ALL: [LinkPurpose; 4] = [LinkPurpose::Reset, LinkPurpose::Invite, LinkPurpose::Verify, LinkPurpose::EmailChange];
 
     pub fn as_str(self) -> &'static str {
         match self {
             LinkPurpose::Reset => "reset",
             LinkPurpose::Invite => "invite",
+            LinkPurpose::Verify => "verify",
+            LinkPurpose::EmailChange => "email_change",
         }
+    }
+
+    /// The page the link opens (`?token=` follows): a password form, or a
+    /// button that confirms an address (a button, not the visit itself, so
+    /// a mail scanner that opens links confirms nothing).
+    pub fn path(self) -> &'static str {
+        match self {
+            LinkPurpose::Reset | LinkPurpose::Invite => "/reset-password",
+            LinkPurpose::Verify | LinkPurpose::EmailChange => "/confirm-email",
+        }
+    }
+
+    /// Whether following it sets a password (else it confirms an address).
+    pub fn sets_password(self) -> bool {
+        matches!(self, LinkPurpose::Reset | LinkPurpose::Invite)
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -130,6 +183,7 @@ impl LinkPurpose {
         match self {
             LinkPurpose::Reset => 60 * 60,
             LinkPurpose::Invite => 7 * 24 * 60 * 60,
+            LinkPurpose::Verify | LinkPurpose::EmailChange => 48 * 60 * 60,
         }
     }
 
@@ -138,14 +192,12 @@ impl LinkPurpose {
         match self {
             LinkPurpose::Reset => "1 hour",
             LinkPurpose::Invite => "7 days",
+            LinkPurpose::Verify | LinkPurpose::EmailChange => "48 hours",
         }
     }
 }
 
 crate::text_column!(LinkPurpose, LinkPurpose::parse);
-
-/// The page a link opens (`?token=` follows); both purposes set a password.
-pub const LINK_PATH: &str = "/reset-password";
 
 /// Characters of a link's token: alphanumeric from the OS generator,
 /// ≈ 256 bits.
@@ -178,6 +230,8 @@ mod tests {
     fn account_mails_carry_links_and_are_not_optional() {
         assert_eq!(MailKind::PasswordReset.link(), Some(LinkPurpose::Reset));
         assert_eq!(MailKind::Invitation.link(), Some(LinkPurpose::Invite));
+        assert_eq!(MailKind::SignupTaken.link(), None, "the visitor may not own the address: no link");
+        assert!(LinkPurpose::ALL.iter().all(|p| p.path().starts_with('/')));
         assert!(MailKind::ALL.iter().all(|k| !k.optional()));
         assert!(LinkPurpose::Reset.lifetime_secs() < LinkPurpose::Invite.lifetime_secs());
     }

@@ -31,13 +31,16 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     crate::backend::web::respond(result)
 }
 
-/// Creates a customer account, logs it in and opens the customer area (or
-/// `next`, as for `login`).
+/// Creates a customer account whose address is confirmed by a mailed link
+/// (or tells the owner of a taken address); the same answer either way.
+/// `next` is accepted for the form's sake: the visitor logs in afterwards.
+/// Answers with a redirect to `/signup/sent` ("check your mailbox").
 #[server(prefix = "/fn", endpoint = "signup")]
-pub async fn signup(email: String, password: String, next: Option<String>) -> Result<SessionUser, AppError> {
+pub async fn signup(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let _ = next;
     let result = crate::backend::services::auth::signup(&email, &password).await;
-    if let Ok(user) = &result {
-        leptos_axum::redirect(safe_return_path(next.as_deref()).unwrap_or(user.role.home_path()));
+    if result.is_ok() {
+        leptos_axum::redirect("/signup/sent");
     }
     crate::backend::web::respond(result)
 }

@@ -29,6 +29,7 @@ pub async fn start_checkout(price_id: i64) -> Result<String, AppError> {
     respond(
         async {
             let me = require_role(&[crate::domain::Role::Customer]).await?;
+            crate::backend::services::auth::require_confirmed(&me)?;
             let meta = RequestMeta::current().await;
             billing::start_checkout(&state()?, &me, price_id, &meta).await
         }

@@ -38,6 +38,7 @@ pub async fn create_my_credential(name: String, expires_at: Option<String>) -> R
     respond(
         async {
             let me = require_role(&[crate::domain::Role::Customer]).await?;
+            crate::backend::services::auth::require_confirmed(&me)?;
             let expires_at = credentials::parse_expiry(expires_at.as_deref().unwrap_or_default())?;
             let meta = RequestMeta::current().await;
             credentials::create(&state()?.db, me.id, crate::domain::credential::CredentialKind::Pull, &name, expires_at, me.actor(), &meta).await

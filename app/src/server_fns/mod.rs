@@ -3,6 +3,7 @@
 //! with `respond` so an error carries the right HTTP status. Endpoints are
 //! explicit (`/fn/<name>`) so tests, logs and the browser agree on the URL.
 
+pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -11,6 +11,7 @@ pub struct UserSummary {
     pub email: String,
     pub role: crate::domain::Role,
     pub disabled: bool,
+    pub email_verified: bool,
     pub created_at: String,
     pub last_login_at: Option<String>,
 }
@@ -54,6 +55,7 @@ pub async fn list_users(search: Option<String>, page: Option<u32>) -> Result<Use
                     role: r.role(),
                     email: r.email,
                     disabled: r.disabled,
+                    email_verified: r.email_verified_at.is_some(),
                     created_at: crate::domain::time::rfc3339(r.created_at),
                     last_login_at: r.last_login_at.map(crate::domain::time::rfc3339),
                 })
@@ -84,6 +86,26 @@ pub async fn create_user(email: String, password: String, role: String) -> Resul
             let meta = RequestMeta::current().await;
             let actor = Actor::User { id: admin.id, email: admin.email };
             Ok(users::create(&st.db, &email, &password, role, actor, &meta).await?)
+        }
+        .await,
+    )
+}
+
+/// Disables, enables, changes the role of, mails a reset link to, or ends
+/// the sessions of an account (`action`: disable, enable, role (with
+/// `role`), send_reset, end_sessions). The last active admin stays one.
+#[server(prefix = "/fn", endpoint = "admin/change_user")]
+pub async fn change_user(id: i64, action: String, role: Option<String>) -> Result<(), AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::users::{self, AccountChange};
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    respond(
+        async {
+            let admin = require_role(&[crate::domain::Role::Admin]).await?;
+            let change = AccountChange::parse(&action, role.as_deref())?;
+            let meta = RequestMeta::current().await;
+            users::change_account(&state()?.db, id, change, None, admin.actor(), &meta).await
         }
         .await,
     )

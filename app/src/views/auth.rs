@@ -9,4 +9,7 @@ pub struct SessionUser {
     pub id: i64,
     pub email: String,
     pub role: Role,
+    /// Whether the address is confirmed (unconfirmed accounts may browse
+    /// but not buy or make credentials).
+    pub email_verified: bool,
 }

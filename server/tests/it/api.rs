@@ -17,6 +17,7 @@ on_both_backends!(
     products_can_be_created_listed_patched_and_priced,
     a_patch_that_changes_nothing_writes_nothing,
     customers_can_be_created_searched_and_read,
+    customers_can_be_disabled_reset_and_logged_out,
     entitlements_can_be_granted_listed_and_changed,
     unknown_ids_routes_and_methods_are_json_404_and_405,
     internal_errors_carry_a_request_id_and_no_cause,
@@ -249,4 +250,43 @@ async fn the_openapi_document_lists_every_route(backend: Backend) {
     assert_eq!(doc["paths"]["/api/v1/credentials/{id}"]["get"]["x-required-role"], "admin or auditor");
     assert_eq!(doc["paths"]["/api/v1/credentials/{id}/rotate"]["post"]["x-required-role"], "admin");
     assert_eq!(doc["paths"]["/api/v1/openapi.json"]["get"]["x-required-role"], "public");
+}
+
+async fn customers_can_be_disabled_reset_and_logged_out(backend: Backend) {
+    let api = Api::spawn(backend).await;
+    let id = api.app.create_user("managed@example.com", support::PASSWORD, Role::Customer).await;
+    let c = support::client();
+    assert!(api.app.call(&c, "login", &[("email", "managed@example.com"), ("password", support::PASSWORD)]).await.status().is_success());
+    let path = format!("/api/v1/customers/{id}");
+
+    let (status, body) = api.patch(&path, json!({ "disabled": true })).await;
+    assert_eq!((status, body["disabled"].as_bool()), (StatusCode::OK, Some(true)));
+    assert_eq!(support::json(api.app.call(&c, "current_user", &[]).await).await, Value::Null, "the session ended");
+    let res = api.app.call(&support::client(), "login", &[("email", "managed@example.com"), ("password", support::PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let audit_len = api.app.audit().await.len();
+    assert_eq!(api.patch(&path, json!({ "disabled": true })).await.0, StatusCode::OK);
+    assert_eq!(api.app.audit().await.len(), audit_len, "a patch that changes nothing records nothing");
+    assert_eq!(api.patch(&path, json!({ "disabled": false })).await.1["disabled"], false);
+
+    let (status, _) = api.call(Some(&api.admin), Method::POST, &format!("{path}/password-reset"), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let mails = app::backend::db::mail::recent(&api.app.db, None, 5).await.unwrap();
+    assert_eq!((mails[0].kind, mails[0].user_id), (app::domain::mail::MailKind::PasswordReset, id));
+
+    let c = support::client();
+    assert!(api.app.call(&c, "login", &[("email", "managed@example.com"), ("password", support::PASSWORD)]).await.status().is_success());
+    assert_eq!(api.call(Some(&api.admin), Method::DELETE, &format!("{path}/sessions"), None).await.0, StatusCode::OK);
+    assert_eq!(support::json(api.app.call(&c, "current_user", &[]).await).await, Value::Null);
+
+    // Staff accounts are not customers: the same 404 as a missing id.
+    let staff = api.app.create_user("staff@example.com", support::PASSWORD, Role::Admin).await;
+    let got = api.patch(&format!("/api/v1/customers/{staff}"), json!({ "disabled": true })).await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found", None);
+    let got = api.patch(&path, json!({ "disabled": "yes" })).await;
+    assert_eq!(got.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", got.1);
+    let actions: Vec<String> = api.app.audit().await.into_iter().map(|e| e.0).collect();
+    for a in ["user.disable", "user.enable", "user.reset_sent", "user.sessions_ended"] {
+        assert!(actions.iter().any(|x| x == a), "{a}: {actions:?}");
+    }
 }

@@ -24,7 +24,7 @@ on_both_backends!(an_auditor_is_refused_every_writing_server_function);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
-    /// Signs in or out: anyone may.
+    /// Signs in or out, or changes its own sign-in (password, address): anyone may, for their own account.
     Session,
     /// Reads only (who may read is each function's own business).
     Read,
@@ -50,6 +50,7 @@ const FNS: &[(&str, Kind, &[(&str, &str)])] = &[
     ("/fn/audit/charts", Read, &[]),
     ("/fn/admin/list_users", Read, &[]),
     ("/fn/admin/create_user", Write, &[("email", "new-admin@example.com"), ("password", support::PASSWORD), ("role", "admin")]),
+    ("/fn/admin/change_user", Write, &[("id", "{customer}"), ("action", "disable")]),
     ("/fn/admin/api_keys", Read, &[]),
     ("/fn/admin/create_api_key", Write, &[("name", "sneaky"), ("role", "admin")]),
     ("/fn/admin/revoke_api_key", Write, &[("id", "{apikey}")]),
@@ -84,7 +85,12 @@ const FNS: &[(&str, Kind, &[(&str, &str)])] = &[
     ("/fn/admin/customer_orders", Read, &[("customer_id", "{customer}")]),
     ("/fn/admin/billing_status", Read, &[]),
     ("/fn/forgot_password", Session, &[]),
-    ("/fn/password_link", Read, &[("token", "not-a-token")]),
+    ("/fn/mail_link", Read, &[("token", "not-a-token")]),
+    ("/fn/confirm_email", Session, &[]),
+    ("/fn/me/change_password", Session, &[]),
+    ("/fn/me/change_email", Session, &[]),
+    ("/fn/me/resend_confirmation", Session, &[]),
+    ("/fn/me/logout_everywhere", Session, &[]),
     ("/fn/reset_password", Session, &[]),
     ("/fn/admin/mail", Read, &[]),
     ("/fn/admin/resend_mail", Write, &[("id", "{mail}")]),
@@ -101,7 +107,7 @@ fn the_table_lists_every_registered_server_function() {
     assert!(unlisted.is_empty(), "classify these server functions in FNS (and give them arguments): {unlisted:?}");
     assert!(gone.is_empty(), "these are listed but no longer exist: {gone:?}");
     assert!(registered.len() >= 45, "the registry is populated: {registered:?}");
-    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 20);
+    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 21);
 }
 
 /// Everything a write could change: the REST snapshot plus row counts and
@@ -109,7 +115,7 @@ fn the_table_lists_every_registered_server_function() {
 async fn counts(api: &Api) -> serde_json::Value {
     let mut out = api.snapshot().await;
     let queries = [
-        ("users", "SELECT COUNT(*) || ':' || COALESCE(MAX(role), '') FROM users"),
+        ("users", "SELECT COUNT(*) || ':' || COALESCE(MAX(role), '') || ':' || SUM(CASE WHEN disabled THEN 1 ELSE 0 END) || ':' || SUM(session_epoch) FROM users"),
         ("keys", "SELECT COUNT(*) || ':' || COUNT(revoked_at) FROM api_keys"),
         ("credentials", "SELECT COUNT(*) || ':' || COUNT(revoked_at) || ':' || COALESCE(MAX(secret_hash), '') FROM registry_credentials"),
         ("orders", "SELECT COUNT(*) || ':' || COALESCE(MAX(status), '') FROM orders"),

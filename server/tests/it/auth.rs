@@ -7,7 +7,7 @@ use crate::support::{client, json, Backend, Options, TestApp, PASSWORD};
 use reqwest::StatusCode;
 
 on_both_backends!(
-    signup_creates_a_logged_in_customer_and_audits_it,
+    signup_answers_the_same_for_new_and_taken_addresses_and_logs_nobody_in,
     signup_refuses_bad_input_naming_the_field,
     login_checks_the_password_and_audits_both_outcomes,
     the_session_cookie_is_hardened_and_cycled_at_login,
@@ -16,25 +16,43 @@ on_both_backends!(
     admins_create_accounts_that_can_log_in,
     logins_are_rate_limited_per_account,
     secure_cookie_when_the_base_url_is_https,
+    admins_manage_accounts_and_the_last_admin_stays_one,
 );
 
-async fn signup_creates_a_logged_in_customer_and_audits_it(backend: Backend) {
+async fn signup_answers_the_same_for_new_and_taken_addresses_and_logs_nobody_in(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let c = client();
     let res = app.call(&c, "signup", &[("email", "New.Customer@Example.com"), ("password", PASSWORD)]).await;
-    assert_eq!(res.status(), StatusCode::OK);
-    let user = json(res).await;
-    assert_eq!(user["email"], "new.customer@example.com");
-    assert_eq!(user["role"], "customer");
+    let new = (res.status(), res.text().await.unwrap());
+    assert_eq!(new.0, StatusCode::OK);
+    assert_eq!(json(app.call(&c, "current_user", &[]).await).await, serde_json::Value::Null, "nobody is logged in");
+    // The same address again (another case): the same answer, byte for byte.
+    let res = app.call(&client(), "signup", &[("email", "NEW.customer@example.com"), ("password", "another good passphrase")]).await;
+    assert_eq!((res.status(), res.text().await.unwrap()), new, "a taken address answers as a new one");
 
-    let me = json(app.call(&c, "current_user", &[]).await).await;
-    assert_eq!(me["email"], "new.customer@example.com", "signed in straight away");
+    // The new address got a confirmation link, the owner of the taken one a notice.
+    let mails = app::backend::db::mail::recent(&app.db, None, 10).await.unwrap();
+    let kinds: Vec<_> = mails.iter().rev().map(|m| (m.kind, m.to_address.as_str())).collect();
+    use app::domain::mail::MailKind;
+    assert_eq!(kinds, vec![(MailKind::VerifyEmail, "new.customer@example.com"), (MailKind::SignupTaken, "new.customer@example.com")]);
 
     let audit = app.audit().await;
-    let signup = audit.iter().find(|e| e.0 == "auth.signup").expect("signup audited");
-    assert_eq!(signup.1, "success");
+    let signup = audit.iter().find(|e| e.0 == "auth.signup" && e.1 == "success").expect("signup audited");
     assert_eq!(signup.2, "new.customer@example.com");
     assert_eq!(signup.3.as_deref(), Some("127.0.0.1"), "client IP recorded");
+    let taken = audit.iter().find(|e| e.0 == "auth.signup" && e.1 == "failure").expect("the second sign-up audited");
+    assert_eq!(taken.4["reason"], "email_taken");
+
+    // The unconfirmed account logs in with its password and browses, but
+    // may not make a credential until its address is confirmed.
+    let c = client();
+    let res = app.call(&c, "login", &[("email", "new.customer@example.com"), ("password", PASSWORD)]).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    let me = json(app.call(&c, "current_user", &[]).await).await;
+    assert_eq!((me["email"].as_str(), me["email_verified"].as_bool()), (Some("new.customer@example.com"), Some(false)));
+    let res = app.call(&c, "my/create_credential", &[("name", "laptop")]).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("Unconfirmed"));
 }
 
 async fn signup_refuses_bad_input_naming_the_field(backend: Backend) {
@@ -56,14 +74,9 @@ async fn signup_refuses_bad_input_naming_the_field(backend: Backend) {
     let res = app.call(&c, "signup", &[("email", "ok@example.com")]).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
-    // A taken address is a conflict on the e-mail field; nothing half-written.
-    assert_eq!(app.call(&c, "signup", &[("email", "taken@example.com"), ("password", PASSWORD)]).await.status(), 200);
-    let res = app.call(&client(), "signup", &[("email", "TAKEN@example.com"), ("password", PASSWORD)]).await;
-    assert_eq!(res.status(), StatusCode::CONFLICT);
-    assert_eq!(json(res).await["Conflict"]["field"], "email");
+    // Nothing was written for any of them.
     let audit = app.audit().await;
-    assert_eq!(audit.iter().filter(|e| e.0 == "auth.signup" && e.1 == "success").count(), 1);
-    assert_eq!(audit.iter().filter(|e| e.0 == "auth.signup" && e.1 == "failure").count(), 1);
+    assert_eq!(audit.iter().filter(|e| e.0 == "auth.signup").count(), 0);
 }
 
 async fn login_checks_the_password_and_audits_both_outcomes(backend: Backend) {
@@ -238,4 +251,62 @@ async fn secure_cookie_when_the_base_url_is_https(backend: Backend) {
         .unwrap();
     assert!(res.status().is_success());
     assert!(set_cookie(&res).unwrap().contains("Secure"));
+}
+
+async fn admins_manage_accounts_and_the_last_admin_stays_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (admin, admin_email) = app.logged_in(Role::Admin).await;
+    let admin_id = json(app.call(&admin, "current_user", &[]).await).await["id"].as_i64().unwrap();
+    let (customer, _) = app.logged_in(Role::Customer).await;
+    let customer_id = json(app.call(&customer, "current_user", &[]).await).await["id"].as_i64().unwrap();
+    let change = |id: i64, action: &'static str, role: Option<&'static str>| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let id = id.to_string();
+            let mut form = vec![("id", id.as_str()), ("action", action)];
+            if let Some(r) = role {
+                form.push(("role", r));
+            }
+            app.call(admin, "admin/change_user", &form).await.status()
+        }
+    };
+    let me = |c: &reqwest::Client| {
+        let (app, c) = (&app, c.clone());
+        async move { json(app.call(&c, "current_user", &[]).await).await }
+    };
+
+    // Disabled: the session ends at once and log-in fails; enabled again: it works.
+    assert!(change(customer_id, "disable", None).await.is_success());
+    assert_eq!(me(&customer).await, serde_json::Value::Null);
+    assert!(change(customer_id, "enable", None).await.is_success());
+    let c = client();
+    let row = app::backend::db::users::find_by_id(&app.db, customer_id).await.unwrap().unwrap();
+    assert!(app.call(&c, "login", &[("email", &row.email), ("password", PASSWORD)]).await.status().is_success());
+    // Another role, effective on the next request.
+    assert!(change(customer_id, "role", Some("auditor")).await.is_success());
+    assert_eq!(me(&c).await["role"], "auditor");
+    // A reset link by mail; ending the sessions.
+    assert!(change(customer_id, "send_reset", None).await.is_success());
+    let mails = app::backend::db::mail::recent(&app.db, None, 5).await.unwrap();
+    assert_eq!((mails[0].kind, mails[0].user_id), (app::domain::mail::MailKind::PasswordReset, customer_id));
+    assert!(change(customer_id, "end_sessions", None).await.is_success());
+    assert_eq!(me(&c).await, serde_json::Value::Null);
+    // Bad input names its field; an unknown account is 404.
+    assert_eq!(change(customer_id, "explode", None).await, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(change(customer_id, "role", Some("root")).await, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(change(customer_id + 1000, "disable", None).await, StatusCode::NOT_FOUND);
+
+    // The only admin can be neither disabled nor demoted…
+    assert_eq!(change(admin_id, "disable", None).await, StatusCode::CONFLICT);
+    assert_eq!(change(admin_id, "role", Some("customer")).await, StatusCode::CONFLICT);
+    assert_eq!(me(&admin).await["email"], admin_email.as_str());
+    // …until there is another.
+    assert!(change(customer_id, "role", Some("admin")).await.is_success());
+    assert!(change(admin_id, "role", Some("auditor")).await.is_success());
+    assert_eq!(me(&admin).await["role"], "auditor");
+
+    let actions: Vec<String> = app.audit().await.into_iter().map(|e| e.0).collect();
+    for a in ["user.disable", "user.enable", "user.role_change", "user.reset_sent", "user.sessions_ended"] {
+        assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
+    }
 }

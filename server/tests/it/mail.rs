@@ -8,7 +8,7 @@
 use crate::support::api::key;
 use crate::support::mail::SmtpServer;
 use crate::support::registry::free_port;
-use crate::support::{client, Backend, Options, TestApp, PASSWORD};
+use crate::support::{client, json, Backend, Options, TestApp, PASSWORD};
 use app::backend::services::audit::Actor;
 use app::backend::services::mail::outbox;
 use app::backend::web::RequestMeta;
@@ -23,6 +23,7 @@ on_both_backends!(
     customers_made_by_an_admin_are_invited_to_set_a_password,
     a_mail_the_server_cannot_take_waits_and_can_be_sent_again,
     demo_mode_without_smtp_delivers_to_the_local_mailbox_and_nothing_leaves_otherwise,
+    a_sign_up_is_confirmed_by_its_link_then_address_and_password_change_with_notices,
 );
 
 async fn app_with_smtp(backend: Backend, port: u16) -> TestApp {
@@ -227,6 +228,76 @@ async fn demo_mode_without_smtp_delivers_to_the_local_mailbox_and_nothing_leaves
     assert_eq!(local[0].to_address, "waiting@example.com");
     let at = local[0].text.find("/reset-password?token=").expect("the link is in the local copy");
     let token: String = local[0].text[at + 22..].chars().take_while(char::is_ascii_alphanumeric).collect();
-    let res = app.call(&client(), "password_link", &[("token", &token)]).await;
+    let res = app.call(&client(), "mail_link", &[("token", &token)]).await;
     assert_eq!(res.status(), StatusCode::OK, "the local copy's link works");
+}
+
+/// The link of the newest mail to `to` whose subject contains `subject`.
+async fn token_of(smtp: &SmtpServer, to: &str, subject: &str, path: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(m) = smtp.messages().into_iter().rev().find(|m| m.to.contains(to) && m.subject.contains(subject)) {
+            let at = m.text.find(&format!("{path}?token=")).unwrap_or_else(|| panic!("no {path} link: {}", m.text));
+            return m.text[at + path.len() + 7..].chars().take_while(char::is_ascii_alphanumeric).collect();
+        }
+        assert!(Instant::now() < deadline, "no mail \"{subject}\" to {to}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn a_sign_up_is_confirmed_by_its_link_then_address_and_password_change_with_notices(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let app = app_with_smtp(backend, smtp.port).await;
+    let me = client();
+    assert_eq!(app.call(&me, "signup", &[("email", "first@example.com"), ("password", PASSWORD)]).await.status(), StatusCode::OK);
+    assert!(app.call(&me, "login", &[("email", "first@example.com"), ("password", PASSWORD)]).await.status().is_success());
+    let token = token_of(&smtp, "first@example.com", "Confirm your e-mail address", "/confirm-email").await;
+
+    // A confirmation link sets no password, and a visit confirms nothing.
+    let res = app.call(&client(), "reset_password", &[("token", &token), ("password", NEW_PASSWORD)]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = app.get(&client(), &format!("/confirm-email?token={token}")).await.text().await.unwrap();
+    assert!(page.contains("first@example.com") && page.contains("Confirm my address"), "{page}");
+    assert_eq!(json(app.call(&me, "current_user", &[]).await).await["email_verified"], false);
+    // The button confirms; the link is then used up.
+    assert!(app.call(&client(), "confirm_email", &[("token", &token)]).await.status().is_success());
+    assert_eq!(json(app.call(&me, "current_user", &[]).await).await["email_verified"], true);
+    assert_eq!(app.call(&client(), "confirm_email", &[("token", &token)]).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(app.call(&me, "my/create_credential", &[("name", "laptop")]).await.status().is_success(), "confirmed: credentials allowed");
+
+    // A second session, to see which changes end it.
+    let other = client();
+    assert!(app.call(&other, "login", &[("email", "first@example.com"), ("password", PASSWORD)]).await.status().is_success());
+
+    // The address: the current password first, then a link to the new address.
+    let res = app.call(&me, "me/change_email", &[("new_email", "second@example.com"), ("current_password", "not it at all")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(res).await["Invalid"]["field"], "current_password");
+    assert!(app.call(&me, "me/change_email", &[("new_email", "second@example.com"), ("current_password", PASSWORD)]).await.status().is_success());
+    let token = token_of(&smtp, "second@example.com", "Confirm your new e-mail address", "/confirm-email").await;
+    assert_eq!(json(app.call(&me, "current_user", &[]).await).await["email"], "first@example.com", "not before the link is followed");
+    assert!(app.call(&me, "confirm_email", &[("token", &token)]).await.status().is_success());
+    assert_eq!(json(app.call(&me, "current_user", &[]).await).await["email"], "second@example.com");
+    smtp.wait_for("first@example.com", 2).await; // the confirmation, then the notice to the old address
+    assert!(smtp.messages().iter().any(|m| m.to.contains("first@example.com") && m.subject.contains("address was changed") && m.text.contains("second@example.com")));
+
+    // The password: this session stays, the other ends, the owner is told.
+    let res = app.call(&me, "me/change_password", &[("current_password", PASSWORD), ("new_password", NEW_PASSWORD)]).await;
+    assert!(res.status().is_success(), "{}", res.status());
+    assert_eq!(json(app.call(&me, "current_user", &[]).await).await["email"], "second@example.com", "this session stays");
+    assert_eq!(json(app.call(&other, "current_user", &[]).await).await, serde_json::Value::Null, "the other ended");
+    smtp.wait_for("second@example.com", 2).await;
+    assert!(smtp.messages().iter().any(|m| m.to.contains("second@example.com") && m.subject == "Your password was changed"));
+
+    // Log out everywhere: again only the others end.
+    let third = client();
+    assert!(app.call(&third, "login", &[("email", "second@example.com"), ("password", NEW_PASSWORD)]).await.status().is_success());
+    assert!(app.call(&me, "me/logout_everywhere", &[]).await.status().is_success());
+    assert_eq!(json(app.call(&third, "current_user", &[]).await).await, serde_json::Value::Null);
+    assert_eq!(json(app.call(&me, "current_user", &[]).await).await["email"], "second@example.com");
+
+    let actions: Vec<String> = app.audit().await.into_iter().map(|e| e.0).collect();
+    for a in ["account.email_verified", "account.email_change_request", "account.email_change", "account.password_change", "auth.logout_everywhere"] {
+        assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
+    }
 }

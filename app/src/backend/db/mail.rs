@@ -108,22 +108,27 @@ pub async fn local_mailbox(db: &Db, limit: i64) -> Result<Vec<LocalMail>, sqlx::
     on_db!(db, |pool| sqlx::query_as(sql).bind(limit).fetch_all(pool).await)
 }
 
-/// A link made for a mail about to be delivered: only its hash is stored.
+/// A link made for a mail about to be delivered: only its hash is stored
+/// (`new_email`: the address an address-change link confirms).
+#[allow(clippy::too_many_arguments)]
 pub async fn insert_link(
     db: &Db,
     user_id: i64,
     purpose: LinkPurpose,
     token_hash: &str,
     mail_id: i64,
+    new_email: Option<&str>,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO account_links (user_id, purpose, token_hash, mail_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    let sql = "INSERT INTO account_links (user_id, purpose, token_hash, mail_id, new_email, created_at, expires_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7)";
     on_db!(db, |pool| sqlx::query(sql)
         .bind(user_id)
         .bind(purpose)
         .bind(token_hash)
         .bind(mail_id)
+        .bind(new_email)
         .bind(now)
         .bind(expires_at)
         .execute(pool)
@@ -137,12 +142,13 @@ pub struct LinkRow {
     pub id: i64,
     pub user_id: i64,
     pub purpose: LinkPurpose,
+    pub new_email: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
 }
 
 pub async fn find_link(db: &Db, token_hash: &str) -> Result<Option<LinkRow>, sqlx::Error> {
-    let sql = "SELECT id, user_id, purpose, expires_at, used_at FROM account_links WHERE token_hash = $1";
+    let sql = "SELECT id, user_id, purpose, new_email, expires_at, used_at FROM account_links WHERE token_hash = $1";
     on_db!(db, |pool| sqlx::query_as(sql).bind(token_hash).fetch_optional(pool).await)
 }
 
@@ -154,8 +160,13 @@ pub async fn use_link(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> Result<bool, 
     Ok(n == 1)
 }
 
-/// Ends every other unused link of the user (a password was just set).
-pub async fn retire_links(tx: &mut Tx, user_id: i64, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let sql = "UPDATE account_links SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL";
-    on_tx!(tx, |conn| sqlx::query(sql).bind(now).bind(user_id).execute(conn).await.map(|r| r.rows_affected()))
+/// Ends every other unused link of the user with one of `purposes` (a
+/// password was just set, an address confirmed).
+pub async fn retire_links(tx: &mut Tx, user_id: i64, purposes: &[LinkPurpose], now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let mut n = 0;
+    for purpose in purposes {
+        let sql = "UPDATE account_links SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL";
+        n += on_tx!(tx, |conn| sqlx::query(sql).bind(now).bind(user_id).bind(*purpose).execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(n)
 }

@@ -19,6 +19,8 @@ pub struct UserRow {
     /// Raised when the password is reset or changed: sessions made under an
     /// older value are over.
     pub session_epoch: i64,
+    /// When the address was shown to be the owner's; `None`: unconfirmed.
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -28,7 +30,7 @@ impl UserRow {
     }
 }
 
-const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at, name, session_epoch";
+const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at, name, session_epoch, email_verified_at";
 
 pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<UserRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
@@ -40,23 +42,71 @@ pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<UserRow>, sqlx::Error
     on_db!(db, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)
 }
 
-/// Inserts a user and returns its id. A taken e-mail is a unique violation.
+/// Inserts a user and returns its id (`verified`: the address counts as
+/// confirmed from now). A taken e-mail is a unique violation.
 pub async fn insert(
     tx: &mut Tx,
     email: &Email,
     hash: &PasswordHash,
     role: Role,
     now: DateTime<Utc>,
+    verified: bool,
 ) -> Result<i64, sqlx::Error> {
-    let sql = "INSERT INTO users (email, password_hash, role, disabled, created_at) \
-               VALUES ($1, $2, $3, FALSE, $4) RETURNING id";
+    let sql = "INSERT INTO users (email, password_hash, role, disabled, created_at, email_verified_at) \
+               VALUES ($1, $2, $3, FALSE, $4, $5) RETURNING id";
     on_tx!(tx, |conn| sqlx::query_scalar(sql)
         .bind(email.as_str())
         .bind(hash.expose())
         .bind(role.as_str())
         .bind(now)
+        .bind(verified.then_some(now))
         .fetch_one(conn)
         .await)
+}
+
+/// Marks the address of `id` confirmed (if it was not yet).
+pub async fn mark_verified(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1) WHERE id = $2";
+    on_tx!(tx, |conn| sqlx::query(sql).bind(now).bind(id).execute(conn).await.map(|_| ()))
+}
+
+/// Moves account `id` to a confirmed new address. A taken address is a
+/// unique violation.
+pub async fn change_email(tx: &mut Tx, id: i64, email: &Email, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE users SET email = $1, email_verified_at = $2 WHERE id = $3";
+    on_tx!(tx, |conn| sqlx::query(sql).bind(email.as_str()).bind(now).bind(id).execute(conn).await.map(|_| ()))
+}
+
+/// Locks the enabled admins' rows until `tx` ends (PostgreSQL; SQLite's
+/// write transaction already excludes other writers) and returns their ids,
+/// so two admins demoting each other at once cannot leave none.
+pub async fn lock_active_admins(tx: &mut Tx) -> Result<Vec<i64>, sqlx::Error> {
+    match tx {
+        Tx::Sqlite(t) => sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' AND NOT disabled").fetch_all(&mut **t).await,
+        Tx::Postgres(t) => {
+            sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE").fetch_all(&mut **t).await
+        }
+    }
+}
+
+/// Disables or enables account `id`; `false` without such account.
+pub async fn set_disabled(tx: &mut Tx, id: i64, disabled: bool) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE users SET disabled = $1 WHERE id = $2";
+    let n = on_tx!(tx, |conn| sqlx::query(sql).bind(disabled).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Gives account `id` another role; `false` without such account.
+pub async fn set_role(tx: &mut Tx, id: i64, role: Role) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE users SET role = $1 WHERE id = $2";
+    let n = on_tx!(tx, |conn| sqlx::query(sql).bind(role.as_str()).bind(id).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// Ends every session of `id` (raises `session_epoch`); returns the new epoch.
+pub async fn end_sessions(tx: &mut Tx, id: i64) -> Result<i64, sqlx::Error> {
+    let sql = "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(id).fetch_one(conn).await)
 }
 
 /// Sets the hash of the account with `email` and ends its sessions;

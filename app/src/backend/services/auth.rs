@@ -10,6 +10,7 @@ use crate::backend::db::Db;
 use crate::backend::web::password;
 use crate::backend::web::request::{state, RequestMeta};
 use crate::backend::web::session::{EPOCH_KEY, USER_ID_KEY};
+use crate::domain::mail::MailKind;
 use crate::backend::services::users::CreateUserError;
 use crate::views::SessionUser;
 use crate::domain::{Email, Password, Role};
@@ -32,7 +33,7 @@ impl SessionUser {
 }
 
 fn to_session_user(row: &UserRow) -> SessionUser {
-    SessionUser { id: row.id, email: row.email.clone(), role: row.role() }
+    SessionUser { id: row.id, email: row.email.clone(), role: row.role(), email_verified: row.email_verified_at.is_some() }
 }
 
 /// The logged-in user of a server function's request (`session_user`).
@@ -82,6 +83,16 @@ pub async fn authorise(session: &Session, db: &Db, roles: &[Role], meta: &Reques
     )
     .await?;
     Err(AppError::Forbidden)
+}
+
+/// Buying and making registry credentials wait until the account's address
+/// is confirmed (the one rule; the server functions that do either call it).
+pub fn require_confirmed(user: &SessionUser) -> Result<(), AppError> {
+    if user.email_verified {
+        Ok(())
+    } else {
+        Err(AppError::Unconfirmed)
+    }
 }
 
 fn use_path() -> Option<String> {
@@ -153,46 +164,51 @@ pub(crate) async fn start_session(user_id: i64, epoch: i64) -> Result<(), AppErr
     Ok(())
 }
 
-/// Creates a customer account and logs it in.
-pub async fn signup(email: &str, password: &str) -> Result<SessionUser, AppError> {
+/// Sign-up: a new address gets an unconfirmed customer account and a mail
+/// with a link that confirms it; an address that has an account gets a mail
+/// to its owner instead. The visitor gets the same answer either way, after
+/// the same password hashing, and is not logged in (an unconfirmed account
+/// may log in with its password and browse).
+pub async fn signup(email: &str, password: &str) -> Result<(), AppError> {
     let st = state()?;
     let meta = RequestMeta::current().await;
     let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
     let password =
         Password::parse(password, Some(email.as_str())).map_err(|e| AppError::invalid("password", e))?;
-    if let Err(retry_after_secs) = st.limiter.check(meta.ip, None).await? {
+    let limited = |retry_after_secs| {
         st.attempts.note(Attempt::denied("auth.signup", "rate_limited"), meta.ip, Utc::now(), || json!({ "user_agent": meta.user_agent }));
-        return Err(AppError::RateLimited { retry_after_secs });
-    }
+        AppError::RateLimited { retry_after_secs }
+    };
+    st.limiter.check(meta.ip, None).await?.map_err(limited)?;
+    st.mail.limiter.check(meta.ip, email.as_str()).await?.map_err(limited)?;
+    // Hashed whether or not the address is taken: the same work either way.
+    let hash = password::hash(&password).await?;
     let mut tx = st.db.begin().await?;
-    let id = match users::create_in(
-        &mut tx,
-        &email,
-        &password,
-        Role::Customer,
-        Actor::Anonymous { claimed: None },
-        "auth.signup",
-        &meta,
-    )
-    .await
-    {
-        Ok(id) => id,
+    let anonymous = Actor::Anonymous { claimed: None };
+    match users::create_hashed_in(&mut tx, &email, &hash, Role::Customer, anonymous, "auth.signup", &meta, false).await {
+        Ok(id) => {
+            db::mail::enqueue(&mut tx, MailKind::VerifyEmail, id, email.as_str(), Utc::now()).await?;
+            tx.commit().await?;
+        }
         Err(CreateUserError::EmailTaken) => {
             drop(tx);
-            audit::record_alone(
-                &st.db,
+            let owner = db::users::find_by_email(&st.db, &email).await?.ok_or(AppError::NotFound)?;
+            let mut tx = st.db.begin().await?;
+            let mail_id = db::mail::enqueue(&mut tx, MailKind::SignupTaken, owner.id, &owner.email, Utc::now()).await?;
+            audit::record(
+                &mut tx,
                 &AuditEvent::new(Actor::Anonymous { claimed: Some(email.to_string()) }, "auth.signup", Outcome::Failure)
+                    .target("user", owner.id)
+                    .subject(owner.id)
                     .meta(&meta)
-                    .details(json!({ "reason": "email_taken" })),
+                    .details(json!({ "reason": "email_taken", "owner_told_by_mail": mail_id })),
             )
             .await?;
-            return Err(CreateUserError::EmailTaken.into());
+            tx.commit().await?;
         }
         Err(e) => return Err(e.into()),
-    };
-    tx.commit().await?;
-    start_session(id, 0).await?;
-    Ok(SessionUser { id, email: email.to_string(), role: Role::Customer })
+    }
+    Ok(())
 }
 
 /// Ends the session (server-side record deleted, cookie cleared).

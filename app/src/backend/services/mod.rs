@@ -3,6 +3,7 @@
 //! call `crate::backend::db` for storage and write the audit record in the
 //! same transaction as the change.
 
+pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

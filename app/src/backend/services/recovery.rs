@@ -1,7 +1,9 @@
-//! Getting into an account by mail: "Forgot password" and invitations
-//! (an account made for a customer by an admin or the REST API). Both send
-//! a single-use link (`services::mail`) that opens `/reset-password`, where
-//! its holder sets a password; every session of the account ends then.
+//! What mailed links do: "Forgot password" and invitations (an account
+//! made for a customer by an admin or the REST API) send a single-use link
+//! (`services::mail`) that opens `/reset-password`, where its holder sets a
+//! password (every session of the account ends then); sign-up and an
+//! address change send one that opens `/confirm-email`, where a button
+//! confirms the address. A link only does what its purpose says.
 //!
 //! A request for a reset answers the same whether or not the address has
 //! an account (and is limited per address and network either way); only
@@ -63,14 +65,30 @@ pub async fn invite_in(tx: &mut Tx, user_id: i64, email: &Email) -> Result<i64, 
     db::mail::enqueue(tx, MailKind::Invitation, user_id, email.as_str(), Utc::now()).await
 }
 
+/// Which links a page takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    /// Any (the page that says what a link is for).
+    Any,
+    /// Links that set a password (reset, invitation).
+    Password,
+    /// Links that confirm an address (sign-up, address change).
+    Address,
+}
+
 /// A usable link: its row and its account.
-async fn usable_link(db: &Db, token: &str) -> Result<(db::mail::LinkRow, db::users::UserRow), AppError> {
+async fn usable_link(db: &Db, token: &str, takes: Takes) -> Result<(db::mail::LinkRow, db::users::UserRow), AppError> {
     let gone = || AppError::invalid("token", LINK_GONE);
     if !plausible_link_token(token) {
         return Err(gone());
     }
     let link = db::mail::find_link(db, &hash_secret(token)).await?.ok_or_else(gone)?;
-    if link.used_at.is_some() || link.expires_at <= Utc::now() {
+    let fits = match takes {
+        Takes::Any => true,
+        Takes::Password => link.purpose.sets_password(),
+        Takes::Address => !link.purpose.sets_password(),
+    };
+    if !fits || link.used_at.is_some() || link.expires_at <= Utc::now() {
         return Err(gone());
     }
     match db::users::find_by_id(db, link.user_id).await? {
@@ -79,10 +97,11 @@ async fn usable_link(db: &Db, token: &str) -> Result<(db::mail::LinkRow, db::use
     }
 }
 
-/// What a link is for and whose account it opens (the page's heading).
+/// What a link is for and the address it concerns (the account's, or the
+/// new address an address change confirms).
 pub async fn link_info(token: &str) -> Result<LinkInfo, AppError> {
-    let (link, user) = usable_link(&state()?.db, token).await?;
-    Ok(LinkInfo { purpose: link.purpose, email: user.email })
+    let (link, user) = usable_link(&state()?.db, token, Takes::Any).await?;
+    Ok(LinkInfo { purpose: link.purpose, email: link.new_email.unwrap_or(user.email) })
 }
 
 /// Sets the password through a link: the link is used up (once, also
@@ -92,7 +111,7 @@ pub async fn link_info(token: &str) -> Result<LinkInfo, AppError> {
 pub async fn reset_password(token: &str, new_password: &str) -> Result<(), AppError> {
     let st = state()?;
     let meta = RequestMeta::current().await;
-    let (link, user) = usable_link(&st.db, token).await?;
+    let (link, user) = usable_link(&st.db, token, Takes::Password).await?;
     let password = Password::parse(new_password, Some(&user.email)).map_err(|e| AppError::invalid("password", e))?;
     let hash = password::hash(&password).await?;
     let now = Utc::now();
@@ -100,11 +119,14 @@ pub async fn reset_password(token: &str, new_password: &str) -> Result<(), AppEr
     if !db::mail::use_link(&mut tx, link.id, now).await? {
         return Err(AppError::invalid("token", LINK_GONE));
     }
-    db::mail::retire_links(&mut tx, user.id, now).await?;
+    db::mail::retire_links(&mut tx, user.id, &[LinkPurpose::Reset, LinkPurpose::Invite], now).await?;
     db::users::replace_password(&mut tx, user.id, &hash).await?.ok_or(AppError::NotFound)?;
+    // Following a mailed link shows the address is the holder's.
+    db::users::mark_verified(&mut tx, user.id, now).await?;
     let action = match link.purpose {
         LinkPurpose::Reset => "account.password_reset",
         LinkPurpose::Invite => "account.invitation_accepted",
+        LinkPurpose::Verify | LinkPurpose::EmailChange => return Err(AppError::invalid("token", LINK_GONE)),
     };
     audit::record(
         &mut tx,
@@ -115,6 +137,62 @@ pub async fn reset_password(token: &str, new_password: &str) -> Result<(), AppEr
             .details(json!({ "sessions_ended": true })),
     )
     .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Confirms an address through a link: the sign-up address (the account is
+/// confirmed) or a new address (the account moves to it, its old address
+/// is told). Returns the account's id.
+pub async fn confirm_email(token: &str) -> Result<i64, AppError> {
+    let st = state()?;
+    let meta = RequestMeta::current().await;
+    let (link, user) = usable_link(&st.db, token, Takes::Address).await?;
+    let now = Utc::now();
+    let mut tx = st.db.begin().await?;
+    if !db::mail::use_link(&mut tx, link.id, now).await? {
+        return Err(AppError::invalid("token", LINK_GONE));
+    }
+    let actor = Actor::User { id: user.id, email: user.email.clone() };
+    let event = match (link.purpose, link.new_email.as_deref()) {
+        (LinkPurpose::EmailChange, Some(new)) => {
+            let new = Email::parse(new).map_err(|e| AppError::invalid("token", e))?;
+            match db::users::change_email(&mut tx, user.id, &new, now).await {
+                Ok(()) => {}
+                Err(e) if db::is_unique_violation(&e) => {
+                    return Err(AppError::invalid("token", "this address belongs to another account now"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            db::mail::retire_links(&mut tx, user.id, &[LinkPurpose::EmailChange, LinkPurpose::Verify], now).await?;
+            db::mail::enqueue(&mut tx, MailKind::EmailChanged, user.id, &user.email, now).await?;
+            AuditEvent::new(actor, "account.email_change", Outcome::Success).details(json!({ "from": user.email, "to": new.as_str() }))
+        }
+        _ => {
+            db::users::mark_verified(&mut tx, user.id, now).await?;
+            db::mail::retire_links(&mut tx, user.id, &[LinkPurpose::Verify], now).await?;
+            AuditEvent::new(actor, "account.email_verified", Outcome::Success).details(json!({ "email": user.email }))
+        }
+    };
+    audit::record(&mut tx, &event.target("user", user.id).subject(user.id).meta(&meta)).await?;
+    tx.commit().await?;
+    Ok(user.id)
+}
+
+/// Mails the confirmation link again (limited like every mail a request
+/// can trigger); nothing for a confirmed account.
+pub async fn resend_confirmation(user_id: i64) -> Result<(), AppError> {
+    let st = state()?;
+    let meta = RequestMeta::current().await;
+    let user = db::users::find_by_id(&st.db, user_id).await?.ok_or(AppError::NotFound)?;
+    if user.email_verified_at.is_some() {
+        return Ok(());
+    }
+    if let Err(retry_after_secs) = st.mail.limiter.check(meta.ip, &user.email).await? {
+        return Err(AppError::RateLimited { retry_after_secs });
+    }
+    let mut tx = st.db.begin().await?;
+    db::mail::enqueue(&mut tx, MailKind::VerifyEmail, user.id, &user.email, Utc::now()).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -35,19 +35,22 @@ impl From<CreateUserError> for AppError {
     }
 }
 
-/// Inserts the account and its `user.create` (or `auth.signup`) audit event in
-/// `tx`. The caller commits. Returns the new id.
-pub async fn create_in(
+/// Inserts the account with its hash and its `user.create` (or
+/// `auth.signup`) audit event in `tx` (`verified`: its address counts as
+/// confirmed: made by an admin, the CLI or the demo). The caller commits.
+/// Returns the new id.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_hashed_in(
     tx: &mut Tx,
     email: &Email,
-    password: &Password,
+    hash: &password::PasswordHash,
     role: Role,
     actor: Actor,
     action: &'static str,
     meta: &RequestMeta,
+    verified: bool,
 ) -> Result<i64, CreateUserError> {
-    let hash = password::hash(password).await?;
-    let id = match db::users::insert(tx, email, &hash, role, Utc::now()).await {
+    let id = match db::users::insert(tx, email, hash, role, Utc::now(), verified).await {
         Ok(id) => id,
         Err(e) if db::is_unique_violation(&e) => return Err(CreateUserError::EmailTaken),
         Err(e) => return Err(e.into()),
@@ -63,13 +66,14 @@ pub async fn create_in(
             .target("user", id)
             .subject(id)
             .meta(meta)
-            .details(json!({ "email": email.as_str(), "role": role.as_str() })),
+            .details(json!({ "email": email.as_str(), "role": role.as_str(), "email_verified": verified })),
     )
     .await?;
     Ok(id)
 }
 
-/// Creates an account in a transaction of its own.
+/// Creates an account in a transaction of its own (an admin, the CLI, the
+/// demo seed: its address counts as confirmed).
 pub async fn create(
     db: &Db,
     email: &Email,
@@ -78,8 +82,9 @@ pub async fn create(
     actor: Actor,
     meta: &RequestMeta,
 ) -> Result<i64, CreateUserError> {
+    let hash = password::hash(password).await?;
     let mut tx = db.begin().await?;
-    let id = create_in(&mut tx, email, password, role, actor, "user.create", meta).await?;
+    let id = create_hashed_in(&mut tx, email, &hash, role, actor, "user.create", meta, true).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -121,7 +126,9 @@ pub async fn create_customer_in(
         Some(p) => password::hash(p).await?,
         None => password::PasswordHash::unusable(),
     };
-    let id = match db::users::insert(tx, email, &hash, Role::Customer, Utc::now()).await {
+    // An admin who sets the password vouches for the address; an invited
+    // customer confirms it by following the invitation.
+    let id = match db::users::insert(tx, email, &hash, Role::Customer, Utc::now(), password.is_some()).await {
         Ok(id) => id,
         Err(e) if db::is_unique_violation(&e) => return Err(CreateUserError::EmailTaken),
         Err(e) => return Err(e.into()),
@@ -142,4 +149,99 @@ pub async fn create_customer_in(
     )
     .await?;
     Ok(id)
+}
+
+/// What an admin does to an account (`/admin/users`; customers also through
+/// the REST API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountChange {
+    /// No log-in, every session ends at once.
+    Disable,
+    Enable,
+    /// Another role (admin, auditor, customer).
+    Role(Role),
+    /// Mails the account a password reset link.
+    SendReset,
+    /// Ends every session of the account.
+    EndSessions,
+}
+
+impl AccountChange {
+    /// The form's words: `disable`, `enable`, `role` (with `role`),
+    /// `send_reset`, `end_sessions`.
+    pub fn parse(action: &str, role: Option<&str>) -> Result<Self, AppError> {
+        Ok(match action {
+            "disable" => Self::Disable,
+            "enable" => Self::Enable,
+            "send_reset" => Self::SendReset,
+            "end_sessions" => Self::EndSessions,
+            "role" => Self::Role(role.unwrap_or_default().parse().map_err(|e| AppError::invalid("role", e))?),
+            _ => return Err(AppError::invalid("action", "expected disable, enable, role, send_reset or end_sessions")),
+        })
+    }
+
+    fn action(self) -> &'static str {
+        match self {
+            Self::Disable => "user.disable",
+            Self::Enable => "user.enable",
+            Self::Role(_) => "user.role_change",
+            Self::SendReset => "user.reset_sent",
+            Self::EndSessions => "user.sessions_ended",
+        }
+    }
+}
+
+/// Applies `change` to account `id`, audited in the same transaction. The
+/// last enabled admin can be neither disabled nor given another role (the
+/// enabled admins are locked for the check, so two admins demoting each
+/// other at once cannot both succeed). `only_role`: the account must have
+/// this role (the REST API changes customers only).
+pub async fn change_account(
+    db: &Db,
+    id: i64,
+    change: AccountChange,
+    only_role: Option<Role>,
+    actor: Actor,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    let admins = db::users::lock_active_admins(&mut tx).await?;
+    let user = db::users::find_by_id(db, id).await?.ok_or(AppError::NotFound)?;
+    if only_role.is_some_and(|r| r != user.role) {
+        return Err(AppError::NotFound);
+    }
+    let demotes = matches!(change, AccountChange::Disable) || matches!(change, AccountChange::Role(r) if r != Role::Admin);
+    if demotes && admins == [id] {
+        return Err(AppError::conflict("action", "this is the last active admin: make another admin first"));
+    }
+    let mut details = json!({ "email": user.email });
+    match change {
+        AccountChange::Disable | AccountChange::Enable => {
+            let disabled = change == AccountChange::Disable;
+            if user.disabled == disabled {
+                return Ok(()); // nothing changes, nothing to record
+            }
+            db::users::set_disabled(&mut tx, id, disabled).await?;
+            db::users::end_sessions(&mut tx, id).await?;
+        }
+        AccountChange::Role(role) => {
+            if user.role == role {
+                return Ok(());
+            }
+            db::users::set_role(&mut tx, id, role).await?;
+            details["from"] = json!(user.role.as_str());
+            details["to"] = json!(role.as_str());
+        }
+        AccountChange::SendReset => {
+            let mail = db::mail::enqueue(&mut tx, crate::domain::mail::MailKind::PasswordReset, id, &user.email, Utc::now()).await?;
+            details["mail_id"] = json!(mail);
+        }
+        AccountChange::EndSessions => {
+            db::users::end_sessions(&mut tx, id).await?;
+        }
+    }
+    audit::record(&mut tx, &AuditEvent::new(actor, change.action(), Outcome::Success).target("user", id).subject(id).meta(meta).details(details))
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }

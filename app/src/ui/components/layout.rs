@@ -17,6 +17,7 @@ pub fn nav_links(user: Option<&SessionUser>) -> Vec<(&'static str, &'static str)
             ("/account", "My account"),
             ("/account/credentials", "Credentials"),
             ("/account/orders", "Orders"),
+            ("/settings", "Settings"),
         ],
         Some(Role::Admin) => vec![
             ("/admin", "Admin"),
@@ -27,8 +28,9 @@ pub fn nav_links(user: Option<&SessionUser>) -> Vec<(&'static str, &'static str)
             ("/admin/push-credentials", "Push credentials"),
             ("/admin/mail", "Mail"),
             ("/audit", "Audit log"),
+            ("/settings", "Settings"),
         ],
-        Some(Role::Auditor) => vec![("/audit", "Audit log"), ("/admin/push-credentials", "Push credentials")],
+        Some(Role::Auditor) => vec![("/audit", "Audit log"), ("/admin/push-credentials", "Push credentials"), ("/settings", "Settings")],
     }
 }
 

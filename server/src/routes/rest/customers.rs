@@ -1,12 +1,15 @@
 //! `/api/v1/customers`: search and page through customers, read one, create
-//! one (e.g. when the CRM signs a deal). Customers made without a password
-//! are mailed an invitation to set one (`services::recovery`).
+//! one (e.g. when the CRM signs a deal), disable or enable one, mail one a
+//! password reset link, end one's sessions. Customers made without a
+//! password are mailed an invitation to set one (`services::recovery`).
 
 use crate::routes::rest::auth::{CanRead, CanWrite};
 use crate::routes::rest::error::{ApiError, ErrorBody};
 use crate::routes::rest::json::{ApiJson, ApiPath, ApiQuery};
 use crate::routes::rest::{limit_schema, offset_schema, page, schema, IdPath};
 use app::backend::services::customers;
+use app::backend::services::users::{self, AccountChange};
+use app::domain::Role;
 use app::backend::web::AppState;
 use app::views::CustomerView;
 use axum::{extract::State, http::StatusCode, Json};
@@ -99,4 +102,58 @@ pub async fn create(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// What to change of a customer; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPatch {
+    /// `true`: the customer can no longer log in, every session ends and
+    /// their registry credentials stop working (within the token cache
+    /// bound); `false`: enabled again. Unchanged: nothing is recorded.
+    pub disabled: Option<bool>,
+}
+
+/// Disables or enables a customer.
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers", params(IdPath), request_body = CustomerPatch,
+    responses((status = 200, body = CustomerView), (status = 404, description = "No such customer (staff accounts are not customers)", body = ErrorBody)))]
+pub async fn patch(
+    CanWrite(caller): CanWrite,
+    State(st): State<AppState>,
+    ApiPath(p): ApiPath<IdPath>,
+    ApiJson(body): ApiJson<CustomerPatch>,
+) -> Result<Json<CustomerView>, ApiError> {
+    customers::get(&st.db, p.id).await?;
+    if let Some(disabled) = body.disabled {
+        let change = if disabled { AccountChange::Disable } else { AccountChange::Enable };
+        users::change_account(&st.db, p.id, change, Some(Role::Customer), caller.actor(), &caller.meta).await?;
+    }
+    Ok(Json(customers::get(&st.db, p.id).await?))
+}
+
+/// Mails the customer a password reset link (single use, 1 hour).
+#[utoipa::path(post, path = "/api/v1/customers/{id}/password-reset", tag = "customers", params(IdPath),
+    responses((status = 202, description = "The mail is queued (see the admin's mail page for its delivery)", body = CustomerView),
+        (status = 404, description = "No such customer (staff accounts are not customers)", body = ErrorBody)))]
+pub async fn send_reset(
+    CanWrite(caller): CanWrite,
+    State(st): State<AppState>,
+    ApiPath(p): ApiPath<IdPath>,
+) -> Result<(StatusCode, Json<CustomerView>), ApiError> {
+    customers::get(&st.db, p.id).await?;
+    users::change_account(&st.db, p.id, AccountChange::SendReset, Some(Role::Customer), caller.actor(), &caller.meta).await?;
+    Ok((StatusCode::ACCEPTED, Json(customers::get(&st.db, p.id).await?)))
+}
+
+/// Ends every session of the customer (they log in again).
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/sessions", tag = "customers", params(IdPath),
+    responses((status = 200, body = CustomerView), (status = 404, description = "No such customer (staff accounts are not customers)", body = ErrorBody)))]
+pub async fn end_sessions(
+    CanWrite(caller): CanWrite,
+    State(st): State<AppState>,
+    ApiPath(p): ApiPath<IdPath>,
+) -> Result<Json<CustomerView>, ApiError> {
+    customers::get(&st.db, p.id).await?;
+    users::change_account(&st.db, p.id, AccountChange::EndSessions, Some(Role::Customer), caller.actor(), &caller.meta).await?;
+    Ok(Json(customers::get(&st.db, p.id).await?))
 }

@@ -7,7 +7,7 @@ use crate::backend::services::audit::{self, Actor, AuditEvent, Outcome};
 use crate::backend::web::request::RequestMeta;
 use crate::backend::web::secrets::hash_secret;
 use crate::backend::web::session::random_token;
-use crate::domain::mail::{retry_delay_secs, MailStatus, LINK_PATH, LINK_TOKEN_CHARS};
+use crate::domain::mail::{retry_delay_secs, LinkPurpose, MailStatus, LINK_TOKEN_CHARS};
 use crate::domain::time::rfc3339;
 use crate::error::AppError;
 use crate::views::{MailOverview, MailView};
@@ -33,14 +33,18 @@ pub async fn deliver_due(db: &Db, mail: &Mail, now: DateTime<Utc>) -> Result<Str
             Some(purpose) => {
                 let token = random_token(LINK_TOKEN_CHARS);
                 let expires = now + Duration::seconds(purpose.lifetime_secs());
-                db::mail::insert_link(db, row.user_id, purpose, &hash_secret(&token), row.id, now, expires)
+                // A new address is confirmed by the link sent to it.
+                let new_email = (purpose == LinkPurpose::EmailChange).then_some(row.to_address.as_str());
+                db::mail::insert_link(db, row.user_id, purpose, &hash_secret(&token), row.id, new_email, now, expires)
                     .await
                     .map_err(|e| e.to_string())?;
-                Some(mail.url(&format!("{LINK_PATH}?token={token}")))
+                Some(mail.url(&format!("{}?token={token}", purpose.path())))
             }
             None => None,
         };
-        let rendered = templates::render(row.kind, &templates::Context { to: &row.to_address, site: &mail.url(""), link: link.as_deref() });
+        let account = db::users::find_by_id(db, row.user_id).await.map_err(|e| e.to_string())?.map(|u| u.email).unwrap_or_default();
+        let cx = templates::Context { to: &row.to_address, account: &account, site: &mail.url(""), link: link.as_deref() };
+        let rendered = templates::render(row.kind, &cx);
         match mail.send(row.id, &row.to_address, &rendered).await {
             Ok(local_copy) => {
                 db::mail::mark_sent(db, row.id, &rendered.subject, Utc::now(), local_copy.as_deref()).await.map_err(|e| e.to_string())?;

@@ -15,6 +15,8 @@ pub struct Rendered {
 pub struct Context<'a> {
     /// The recipient's address.
     pub to: &'a str,
+    /// The account's address now (after a change: the new one).
+    pub account: &'a str,
     /// The portal's public URL (no trailing slash).
     pub site: &'a str,
     /// The mail's single-use link, when its kind has one.
@@ -39,7 +41,57 @@ pub fn render(kind: MailKind, cx: &Context<'_>) -> Rendered {
             LinkPurpose::Invite,
             "If you did not expect this, ignore this mail: nobody can use the account without this link.",
         ),
+        MailKind::VerifyEmail => with_link(
+            cx,
+            "Confirm your e-mail address",
+            &format!("Welcome to {}. Confirm that {} is your address: until then you can look around, but not buy or make registry credentials.", cx.site, cx.to),
+            "Confirm my address",
+            LinkPurpose::Verify,
+            "If you did not sign up, ignore this mail: the account stays unconfirmed.",
+        ),
+        MailKind::EmailChange => with_link(
+            cx,
+            "Confirm your new e-mail address",
+            &format!("You asked to change the address of your account at {} from {} to {}.", cx.site, cx.account, cx.to),
+            "Confirm the new address",
+            LinkPurpose::EmailChange,
+            "If you did not ask for this, ignore this mail: the account keeps its address.",
+        ),
+        MailKind::SignupTaken => notice(
+            cx,
+            "Someone tried to sign up with your address",
+            &format!(
+                "Someone (perhaps you) tried to create an account at {} with {}, which already has one. If it was you, log in at {}/login, or choose a new password at {}/forgot-password.",
+                cx.site, cx.to, cx.site, cx.site
+            ),
+            "If it was not you, you need not do anything: your account is unchanged.",
+        ),
+        MailKind::PasswordChanged => notice(
+            cx,
+            "Your password was changed",
+            &format!("The password of your account {} at {} was just changed, and every other session of the account ended.", cx.to, cx.site),
+            &format!("If you did not do this, choose a new password at once at {}/forgot-password and tell your vendor.", cx.site),
+        ),
+        MailKind::EmailChanged => notice(
+            cx,
+            "Your account's e-mail address was changed",
+            &format!("The account at {} that used {} now uses {}. Mail about it goes there from now on.", cx.site, cx.to, cx.account),
+            "If you did not do this, tell your vendor at once.",
+        ),
     }
+}
+
+/// A short mail that tells something, without a link of its own.
+fn notice(cx: &Context<'_>, subject: &str, body: &str, closing: &str) -> Rendered {
+    let text = format!("{body}\n\n{closing}\n\n-- \nPortcullis, {site}\n", site = cx.site);
+    let html = format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif;color:#0f172a\"><p>{body}</p><p>{closing}</p>\
+         <p style=\"color:#64748b\">Portcullis, {site}</p></body></html>",
+        body = escape(body),
+        closing = escape(closing),
+        site = escape(cx.site),
+    );
+    Rendered { subject: subject.to_owned(), text, html }
 }
 
 /// A short mail around one button-like link.
@@ -92,16 +144,20 @@ mod tests {
     fn every_kind_renders_its_link_in_text_and_html() {
         let link = "https://portal.example.com/reset-password?token=abc";
         for kind in MailKind::ALL {
-            let r = render(kind, &Context { to: "a@example.com", site: "https://portal.example.com", link: Some(link) });
-            assert!(r.text.contains(link), "{kind:?}");
-            assert!(r.html.contains(link), "{kind:?}");
+            let r = render(kind, &Context { to: "a@example.com", account: "a@example.com", site: "https://portal.example.com", link: Some(link) });
+            if kind.link().is_some() {
+                assert!(r.text.contains(link), "{kind:?}");
+                assert!(r.html.contains(link), "{kind:?}");
+            } else {
+                assert!(!r.text.contains(link), "{kind:?} carries no link");
+            }
             assert!(!r.subject.is_empty());
         }
     }
 
     #[test]
     fn values_are_escaped_in_html() {
-        let r = render(MailKind::Invitation, &Context { to: "<b>x</b>@example.com", site: "https://p\"x", link: Some("https://p/?a=1&b=2") });
+        let r = render(MailKind::Invitation, &Context { to: "<b>x</b>@example.com", account: "", site: "https://p\"x", link: Some("https://p/?a=1&b=2") });
         assert!(!r.html.contains("<b>x</b>"));
         assert!(r.html.contains("&lt;b&gt;x&lt;/b&gt;@example.com"));
         assert!(r.html.contains("a=1&amp;b=2"));

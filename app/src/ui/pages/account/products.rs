@@ -34,6 +34,12 @@ pub fn AccountPage() -> impl IntoView {
                     {move || auth.user.get().and_then(|r| r.ok()).flatten().map(|u| u.email)}
                 </strong>
             </p>
+            {move || auth.user.get().and_then(|r| r.ok()).flatten().filter(|u| !u.email_verified).map(|_| view! {
+                <p role="status" data-testid="unconfirmed" class="mt-3 rounded border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
+                    "Confirm your e-mail address to buy and to make registry credentials: follow the link we mailed you. "
+                    <a class=LINK href="/settings">"Send it again"</a>
+                </p>
+            })}
             <div class="mt-6 grid gap-4 md:grid-cols-2">
                 <MyProducts items/>
                 <section class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">

@@ -1,7 +1,10 @@
-//! Vendor-admin pages: the dashboard and accounts.
+//! Vendor-admin pages: the dashboard and accounts (create; disable, enable,
+//! change the role, mail a reset link, end the sessions).
 
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
-use crate::server_fns::users::{list_users, CreateUser};
+use crate::server_fns::users::{list_users, ChangeUser, CreateUser, UserSummary};
+use crate::ui::components::confirm::SECONDARY;
+use crate::ui::components::widgets::{Badge, Tone};
 use crate::ui::auth_context::use_auth;
 use crate::views::urlencode;
 use crate::ui::components::widgets::gate;
@@ -56,12 +59,13 @@ pub fn AdminUsersPage() -> impl IntoView {
     let auth = use_auth();
     let query = use_query_map();
     let create = ServerAction::<CreateUser>::new();
+    let change = ServerAction::<ChangeUser>::new();
     let search = move || query.read().get("q").filter(|s| !s.is_empty());
     let page = move || query.read().get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1);
     // Outside RequireRole: see `widgets::gate`.
     let users: Users = Resource::new(
-        move || (search(), page(), create.version().get()),
-        move |(q, p, _)| async move {
+        move || (search(), page(), create.version().get(), change.version().get()),
+        move |(q, p, _, _)| async move {
             gate(auth, &[Role::Admin]).await?;
             list_users(q, Some(p)).await
         },
@@ -69,17 +73,18 @@ pub fn AdminUsersPage() -> impl IntoView {
     view! {
         <Title text="Users"/>
         <RequireRole roles=&[Role::Admin]>
-            <UsersBody users create/>
+            <UsersBody users create change/>
         </RequireRole>
     }
 }
 
 #[component]
-fn UsersBody(users: Users, create: ServerAction<CreateUser>) -> impl IntoView {
+fn UsersBody(users: Users, create: ServerAction<CreateUser>, change: ServerAction<ChangeUser>) -> impl IntoView {
     let query = use_query_map();
     let search = move || query.read().get("q").filter(|s| !s.is_empty());
     let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
     let created = move || create.value().get().and_then(|r| r.ok());
+    let change_error = Signal::derive(move || change.value().get().and_then(|r| r.err()));
 
     view! {
         <h1 class="text-2xl font-semibold">"Users"</h1>
@@ -90,6 +95,7 @@ fn UsersBody(users: Users, create: ServerAction<CreateUser>) -> impl IntoView {
                         prop:value=move || search().unwrap_or_default()/>
                     <button type="submit" class=BUTTON>"Search"</button>
                 </form>
+                <FormError error=change_error fields=&[]/>
                 <Transition fallback=|| view! { <p>"Loading…"</p> }>
                     {move || users.get().map(|r| match r {
                         Ok(p) => {
@@ -100,17 +106,10 @@ fn UsersBody(users: Users, create: ServerAction<CreateUser>) -> impl IntoView {
                                 <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
                                     <table class="min-w-full text-left text-sm" data-testid="users-table">
                                         <thead class="bg-slate-100 text-xs uppercase text-slate-600">
-                                            <tr><th class="px-3 py-2">"E-mail"</th><th class="px-3 py-2">"Role"</th><th class="px-3 py-2">"Created"</th><th class="px-3 py-2">"Last login"</th></tr>
+                                            <tr><th class="px-3 py-2">"E-mail"</th><th class="px-3 py-2">"Role"</th><th class="px-3 py-2">"Created"</th><th class="px-3 py-2">"Last login"</th><th class="px-3 py-2">"Manage"</th></tr>
                                         </thead>
                                         <tbody>
-                                            {p.users.into_iter().map(|u| view! {
-                                                <tr class="border-t border-slate-100">
-                                                    <td class="px-3 py-2">{u.email}</td>
-                                                    <td class="px-3 py-2">{u.role.as_str()}</td>
-                                                    <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=u.created_at/></td>
-                                                    <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=u.last_login_at/></td>
-                                                </tr>
-                                            }).collect_view()}
+                                            {p.users.into_iter().map(|u| view! { <UserRow user=u change/> }).collect_view()}
                                         </tbody>
                                     </table>
                                 </div>
@@ -147,3 +146,51 @@ fn UsersBody(users: Users, create: ServerAction<CreateUser>) -> impl IntoView {
     }
 }
 
+
+/// One account: its state, and what an admin may do to it (each a plain
+/// form, so it works before the wasm loads).
+#[component]
+fn UserRow(user: UserSummary, change: ServerAction<ChangeUser>) -> impl IntoView {
+    let id = user.id.to_string();
+    let act = move |action: &'static str, label: &'static str, testid: &'static str| {
+        let id = id.clone();
+        view! {
+            <ActionForm action=change attr:class="inline">
+                <input type="hidden" name="id" value=id/>
+                <input type="hidden" name="action" value=action/>
+                <button type="submit" class=SECONDARY data-testid=testid>{label}</button>
+            </ActionForm>
+        }
+    };
+    let role_id = user.id.to_string();
+    view! {
+        <tr class="border-t border-slate-100 align-top" data-testid="user-row">
+            <td class="px-3 py-2">
+                {user.email.clone()}
+                {user.disabled.then(|| view! { " "<Badge text="disabled" tone=Tone::Bad testid="user-disabled"/> })}
+                {(!user.email_verified).then(|| view! { " "<Badge text="unconfirmed" tone=Tone::Warn/> })}
+            </td>
+            <td class="px-3 py-2">{user.role.as_str()}</td>
+            <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=user.created_at.clone()/></td>
+            <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=user.last_login_at.clone()/></td>
+            <td class="px-3 py-2">
+                <details data-testid="manage-user">
+                    <summary class="cursor-pointer text-sm text-indigo-700">"Manage"</summary>
+                    <div class="mt-2 flex min-w-[14rem] flex-col gap-2">
+                        {if user.disabled { act("enable", "Enable", "enable-user") } else { act("disable", "Disable", "disable-user") }}
+                        {act("send_reset", "Mail a reset link", "send-reset")}
+                        {act("end_sessions", "End all sessions", "end-sessions")}
+                        <ActionForm action=change attr:class="flex gap-2">
+                            <input type="hidden" name="id" value=role_id/>
+                            <input type="hidden" name="action" value="role"/>
+                            <select name="role" class=INPUT_CLASS aria-label="Role">
+                                {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == user.role>{r.as_str()}</option> }).collect_view()}
+                            </select>
+                            <button type="submit" class=SECONDARY data-testid="change-role">"Set role"</button>
+                        </ActionForm>
+                    </div>
+                </details>
+            </td>
+        </tr>
+    }
+}

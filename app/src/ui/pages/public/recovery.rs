@@ -1,10 +1,12 @@
-//! "Forgot password" (`/forgot-password`) and the page a mailed link opens
-//! (`/reset-password?token=…`: a reset or an invitation). Both work before
-//! the wasm loads (plain form posts).
+//! "Forgot password" (`/forgot-password`), the pages mailed links open
+//! (`/reset-password?token=…`: a reset or an invitation;
+//! `/confirm-email?token=…`: a sign-up or a new address, confirmed by a
+//! button, not by the visit) and "check your mailbox" after sign-up
+//! (`/signup/sent`). All work before the wasm loads (plain form posts).
 
 use crate::domain::mail::LinkPurpose;
 use crate::domain::PASSWORD_MIN_CHARS;
-use crate::server_fns::recovery::{password_link, RequestPasswordReset, SetPasswordByLink};
+use crate::server_fns::recovery::{mail_link, ConfirmEmail, RequestPasswordReset, SetPasswordByLink};
 use crate::ui::components::form::{Field, FormError, BUTTON};
 use crate::ui::pages::public::auth::capitalise;
 use crate::ui::components::widgets::LINK;
@@ -54,7 +56,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let token = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("token")).unwrap_or_default();
     let check = {
         let token = token.clone();
-        Resource::new(|| (), move |_| password_link(token.clone()))
+        Resource::new(|| (), move |_| mail_link(token.clone()))
     };
     let set = ServerAction::<SetPasswordByLink>::new();
     let error = Signal::derive(move || set.value().get().and_then(|r| r.err()));
@@ -64,10 +66,10 @@ pub fn ResetPasswordPage() -> impl IntoView {
         <section class=BOX>
             <Suspense fallback=|| view! { <p>"Checking the link…"</p> }>
                 {move || check.get().map(|r| match r {
-                    Ok(info) => {
+                    Ok(info) if info.purpose.sets_password() => {
                         let heading = match info.purpose {
-                            LinkPurpose::Reset => "Choose a new password",
                             LinkPurpose::Invite => "Welcome: set your password",
+                            _ => "Choose a new password",
                         };
                         view! {
                             <h1 class="mb-2 text-2xl font-semibold">{heading}</h1>
@@ -82,14 +84,74 @@ pub fn ResetPasswordPage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(e) => view! {
-                        <h1 class="mb-2 text-2xl font-semibold">"This link does not work"</h1>
-                        <p role="alert" data-testid="link-gone" class="text-sm text-slate-700">{capitalise(&e.to_string())}"."</p>
-                        <p class="mt-4 text-sm"><a class=LINK href="/forgot-password">"Ask for a new link"</a></p>
-                    }
-                    .into_any(),
+                    Ok(_) => link_gone("this link confirms an address: open it as it came in the mail".into()).into_any(),
+                    Err(e) => link_gone(e.to_string()).into_any(),
                 })}
             </Suspense>
+        </section>
+    }
+}
+
+/// What an unusable link's page says.
+fn link_gone(why: String) -> impl IntoView {
+    view! {
+        <h1 class="mb-2 text-2xl font-semibold">"This link does not work"</h1>
+        <p role="alert" data-testid="link-gone" class="text-sm text-slate-700">{capitalise(&why)}"."</p>
+        <p class="mt-4 text-sm"><a class=LINK href="/forgot-password">"Ask for a new link"</a></p>
+    }
+}
+
+#[component]
+pub fn ConfirmEmailPage() -> impl IntoView {
+    let token = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("token")).unwrap_or_default();
+    let check = {
+        let token = token.clone();
+        Resource::new(|| (), move |_| mail_link(token.clone()))
+    };
+    let confirm = ServerAction::<ConfirmEmail>::new();
+    let error = Signal::derive(move || confirm.value().get().and_then(|r| r.err()));
+    // Who is logged in may have just become confirmed (or changed address).
+    let auth = crate::ui::auth_context::use_auth();
+    Effect::new(move |_| {
+        if matches!(confirm.value().get(), Some(Ok(()))) {
+            auth.user.refetch();
+        }
+    });
+    let token = StoredValue::new(token);
+    view! {
+        <Title text="Confirm your address"/>
+        <section class=BOX>
+            <Suspense fallback=|| view! { <p>"Checking the link…"</p> }>
+                {move || check.get().map(|r| match r {
+                    Ok(info) if !info.purpose.sets_password() => view! {
+                        <h1 class="mb-2 text-2xl font-semibold">"Confirm your address"</h1>
+                        <p class="mb-4 text-sm text-slate-600">"Is "<strong data-testid="link-email">{info.email}</strong>" yours? Confirm it to use it for your account."</p>
+                        <ActionForm action=confirm attr:class="space-y-4">
+                            <input type="hidden" name="token" value=token.get_value()/>
+                            <FormError error fields=&[]/>
+                            <button type="submit" class=BUTTON>"Confirm my address"</button>
+                        </ActionForm>
+                    }
+                    .into_any(),
+                    Ok(_) => link_gone("this link sets a password: open it as it came in the mail".into()).into_any(),
+                    Err(e) => link_gone(e.to_string()).into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn SignupSentPage() -> impl IntoView {
+    view! {
+        <Title text="Check your mailbox"/>
+        <section class=BOX>
+            <h1 class="mb-2 text-2xl font-semibold">"Check your mailbox"</h1>
+            <p role="status" data-testid="signup-sent" class="text-sm text-slate-700">
+                "We have sent a mail to the address you gave. Follow its link to confirm the address (it works for "
+                {LinkPurpose::Verify.lifetime_words()}"). You can log in already and look around; buying and registry credentials wait for the confirmation."
+            </p>
+            <p class="mt-4 text-sm"><a class=LINK href="/login">"Log in"</a></p>
         </section>
     }
 }
