@@ -8,7 +8,7 @@ use crate::ui::pages::admin::dashboard::{AdminDashboard, AdminUsersPage};
 use crate::ui::pages::admin::api_keys::AdminApiKeysPage;
 use crate::ui::pages::admin::mail::AdminMailPage;
 use crate::ui::pages::public::mailbox::DemoMailboxPage;
-use crate::ui::pages::public::recovery::{ConfirmEmailPage, ForgotPasswordPage, ResetPasswordPage, SignupSentPage};
+use crate::ui::pages::public::recovery::{ConfirmEmailPage, ForgotPasswordPage, ResetPasswordPage, SignupSentPage, UnsubscribePage};
 use crate::ui::pages::settings::SettingsPage;
 use crate::ui::pages::admin::customers::detail::AdminCustomerPage;
 use crate::ui::pages::admin::customers::list::AdminCustomersPage;
@@ -89,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async/>
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/unsubscribe") view=UnsubscribePage/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/demo/mailbox") view=DemoMailboxPage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>

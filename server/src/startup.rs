@@ -254,6 +254,13 @@ fn fleet_jobs(db: &Db, store: &PortalSessionStore, config: &Config, mail: &Arc<M
             async move { ratelimit::sweep(&db).await.map(|n| format!("{n} windows deleted")).map_err(|e| e.to_string()) }
         }),
     ];
+    {
+        let (db, settings) = (db.clone(), config.mail.notices.clone());
+        list.push(Job::new("notices.send", 5 * minute, 5 * minute, move || {
+            let (db, settings) = (db.clone(), settings.clone());
+            async move { app::backend::services::notices::run(&db, &settings, chrono::Utc::now()).await }
+        }));
+    }
     if mail.delivers() {
         let (db, mail) = (db.clone(), mail.clone());
         list.push(Job::new("mail.deliver", Duration::from_secs(2), 5 * minute, move || {
@@ -339,6 +346,7 @@ fn router(
         .route("/metrics", get(routes::health::metrics).layer(axum::Extension(metrics_access)))
         .nest(routes::rest::PREFIX, routes::rest::router())
         .route("/stripe/webhook", axum::routing::post(routes::stripe::webhook))
+        .route("/unsubscribe", axum::routing::post(routes::unsubscribe::one_click))
         .with_state(state)
         .nest_service("/registry", registry::router(registry));
     machines

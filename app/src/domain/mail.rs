@@ -25,10 +25,18 @@ pub enum MailKind {
     EmailChange,
     /// To the old address, once the account moved to a new one (a notice).
     EmailChanged,
+    /// Access to a product ends soon (a notice, per threshold).
+    AccessEnding,
+    /// A renewal payment failed: access continues until the grace end.
+    GraceStarted,
+    /// The grace period ended unpaid: access stopped.
+    GraceEnded,
+    /// To vendor admins, daily: what ends soon.
+    AdminDigest,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 7] = [
+    pub const ALL: [MailKind; 11] = [
         MailKind::PasswordReset,
         MailKind::Invitation,
         MailKind::VerifyEmail,
@@ -36,6 +44,10 @@ impl MailKind {
         MailKind::PasswordChanged,
         MailKind::EmailChange,
         MailKind::EmailChanged,
+        MailKind::AccessEnding,
+        MailKind::GraceStarted,
+        MailKind::GraceEnded,
+        MailKind::AdminDigest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +59,10 @@ impl MailKind {
             MailKind::PasswordChanged => "password_changed",
             MailKind::EmailChange => "email_change",
             MailKind::EmailChanged => "email_changed",
+            MailKind::AccessEnding => "access_ending",
+            MailKind::GraceStarted => "grace_started",
+            MailKind::GraceEnded => "grace_ended",
+            MailKind::AdminDigest => "admin_digest",
         }
     }
 
@@ -64,6 +80,10 @@ impl MailKind {
             MailKind::PasswordChanged => "password changed",
             MailKind::EmailChange => "new address confirmation",
             MailKind::EmailChanged => "address changed",
+            MailKind::AccessEnding => "access ends soon",
+            MailKind::GraceStarted => "renewal payment failed",
+            MailKind::GraceEnded => "grace period ended",
+            MailKind::AdminDigest => "daily digest",
         }
     }
 
@@ -74,14 +94,21 @@ impl MailKind {
             MailKind::Invitation => Some(LinkPurpose::Invite),
             MailKind::VerifyEmail => Some(LinkPurpose::Verify),
             MailKind::EmailChange => Some(LinkPurpose::EmailChange),
-            MailKind::SignupTaken | MailKind::PasswordChanged | MailKind::EmailChanged => None,
+            MailKind::SignupTaken
+            | MailKind::PasswordChanged
+            | MailKind::EmailChanged
+            | MailKind::AccessEnding
+            | MailKind::GraceStarted
+            | MailKind::GraceEnded
+            | MailKind::AdminDigest => None,
         }
     }
 
     /// Whether the recipient may opt out (such mails carry
-    /// `List-Unsubscribe`); account mails are never optional.
+    /// `List-Unsubscribe`): the notices and the digest; account mails are
+    /// never optional.
     pub fn optional(self) -> bool {
-        false
+        matches!(self, MailKind::AccessEnding | MailKind::GraceStarted | MailKind::GraceEnded | MailKind::AdminDigest)
     }
 }
 
@@ -131,6 +158,58 @@ pub fn retry_delay_secs(attempt: i32) -> Option<i64> {
     }
     let doubled = 30i64.checked_shl(attempt.clamp(1, 30) as u32 - 1).unwrap_or(i64::MAX);
     Some(doubled.min(3600))
+}
+
+/// What a notice is about (`notices.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// Access ends within one of the thresholds.
+    Ending,
+    /// A renewal payment failed; access runs to the grace end.
+    GraceStarted,
+    /// The grace end passed unpaid.
+    GraceEnded,
+}
+
+impl NoticeKind {
+    pub const ALL: [NoticeKind; 3] = [NoticeKind::Ending, NoticeKind::GraceStarted, NoticeKind::GraceEnded];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeKind::Ending => "ending",
+            NoticeKind::GraceStarted => "grace_started",
+            NoticeKind::GraceEnded => "grace_ended",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The mail that carries it.
+    pub fn mail(self) -> MailKind {
+        match self {
+            NoticeKind::Ending => MailKind::AccessEnding,
+            NoticeKind::GraceStarted => MailKind::GraceStarted,
+            NoticeKind::GraceEnded => MailKind::GraceEnded,
+        }
+    }
+}
+
+crate::text_column!(NoticeKind, NoticeKind::parse);
+
+/// The threshold (in days) whose "access ends soon" notice is due for an
+/// access that ends at `ends_at`: the smallest of `thresholds` that the
+/// time left is within, so a grant that starts with 5 days left gets the
+/// 7-day notice and then the 1-day one, never the 30-day one. `None` once
+/// it has ended or while it is further away than every threshold.
+pub fn ending_threshold(now: chrono::DateTime<chrono::Utc>, ends_at: chrono::DateTime<chrono::Utc>, thresholds: &[u32]) -> Option<u32> {
+    if ends_at <= now {
+        return None;
+    }
+    let left = ends_at - now;
+    thresholds.iter().copied().filter(|d| left <= chrono::Duration::days(i64::from(*d))).min()
 }
 
 /// What a single-use link lets its holder do.
@@ -203,6 +282,15 @@ crate::text_column!(LinkPurpose, LinkPurpose::parse);
 /// ≈ 256 bits.
 pub const LINK_TOKEN_CHARS: usize = 43;
 
+/// Characters of an account's one-click unsubscribe token (it can only
+/// stop optional mail, so it is stored as it is).
+pub const UNSUBSCRIBE_TOKEN_CHARS: usize = 32;
+
+/// Whether `token` could be an unsubscribe token (checked before any look-up).
+pub fn plausible_unsubscribe_token(token: &str) -> bool {
+    token.len() == UNSUBSCRIBE_TOKEN_CHARS && token.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Whether `token` could be a link token at all (checked before any look-up).
 pub fn plausible_link_token(token: &str) -> bool {
     token.len() == LINK_TOKEN_CHARS && token.bytes().all(|b| b.is_ascii_alphanumeric())
@@ -232,7 +320,8 @@ mod tests {
         assert_eq!(MailKind::Invitation.link(), Some(LinkPurpose::Invite));
         assert_eq!(MailKind::SignupTaken.link(), None, "the visitor may not own the address: no link");
         assert!(LinkPurpose::ALL.iter().all(|p| p.path().starts_with('/')));
-        assert!(MailKind::ALL.iter().all(|k| !k.optional()));
+        assert!(MailKind::ALL.iter().filter(|k| k.link().is_some()).all(|k| !k.optional()), "account mails are never optional");
+        assert!(MailKind::AccessEnding.optional() && MailKind::AdminDigest.optional());
         assert!(LinkPurpose::Reset.lifetime_secs() < LinkPurpose::Invite.lifetime_secs());
     }
 
@@ -241,6 +330,19 @@ mod tests {
         let delays: Vec<_> = (1..=MAX_ATTEMPTS).map(retry_delay_secs).collect();
         assert_eq!(delays, vec![Some(30), Some(60), Some(120), Some(240), Some(480), Some(960), Some(1920), None]);
         assert_eq!(retry_delay_secs(0), Some(30));
+    }
+
+    #[test]
+    fn the_ending_notice_is_the_smallest_threshold_within_reach() {
+        use chrono::{Duration, TimeZone, Utc};
+        let now = Utc.with_ymd_and_hms(2027, 1, 1, 8, 0, 0).unwrap();
+        let t = [30, 7, 1];
+        assert_eq!(ending_threshold(now, now + Duration::days(40), &t), None);
+        assert_eq!(ending_threshold(now, now + Duration::days(30), &t), Some(30));
+        assert_eq!(ending_threshold(now, now + Duration::days(5), &t), Some(7));
+        assert_eq!(ending_threshold(now, now + Duration::hours(3), &t), Some(1));
+        assert_eq!(ending_threshold(now, now, &t), None, "ended: no notice");
+        assert_eq!(ending_threshold(now, now + Duration::days(5), &[]), None);
     }
 
     #[test]

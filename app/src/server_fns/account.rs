@@ -58,3 +58,36 @@ pub async fn logout_everywhere() -> Result<(), AppError> {
         .await,
     )
 }
+
+/// Turns notices (access ending, payment) and, for admins, the digest on
+/// or off for one's own account.
+#[server(prefix = "/fn", endpoint = "me/notices")]
+pub async fn set_notices(on: bool) -> Result<(), AppError> {
+    use crate::backend::services::{auth::require_role, notices};
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    respond(
+        async {
+            let me = require_role(ANYONE).await?;
+            let meta = RequestMeta::current().await;
+            Ok(notices::set_in(&state()?.db, me.id, &me.email, !on, &meta).await?)
+        }
+        .await,
+    )
+}
+
+/// The page of a mail's unsubscribe link: no log-in needed, the token is
+/// the proof.
+#[server(prefix = "/fn", endpoint = "unsubscribe")]
+pub async fn unsubscribe(token: String) -> Result<(), AppError> {
+    use crate::backend::services::notices;
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    respond(
+        async {
+            let meta = RequestMeta::current().await;
+            notices::unsubscribe(&state()?.db, &token, &meta).await
+        }
+        .await,
+    )
+}

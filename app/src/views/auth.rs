@@ -12,4 +12,7 @@ pub struct SessionUser {
     /// Whether the address is confirmed (unconfirmed accounts may browse
     /// but not buy or make credentials).
     pub email_verified: bool,
+    /// Whether the account takes notices (access ending, payment; the
+    /// admins' digest).
+    pub notices: bool,
 }

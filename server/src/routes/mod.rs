@@ -1,7 +1,9 @@
-//! Routes outside Leptos: health now; the REST API, registry token service
-//! and Stripe webhook join here.
+//! Routes outside Leptos: health and metrics, the REST API, the registry
+//! token service and notifications, the Stripe webhook, the one-click
+//! unsubscribe of optional mail.
 
 pub mod health;
 pub mod registry;
 pub mod rest;
 pub mod stripe;
+pub mod unsubscribe;

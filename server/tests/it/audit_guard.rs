@@ -91,6 +91,8 @@ const FNS: &[(&str, Kind, &[(&str, &str)])] = &[
     ("/fn/me/change_email", Session, &[]),
     ("/fn/me/resend_confirmation", Session, &[]),
     ("/fn/me/logout_everywhere", Session, &[]),
+    ("/fn/me/notices", Session, &[]),
+    ("/fn/unsubscribe", Session, &[]),
     ("/fn/reset_password", Session, &[]),
     ("/fn/admin/mail", Read, &[]),
     ("/fn/admin/resend_mail", Write, &[("id", "{mail}")]),

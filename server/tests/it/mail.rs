@@ -196,8 +196,12 @@ async fn a_mail_the_server_cannot_take_waits_and_can_be_sent_again(backend: Back
     outbox::resend(&app.db, id, Actor::System, &RequestMeta::default()).await.unwrap();
     let mail = smtp.wait_for("patient@example.com", 1).await.remove(0);
     assert_eq!(mail.link_token().len(), 43);
-    let rows = app::backend::db::mail::recent(&app.db, None, 10).await.unwrap();
-    assert_eq!(rows[0].status, app::domain::mail::MailStatus::Sent);
+    // The row is marked sent once the server's answer is in (just after it got the mail).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while app::backend::db::mail::recent(&app.db, None, 10).await.unwrap()[0].status != app::domain::mail::MailStatus::Sent {
+        assert!(Instant::now() < deadline, "the mail is not marked sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(app.audit().await.iter().any(|(a, ..)| a == "mail.resend"));
     // An unknown mail is a 404-style error, not a panic.
     assert!(outbox::resend(&app.db, id + 1000, Actor::System, &RequestMeta::default()).await.is_err());
@@ -296,8 +300,15 @@ async fn a_sign_up_is_confirmed_by_its_link_then_address_and_password_change_wit
     assert_eq!(json(app.call(&third, "current_user", &[]).await).await, serde_json::Value::Null);
     assert_eq!(json(app.call(&me, "current_user", &[]).await).await["email"], "second@example.com");
 
+    // Notices off and on again from the settings.
+    assert_eq!(json(app.call(&me, "current_user", &[]).await).await["notices"], true);
+    assert!(app.call(&me, "me/notices", &[("on", "false")]).await.status().is_success());
+    assert_eq!(json(app.call(&me, "current_user", &[]).await).await["notices"], false);
+    assert!(app.call(&me, "me/notices", &[("on", "true")]).await.status().is_success());
+    assert_eq!(json(app.call(&me, "current_user", &[]).await).await["notices"], true);
+
     let actions: Vec<String> = app.audit().await.into_iter().map(|e| e.0).collect();
-    for a in ["account.email_verified", "account.email_change_request", "account.email_change", "account.password_change", "auth.logout_everywhere"] {
+    for a in ["account.notices_off", "account.notices_on", "account.email_verified", "account.email_change_request", "account.email_change", "account.password_change", "auth.logout_everywhere"] {
         assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
     }
 }

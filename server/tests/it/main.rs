@@ -29,6 +29,7 @@ mod credentials;
 mod escaping;
 mod fleet;
 mod mail;
+mod notices;
 mod hostile;
 mod http;
 mod keys;

@@ -20,9 +20,11 @@ pub struct MailRow {
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
     pub subject: Option<String>,
+    /// What a notice is about.
+    pub entitlement_id: Option<i64>,
 }
 
-const COLUMNS: &str = "id, created_at, kind, user_id, to_address, status, attempts, next_attempt_at, last_error, sent_at, subject";
+const COLUMNS: &str = "id, created_at, kind, user_id, to_address, status, attempts, next_attempt_at, last_error, sent_at, subject, entitlement_id";
 
 /// Queues a mail in `tx` (the transaction of the event that causes it),
 /// due at once.
@@ -30,6 +32,14 @@ pub async fn enqueue(tx: &mut Tx, kind: MailKind, user_id: i64, to: &str, now: D
     let sql = "INSERT INTO mail_outbox (created_at, kind, user_id, to_address, status, attempts, next_attempt_at) \
                VALUES ($1, $2, $3, $4, 'pending', 0, $1) RETURNING id";
     on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(now).bind(kind).bind(user_id).bind(to).fetch_one(conn).await)
+}
+
+/// Queues a notice about an entitlement in `tx` (its facts are read when
+/// it is delivered).
+pub async fn enqueue_notice(tx: &mut Tx, kind: MailKind, user_id: i64, to: &str, entitlement_id: i64, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+    let sql = "INSERT INTO mail_outbox (created_at, kind, user_id, to_address, status, attempts, next_attempt_at, entitlement_id) \
+               VALUES ($1, $2, $3, $4, 'pending', 0, $1, $5) RETURNING id";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(now).bind(kind).bind(user_id).bind(to).bind(entitlement_id).fetch_one(conn).await)
 }
 
 /// Up to `limit` pending mails due at `now`, oldest first.

@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod entitlements;
 pub mod jobs;
 pub mod mail;
+pub mod notices;
 pub mod orders;
 mod password_hash;
 pub mod products;

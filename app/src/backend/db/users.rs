@@ -21,6 +21,8 @@ pub struct UserRow {
     pub session_epoch: i64,
     /// When the address was shown to be the owner's; `None`: unconfirmed.
     pub email_verified_at: Option<DateTime<Utc>>,
+    /// Opted out of notices and the digest.
+    pub notices_opt_out: bool,
 }
 
 impl UserRow {
@@ -30,7 +32,7 @@ impl UserRow {
     }
 }
 
-const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at, name, session_epoch, email_verified_at";
+const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at, name, session_epoch, email_verified_at, notices_opt_out";
 
 pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<UserRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");

@@ -33,7 +33,13 @@ impl SessionUser {
 }
 
 fn to_session_user(row: &UserRow) -> SessionUser {
-    SessionUser { id: row.id, email: row.email.clone(), role: row.role(), email_verified: row.email_verified_at.is_some() }
+    SessionUser {
+        id: row.id,
+        email: row.email.clone(),
+        role: row.role(),
+        email_verified: row.email_verified_at.is_some(),
+        notices: !row.notices_opt_out,
+    }
 }
 
 /// The logged-in user of a server function's request (`session_user`).

@@ -16,6 +16,7 @@ pub mod entitlements;
 pub mod jobs;
 pub mod mail;
 pub mod markdown;
+pub mod notices;
 pub mod periodic;
 pub mod recovery;
 pub mod registry;

@@ -2,7 +2,7 @@
 //! confirmation mail again), change the address, change the password, log
 //! out everywhere. Forms work before the wasm loads.
 
-use crate::server_fns::account::{ChangeEmail, ChangePassword, LogoutEverywhere, ResendConfirmation};
+use crate::server_fns::account::{ChangeEmail, ChangePassword, LogoutEverywhere, ResendConfirmation, SetNotices};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::form::{Field, FormError, BUTTON};
 use crate::ui::components::confirm::SECONDARY;
@@ -32,6 +32,13 @@ fn SettingsBody(me: SessionUser) -> impl IntoView {
     let email = ServerAction::<ChangeEmail>::new();
     let password = ServerAction::<ChangePassword>::new();
     let everywhere = ServerAction::<LogoutEverywhere>::new();
+    let notices = ServerAction::<SetNotices>::new();
+    let notices_on = RwSignal::new(me.notices);
+    Effect::new(move |_| {
+        if let Some(Ok(())) = notices.value().get() {
+            notices_on.update(|on| *on = !*on);
+        }
+    });
     let email_error = Signal::derive(move || email.value().get().and_then(|r| r.err()));
     let password_error = Signal::derive(move || password.value().get().and_then(|r| r.err()));
     let confirmed_now = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("email").as_deref() == Some("confirmed"));
@@ -85,6 +92,20 @@ fn SettingsBody(me: SessionUser) -> impl IntoView {
                     <button type="submit" class=SECONDARY data-testid="logout-everywhere">"Log out everywhere else"</button>
                 </ActionForm>
                 {move || done(matches!(everywhere.value().get(), Some(Ok(()))), "Done: every other session has ended.", "logged-out-elsewhere")}
+                <h2 class="mt-6 font-semibold">"Notices by mail"</h2>
+                <p class="mt-1 text-sm text-slate-600" data-testid="notices-state">
+                    {move || if notices_on.get() {
+                        "On: we mail you before access ends and when a payment fails (admins: a daily digest)."
+                    } else {
+                        "Off: no notices, only mails about your account itself."
+                    }}
+                </p>
+                <ActionForm action=notices attr:class="mt-2">
+                    <input type="hidden" name="on" value=move || (!notices_on.get()).to_string()/>
+                    <button type="submit" class=SECONDARY data-testid="toggle-notices">
+                        {move || if notices_on.get() { "Turn notices off" } else { "Turn notices on" }}
+                    </button>
+                </ActionForm>
             </section>
         </div>
     }

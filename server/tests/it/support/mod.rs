@@ -112,7 +112,12 @@ impl Default for Options {
             registry_key_dir: None,
             keks: None,
             metrics_token: None,
-            mail: server::config::MailConfig::default(),
+            // The notices job finds nothing to do in tests unless a test
+            // runs it with settings of its own (`services::notices::run`).
+            mail: server::config::MailConfig {
+                notices: app::backend::services::notices::NoticeSettings { thresholds: Vec::new(), digest_at: None, ..Default::default() },
+                ..Default::default()
+            },
         }
     }
 }

@@ -18,7 +18,10 @@ pub mod templates;
 use crate::backend::db::Db;
 use crate::backend::web::ratelimit::{MailLimiter, MailLimits};
 use lettre::{
-    message::{Mailbox, MultiPart},
+    message::{
+        header::{Header, HeaderName, HeaderValue},
+        Mailbox, MultiPart,
+    },
     transport::smtp::{
         authentication::Credentials,
         client::{Tls, TlsParameters},
@@ -93,6 +96,38 @@ impl fmt::Debug for SmtpSettings {
 /// Whether `from` is a sender address mail can carry (`Name <a@b>` or `a@b`).
 pub fn parse_from(from: &str) -> Result<(), String> {
     from.parse::<Mailbox>().map(|_| ()).map_err(|e| format!("not a sender address ({e}): {from:?}"))
+}
+
+/// `List-Unsubscribe: <https://…>` (RFC 2369).
+#[derive(Clone)]
+struct ListUnsubscribe(String);
+
+impl Header for ListUnsubscribe {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe")
+    }
+    fn parse(s: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self(s.to_owned()))
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058).
+#[derive(Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
+    }
 }
 
 /// Where mails go.
@@ -185,19 +220,24 @@ impl Mail {
 
     /// Hands one rendered mail to the transport. `Ok(Some(text))`: put in
     /// the local mailbox (keep the text); `Ok(None)`: accepted by SMTP.
-    async fn send(&self, outbox_id: i64, to: &str, mail: &templates::Rendered) -> Result<Option<String>, SendError> {
+    async fn send(&self, outbox_id: i64, to: &str, mail: &templates::Rendered, unsubscribe: Option<&str>) -> Result<Option<String>, SendError> {
         let relay = match &self.transport {
             Transport::Smtp { relay, .. } => relay,
             Transport::Local => return Ok(Some(mail.text.clone())),
             Transport::Off => return Err(SendError { permanent: false, message: "no SMTP server is configured".into() }),
         };
         let to: Mailbox = to.parse().map_err(|e| SendError { permanent: true, message: format!("not a deliverable address: {e}") })?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject.clone())
             .message_id(Some(format!("<mail-{outbox_id}@{}>", self.id_host)))
-            .date_now()
+            .date_now();
+        if let Some(url) = unsubscribe {
+            // RFC 2369 and RFC 8058: mail clients offer "unsubscribe" and POST to it.
+            builder = builder.header(ListUnsubscribe(format!("<{url}>"))).header(ListUnsubscribePost);
+        }
+        let message = builder
             .multipart(MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()))
             .map_err(|e| SendError { permanent: true, message: format!("could not build the message: {e}") })?;
         match relay.send(message).await {

@@ -7,7 +7,8 @@ use crate::backend::services::audit::{self, Actor, AuditEvent, Outcome};
 use crate::backend::web::request::RequestMeta;
 use crate::backend::web::secrets::hash_secret;
 use crate::backend::web::session::random_token;
-use crate::domain::mail::{retry_delay_secs, LinkPurpose, MailStatus, LINK_TOKEN_CHARS};
+use crate::backend::services::notices;
+use crate::domain::mail::{retry_delay_secs, LinkPurpose, MailKind, MailStatus, LINK_TOKEN_CHARS, UNSUBSCRIBE_TOKEN_CHARS};
 use crate::domain::time::rfc3339;
 use crate::error::AppError;
 use crate::views::{MailOverview, MailView};
@@ -43,9 +44,34 @@ pub async fn deliver_due(db: &Db, mail: &Mail, now: DateTime<Utc>) -> Result<Str
             None => None,
         };
         let account = db::users::find_by_id(db, row.user_id).await.map_err(|e| e.to_string())?.map(|u| u.email).unwrap_or_default();
-        let cx = templates::Context { to: &row.to_address, account: &account, site: &mail.url(""), link: link.as_deref() };
+        // What notices and the digest say is read now, as it stands.
+        let facts = match row.entitlement_id {
+            Some(id) => db::notices::facts(db, id).await.map_err(|e| e.to_string())?,
+            None => None,
+        };
+        let digest = if row.kind == MailKind::AdminDigest {
+            db::notices::digest_lines(db, now, now + Duration::days(notices::DIGEST_DAYS), 200).await.map_err(|e| e.to_string())?
+        } else {
+            Vec::new()
+        };
+        let unsubscribe = if row.kind.optional() {
+            let token = db::notices::unsubscribe_token(db, row.user_id, &random_token(UNSUBSCRIBE_TOKEN_CHARS)).await.map_err(|e| e.to_string())?;
+            Some(mail.url(&format!("/unsubscribe?token={token}")))
+        } else {
+            None
+        };
+        let site = mail.url("");
+        let cx = templates::Context {
+            to: &row.to_address,
+            account: &account,
+            site: &site,
+            link: link.as_deref(),
+            notice: facts.as_ref(),
+            digest: &digest,
+            unsubscribe: unsubscribe.as_deref(),
+        };
         let rendered = templates::render(row.kind, &cx);
-        match mail.send(row.id, &row.to_address, &rendered).await {
+        match mail.send(row.id, &row.to_address, &rendered, unsubscribe.as_deref()).await {
             Ok(local_copy) => {
                 db::mail::mark_sent(db, row.id, &rendered.subject, Utc::now(), local_copy.as_deref()).await.map_err(|e| e.to_string())?;
                 sent += 1;

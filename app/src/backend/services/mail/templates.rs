@@ -1,6 +1,8 @@
 //! The words of every mail, as plain text and as HTML (every value
 //! escaped). One function per kind; `render` picks it.
 
+use crate::backend::db::notices::{DigestLine, Facts};
+use crate::domain::access::human_date;
 use crate::domain::mail::{LinkPurpose, MailKind};
 
 /// A mail ready to send.
@@ -21,6 +23,19 @@ pub struct Context<'a> {
     pub site: &'a str,
     /// The mail's single-use link, when its kind has one.
     pub link: Option<&'a str>,
+    /// A notice's entitlement, as it stands when the mail is sent.
+    pub notice: Option<&'a Facts>,
+    /// The digest's lines.
+    pub digest: &'a [DigestLine],
+    /// Optional mail: the one-click unsubscribe link.
+    pub unsubscribe: Option<&'a str>,
+}
+
+impl<'a> Context<'a> {
+    /// A context with nothing but the addresses and the site (tests, account mails).
+    pub fn plain(to: &'a str, account: &'a str, site: &'a str, link: Option<&'a str>) -> Self {
+        Self { to, account, site, link, notice: None, digest: &[], unsubscribe: None }
+    }
 }
 
 pub fn render(kind: MailKind, cx: &Context<'_>) -> Rendered {
@@ -78,18 +93,66 @@ pub fn render(kind: MailKind, cx: &Context<'_>) -> Rendered {
             &format!("The account at {} that used {} now uses {}. Mail about it goes there from now on.", cx.site, cx.to, cx.account),
             "If you did not do this, tell your vendor at once.",
         ),
+        MailKind::AccessEnding => {
+            let (product, ends) = facts(cx, |f| f.ends_at);
+            notice(
+                cx,
+                &format!("Your access to {product} ends on {ends}"),
+                &format!("Your access to {product} at {} ends on {ends}. After that, registry credentials no longer pull its images.", cx.site),
+                &format!("To keep it, renew or buy it again at {}/catalogue, or ask your vendor. Your access: {}/account", cx.site, cx.site),
+            )
+        }
+        MailKind::GraceStarted => {
+            let (product, until) = facts(cx, |f| f.grace_until);
+            notice(
+                cx,
+                &format!("Payment failed: access to {product} continues until {until}"),
+                &format!("The renewal payment for {product} at {} failed. Your access continues until {until}.", cx.site),
+                &format!("Pay the open invoice before then to keep it: {}/account/orders", cx.site),
+            )
+        }
+        MailKind::GraceEnded => {
+            let (product, until) = facts(cx, |f| f.grace_until);
+            notice(
+                cx,
+                &format!("Access to {product} stopped: payment overdue"),
+                &format!("Your access to {product} at {} stopped on {until}: the renewal invoice is unpaid.", cx.site),
+                &format!("Pay it and access returns at once: {}/account/orders", cx.site),
+            )
+        }
+        MailKind::AdminDigest => {
+            let lines: Vec<String> =
+                cx.digest.iter().map(|l| format!("- {} ({}): ends on {}", l.product, l.customer, human_date(l.ends_at))).collect();
+            let body = if lines.is_empty() {
+                format!("Nothing ends at {} in the next 7 days.", cx.site)
+            } else {
+                format!("Access that ends at {} in the next 7 days ({}):\n{}", cx.site, lines.len(), lines.join("\n"))
+            };
+            notice(cx, &format!("Ending in the next 7 days: {}", cx.digest.len()), &body, &format!("Customers and entitlements: {}/admin/customers", cx.site))
+        }
     }
 }
 
-/// A short mail that tells something, without a link of its own.
+/// A notice's product and one of its dates, in words.
+fn facts(cx: &Context<'_>, date: impl Fn(&Facts) -> Option<chrono::DateTime<chrono::Utc>>) -> (String, String) {
+    match cx.notice {
+        Some(f) => (f.product.clone(), date(f).map(human_date).unwrap_or_else(|| "(no date)".into())),
+        None => ("your product".into(), "(no date)".into()),
+    }
+}
+
+/// A short mail that tells something, without a link of its own (optional
+/// mail ends with how to stop it).
 fn notice(cx: &Context<'_>, subject: &str, body: &str, closing: &str) -> Rendered {
-    let text = format!("{body}\n\n{closing}\n\n-- \nPortcullis, {site}\n", site = cx.site);
+    let stop = cx.unsubscribe.map(|u| format!("You get these notices for your account {}. Stop them: {u}", cx.to)).unwrap_or_default();
+    let text = format!("{body}\n\n{closing}\n\n-- \nPortcullis, {site}\n{stop}\n", site = cx.site);
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif;color:#0f172a\"><p>{body}</p><p>{closing}</p>\
-         <p style=\"color:#64748b\">Portcullis, {site}</p></body></html>",
-        body = escape(body),
+         <p style=\"color:#64748b\">Portcullis, {site}<br>{stop}</p></body></html>",
+        body = escape(body).replace('\n', "<br>"),
         closing = escape(closing),
         site = escape(cx.site),
+        stop = escape(&stop),
     );
     Rendered { subject: subject.to_owned(), text, html }
 }
@@ -144,7 +207,7 @@ mod tests {
     fn every_kind_renders_its_link_in_text_and_html() {
         let link = "https://portal.example.com/reset-password?token=abc";
         for kind in MailKind::ALL {
-            let r = render(kind, &Context { to: "a@example.com", account: "a@example.com", site: "https://portal.example.com", link: Some(link) });
+            let r = render(kind, &Context::plain("a@example.com", "a@example.com", "https://portal.example.com", Some(link)));
             if kind.link().is_some() {
                 assert!(r.text.contains(link), "{kind:?}");
                 assert!(r.html.contains(link), "{kind:?}");
@@ -156,8 +219,19 @@ mod tests {
     }
 
     #[test]
+    fn notices_name_the_product_and_date_and_say_how_to_stop_them() {
+        use chrono::TimeZone;
+        let facts = Facts { product: "Widget <Pro>".into(), ends_at: Some(chrono::Utc.with_ymd_and_hms(2027, 3, 12, 0, 0, 0).unwrap()), grace_until: None };
+        let cx = Context { notice: Some(&facts), unsubscribe: Some("https://p/unsubscribe?token=abc"), ..Context::plain("a@example.com", "a@example.com", "https://p", None) };
+        let r = render(MailKind::AccessEnding, &cx);
+        assert_eq!(r.subject, "Your access to Widget <Pro> ends on 12 March 2027");
+        assert!(r.text.contains("https://p/unsubscribe?token=abc"));
+        assert!(r.html.contains("Widget &lt;Pro&gt;") && !r.html.contains("Widget <Pro>"));
+    }
+
+    #[test]
     fn values_are_escaped_in_html() {
-        let r = render(MailKind::Invitation, &Context { to: "<b>x</b>@example.com", account: "", site: "https://p\"x", link: Some("https://p/?a=1&b=2") });
+        let r = render(MailKind::Invitation, &Context::plain("<b>x</b>@example.com", "", "https://p\"x", Some("https://p/?a=1&b=2")));
         assert!(!r.html.contains("<b>x</b>"));
         assert!(r.html.contains("&lt;b&gt;x&lt;/b&gt;@example.com"));
         assert!(r.html.contains("a=1&amp;b=2"));

@@ -6,6 +6,7 @@
 
 use crate::domain::mail::LinkPurpose;
 use crate::domain::PASSWORD_MIN_CHARS;
+use crate::server_fns::account::Unsubscribe;
 use crate::server_fns::recovery::{mail_link, ConfirmEmail, RequestPasswordReset, SetPasswordByLink};
 use crate::ui::components::form::{Field, FormError, BUTTON};
 use crate::ui::pages::public::auth::capitalise;
@@ -152,6 +153,34 @@ pub fn SignupSentPage() -> impl IntoView {
                 {LinkPurpose::Verify.lifetime_words()}"). You can log in already and look around; buying and registry credentials wait for the confirmation."
             </p>
             <p class="mt-4 text-sm"><a class=LINK href="/login">"Log in"</a></p>
+        </section>
+    }
+}
+
+/// The page of a mail's unsubscribe link: one button (a visit changes
+/// nothing; mail clients use the one-click POST to the same address).
+#[component]
+pub fn UnsubscribePage() -> impl IntoView {
+    let token = StoredValue::new(leptos_router::hooks::use_query_map().with_untracked(|q| q.get("token")).unwrap_or_default());
+    let stop = ServerAction::<Unsubscribe>::new();
+    let error = Signal::derive(move || stop.value().get().and_then(|r| r.err()));
+    view! {
+        <Title text="Stop notices"/>
+        <section class=BOX>
+            <h1 class="mb-2 text-2xl font-semibold">"Stop notices"</h1>
+            <Show
+                when=move || matches!(stop.value().get(), Some(Ok(())))
+                fallback=move || view! {
+                    <p class="mb-4 text-sm text-slate-600">"No more mails before access ends or about payments for this account (mails about the account itself still come). You can turn them on again in your settings."</p>
+                    <ActionForm action=stop attr:class="space-y-4">
+                        <input type="hidden" name="token" value=token.get_value()/>
+                        <FormError error fields=&[]/>
+                        <button type="submit" class=BUTTON>"Stop notices"</button>
+                    </ActionForm>
+                }
+            >
+                <p role="status" data-testid="unsubscribed" class="text-sm text-slate-700">"Done: no more notices for this account."</p>
+            </Show>
         </section>
     }
 }
