@@ -16,7 +16,7 @@ use crate::ui::pages::admin::products::edit::AdminProductPage;
 use crate::ui::pages::admin::products::list::AdminProductsPage;
 use crate::ui::pages::admin::push_credentials::AdminPushCredentialsPage;
 use crate::ui::pages::audit::list::AuditPage;
-use crate::ui::pages::public::auth::{LoginPage, SignupPage};
+use crate::ui::pages::public::auth::{LoginCodePage, LoginPage, SignupPage};
 use crate::ui::pages::account::checkout::CheckoutSuccessPage;
 use crate::ui::pages::account::orders::OrdersPage;
 use crate::ui::pages::public::catalogue::{CatalogueProductPage, CataloguePage};
@@ -85,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/signup") view=SignupPage/>
+                    <Route path=path!("/login/code") view=LoginCodePage/>
                     <Route path=path!("/signup/sent") view=SignupSentPage/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async/>

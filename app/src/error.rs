@@ -18,6 +18,9 @@ pub enum AppError {
     InvalidCredentials,
     #[error("you do not have access to this")]
     Forbidden,
+    /// This role must sign in with a second factor, and this account has none yet.
+    #[error("set up two-factor sign-in first: Settings, Two-factor sign-in")]
+    TwoFactorRequired,
     /// The account's address is not confirmed yet (buying and credentials wait for it).
     #[error("confirm your e-mail address first: follow the link we mailed you, or send a new one from your settings")]
     Unconfirmed,
@@ -87,7 +90,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated | Self::InvalidCredentials => 401,
-            Self::Forbidden | Self::Unconfirmed => 403,
+            Self::Forbidden | Self::Unconfirmed | Self::TwoFactorRequired => 403,
             Self::NotFound => 404,
             Self::Invalid { .. } | Self::SearchTooBroad => 422,
             Self::Conflict { .. } => 409,

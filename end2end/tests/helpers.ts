@@ -10,9 +10,17 @@ export const demo = {
   customer: { email: "customer@demo.portcullis.test", password: process.env.E2E_CUSTOMER_PASSWORD ?? "" },
 };
 
-/** Waits until the wasm has hydrated the page (the app marks <body>). */
+/** Waits until the wasm has hydrated the page (the app marks <body>): up to
+ * 30 s, since a fresh browser context compiles the debug wasm again and two
+ * busy cores can take a while; on failure says what the page had loaded. */
 export async function hydrated(page: Page) {
-  await expect(page.locator("body[data-hydrated]")).toHaveCount(1);
+  try {
+    await expect(page.locator("body[data-hydrated]")).toHaveCount(1, { timeout: 30_000 });
+  } catch (e) {
+    const res = await page.evaluate(() => performance.getEntriesByType("resource").map((r: any) => `${r.name} ${Math.round(r.duration)}ms ${r.responseStatus ?? ""}`));
+    console.log("NOT HYDRATED " + page.url() + "\n" + res.join("\n"));
+    throw e;
+  }
 }
 
 export async function logIn(page: Page, email: string, password: string) {
@@ -182,4 +190,20 @@ export function sessionIdOf(url: string) {
   const id = new URL(url).searchParams.get("session_id") ?? "";
   expect(id).toMatch(/^cs_/);
   return id;
+}
+
+/** RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as an authenticator app computes it. */
+export function totp(secretBase32: string, atSeconds: number): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const ch of secretBase32.replace(/=+$/, "").toUpperCase()) {
+    bits += alphabet.indexOf(ch).toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(atSeconds / 30)));
+  const mac = require("node:crypto").createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return value.toString().padStart(6, "0");
 }

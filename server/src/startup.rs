@@ -158,6 +158,8 @@ impl Application {
             attempts: attempts.clone(),
             metrics: metrics.clone(),
             mail: mail.clone(),
+            sealer: Arc::new(config.registry.keks.clone()),
+            two_factor: config.two_factor.clone(),
         };
         spawn_housekeeping(&state);
         app::backend::web::password::warm_up().await;
@@ -236,6 +238,7 @@ fn fleet_jobs(db: &Db, store: &PortalSessionStore, config: &Config, mail: &Arc<M
     let minute = Duration::from_secs(60);
     let seal_db = db.clone();
     let sweep_db = db.clone();
+    let sessions_db = db.clone();
     let store = store.clone();
     let mut list = vec![
         Job::new("audit.seal", Duration::from_secs(1), Duration::from_secs(30), move || {
@@ -243,10 +246,13 @@ fn fleet_jobs(db: &Db, store: &PortalSessionStore, config: &Config, mail: &Arc<M
             async move { chain::seal_pending(&db).await.map(|n| format!("{n} sealed")).map_err(|e| e.to_string()) }
         }),
         Job::new("sessions.sweep", 60 * minute, 5 * minute, move || {
-            let store = store.clone();
+            let (store, db) = (store.clone(), sessions_db.clone());
             async move {
                 use tower_sessions::ExpiredDeletion;
-                store.delete_expired().await.map(|()| "expired sessions deleted".to_owned()).map_err(|e| e.to_string())
+                store.delete_expired().await.map_err(|e| e.to_string())?;
+                // The session list forgets what expired by inactivity (12 h).
+                let listed = app::backend::db::sessions::sweep(&db, chrono::Utc::now() - chrono::Duration::hours(12)).await.map_err(|e| e.to_string())?;
+                Ok(format!("expired sessions deleted, {listed} from the session list"))
             }
         }),
         Job::new("rate_limits.sweep", 10 * minute, minute, move || {

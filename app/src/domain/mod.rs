@@ -8,6 +8,7 @@ pub mod audit_fields;
 pub mod audit_search;
 pub mod net;
 pub mod time;
+pub mod two_factor;
 pub mod catalogue;
 pub mod credential;
 pub mod mail;

@@ -52,11 +52,13 @@ impl fmt::Display for KeyState {
 
 crate::text_column!(KeyState, KeyState::parse);
 
-/// What a seal belongs to: a signing key (by kid) or a named secret.
+/// What a seal belongs to: a signing key (by kid), a named secret, or an
+/// account's two-factor (TOTP) secret (by user id).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Sealable<'a> {
     Key(&'a str),
     Secret(&'a str),
+    TwoFactor(i64),
 }
 
 impl Sealable<'_> {
@@ -67,6 +69,7 @@ impl Sealable<'_> {
         match self {
             Self::Key(kid) => kid.as_bytes().to_vec(),
             Self::Secret(name) => format!("registry secret {name}").into_bytes(),
+            Self::TwoFactor(user) => format!("two-factor secret of user {user}").into_bytes(),
         }
     }
 }
@@ -76,6 +79,7 @@ impl fmt::Display for Sealable<'_> {
         match self {
             Self::Key(kid) => write!(f, "signing key {kid}"),
             Self::Secret(name) => write!(f, "the registry {name} secret"),
+            Self::TwoFactor(user) => write!(f, "the two-factor secret of user {user}"),
         }
     }
 }

@@ -24,9 +24,40 @@ pub fn safe_return_path(next: Option<&str>) -> Option<&str> {
 /// product they wanted to buy) or else to their role's home page.
 #[server(prefix = "/fn", endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<SessionUser, AppError> {
-    let result = crate::backend::services::auth::login(&email, &password).await;
+    use crate::backend::services::auth::LoginOutcome;
+    let result = crate::backend::services::auth::login(&email, &password).await.map(|outcome| match outcome {
+        LoginOutcome::Done(user) => {
+            leptos_axum::redirect(&landing(&user, next.as_deref()));
+            user
+        }
+        LoginOutcome::SecondFactor(user) => {
+            let next = safe_return_path(next.as_deref()).map(|n| format!("?next={}", crate::views::urlencode(n))).unwrap_or_default();
+            leptos_axum::redirect(&format!("/login/code{next}"));
+            user
+        }
+    });
+    crate::backend::web::respond(result)
+}
+
+/// Where a finished log-in goes: set up the second factor first if the
+/// role needs one, else `next` or the role's home.
+#[cfg(feature = "ssr")]
+fn landing(user: &SessionUser, next: Option<&str>) -> String {
+    let must = crate::backend::web::request::state().map(|st| st.two_factor.requires(user.role)).unwrap_or(false);
+    if must && !user.two_factor {
+        "/settings?two_factor=required".into()
+    } else {
+        safe_return_path(next).unwrap_or(user.role.home_path()).to_owned()
+    }
+}
+
+/// The second step of a log-in with two-factor sign-in: a code from the
+/// authenticator app, or a recovery code.
+#[server(prefix = "/fn", endpoint = "login_code")]
+pub async fn login_code(code: String, next: Option<String>) -> Result<SessionUser, AppError> {
+    let result = crate::backend::services::auth::second_factor(&code).await;
     if let Ok(user) = &result {
-        leptos_axum::redirect(safe_return_path(next.as_deref()).unwrap_or(user.role.home_path()));
+        leptos_axum::redirect(&landing(user, next.as_deref()));
     }
     crate::backend::web::respond(result)
 }

@@ -12,6 +12,7 @@ pub struct UserSummary {
     pub role: crate::domain::Role,
     pub disabled: bool,
     pub email_verified: bool,
+    pub two_factor: bool,
     pub created_at: String,
     pub last_login_at: Option<String>,
 }
@@ -56,6 +57,7 @@ pub async fn list_users(search: Option<String>, page: Option<u32>) -> Result<Use
                     email: r.email,
                     disabled: r.disabled,
                     email_verified: r.email_verified_at.is_some(),
+                    two_factor: r.two_factor,
                     created_at: crate::domain::time::rfc3339(r.created_at),
                     last_login_at: r.last_login_at.map(crate::domain::time::rfc3339),
                 })
@@ -93,7 +95,8 @@ pub async fn create_user(email: String, password: String, role: String) -> Resul
 
 /// Disables, enables, changes the role of, mails a reset link to, or ends
 /// the sessions of an account (`action`: disable, enable, role (with
-/// `role`), send_reset, end_sessions). The last active admin stays one.
+/// `role`), send_reset, end_sessions, reset_2fa). The last active admin
+/// stays one.
 #[server(prefix = "/fn", endpoint = "admin/change_user")]
 pub async fn change_user(id: i64, action: String, role: Option<String>) -> Result<(), AppError> {
     use crate::backend::services::auth::require_role;
@@ -106,6 +109,34 @@ pub async fn change_user(id: i64, action: String, role: Option<String>) -> Resul
             let change = AccountChange::parse(&action, role.as_deref())?;
             let meta = RequestMeta::current().await;
             users::change_account(&state()?.db, id, change, None, admin.actor(), &meta).await
+        }
+        .await,
+    )
+}
+
+/// An account's sessions, for an admin.
+#[server(prefix = "/fn", endpoint = "admin/user_sessions")]
+pub async fn user_sessions(id: i64) -> Result<Vec<crate::views::SessionView>, AppError> {
+    use crate::backend::services::{account, auth::require_role};
+    use crate::backend::web::respond;
+    respond(
+        async {
+            require_role(&[crate::domain::Role::Admin]).await?;
+            account::sessions(id).await
+        }
+        .await,
+    )
+}
+
+/// Ends one session of an account, for an admin.
+#[server(prefix = "/fn", endpoint = "admin/end_user_session")]
+pub async fn end_user_session(id: i64, session_id: String) -> Result<(), AppError> {
+    use crate::backend::services::{account, auth::require_role};
+    use crate::backend::web::respond;
+    respond(
+        async {
+            let admin = require_role(&[crate::domain::Role::Admin]).await?;
+            account::end_session(id, &session_id, admin.actor()).await
         }
         .await,
     )

@@ -17,7 +17,7 @@ mod auth;
 mod mail;
 
 pub use audit::{AuditEntry, AuditFilter};
-pub use auth::SessionUser;
+pub use auth::{SessionUser, SessionView, TwoFactorEnrolment};
 pub use mail::{LinkInfo, LocalMailView, MailOverview, MailView};
 
 /// Percent-encodes a query value (a search box's text, a filter).

@@ -101,6 +101,8 @@ pub struct Config {
     pub fleet: FleetConfig,
     /// The SMTP server, the sender, the limits on mails visitors trigger (`mail.rs`).
     pub mail: MailConfig,
+    /// Which roles must sign in with a second factor (`PORTCULLIS_REQUIRE_TWO_FACTOR`).
+    pub two_factor: app::domain::two_factor::TwoFactorPolicy,
 }
 
 pub const DEFAULT_REGISTRY_KEY_DIR: &str = "data/registry-keys";
@@ -297,7 +299,30 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             edge: self.edge()?,
             fleet: self.fleet()?,
             mail: self.mail()?,
+            two_factor: self.two_factor(demo)?,
         })
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    /// `PORTCULLIS_REQUIRE_TWO_FACTOR`: `admin,auditor` (the default outside
+    /// demo mode), a subset, or `none` (the default in demo mode).
+    fn two_factor(&self, demo: bool) -> Result<app::domain::two_factor::TwoFactorPolicy, ConfigError> {
+        use app::domain::two_factor::TwoFactorPolicy;
+        let Some(v) = self.get("PORTCULLIS_REQUIRE_TWO_FACTOR") else {
+            return Ok(if demo { TwoFactorPolicy::none() } else { TwoFactorPolicy::staff() });
+        };
+        if v.eq_ignore_ascii_case("none") {
+            return Ok(TwoFactorPolicy::none());
+        }
+        let mut required = Vec::new();
+        for r in v.split(',').map(str::trim) {
+            let role: app::domain::Role = r.parse().map_err(|e| err("PORTCULLIS_REQUIRE_TWO_FACTOR", format!("{e} (or none)")))?;
+            if !required.contains(&role) {
+                required.push(role);
+            }
+        }
+        Ok(TwoFactorPolicy { required })
     }
 }
 

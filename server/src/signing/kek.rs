@@ -190,6 +190,16 @@ impl Keks {
     }
 }
 
+/// The app seals the accounts' TOTP secrets with the same keys.
+impl app::backend::web::sealer::Sealer for Keks {
+    fn seal(&self, what: Sealable<'_>, plaintext: &[u8]) -> Result<Sealed, String> {
+        Keks::seal(self, what, plaintext).map_err(|e| e.to_string())
+    }
+    fn open(&self, what: Sealable<'_>, sealed: &Sealed) -> Result<Vec<u8>, String> {
+        Keks::open(self, what, sealed).map_err(|e| e.to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -276,8 +276,18 @@ async fn customers_can_be_disabled_reset_and_logged_out(backend: Backend) {
 
     let c = support::client();
     assert!(api.app.call(&c, "login", &[("email", "managed@example.com"), ("password", support::PASSWORD)]).await.status().is_success());
+    let c2 = support::client();
+    assert!(api.app.call(&c2, "login", &[("email", "managed@example.com"), ("password", support::PASSWORD)]).await.status().is_success());
+    // The sessions, one ended, then all.
+    let (status, list) = api.call(Some(&api.auditor), Method::GET, &format!("{path}/sessions"), None).await;
+    assert_eq!((status, list.as_array().map(Vec::len)), (StatusCode::OK, Some(2)), "{list}");
+    let one = list[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(api.call(Some(&api.admin), Method::DELETE, &format!("{path}/sessions/{one}"), None).await.0, StatusCode::OK);
+    assert_eq!(api.call(Some(&api.admin), Method::DELETE, &format!("{path}/sessions/{one}"), None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(api.get(&format!("{path}/sessions")).await.1.as_array().map(Vec::len), Some(1));
     assert_eq!(api.call(Some(&api.admin), Method::DELETE, &format!("{path}/sessions"), None).await.0, StatusCode::OK);
     assert_eq!(support::json(api.app.call(&c, "current_user", &[]).await).await, Value::Null);
+    assert_eq!(support::json(api.app.call(&c2, "current_user", &[]).await).await, Value::Null);
 
     // Staff accounts are not customers: the same 404 as a missing id.
     let staff = api.app.create_user("staff@example.com", support::PASSWORD, Role::Admin).await;

@@ -80,12 +80,25 @@ fn concrete(path: &str, s: &Seed, credential: i64) -> String {
     } else {
         s.product
     };
-    path.replace("{id}", &id.to_string()).replace("{price_id}", &s.price.to_string())
+    path.replace("{id}", &id.to_string()).replace("{price_id}", &s.price.to_string()).replace("{session_id}", GUARD_SESSION)
 }
+
+/// A session of the seeded customer, for the routes that end one.
+const GUARD_SESSION: &str = "guardsession";
 
 async fn an_auditor_is_refused_every_write_route(backend: Backend) {
     let api = Api::spawn(backend).await;
     let s = seed(&api).await;
+    let now = chrono::Utc::now();
+    let session = app::backend::db::sessions::SessionRow {
+        id: GUARD_SESSION.into(),
+        user_id: s.customer,
+        created_at: now,
+        last_seen_at: now,
+        ip: None,
+        user_agent: None,
+    };
+    app::backend::db::sessions::insert(&api.app.db, &session).await.unwrap();
     let cred = credentials::create(&api.app.db, s.customer, app::domain::credential::CredentialKind::Pull, "guard", None, Actor::System, &RequestMeta::default())
         .await
         .unwrap()

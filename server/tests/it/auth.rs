@@ -17,6 +17,7 @@ on_both_backends!(
     logins_are_rate_limited_per_account,
     secure_cookie_when_the_base_url_is_https,
     admins_manage_accounts_and_the_last_admin_stays_one,
+    sessions_are_listed_and_ended_one_by_one,
 );
 
 async fn signup_answers_the_same_for_new_and_taken_addresses_and_logs_nobody_in(backend: Backend) {
@@ -309,4 +310,45 @@ async fn admins_manage_accounts_and_the_last_admin_stays_one(backend: Backend) {
     for a in ["user.disable", "user.enable", "user.role_change", "user.reset_sent", "user.sessions_ended"] {
         assert!(actions.iter().any(|x| x == a), "{a} audited: {actions:?}");
     }
+}
+
+async fn sessions_are_listed_and_ended_one_by_one(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (admin, _) = app.logged_in(Role::Admin).await;
+    let (laptop, email) = app.logged_in(Role::Customer).await;
+    let phone = client();
+    let res = phone
+        .post(app.url("/fn/login"))
+        .header("origin", &app.base)
+        .header("user-agent", "PhoneBrowser/1.0")
+        .form(&[("email", email.as_str()), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    let id = json(app.call(&laptop, "current_user", &[]).await).await["id"].as_i64().unwrap().to_string();
+
+    // The owner sees both, this one marked, and ends the phone's.
+    let mine = json(app.call(&laptop, "me/sessions", &[]).await).await;
+    let mine = mine.as_array().unwrap();
+    assert_eq!(mine.len(), 2, "{mine:?}");
+    assert_eq!(mine.iter().filter(|s| s["current"] == true).count(), 1);
+    let phone_sid = mine.iter().find(|s| s["user_agent"] == "PhoneBrowser/1.0").expect("the phone's session")["id"].as_str().unwrap().to_owned();
+    assert!(app.call(&laptop, "me/end_session", &[("session_id", &phone_sid)]).await.status().is_success());
+    assert_eq!(json(app.call(&phone, "current_user", &[]).await).await, serde_json::Value::Null, "the phone is logged out");
+    assert_eq!(json(app.call(&laptop, "current_user", &[]).await).await["email"], email.as_str(), "the laptop is not");
+    assert_eq!(app.call(&laptop, "me/end_session", &[("session_id", &phone_sid)]).await.status(), StatusCode::NOT_FOUND);
+
+    // An admin sees the account's sessions and ends the laptop's.
+    let theirs = json(app.call(&admin, "admin/user_sessions", &[("id", &id)]).await).await;
+    let theirs = theirs.as_array().unwrap();
+    assert_eq!(theirs.len(), 1);
+    let sid = theirs[0]["id"].as_str().unwrap().to_owned();
+    assert!(app.call(&admin, "admin/end_user_session", &[("id", &id), ("session_id", &sid)]).await.status().is_success());
+    assert_eq!(json(app.call(&laptop, "current_user", &[]).await).await, serde_json::Value::Null);
+    // Nobody else's session can be ended through one's own list.
+    let (other, _) = app.logged_in(Role::Customer).await;
+    let admin_sid = json(app.call(&admin, "me/sessions", &[]).await).await[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(app.call(&other, "me/end_session", &[("session_id", &admin_sid)]).await.status(), StatusCode::NOT_FOUND);
+    assert!(app.audit().await.iter().filter(|e| e.0 == "auth.session_ended").count() == 2);
 }

@@ -35,3 +35,4 @@ mod http;
 mod keys;
 mod registry;
 mod registry_token;
+mod two_factor;

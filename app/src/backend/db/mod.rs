@@ -18,8 +18,10 @@ pub mod orders;
 mod password_hash;
 pub mod products;
 pub mod rate_limits;
+pub mod sessions;
 pub mod registry;
 pub mod signing_keys;
+pub mod two_factor;
 pub mod users;
 
 use sqlx::{

@@ -23,6 +23,8 @@ pub struct UserRow {
     pub email_verified_at: Option<DateTime<Utc>>,
     /// Opted out of notices and the digest.
     pub notices_opt_out: bool,
+    /// Signs in with a second factor (an enabled TOTP enrolment).
+    pub two_factor: bool,
 }
 
 impl UserRow {
@@ -32,7 +34,8 @@ impl UserRow {
     }
 }
 
-const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at, name, session_epoch, email_verified_at, notices_opt_out";
+const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at, name, session_epoch, email_verified_at, notices_opt_out, \
+    EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = users.id AND t.enabled_at IS NOT NULL) AS two_factor";
 
 pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<UserRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
@@ -108,21 +111,29 @@ pub async fn set_role(tx: &mut Tx, id: i64, role: Role) -> Result<bool, sqlx::Er
 /// Ends every session of `id` (raises `session_epoch`); returns the new epoch.
 pub async fn end_sessions(tx: &mut Tx, id: i64) -> Result<i64, sqlx::Error> {
     let sql = "UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1 RETURNING session_epoch";
-    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(id).fetch_one(conn).await)
+    let epoch = on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(id).fetch_one(conn).await)?;
+    crate::backend::db::sessions::delete_all(tx, id).await?;
+    Ok(epoch)
 }
 
 /// Sets the hash of the account with `email` and ends its sessions;
 /// returns its id, or `None`.
 pub async fn set_password_hash(tx: &mut Tx, email: &Email, hash: &PasswordHash) -> Result<Option<i64>, sqlx::Error> {
     let sql = "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE email = $2 RETURNING id";
-    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(hash.expose()).bind(email.as_str()).fetch_optional(conn).await)
+    let id: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(hash.expose()).bind(email.as_str()).fetch_optional(conn).await)?;
+    if let Some(id) = id {
+        crate::backend::db::sessions::delete_all(tx, id).await?;
+    }
+    Ok(id)
 }
 
 /// Sets the hash of account `id` and ends its sessions (raises
 /// `session_epoch`); returns the new epoch, or `None` without such account.
 pub async fn replace_password(tx: &mut Tx, id: i64, hash: &PasswordHash) -> Result<Option<i64>, sqlx::Error> {
     let sql = "UPDATE users SET password_hash = $1, session_epoch = session_epoch + 1 WHERE id = $2 RETURNING session_epoch";
-    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(hash.expose()).bind(id).fetch_optional(conn).await)
+    let epoch: Option<i64> = on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(hash.expose()).bind(id).fetch_optional(conn).await)?;
+    crate::backend::db::sessions::delete_all(tx, id).await?;
+    Ok(epoch)
 }
 
 pub async fn touch_last_login(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {

@@ -1,8 +1,8 @@
 //! One's own account (`/settings`, every role): change the password (the
 //! current one first; every other session ends; the owner is told by
 //! mail), change the e-mail address (the new one confirmed by a mailed link
-//! first, `services::recovery::confirm_email`; the old one told), and log
-//! out everywhere.
+//! first, `services::recovery::confirm_email`; the old one told), see the
+//! account's sessions and end one, and log out everywhere.
 
 use crate::backend::db;
 use crate::backend::services::audit::attempts::Attempt;
@@ -99,4 +99,59 @@ pub async fn logout_everywhere(me: &SessionUser) -> Result<(), AppError> {
     .await?;
     tx.commit().await?;
     start_session(me.id, epoch).await
+}
+
+/// The sessions of account `user_id` (the owner's settings, an admin's
+/// view), this request's marked.
+pub async fn sessions(user_id: i64) -> Result<Vec<crate::views::SessionView>, AppError> {
+    let current = crate::backend::services::auth::current_sid().await?;
+    sessions_of(&state()?.db, user_id, current.as_deref()).await
+}
+
+/// The sessions of account `user_id`, `current` marked (no request
+/// context: the REST API calls it too).
+pub async fn sessions_of(db: &db::Db, user_id: i64, current: Option<&str>) -> Result<Vec<crate::views::SessionView>, AppError> {
+    Ok(db::sessions::of_user(db, user_id)
+        .await?
+        .into_iter()
+        .map(|r| crate::views::SessionView {
+            current: current == Some(r.id.as_str()),
+            id: r.id,
+            created_at: crate::domain::time::rfc3339(r.created_at),
+            last_seen_at: crate::domain::time::rfc3339(r.last_seen_at),
+            ip: r.ip,
+            user_agent: r.user_agent,
+        })
+        .collect())
+}
+
+/// Ends one session of account `user_id` (by its owner or an admin).
+pub async fn end_session(user_id: i64, session_id: &str, actor: crate::backend::services::audit::Actor) -> Result<(), AppError> {
+    let meta = RequestMeta::current().await;
+    end_session_of(&state()?.db, user_id, session_id, actor, &meta).await
+}
+
+/// Ends one session of account `user_id`, audited as
+/// `auth.session_ended`. `NotFound` if it was gone.
+pub async fn end_session_of(
+    db: &db::Db,
+    user_id: i64,
+    session_id: &str,
+    actor: crate::backend::services::audit::Actor,
+    meta: &RequestMeta,
+) -> Result<(), AppError> {
+    if session_id.len() > 64 {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = db.begin().await?;
+    if !db::sessions::delete_one(&mut tx, user_id, session_id).await? {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        &AuditEvent::new(actor, "auth.session_ended", Outcome::Success).target("user", user_id).subject(user_id).meta(meta),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -9,10 +9,11 @@ use crate::backend::db::users::UserRow;
 use crate::backend::db::Db;
 use crate::backend::web::password;
 use crate::backend::web::request::{state, RequestMeta};
-use crate::backend::web::session::{EPOCH_KEY, USER_ID_KEY};
+use crate::backend::web::session::{EPOCH_KEY, SID_KEY, USER_ID_KEY};
 use crate::domain::mail::MailKind;
 use crate::backend::services::users::CreateUserError;
 use crate::views::SessionUser;
+use crate::domain::two_factor::TwoFactorPolicy;
 use crate::domain::{Email, Password, Role};
 use crate::error::AppError;
 use chrono::Utc;
@@ -39,6 +40,7 @@ fn to_session_user(row: &UserRow) -> SessionUser {
         role: row.role(),
         email_verified: row.email_verified_at.is_some(),
         notices: !row.notices_opt_out,
+        two_factor: row.two_factor,
     }
 }
 
@@ -54,10 +56,15 @@ pub async fn session_user(session: &Session, db: &Db) -> Result<Option<SessionUs
     let Some(id) = session.get::<i64>(USER_ID_KEY).await? else {
         return Ok(None);
     };
-    // Sessions from before epochs existed count as epoch 0.
+    // Sessions from before epochs existed count as epoch 0; sessions from
+    // before the session list have no id and end with the epoch only.
     let epoch = session.get::<i64>(EPOCH_KEY).await?.unwrap_or(0);
+    let listed = match session.get::<String>(SID_KEY).await? {
+        Some(sid) => db::sessions::alive(db, &sid, id, Utc::now()).await?,
+        None => true,
+    };
     match db::users::find_by_id(db, id).await? {
-        Some(row) if !row.disabled && row.session_epoch == epoch => Ok(Some(to_session_user(&row))),
+        Some(row) if listed && !row.disabled && row.session_epoch == epoch => Ok(Some(to_session_user(&row))),
         _ => {
             session.flush().await?;
             Ok(None)
@@ -70,15 +77,35 @@ pub async fn session_user(session: &Session, db: &Db) -> Result<Option<SessionUs
 pub async fn require_role(roles: &[Role]) -> Result<SessionUser, AppError> {
     let meta = RequestMeta::current().await;
     let path = use_path().unwrap_or_default();
-    authorise(&session().await?, &state()?.db, roles, &meta, &path).await
+    let st = state()?;
+    authorise(&session().await?, &st.db, &st.two_factor, roles, &meta, &path).await
+}
+
+/// The first line of the server functions of one's own account (settings,
+/// two-factor set-up): logged in with any role, even one that must still
+/// set up its second factor.
+pub async fn require_login() -> Result<SessionUser, AppError> {
+    current_user().await?.ok_or(AppError::Unauthenticated)
 }
 
 /// The rule behind `require_role`, without any request context (routes
 /// outside server functions call it with what they extracted): the session
-/// must belong to an enabled user with one of `roles`. A refusal is audited.
-pub async fn authorise(session: &Session, db: &Db, roles: &[Role], meta: &RequestMeta, path: &str) -> Result<SessionUser, AppError> {
+/// must belong to an enabled user with one of `roles`, who has set up a
+/// second factor if `policy` requires one of that role. A refusal by role
+/// is audited.
+pub async fn authorise(
+    session: &Session,
+    db: &Db,
+    policy: &TwoFactorPolicy,
+    roles: &[Role],
+    meta: &RequestMeta,
+    path: &str,
+) -> Result<SessionUser, AppError> {
     let user = session_user(session, db).await?.ok_or(AppError::Unauthenticated)?;
     if roles.contains(&user.role) {
+        if policy.requires(user.role) && !user.two_factor {
+            return Err(AppError::TwoFactorRequired);
+        }
         return Ok(user);
     }
     audit::record_alone(
@@ -106,8 +133,9 @@ fn use_path() -> Option<String> {
 }
 
 /// Checks the password, rate limits, cycles the session id and records the
-/// outcome. Returns the user on success.
-pub async fn login(email: &str, password: &str) -> Result<SessionUser, AppError> {
+/// outcome. An account with a second factor is not logged in yet: its
+/// code comes next (`second_factor`).
+pub async fn login(email: &str, password: &str) -> Result<LoginOutcome, AppError> {
     let st = state()?;
     let meta = RequestMeta::current().await;
     let email = Email::parse(email).map_err(|e| AppError::invalid("email", e))?;
@@ -145,28 +173,91 @@ pub async fn login(email: &str, password: &str) -> Result<SessionUser, AppError>
         }
     };
 
+    // A second factor: the password alone opens only a pending session.
+    if row.two_factor {
+        let session = session().await?;
+        session.cycle_id().await?;
+        session.insert(PENDING_KEY, (row.id, row.session_epoch, Utc::now().timestamp())).await?;
+        return Ok(LoginOutcome::SecondFactor(to_session_user(&row)));
+    }
+    finish_login(&row, &meta, None).await?;
+    Ok(LoginOutcome::Done(to_session_user(&row)))
+}
+
+/// How a password log-in ended.
+pub enum LoginOutcome {
+    /// Logged in.
+    Done(SessionUser),
+    /// The password was right; the second factor is next (`/login/code`).
+    SecondFactor(SessionUser),
+}
+
+/// The session key of a log-in waiting for its second factor: (user id,
+/// session epoch, when the password was checked).
+const PENDING_KEY: &str = "pending_2fa";
+
+/// How long the second factor may take after the password.
+const PENDING_SECS: i64 = 300;
+
+/// Records the log-in and starts the session.
+async fn finish_login(row: &UserRow, meta: &RequestMeta, second_factor: Option<&str>) -> Result<(), AppError> {
+    let st = state()?;
     let mut tx = st.db.begin().await?;
     db::users::touch_last_login(&mut tx, row.id, Utc::now()).await?;
     audit::record(
         &mut tx,
         &AuditEvent::new(Actor::User { id: row.id, email: row.email.clone() }, "auth.login", Outcome::Success)
             .target("user", row.id)
-            .meta(&meta),
+            .meta(meta)
+            .details(json!({ "second_factor": second_factor })),
     )
     .await?;
     tx.commit().await?;
+    start_session(row.id, row.session_epoch).await
+}
 
-    start_session(row.id, row.session_epoch).await?;
+/// The second step of a log-in: a TOTP or recovery code for the account
+/// whose password was checked in this session within the last 5 minutes.
+pub async fn second_factor(code: &str) -> Result<SessionUser, AppError> {
+    let st = state()?;
+    let meta = RequestMeta::current().await;
+    let session = session().await?;
+    let expired = || AppError::invalid("code", "log in with your password again: this step waited too long");
+    let (id, epoch, at) = session.get::<(i64, i64, i64)>(PENDING_KEY).await?.ok_or_else(expired)?;
+    if Utc::now().timestamp() - at > PENDING_SECS {
+        session.remove::<(i64, i64, i64)>(PENDING_KEY).await?;
+        return Err(expired());
+    }
+    let row = db::users::find_by_id(&st.db, id).await?.filter(|r| !r.disabled && r.session_epoch == epoch).ok_or_else(expired)?;
+    let used = crate::backend::services::two_factor::verify(&st.db, row.id, &row.email, code, "auth.second_factor").await?;
+    session.remove::<(i64, i64, i64)>(PENDING_KEY).await?;
+    finish_login(&row, &meta, Some(used.as_str())).await?;
     Ok(to_session_user(&row))
 }
 
 /// A new id for the session (no fixation) holding the user id and the
 /// account's session epoch.
 pub(crate) async fn start_session(user_id: i64, epoch: i64) -> Result<(), AppError> {
+    let st = state()?;
+    let meta = RequestMeta::current().await;
     let session = session().await?;
     session.cycle_id().await?;
+    let now = Utc::now();
+    let row = db::sessions::SessionRow {
+        id: crate::backend::web::session::random_token(32),
+        user_id,
+        created_at: now,
+        last_seen_at: now,
+        ip: meta.ip_string(),
+        user_agent: meta.user_agent.as_deref().map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect()),
+    };
+    db::sessions::insert(&st.db, &row).await?;
+    if let Some(old) = session.get::<String>(SID_KEY).await? {
+        db::sessions::delete(&st.db, &old).await?;
+    }
     session.insert(USER_ID_KEY, user_id).await?;
     session.insert(EPOCH_KEY, epoch).await?;
+    session.insert(SID_KEY, row.id).await?;
     Ok(())
 }
 
@@ -233,6 +324,16 @@ pub async fn logout() -> Result<(), AppError> {
     )
     .await?;
     tx.commit().await?;
-    session().await?.flush().await?;
+    let session = session().await?;
+    if let Some(sid) = session.get::<String>(SID_KEY).await? {
+        db::sessions::delete(&st.db, &sid).await?;
+    }
+    session.flush().await?;
     Ok(())
+}
+
+/// The session id of this request's session, if it has one (to mark "this
+/// one" in lists).
+pub async fn current_sid() -> Result<Option<String>, AppError> {
+    Ok(session().await?.get::<String>(SID_KEY).await?)
 }

@@ -21,4 +21,5 @@ pub mod periodic;
 pub mod recovery;
 pub mod registry;
 pub mod signing_keys;
+pub mod two_factor;
 pub mod users;

@@ -275,11 +275,21 @@ where
             secrets += 1;
         }
     }
-    if keys + secrets > 0 {
+    // The accounts' two-factor secrets are sealed with the same keys.
+    let mut two_factor = 0;
+    for row in db::two_factor::all_in(&mut tx).await? {
+        if row.kek_id != current_kek {
+            let sealed = reseal(Sealable::TwoFactor(row.user_id), &row.secret())?;
+            db::two_factor::reseal(&mut tx, row.user_id, &sealed).await?;
+            *from.entry(row.kek_id).or_insert(0) += 1;
+            two_factor += 1;
+        }
+    }
+    if keys + secrets + two_factor > 0 {
         let event = AuditEvent::new(actor, "registry.key.rewrap", Outcome::Success)
-            .details(json!({ "kek": current_kek, "from": from, "keys": keys, "secrets": secrets }));
+            .details(json!({ "kek": current_kek, "from": from, "keys": keys, "secrets": secrets, "two_factor_secrets": two_factor }));
         audit::record(&mut tx, &event).await?;
     }
     tx.commit().await?;
-    Ok(keys + secrets)
+    Ok(keys + secrets + two_factor)
 }

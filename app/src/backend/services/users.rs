@@ -164,6 +164,9 @@ pub enum AccountChange {
     SendReset,
     /// Ends every session of the account.
     EndSessions,
+    /// Turns the account's two-factor sign-in off (a lost phone); it sets
+    /// it up again at its next log-in if its role requires one.
+    ResetTwoFactor,
 }
 
 impl AccountChange {
@@ -175,8 +178,9 @@ impl AccountChange {
             "enable" => Self::Enable,
             "send_reset" => Self::SendReset,
             "end_sessions" => Self::EndSessions,
+            "reset_2fa" => Self::ResetTwoFactor,
             "role" => Self::Role(role.unwrap_or_default().parse().map_err(|e| AppError::invalid("role", e))?),
-            _ => return Err(AppError::invalid("action", "expected disable, enable, role, send_reset or end_sessions")),
+            _ => return Err(AppError::invalid("action", "expected disable, enable, role, send_reset, end_sessions or reset_2fa")),
         })
     }
 
@@ -187,6 +191,7 @@ impl AccountChange {
             Self::Role(_) => "user.role_change",
             Self::SendReset => "user.reset_sent",
             Self::EndSessions => "user.sessions_ended",
+            Self::ResetTwoFactor => "user.2fa_reset",
         }
     }
 }
@@ -238,6 +243,11 @@ pub async fn change_account(
         }
         AccountChange::EndSessions => {
             db::users::end_sessions(&mut tx, id).await?;
+        }
+        AccountChange::ResetTwoFactor => {
+            if !db::two_factor::remove(&mut tx, id).await? {
+                return Ok(()); // it had none: nothing to record
+            }
         }
     }
     audit::record(&mut tx, &AuditEvent::new(actor, change.action(), Outcome::Success).target("user", id).subject(id).meta(meta).details(details))

@@ -7,6 +7,7 @@ pub mod metrics;
 pub mod password;
 pub mod ratelimit;
 pub mod request;
+pub mod sealer;
 pub mod secrets;
 pub mod session;
 pub mod state;

@@ -19,6 +19,10 @@ pub const USER_ID_KEY: &str = "uid";
 /// session from before a password reset or change is over.
 pub const EPOCH_KEY: &str = "epoch";
 
+/// The session key holding its `user_sessions` id: a session whose row is
+/// gone is over.
+pub const SID_KEY: &str = "sid";
+
 /// A random alphanumeric string from the OS CSPRNG (≈5.95 bits a character).
 pub fn random_token(chars: usize) -> String {
     rand::rngs::OsRng.sample_iter(&Alphanumeric).take(chars).map(char::from).collect()

@@ -27,6 +27,10 @@ pub struct AppState {
     /// Mail: how it leaves, the links' base URL, the limits on visitors'
     /// requests for it (`services::mail`).
     pub mail: Arc<crate::backend::services::mail::Mail>,
+    /// Seals the accounts' TOTP secrets (the key-encryption keys).
+    pub sealer: Arc<dyn crate::backend::web::sealer::Sealer>,
+    /// Which roles must sign in with a second factor.
+    pub two_factor: crate::domain::two_factor::TwoFactorPolicy,
 }
 
 /// What pages and services need to know about the registry (the token

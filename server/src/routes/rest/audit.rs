@@ -197,7 +197,7 @@ pub async fn page_export(State(st): State<AppState>, req: axum::extract::Request
     };
     let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
     let meta = app::backend::web::RequestMeta::from_parts(&parts.headers, peer, st.auth.client_ip_header.as_deref());
-    let user = authorise(session, &st.db, &[Role::Admin, Role::Auditor], &meta, parts.uri.path()).await;
+    let user = authorise(session, &st.db, &st.two_factor, &[Role::Admin, Role::Auditor], &meta, parts.uri.path()).await;
     let user = match user {
         Ok(u) => u,
         Err(AppError::Unauthenticated) => return (StatusCode::UNAUTHORIZED, "log in first").into_response(),

@@ -11,7 +11,8 @@ use app::backend::services::customers;
 use app::backend::services::users::{self, AccountChange};
 use app::domain::Role;
 use app::backend::web::AppState;
-use app::views::CustomerView;
+use app::backend::services::account;
+use app::views::{CustomerView, SessionView};
 use axum::{extract::State, http::StatusCode, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -155,5 +156,46 @@ pub async fn end_sessions(
 ) -> Result<Json<CustomerView>, ApiError> {
     customers::get(&st.db, p.id).await?;
     users::change_account(&st.db, p.id, AccountChange::EndSessions, Some(Role::Customer), caller.actor(), &caller.meta).await?;
+    Ok(Json(customers::get(&st.db, p.id).await?))
+}
+
+/// The customer's logged-in sessions, most recently seen first.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/sessions", tag = "customers", params(IdPath),
+    responses((status = 200, body = Vec<SessionView>), (status = 404, description = "No such customer (staff accounts are not customers)", body = ErrorBody)))]
+pub async fn sessions(
+    CanRead(_caller): CanRead,
+    State(st): State<AppState>,
+    ApiPath(p): ApiPath<IdPath>,
+) -> Result<Json<Vec<SessionView>>, ApiError> {
+    customers::get(&st.db, p.id).await?;
+    Ok(Json(account::sessions_of(&st.db, p.id, None).await?))
+}
+
+/// A session of a customer, by its id.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SessionPath {
+    /// The customer.
+    #[param(schema_with = crate::routes::rest::id_schema)]
+    pub id: i64,
+    /// The session (as listed).
+    #[param(schema_with = session_id_schema)]
+    pub session_id: String,
+}
+
+schema::documented! {
+    fn session_id_schema() = schema::text(64, false, false), "A session's id, as `GET …/sessions` lists it.";
+}
+
+/// Ends one session of the customer.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/sessions/{session_id}", tag = "customers", params(SessionPath),
+    responses((status = 200, body = CustomerView), (status = 404, description = "No such customer or session", body = ErrorBody)))]
+pub async fn end_session(
+    CanWrite(caller): CanWrite,
+    State(st): State<AppState>,
+    ApiPath(p): ApiPath<SessionPath>,
+) -> Result<Json<CustomerView>, ApiError> {
+    customers::get(&st.db, p.id).await?;
+    account::end_session_of(&st.db, p.id, &p.session_id, caller.actor(), &caller.meta).await?;
     Ok(Json(customers::get(&st.db, p.id).await?))
 }

@@ -137,7 +137,7 @@ impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
         match err {
             AppError::Unauthenticated | AppError::InvalidCredentials => Self::Unauthenticated,
-            AppError::Forbidden | AppError::Unconfirmed => Self::Forbidden,
+            AppError::Forbidden | AppError::Unconfirmed | AppError::TwoFactorRequired => Self::Forbidden,
             AppError::NotFound => Self::NotFound,
             AppError::Invalid { field, message } => Self::Invalid { field: Some(field), message },
             AppError::Conflict { field, message } => Self::Conflict { field, message },

@@ -130,6 +130,8 @@ api_routes! {
     AdminOrAuditor get "/customers/{id}" => customers::get_one,
     Admin patch "/customers/{id}" => customers::patch,
     Admin post "/customers/{id}/password-reset" => customers::send_reset,
+    AdminOrAuditor get "/customers/{id}/sessions" => customers::sessions,
+    Admin delete "/customers/{id}/sessions/{session_id}" => customers::end_session,
     Admin delete "/customers/{id}/sessions" => customers::end_sessions,
     AdminOrAuditor get "/customers/{id}/credentials" => credentials::list_for_customer,
     AdminOrAuditor get "/customers/{id}/orders" => orders::list_for_customer,

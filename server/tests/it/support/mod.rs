@@ -85,6 +85,8 @@ pub struct Options {
     /// SMTP (`support::mail::SmtpServer::settings`) and the mail limits;
     /// the default has no SMTP: mails wait in the outbox.
     pub mail: server::config::MailConfig,
+    /// Which roles must sign in with a second factor (none unless a test asks).
+    pub two_factor: app::domain::two_factor::TwoFactorPolicy,
 }
 
 /// The edge settings of test portals: counted attempts are written a
@@ -118,6 +120,7 @@ impl Default for Options {
                 notices: app::backend::services::notices::NoticeSettings { thresholds: Vec::new(), digest_at: None, ..Default::default() },
                 ..Default::default()
             },
+            two_factor: app::domain::two_factor::TwoFactorPolicy::none(),
         }
     }
 }
@@ -172,6 +175,7 @@ pub fn config(opts: &Options, database_url: &str, registry_key_dir: &std::path::
             ..Default::default()
         },
         mail: opts.mail.clone(),
+        two_factor: opts.two_factor.clone(),
     }
 }
 

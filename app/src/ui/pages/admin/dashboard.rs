@@ -2,7 +2,8 @@
 //! change the role, mail a reset link, end the sessions).
 
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
-use crate::server_fns::users::{list_users, ChangeUser, CreateUser, UserSummary};
+use crate::server_fns::users::{list_users, ChangeUser, CreateUser, EndUserSession, UserSessions, UserSummary};
+use crate::ui::components::utc_time::utc_text;
 use crate::ui::components::confirm::SECONDARY;
 use crate::ui::components::widgets::{Badge, Tone};
 use crate::ui::auth_context::use_auth;
@@ -180,6 +181,8 @@ fn UserRow(user: UserSummary, change: ServerAction<ChangeUser>) -> impl IntoView
                         {if user.disabled { act("enable", "Enable", "enable-user") } else { act("disable", "Disable", "disable-user") }}
                         {act("send_reset", "Mail a reset link", "send-reset")}
                         {act("end_sessions", "End all sessions", "end-sessions")}
+                        {user.two_factor.then(|| act("reset_2fa", "Turn off two-factor sign-in", "reset-2fa"))}
+                        <SessionsOf id=user.id/>
                         <ActionForm action=change attr:class="flex gap-2">
                             <input type="hidden" name="id" value=role_id/>
                             <input type="hidden" name="action" value="role"/>
@@ -192,5 +195,41 @@ fn UserRow(user: UserSummary, change: ServerAction<ChangeUser>) -> impl IntoView
                 </details>
             </td>
         </tr>
+    }
+}
+
+/// An account's sessions, loaded when asked for, each with "End".
+#[component]
+fn SessionsOf(id: i64) -> impl IntoView {
+    let load = ServerAction::<UserSessions>::new();
+    let end = ServerAction::<EndUserSession>::new();
+    // After ending one, load the list again.
+    Effect::new(move |_| {
+        if end.version().get() > 0 {
+            load.dispatch(UserSessions { id });
+        }
+    });
+    view! {
+        <button type="button" class=SECONDARY data-testid="show-sessions" on:click=move |_| { load.dispatch(UserSessions { id }); }>"Show sessions"</button>
+        {move || load.value().get().map(|r| match r {
+            Ok(list) if list.is_empty() => view! { <p class="text-xs text-slate-600" data-testid="no-sessions">"No sessions."</p> }.into_any(),
+            Ok(list) => view! {
+                <ul class="space-y-1 text-xs" data-testid="user-sessions">
+                    {list.into_iter().map(|s| view! {
+                        <li class="flex flex-wrap items-center gap-2">
+                            <span class="break-all">{s.user_agent.unwrap_or_else(|| "unknown browser".into())}</span>
+                            <span class="text-slate-500">{s.ip.unwrap_or_default()}</span>
+                            <span class="text-slate-500">{format!("seen {}", utc_text(&s.last_seen_at))}</span>
+                            <ActionForm action=end attr:class="inline">
+                                <input type="hidden" name="id" value=id.to_string()/>
+                                <input type="hidden" name="session_id" value=s.id/>
+                                <button type="submit" class=SECONDARY data-testid="end-user-session">"End"</button>
+                            </ActionForm>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            }.into_any(),
+            Err(e) => view! { <p class="text-xs text-red-700">{e.to_string()}</p> }.into_any(),
+        })}
     }
 }

@@ -1,6 +1,7 @@
 //! Log-in and sign-up forms. Both work before the wasm loads (plain form
 //! posts) and, once hydrated, show errors in place without a reload.
 
+use crate::server_fns::auth::LoginCode;
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::form::{Field, FormError, BUTTON, INPUT_CLASS};
 use crate::domain::{Password, PASSWORD_MIN_CHARS};
@@ -103,4 +104,31 @@ pub fn SignupPage() -> impl IntoView {
 pub(crate) fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// The second step of a log-in with two-factor sign-in (`/login/code`).
+#[component]
+pub fn LoginCodePage() -> impl IntoView {
+    let step = ServerAction::<LoginCode>::new();
+    let auth = use_auth();
+    Effect::new(move |_| {
+        if matches!(step.value().get(), Some(Ok(_))) {
+            auth.user.refetch();
+        }
+    });
+    let error = Signal::derive(move || step.value().get().and_then(|r| r.err()));
+    view! {
+        <Title text="Your code"/>
+        <section class="mx-auto max-w-sm rounded-lg border border-slate-200 bg-white p-6 shadow-sm">
+            <h1 class="mb-2 text-2xl font-semibold">"Your code"</h1>
+            <p class="mb-4 text-sm text-slate-600">"Enter the 6-digit code your authenticator app shows for this account, or one of your recovery codes."</p>
+            <ActionForm action=step attr:class="space-y-4">
+                {next_field()}
+                <FormError error fields=&["code"]/>
+                <Field name="code" label="Code" kind="text" autocomplete="one-time-code" error/>
+                <button type="submit" class=BUTTON>"Log in"</button>
+            </ActionForm>
+            <p class="mt-4 text-sm text-slate-600"><a class="text-indigo-700 underline" href="/login">"Start again"</a></p>
+        </section>
+    }
 }
