@@ -67,6 +67,9 @@ pub fn parse_description(raw: &str) -> Result<String, ParseError> {
     if raw.chars().count() > DESCRIPTION_MAX {
         return Err(bad(format!("description must be at most {DESCRIPTION_MAX} characters")));
     }
+    if !crate::domain::text::is_free_text(raw) {
+        return Err(bad("description must not hold control characters (line breaks and tabs are fine)"));
+    }
     Ok(raw.replace("\r\n", "\n"))
 }
 

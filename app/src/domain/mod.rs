@@ -7,6 +7,7 @@ pub mod access;
 pub mod audit_fields;
 pub mod audit_search;
 pub mod net;
+pub mod text;
 pub mod time;
 pub mod two_factor;
 pub mod catalogue;

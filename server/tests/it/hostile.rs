@@ -16,7 +16,8 @@ use app::domain::audit_fields::DETAILS_MAX_BYTES;
 use app::domain::credential::CredentialKind;
 use base64::{engine::general_purpose::STANDARD, Engine};
 use chrono::{Duration, Utc};
-use reqwest::header;
+use app::domain::Role;
+use reqwest::{header, StatusCode};
 use std::{num::NonZeroU32, time::Duration as StdDuration};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -28,7 +29,30 @@ on_both_backends!(
     login_and_signup_refuse_hostile_fields,
     slow_clients_cannot_hold_the_listener,
     the_audit_log_stores_hostile_fields_cut_and_clean,
+    free_text_with_control_characters_is_refused_on_its_field,
 );
+
+/// A NUL (which PostgreSQL refuses in text) or another control character in
+/// a description, a note or a reason is a 422 on its field from the pages'
+/// server functions as from the REST API, never a 500; line breaks stay.
+async fn free_text_with_control_characters_is_refused_on_its_field(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (admin, _) = app.logged_in(Role::Admin).await;
+    let saved = app
+        .call(&admin, "admin/save_product", &[("name", "Widget"), ("slug", "widget"), ("repositories", "acme/widget"), ("description", "a\0b")])
+        .await;
+    assert_eq!(saved.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(saved.text().await.unwrap().contains("description"));
+    let saved = app
+        .call(&admin, "admin/save_product", &[("name", "Widget"), ("slug", "widget"), ("repositories", "acme/widget"), ("description", "line one\nline\ttwo")])
+        .await;
+    assert_eq!(saved.status(), StatusCode::OK);
+    let product = json(saved).await["id"].as_i64().unwrap().to_string();
+    let customer = app.create_user("buyer@example.com", PASSWORD, Role::Customer).await.to_string();
+    let granted = app.call(&admin, "admin/grant", &[("customer_id", &customer), ("product_id", &product), ("note", "deal\u{1b}[31m")]).await;
+    assert_eq!(granted.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(granted.text().await.unwrap().contains("note"));
+}
 
 async fn the_audit_log_stores_hostile_fields_cut_and_clean(backend: Backend) {
     use app::backend::services::audit::{record_alone, AuditEvent, Outcome};

@@ -111,6 +111,9 @@ pub async fn grant(db: &Db, g: &Grant, actor: Actor, meta: &RequestMeta) -> Resu
         if note.chars().count() > 1000 {
             return Err(AppError::invalid("note", "at most 1000 characters"));
         }
+        if !crate::domain::text::is_free_text(note) {
+            return Err(AppError::invalid("note", "no control characters (line breaks and tabs are fine)"));
+        }
     }
     let customer = db::users::find_by_id(db, g.customer_id).await?;
     if !customer.as_ref().is_some_and(|c| c.role() == Role::Customer) {
@@ -187,6 +190,9 @@ pub async fn change(db: &Db, id: i64, change: &Change, actor: Actor, meta: &Requ
     if let Some(reason) = &after.suspended_reason {
         if reason.chars().count() > 200 {
             return Err(AppError::invalid("suspended_reason", "at most 200 characters"));
+        }
+        if !crate::domain::text::is_free_text(reason) {
+            return Err(AppError::invalid("suspended_reason", "no control characters (line breaks and tabs are fine)"));
         }
     }
     if let Some(start) = change.starts_at {
