@@ -1,11 +1,17 @@
-//! Free text people type (a product description, a note, a reason): line
-//! breaks and tabs are text; every other control character (NUL among
-//! them, which PostgreSQL refuses in text) is refused at the edge, so UI
-//! and REST accept the same and no database sees it.
+//! Text people type: free text (a product description, a note) may hold
+//! line breaks and tabs; a one-line value (a reason, a search) holds no
+//! control character at all. Every other control character (NUL among
+//! them, which PostgreSQL refuses in text) is refused at the edge, so the
+//! pages and the REST API accept the same and no database sees it.
 
 /// Whether `s` holds no control character but line breaks and tabs.
 pub fn is_free_text(s: &str) -> bool {
     !s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// Whether `s` holds no control character at all (one line).
+pub fn is_one_line(s: &str) -> bool {
+    !s.chars().any(char::is_control)
 }
 
 #[cfg(test)]
@@ -16,5 +22,7 @@ mod tests {
         assert!(!super::is_free_text("a\0b"));
         assert!(!super::is_free_text("bell\u{7}"));
         assert!(!super::is_free_text("escape\u{1b}[31m"));
+        assert!(super::is_one_line("a reason\u{a0}with a no-break space"));
+        assert!(!super::is_one_line("two\nlines"));
     }
 }

@@ -2,7 +2,6 @@
 //! (`services::notices` decides and sends).
 
 use crate::backend::db::{Db, Tx};
-use crate::domain::access::EntitlementSource;
 use crate::domain::mail::NoticeKind;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
@@ -15,18 +14,27 @@ pub struct Candidate {
     pub email: String,
     pub opted_out: bool,
     pub disabled: bool,
-    pub source: EntitlementSource,
     pub ends_at: Option<DateTime<Utc>>,
     pub grace_until: Option<DateTime<Utc>>,
     /// A subscription that renews by itself (its end moves with each period).
     pub renews: bool,
 }
 
-const CANDIDATE: &str = "SELECT e.id AS entitlement_id, e.customer_id, u.email, u.notices_opt_out AS opted_out, u.disabled, \
-     e.source, e.ends_at, e.grace_until, \
-     EXISTS (SELECT 1 FROM orders o WHERE o.entitlement_id = e.id AND o.mode = 'subscription' \
-             AND o.status = 'active' AND NOT o.cancel_at_period_end) AS renews \
-     FROM entitlements e JOIN users u ON u.id = e.customer_id WHERE e.status = 'active'";
+/// Whether entitlement `e` belongs to a subscription that renews by itself
+/// (the one rule both the notices and the digest leave such ends out by).
+macro_rules! renews {
+    () => {
+        "EXISTS (SELECT 1 FROM orders o WHERE o.entitlement_id = e.id AND o.mode = 'subscription' \
+         AND o.status = 'active' AND NOT o.cancel_at_period_end)"
+    };
+}
+
+const CANDIDATE: &str = concat!(
+    "SELECT e.id AS entitlement_id, e.customer_id, u.email, u.notices_opt_out AS opted_out, u.disabled, \
+     e.ends_at, e.grace_until, ",
+    renews!(),
+    " AS renews FROM entitlements e JOIN users u ON u.id = e.customer_id WHERE e.status = 'active'"
+);
 
 /// Active entitlements ending after `from` and by `to`.
 pub async fn ending_between(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Candidate>, sqlx::Error> {
@@ -101,12 +109,13 @@ pub struct DigestLine {
 /// Access that ends for good between `from` and `to` (renewing
 /// subscriptions left out), soonest first, at most `limit`.
 pub async fn digest_lines(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>, limit: i64) -> Result<Vec<DigestLine>, sqlx::Error> {
-    let sql = "SELECT u.email AS customer, p.name AS product, e.ends_at FROM entitlements e \
-               JOIN users u ON u.id = e.customer_id JOIN products p ON p.id = e.product_id \
-               WHERE e.status = 'active' AND e.ends_at IS NOT NULL AND e.ends_at > $1 AND e.ends_at <= $2 \
-               AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.entitlement_id = e.id AND o.mode = 'subscription' \
-                               AND o.status = 'active' AND NOT o.cancel_at_period_end) \
-               ORDER BY e.ends_at, e.id LIMIT $3";
+    let sql = concat!(
+        "SELECT u.email AS customer, p.name AS product, e.ends_at FROM entitlements e \
+         JOIN users u ON u.id = e.customer_id JOIN products p ON p.id = e.product_id \
+         WHERE e.status = 'active' AND e.ends_at IS NOT NULL AND e.ends_at > $1 AND e.ends_at <= $2 AND NOT ",
+        renews!(),
+        " ORDER BY e.ends_at, e.id LIMIT $3"
+    );
     on_db!(db, |pool| sqlx::query_as(sql).bind(from).bind(to).bind(limit).fetch_all(pool).await)
 }
 

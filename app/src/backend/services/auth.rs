@@ -63,8 +63,9 @@ pub async fn session_user(session: &Session, db: &Db) -> Result<Option<SessionUs
         Some(sid) => db::sessions::alive(db, &sid, id, Utc::now()).await?,
         None => true,
     };
-    match db::users::find_by_id(db, id).await? {
-        Some(row) if listed && !row.disabled && row.session_epoch == epoch => Ok(Some(to_session_user(&row))),
+    let row = if listed { db::users::find_by_id(db, id).await? } else { None };
+    match row {
+        Some(row) if !row.disabled && row.session_epoch == epoch => Ok(Some(to_session_user(&row))),
         _ => {
             session.flush().await?;
             Ok(None)

@@ -191,8 +191,8 @@ pub async fn change(db: &Db, id: i64, change: &Change, actor: Actor, meta: &Requ
         if reason.chars().count() > 200 {
             return Err(AppError::invalid("suspended_reason", "at most 200 characters"));
         }
-        if !crate::domain::text::is_free_text(reason) {
-            return Err(AppError::invalid("suspended_reason", "no control characters (line breaks and tabs are fine)"));
+        if !crate::domain::text::is_one_line(reason) {
+            return Err(AppError::invalid("suspended_reason", "one line, without control characters"));
         }
     }
     if let Some(start) = change.starts_at {

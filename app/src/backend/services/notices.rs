@@ -21,7 +21,6 @@
 
 use crate::backend::db::{self, Db};
 use crate::backend::services::audit::{self, Actor, AuditEvent, Outcome};
-use crate::domain::access::EntitlementSource;
 use crate::domain::mail::{ending_threshold, MailKind, NoticeKind};
 use crate::domain::time::rfc3339;
 use chrono::{DateTime, Duration, NaiveTime, Utc};
@@ -64,7 +63,7 @@ pub async fn run(db: &Db, settings: &NoticeSettings, now: DateTime<Utc>) -> Resu
     };
     if let Some(max) = settings.thresholds.iter().max() {
         for c in db::notices::ending_between(db, now, now + Duration::days(i64::from(*max))).await.map_err(e)? {
-            let (Some(ends_at), false) = (c.ends_at, c.renews && c.source == EntitlementSource::Subscription) else { continue };
+            let (Some(ends_at), false) = (c.ends_at, c.renews) else { continue };
             if let Some(days) = ending_threshold(now, ends_at, &settings.thresholds) {
                 tally(send(db, &c, NoticeKind::Ending, &format!("{days}d {}", rfc3339(ends_at)), now).await.map_err(e)?);
             }

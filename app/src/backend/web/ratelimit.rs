@@ -34,6 +34,21 @@ const MAX_BLOCKED: usize = 100_000;
 /// How long counting a failed token request may wait for the database.
 const COUNT_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// The length of the mail limits' windows, in seconds.
+const HOUR_SECS: i64 = 3600;
+
+/// Counts one hit of each key (with its limit) in the window starting at
+/// `start`, in order, stopping at the first one past its limit: `true` if
+/// one was (the keys after it are not counted).
+async fn over(db: &Db, start: DateTime<Utc>, keys: impl IntoIterator<Item = (String, NonZeroU32)>) -> Result<bool, sqlx::Error> {
+    for (key, limit) in keys {
+        if db::rate_limits::hit(db, &key, start).await? > i64::from(limit.get()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// The one-minute window `now` falls in, and the whole seconds left in it (≥ 1).
 fn window(now: DateTime<Utc>) -> (DateTime<Utc>, u64) {
     window_of(now, WINDOW_SECS)
@@ -76,19 +91,9 @@ impl LoginLimiter {
     /// account. `Ok(Err(seconds))`: refused, come back then.
     pub async fn check(&self, ip: Option<IpAddr>, account: Option<&str>) -> Result<Result<(), u64>, sqlx::Error> {
         let (start, left) = window(Utc::now());
-        if let Some(ip) = ip {
-            let n = db::rate_limits::hit(&self.db, &format!("login:net:{}", ClientNetwork::of(ip)), start).await?;
-            if n > i64::from(self.limits.per_ip_per_minute.get()) {
-                return Ok(Err(left));
-            }
-        }
-        if let Some(account) = account {
-            let n = db::rate_limits::hit(&self.db, &format!("login:account:{account}"), start).await?;
-            if n > i64::from(self.limits.per_account_per_minute.get()) {
-                return Ok(Err(left));
-            }
-        }
-        Ok(Ok(()))
+        let net = ip.map(|ip| (format!("login:net:{}", ClientNetwork::of(ip)), self.limits.per_ip_per_minute));
+        let account = account.map(|a| (format!("login:account:{a}"), self.limits.per_account_per_minute));
+        Ok(if over(&self.db, start, net.into_iter().chain(account)).await? { Err(left) } else { Ok(()) })
     }
 }
 
@@ -126,18 +131,10 @@ impl MailLimiter {
     /// Counts one request for mail to `address` from `ip`.
     /// `Ok(Err(seconds))`: refused, come back then.
     pub async fn check(&self, ip: Option<IpAddr>, address: &str) -> Result<Result<(), u64>, sqlx::Error> {
-        let (start, left) = window_of(Utc::now(), 3600);
-        if let Some(ip) = ip {
-            let n = db::rate_limits::hit(&self.db, &format!("mail:net:{}", ClientNetwork::of(ip)), start).await?;
-            if n > i64::from(self.limits.per_network_per_hour.get()) {
-                return Ok(Err(left));
-            }
-        }
-        let n = db::rate_limits::hit(&self.db, &format!("mail:address:{}", address.to_lowercase()), start).await?;
-        if n > i64::from(self.limits.per_address_per_hour.get()) {
-            return Ok(Err(left));
-        }
-        Ok(Ok(()))
+        let (start, left) = window_of(Utc::now(), HOUR_SECS);
+        let net = ip.map(|ip| (format!("mail:net:{}", ClientNetwork::of(ip)), self.limits.per_network_per_hour));
+        let address = (format!("mail:address:{}", address.to_lowercase()), self.limits.per_address_per_hour);
+        Ok(if over(&self.db, start, net.into_iter().chain([address])).await? { Err(left) } else { Ok(()) })
     }
 }
 

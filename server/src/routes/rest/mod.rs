@@ -270,11 +270,13 @@ schema::documented! {
     fn id_schema() = schema::id(), "The record's id.";
 }
 
-/// Refuses text with control characters (with `lines`, tabs and line breaks
-/// are allowed): nobody means one, and PostgreSQL cannot store a NUL.
+/// Refuses text with control characters before it goes further
+/// (`domain::text`: with `lines`, free text, where tabs and line breaks are
+/// allowed; else one line): nobody means one, and PostgreSQL cannot store a
+/// NUL.
 pub fn plain_text(field: &str, v: Option<&str>, lines: bool) -> Result<(), ApiError> {
-    let bad = |c: char| c.is_control() && !(lines && matches!(c, '\t' | '\n' | '\r'));
-    if v.is_some_and(|v| v.chars().any(bad)) {
+    let ok = |v: &str| if lines { app::domain::text::is_free_text(v) } else { app::domain::text::is_one_line(v) };
+    if v.is_some_and(|v| !ok(v)) {
         return Err(ApiError::invalid(field, format!("{field} must not contain control characters")));
     }
     Ok(())
