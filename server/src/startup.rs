@@ -345,7 +345,12 @@ fn router(
         .layer(axum::middleware::from_fn_with_state(origin, middleware::same_origin_writes));
     // What machines call with their own credentials: no session is loaded
     // and no page layer runs for them (the token service's hot path).
+    // The wasm, JS and CSS: served as files, not through leptos's file and
+    // error handler, whose fresh reactive owner can inherit the response
+    // options of a page rendering on the same thread (a 404 page's status
+    // then reached the wasm: seen as a page that never hydrated).
     let machines = Router::new()
+        .route_service(&leptos_axum::site_pkg_dir_service_route_path(&leptos_options), leptos_axum::site_pkg_dir_service(&leptos_options))
         .route("/livez", get(routes::health::livez))
         .route("/readyz", get(routes::health::readyz))
         .route("/healthz", get(routes::health::readyz))
