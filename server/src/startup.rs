@@ -57,6 +57,11 @@ fn billing(config: &Config, base_url: &Url) -> Result<Option<Arc<app::backend::s
         tracing::info!("Stripe is not configured: online payment is off, admins grant access by hand");
         return Ok(None);
     };
+    billing_from(stripe, base_url).map(|b| Some(Arc::new(b)))
+}
+
+/// The Stripe client and billing settings (also for `portcullis stripe …`).
+pub fn billing_from(stripe: &crate::config::stripe::StripeConfig, base_url: &Url) -> Result<app::backend::services::billing::Billing, StartupError> {
     let settings = app::backend::services::billing::BillingSettings {
         grace: stripe.grace,
         end_access: stripe.end_access,
@@ -69,7 +74,7 @@ fn billing(config: &Config, base_url: &Url) -> Result<Option<Arc<app::backend::s
         settings,
     )
     .map_err(StartupError::Stripe)?;
-    Ok(Some(Arc::new(billing)))
+    Ok(billing)
 }
 
 /// The largest request body anyone may send (the REST API, server
@@ -141,6 +146,7 @@ impl Application {
             Mail::new(db.clone(), config.mail.smtp.as_ref(), config.demo, base_url.as_str(), config.mail.limits)
                 .map_err(StartupError::Config)?,
         );
+        let billing = billing(&config, &base_url)?;
         let state = AppState {
             leptos_options: leptos_options.clone(),
             db: db.clone(),
@@ -153,7 +159,7 @@ impl Application {
                 host: config.registry.host.clone(),
                 service: config.registry.service.clone(),
             }),
-            billing: billing(&config, &base_url)?,
+            billing: billing.clone(),
             audit_query_timeout: config.audit_query_timeout,
             attempts: attempts.clone(),
             metrics: metrics.clone(),
@@ -179,7 +185,7 @@ impl Application {
         let metrics_access = routes::health::MetricsAccess(config.fleet.metrics_token.as_ref().map(|t| t.expose().to_owned()));
         let router = router(state, sessions, registry.clone(), &config.edge, metrics_access);
         let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-        let job_list = fleet_jobs(&db, &store, &config, &mail);
+        let job_list = fleet_jobs(&db, &store, &config, &mail, billing);
         let jobs = (stop_jobs, tokio::spawn(jobs::run(db.clone(), job_list, metrics, jobs_stopped)));
         // Closed counts are written within a few seconds of their window's end.
         let every = config.edge.attempt_window.min(Duration::from_secs(5));
@@ -234,7 +240,7 @@ async fn session_layer(db: &Db, config: &Config, base_url: &Url) -> Result<(Sess
 
 /// The background jobs every replica offers and the fleet runs once each
 /// (`app::backend::services::jobs`).
-fn fleet_jobs(db: &Db, store: &PortalSessionStore, config: &Config, mail: &Arc<Mail>) -> Vec<Job> {
+fn fleet_jobs(db: &Db, store: &PortalSessionStore, config: &Config, mail: &Arc<Mail>, billing: Option<Arc<app::backend::services::billing::Billing>>) -> Vec<Job> {
     let minute = Duration::from_secs(60);
     let seal_db = db.clone();
     let sweep_db = db.clone();
@@ -272,6 +278,15 @@ fn fleet_jobs(db: &Db, store: &PortalSessionStore, config: &Config, mail: &Arc<M
         list.push(Job::new("mail.deliver", Duration::from_secs(2), 5 * minute, move || {
             let (db, mail) = (db.clone(), mail.clone());
             async move { outbox::deliver_due(&db, &mail, chrono::Utc::now()).await }
+        }));
+    }
+    if let (Some(billing), Some(stripe)) = (billing, &config.stripe) {
+        // Checks every 10 minutes whether a run is due (daily, or after
+        // refused webhook deliveries); a run may take long on a big store.
+        let (db, every) = (db.clone(), stripe.reconcile_every);
+        list.push(Job::new("billing.reconcile", 10 * minute, 60 * minute, move || {
+            let (db, billing) = (db.clone(), billing.clone());
+            async move { app::backend::services::billing::reconcile::when_due(&billing, &db, every).await }
         }));
     }
     if let Some((days, dir)) = config.fleet.retention.clone() {

@@ -209,11 +209,18 @@ pub fn describe(w: &Window, at: DateTime<Utc>) -> String {
             (None, None) => "active, renews automatically".into(),
         },
         Err(Denial::NotStarted { starts_at }) => format!("starts on {}", human_date(starts_at)),
-        Err(Denial::Expired { ended_at }) => format!("expired on {}", human_date(ended_at)),
+        // Billing says why it ended early (a refund, a plan switch).
+        Err(Denial::Expired { ended_at }) => match &w.suspended_reason {
+            Some(r) => format!("ended on {}: {r}", human_date(ended_at)),
+            None => format!("expired on {}", human_date(ended_at)),
+        },
         Err(Denial::PaymentOverdue { .. }) => "suspended: payment overdue".into(),
         Err(Denial::Suspended { reason: Some(r) }) => format!("suspended: {r}"),
         Err(Denial::Suspended { reason: None }) => "suspended".into(),
-        Err(Denial::Revoked) => "revoked".into(),
+        Err(Denial::Revoked) => match &w.suspended_reason {
+            Some(r) => format!("revoked: {r}"),
+            None => "revoked".into(),
+        },
         Err(Denial::NoEntitlement) => "no access".into(),
     }
 }

@@ -118,6 +118,77 @@ impl EndAccess {
     }
 }
 
+/// What is wrong with an order's latest paid payment (a one-time
+/// purchase's, or the invoice of a subscription's current period).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentIssue {
+    /// Fully refunded: the period (or purchase) it paid for is not paid.
+    Refunded,
+    /// The payer's bank disputes it: access is suspended while it is open.
+    Disputed,
+    /// The dispute was lost: the money went back, as for a refund.
+    DisputeLost,
+}
+
+impl PaymentIssue {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refunded => "refunded",
+            Self::Disputed => "disputed",
+            Self::DisputeLost => "dispute_lost",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "refunded" => Self::Refunded,
+            "disputed" => Self::Disputed,
+            "dispute_lost" => Self::DisputeLost,
+            _ => return None,
+        })
+    }
+
+    /// The money went back: the payment no longer pays for anything.
+    pub fn reversed(self) -> bool {
+        matches!(self, Self::Refunded | Self::DisputeLost)
+    }
+}
+crate::text_column!(PaymentIssue, PaymentIssue::parse);
+
+/// Why a reconciliation with Stripe ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReconcileCause {
+    /// The regular run (daily by default).
+    Schedule,
+    /// Webhook deliveries were refused since the last run.
+    Refusals,
+    /// `portcullis stripe reconcile`.
+    Cli,
+}
+
+impl ReconcileCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::Refusals => "refusals",
+            Self::Cli => "cli",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "schedule" => Self::Schedule,
+            "refusals" => Self::Refusals,
+            "cli" => Self::Cli,
+            _ => return None,
+        })
+    }
+}
+crate::text_column!(ReconcileCause, ReconcileCause::parse);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +209,13 @@ mod tests {
         ] {
             assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
             assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));
+        }
+        for p in [PaymentIssue::Refunded, PaymentIssue::Disputed, PaymentIssue::DisputeLost] {
+            assert_eq!(PaymentIssue::parse(p.as_str()), Some(p));
+            assert_eq!(serde_json::to_value(p).unwrap(), serde_json::json!(p.as_str()));
+        }
+        for c in [ReconcileCause::Schedule, ReconcileCause::Refusals, ReconcileCause::Cli] {
+            assert_eq!(ReconcileCause::parse(c.as_str()), Some(c));
         }
         for m in [OrderMode::Subscription, OrderMode::Payment] {
             assert_eq!(OrderMode::parse(m.as_str()), Some(m));

@@ -210,6 +210,8 @@ pub struct OrderView {
     /// The end of the access this order gives, if it has one.
     pub access_until: Option<String>,
     pub entitlement_id: Option<i64>,
+    /// What is wrong with its latest payment (refunded, disputed, dispute lost).
+    pub payment_issue: Option<crate::domain::order::PaymentIssue>,
 }
 
 /// What the checkout success page shows while it waits for Stripe's webhook.
@@ -245,6 +247,22 @@ pub struct BillingStatusView {
     pub refused_24h: i64,
     /// Published products with a price sold online that Stripe does not know yet.
     pub unsynced_products: i64,
+    /// The newest reconciliation with Stripe, if any ran.
+    pub last_reconcile: Option<ReconcileView>,
+}
+
+/// One run of the reconciliation that re-reads Stripe behind every live and
+/// pending order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileView {
+    pub started_at: String,
+    /// None while it runs (or if its replica died mid-run).
+    pub finished_at: Option<String>,
+    pub cause: crate::domain::order::ReconcileCause,
+    /// Orders re-read, orders changed by it, orders Stripe could not answer for.
+    pub checked: i64,
+    pub repaired: i64,
+    pub failed: i64,
 }
 
 /// Which entitlements a list shows (the admin pages, the REST API's query).

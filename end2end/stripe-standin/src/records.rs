@@ -71,6 +71,7 @@ pub fn succeed_intent(store: &mut Store, pi_id: &str) -> Option<String> {
         billing_email: email,
         billing_name: name,
         refunds: Vec::new(),
+        disputed: false,
     };
     store.charges.insert(charge_id.clone(), charge);
     let pi = store.payment_intents.get_mut(pi_id)?;
@@ -94,8 +95,52 @@ pub fn new_payment(
     pi_id
 }
 
+/// The description of an invoice's payment intent, by billing reason.
+fn intent_description(reason: &str) -> &'static str {
+    match reason {
+        "subscription_create" => "Subscription creation",
+        _ => "Subscription update",
+    }
+}
+
+/// The invoice's payment intent succeeds with a charge (the intent is
+/// made first, for the invoice's customer, if the invoice has none; an
+/// intent that already succeeded keeps its charge). Answers (intent, charge).
+pub fn pay_invoice_intent(store: &mut Store, invoice_id: &str) -> Option<(String, String)> {
+    let inv = store.invoices.get(invoice_id)?;
+    let existing = inv
+        .payment_intent
+        .clone()
+        .filter(|pi| store.payment_intents.contains_key(pi));
+    let pi_id = match existing {
+        Some(pi) => pi,
+        None => {
+            let (amount, currency, customer) =
+                (inv.amount, inv.currency.clone(), inv.customer.clone());
+            let description = intent_description(&inv.billing_reason);
+            let pi = new_intent(
+                store,
+                amount,
+                &currency,
+                Some(&customer),
+                Some(description),
+                &Metadata::new(),
+            );
+            store.invoices.get_mut(invoice_id)?.payment_intent = Some(pi.clone());
+            pi
+        }
+    };
+    let pi = store.payment_intents.get(&pi_id)?;
+    if let (true, Some(charge)) = (pi.status == "succeeded", pi.latest_charge.clone()) {
+        return Some((pi_id, charge));
+    }
+    let charge = succeed_intent(store, &pi_id)?;
+    Some((pi_id, charge))
+}
+
 /// A finalized invoice for `sub_id`'s current period (its line's period),
-/// paid or, if `fail`, open after one declined attempt. Returns its id.
+/// paid (its payment intent succeeded with a charge) or, if `fail`, open
+/// after one declined attempt. Returns its id.
 pub fn new_invoice(
     store: &mut Store,
     sub_id: &str,
@@ -115,24 +160,18 @@ pub fn new_invoice(
         customer_record.invoice_prefix, customer_record.next_invoice_sequence
     );
     customer_record.next_invoice_sequence += 1;
-    let description = match reason {
-        "subscription_create" => "Subscription creation",
-        _ => "Subscription update",
-    };
     let pi_id = new_intent(
         store,
         amount,
         &currency,
         Some(&customer),
-        Some(description),
+        Some(intent_description(reason)),
         &Metadata::new(),
     );
     if fail {
         if let Some(pi) = store.payment_intents.get_mut(&pi_id) {
             pi.failed = true;
         }
-    } else {
-        succeed_intent(store, &pi_id);
     }
     let id = new_id("in_", 24);
     let seq = store.next_seq();
@@ -160,7 +199,11 @@ pub fn new_invoice(
         line_end,
         number,
         payment_intent: Some(pi_id),
+        payment_id: new_id("inpay_", 24),
     };
     store.invoices.insert(id.clone(), invoice);
+    if !fail {
+        pay_invoice_intent(store, &id)?;
+    }
     Some(id)
 }

@@ -156,6 +156,8 @@ pub struct Invoice {
     pub line_end: i64,
     pub number: String,
     pub payment_intent: Option<String>,
+    /// Its default `invoice_payment` (`inpay_...`), rendered from the invoice.
+    pub payment_id: String,
 }
 
 pub struct PaymentIntent {
@@ -190,11 +192,34 @@ pub struct Charge {
     pub billing_email: Option<String>,
     pub billing_name: Option<String>,
     pub refunds: Vec<Refund>,
+    /// A dispute was opened on it (it stays true once set, as in Stripe).
+    pub disputed: bool,
 }
 
 impl Charge {
     pub fn amount_refunded(&self) -> i64 {
         self.refunds.iter().map(|r| r.amount).sum()
+    }
+}
+
+/// A chargeback on a charge (`dispute`).
+pub struct Dispute {
+    pub seq: u64,
+    pub id: String,
+    pub created: i64,
+    pub charge: String,
+    pub payment_intent: String,
+    pub amount: i64,
+    pub currency: String,
+    /// `needs_response`, `won` or `lost`.
+    pub status: String,
+    pub reason: String,
+    pub due_by: i64,
+}
+
+impl Dispute {
+    pub fn is_closed(&self) -> bool {
+        matches!(self.status.as_str(), "won" | "lost")
     }
 }
 
@@ -247,6 +272,7 @@ pub struct Store {
     pub invoices: HashMap<String, Invoice>,
     pub payment_intents: HashMap<String, PaymentIntent>,
     pub charges: HashMap<String, Charge>,
+    pub disputes: HashMap<String, Dispute>,
     pub portal_sessions: HashMap<String, PortalSession>,
     pub idempotency: HashMap<String, IdempotentReply>,
     pub events: Vec<EventRecord>,

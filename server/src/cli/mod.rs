@@ -1,10 +1,12 @@
 //! The command line: `serve` (the default), `migrate`, `user create`,
 //! `apikey create`; `registry …` and `credential create` live in
-//! `registry.rs` (with `registry_config.rs`, the registry's config file), `audit …` in `audit.rs`.
+//! `registry.rs` (with `registry_config.rs`, the registry's config file), `audit …` in `audit.rs`,
+//! `stripe reconcile` in `stripe.rs`.
 
 pub mod audit;
 pub mod registry;
 pub mod registry_config;
+pub mod stripe;
 
 use crate::{
     config::{self, ConfigError},
@@ -53,6 +55,9 @@ pub enum Command {
     /// The audit log: verify its hash chain, seal, apply retention.
     #[command(subcommand)]
     Audit(crate::cli::audit::AuditCommand),
+    /// Online payment: reconcile orders and entitlements with Stripe.
+    #[command(subcommand)]
+    Stripe(crate::cli::stripe::StripeCommand),
 }
 
 #[derive(Debug, Default, clap::Args)]
@@ -130,6 +135,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Registry(cmd) => crate::cli::registry::registry(cmd).await,
         Command::Credential(cmd) => crate::cli::registry::credential(cmd).await,
         Command::Audit(cmd) => crate::cli::audit::run(cmd).await,
+        Command::Stripe(cmd) => crate::cli::stripe::run(cmd).await,
     }
 }
 

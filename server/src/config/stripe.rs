@@ -7,6 +7,7 @@ use url::Url;
 
 pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com/";
 pub const DEFAULT_BILLING_GRACE: &str = "7d";
+pub const DEFAULT_RECONCILE_EVERY: &str = "1d";
 
 /// Stripe and the vendor's billing settings. `Debug` never shows the secrets.
 #[derive(Clone, Debug)]
@@ -18,6 +19,9 @@ pub struct StripeConfig {
     /// How long access continues after a renewal payment fails.
     pub grace: std::time::Duration,
     pub end_access: app::domain::order::EndAccess,
+    /// How often the reconciliation re-reads Stripe (it also runs soon after
+    /// refused webhook deliveries).
+    pub reconcile_every: std::time::Duration,
 }
 
 impl<F: Fn(&str) -> Option<String>> Env<F> {
@@ -51,7 +55,11 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             Some(v) => app::domain::order::EndAccess::parse(&v)
                 .ok_or_else(|| err("PORTCULLIS_BILLING_END_ACCESS", format!("expected period_end or immediately, got {v:?}")))?,
         };
-        Ok(Some(StripeConfig { secret_key: Secret::new(key), webhook_secret: Secret::new(hook), api_base, grace, end_access }))
+        let every_text = self.get("PORTCULLIS_BILLING_RECONCILE_EVERY").unwrap_or_else(|| DEFAULT_RECONCILE_EVERY.into());
+        let reconcile_every = app::backend::services::billing::parse_duration(&every_text)
+            .filter(|d| d.as_secs() >= 60)
+            .ok_or_else(|| err("PORTCULLIS_BILLING_RECONCILE_EVERY", format!("expected a duration of at least 1m such as 1d, 12h or 90m, got {every_text:?}")))?;
+        Ok(Some(StripeConfig { secret_key: Secret::new(key), webhook_secret: Secret::new(hook), api_base, grace, end_access, reconcile_every }))
     }
 
 }
@@ -89,6 +97,8 @@ mod tests {
         assert_eq!(bad(("PORTCULLIS_STRIPE_API_BASE", "ftp://x")), "PORTCULLIS_STRIPE_API_BASE");
         assert_eq!(bad(("PORTCULLIS_BILLING_GRACE", "a week")), "PORTCULLIS_BILLING_GRACE");
         assert_eq!(bad(("PORTCULLIS_BILLING_END_ACCESS", "never")), "PORTCULLIS_BILLING_END_ACCESS");
+        assert_eq!(bad(("PORTCULLIS_BILLING_RECONCILE_EVERY", "30s")), "PORTCULLIS_BILLING_RECONCILE_EVERY");
+        assert_eq!(env(&[KEY, HOOK]).stripe().unwrap().unwrap().reconcile_every, Duration::from_secs(86_400));
         let c = env(&[KEY, HOOK, ("PORTCULLIS_BILLING_GRACE", "36h"), ("PORTCULLIS_BILLING_END_ACCESS", "immediately")]).stripe().unwrap().unwrap();
         assert_eq!((c.grace, c.end_access), (Duration::from_secs(36 * 3600), EndAccess::Immediately));
     }

@@ -30,6 +30,7 @@ mod escaping;
 mod fleet;
 mod mail;
 mod notices;
+mod reconcile;
 mod hostile;
 mod http;
 mod keys;

@@ -2,7 +2,7 @@
 //! idempotency) and the Stripe ids kept on users, products and prices.
 
 use crate::backend::db::{Db, Tx};
-use crate::domain::order::{OrderMode, OrderStatus};
+use crate::domain::order::{OrderMode, OrderStatus, PaymentIssue, ReconcileCause};
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
@@ -24,6 +24,7 @@ pub struct OrderRow {
     pub past_due_since: Option<DateTime<Utc>>,
     pub cancel_at_period_end: bool,
     pub stripe_state_at: Option<DateTime<Utc>>,
+    pub payment_issue: Option<PaymentIssue>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Joined for display.
@@ -37,7 +38,7 @@ pub struct OrderRow {
 const SELECT: &str = "SELECT o.id, o.customer_id, o.product_id, o.price_id, o.mode, o.status, o.amount_cents, \
     o.currency, o.stripe_checkout_session_id, o.stripe_subscription_id, o.stripe_payment_intent_id, \
     o.entitlement_id, o.current_period_end, o.past_due_since, o.cancel_at_period_end, o.stripe_state_at, \
-    o.created_at, o.updated_at, p.name AS product_name, p.slug AS product_slug, pr.kind AS price_kind, \
+    o.payment_issue, o.created_at, o.updated_at, p.name AS product_name, p.slug AS product_slug, pr.kind AS price_kind, \
     pr.duration AS price_duration, e.ends_at AS entitlement_ends_at \
     FROM orders o JOIN products p ON p.id = o.product_id JOIN prices pr ON pr.id = o.price_id \
     LEFT JOIN entitlements e ON e.id = o.entitlement_id";
@@ -143,11 +144,13 @@ pub async fn find_in(tx: &mut Tx, key: Key<'_>) -> Result<Option<OrderRow>, sqlx
     on_tx!(tx, |conn| sqlx::query_as(&sql).bind(value).fetch_optional(conn).await)
 }
 
-/// Writes the Stripe-derived state of an order.
+/// Writes the Stripe-derived state of an order (and what it sells: a
+/// subscription can move to another price, even of another product).
 pub async fn update(tx: &mut Tx, o: &OrderRow, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let sql = "UPDATE orders SET status = $1, stripe_subscription_id = $2, stripe_payment_intent_id = $3, \
                entitlement_id = $4, current_period_end = $5, past_due_since = $6, cancel_at_period_end = $7, \
-               stripe_state_at = $8, updated_at = $9 WHERE id = $10";
+               stripe_state_at = $8, updated_at = $9, payment_issue = $10, product_id = $11, price_id = $12, \
+               amount_cents = $13, currency = $14 WHERE id = $15";
     on_tx!(tx, |conn| sqlx::query(sql)
         .bind(&o.status)
         .bind(&o.stripe_subscription_id)
@@ -158,10 +161,79 @@ pub async fn update(tx: &mut Tx, o: &OrderRow, now: DateTime<Utc>) -> Result<(),
         .bind(o.cancel_at_period_end)
         .bind(o.stripe_state_at)
         .bind(now)
+        .bind(o.payment_issue)
+        .bind(o.product_id)
+        .bind(o.price_id)
+        .bind(o.amount_cents)
+        .bind(&o.currency)
         .bind(o.id)
         .execute(conn)
         .await
         .map(|_| ()))
+}
+
+/// The orders a reconciliation re-reads: every order still waiting for
+/// payment or giving access (pending, live subscriptions, paid purchases,
+/// open disputes), and with `since` also every order made or changed
+/// since then, whatever its state. Oldest first, at most `limit`.
+pub async fn to_reconcile(db: &Db, since: Option<DateTime<Utc>>, after_id: i64, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let sql = format!(
+        "{SELECT} WHERE o.id > $1 AND (o.status IN ('pending', 'active', 'past_due', 'unpaid', 'paused', 'paid') \
+         OR o.payment_issue = 'disputed' OR ($2 IS NOT NULL AND (o.created_at >= $2 OR o.updated_at >= $2))) \
+         ORDER BY o.id LIMIT $3"
+    );
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(after_id).bind(since).bind(limit).fetch_all(pool).await)
+}
+
+/// Reads one order inside the transaction that will change it.
+pub async fn by_id_in(tx: &mut Tx, id: i64) -> Result<Option<OrderRow>, sqlx::Error> {
+    let sql = format!("{SELECT} WHERE o.id = $1");
+    on_tx!(tx, |conn| sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)
+}
+
+/// One run of the reconciliation with Stripe.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ReconcileRow {
+    pub id: i64,
+    pub cause: ReconcileCause,
+    pub since: Option<DateTime<Utc>>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub checked: i64,
+    pub repaired: i64,
+    pub failed: i64,
+    pub error: Option<String>,
+}
+
+pub async fn start_reconcile(db: &Db, cause: ReconcileCause, since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+    let sql = "INSERT INTO billing_reconciliations (cause, since, started_at) VALUES ($1, $2, $3) RETURNING id";
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(cause).bind(since).bind(now).fetch_one(pool).await)
+}
+
+pub async fn finish_reconcile(db: &Db, run: &ReconcileRow) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE billing_reconciliations SET finished_at = $1, checked = $2, repaired = $3, failed = $4, error = $5 \
+               WHERE id = $6";
+    on_db!(db, |pool| sqlx::query(sql)
+        .bind(run.finished_at)
+        .bind(run.checked)
+        .bind(run.repaired)
+        .bind(run.failed)
+        .bind(&run.error)
+        .bind(run.id)
+        .execute(pool)
+        .await
+        .map(|_| ()))
+}
+
+/// The newest run (finished or not), and the newest that finished without
+/// an error.
+pub async fn last_reconcile(db: &Db, finished_cleanly: bool) -> Result<Option<ReconcileRow>, sqlx::Error> {
+    let filter = if finished_cleanly { "WHERE finished_at IS NOT NULL AND error IS NULL" } else { "" };
+    let sql = format!(
+        "SELECT id, cause, since, started_at, finished_at, checked, repaired, failed, error \
+         FROM billing_reconciliations {filter} ORDER BY id DESC LIMIT 1"
+    );
+    on_db!(db, |pool| sqlx::query_as(&sql).fetch_optional(pool).await)
 }
 
 /// Serialises webhook transactions: on PostgreSQL a transaction-scoped

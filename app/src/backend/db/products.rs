@@ -168,6 +168,12 @@ pub async fn price_in(tx: &mut Tx, id: i64) -> Result<Option<PriceRow>, sqlx::Er
     on_tx!(tx, |conn| sqlx::query_as(&sql).bind(id).fetch_optional(conn).await)
 }
 
+/// The price Stripe knows by this id (a subscription moved to another price).
+pub async fn price_by_stripe_id_in(tx: &mut Tx, stripe_price_id: &str) -> Result<Option<PriceRow>, sqlx::Error> {
+    let sql = format!("SELECT {PRICE_COLUMNS} FROM prices WHERE stripe_price_id = $1");
+    on_tx!(tx, |conn| sqlx::query_as(&sql).bind(stripe_price_id).fetch_optional(conn).await)
+}
+
 /// Prices of a product (or of all products), oldest first.
 pub async fn prices(db: &Db, product_id: Option<i64>, only_active: bool) -> Result<Vec<PriceRow>, sqlx::Error> {
     let sql = format!(

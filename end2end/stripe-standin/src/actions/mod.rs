@@ -1,6 +1,7 @@
 //! What happens to the state when a buyer pays, a period renews, a payment
-//! fails, a subscription is canceled or a charge refunded. Shared by the
-//! hosted pages, the test controls, the API and the Rust [`crate::Controls`].
+//! fails, a subscription changes plan or is canceled, a charge is refunded
+//! or disputed. Shared by the hosted pages, the test controls, the API and
+//! the Rust [`crate::Controls`].
 
 use serde_json::{Map, Value};
 
@@ -10,8 +11,12 @@ use crate::records::{new_customer, new_invoice, new_payment};
 use crate::state::{add_interval, new_id, now, Refund, Session, Shared, Store, Subscription};
 use crate::webhooks::Batch;
 
+mod disputes;
 mod subscriptions;
+mod switch;
+pub use disputes::*;
 pub use subscriptions::*;
+pub use switch::*;
 
 /// Runs `f` under the lock; queues the events it emitted and wakes delivery.
 pub fn act<T>(
@@ -203,6 +208,21 @@ pub fn expire_session(
     Ok(())
 }
 
+/// The intent's charge, if it succeeded (else a Stripe-shaped error saying
+/// there is nothing to `verb`).
+pub(crate) fn succeeded_charge(store: &Store, pi_id: &str, verb: &str) -> Result<String, ApiError> {
+    let pi = store
+        .payment_intents
+        .get(pi_id)
+        .ok_or_else(|| ApiError::no_such("payment_intent", pi_id, None))?;
+    pi.latest_charge.clone().filter(|_| pi.status == "succeeded").ok_or_else(|| {
+        ApiError::invalid(
+            format!("This PaymentIntent ({pi_id}) does not have a successful charge to {verb}."),
+            Some("payment_intent"),
+        )
+    })
+}
+
 /// Refunds a payment intent's charge (all of what is left, or `amount`).
 /// Returns the charge id and the refund id.
 pub fn refund(
@@ -212,20 +232,21 @@ pub fn refund(
     pi_id: &str,
     amount: Option<i64>,
 ) -> Result<(String, String), ApiError> {
-    let pi = store
-        .payment_intents
-        .get(pi_id)
-        .ok_or_else(|| ApiError::no_such("payment_intent", pi_id, None))?;
-    let Some(charge_id) = pi
-        .latest_charge
-        .clone()
-        .filter(|_| pi.status == "succeeded")
-    else {
-        return Err(ApiError::invalid(
-            format!("This PaymentIntent ({pi_id}) does not have a successful charge to refund."),
-            Some("payment_intent"),
-        ));
-    };
+    let charge_id = succeeded_charge(store, pi_id, "refund")?;
+    // A charge with a dispute open or lost cannot be refunded (won: it can).
+    let charged_back = store
+        .disputes
+        .values()
+        .any(|d| d.charge == charge_id && d.status != "won");
+    if charged_back {
+        return Err(ApiError {
+            code: Some("charge_disputed"),
+            ..ApiError::invalid(
+                format!("Charge {charge_id} has been charged back; it cannot be refunded."),
+                None,
+            )
+        });
+    }
     let charge = store
         .charges
         .get_mut(&charge_id)

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{changed, invoice_json, sub_json};
 use crate::error::ApiError;
-use crate::records::{new_invoice, succeed_intent};
+use crate::records::{new_invoice, pay_invoice_intent};
 use crate::state::{add_interval, now, Invoice, Store, Subscription};
 use crate::webhooks::Batch;
 
@@ -102,12 +102,9 @@ pub fn pay_open_invoice(store: &mut Store, batch: &mut Batch, id: &str) -> Resul
             None,
         ));
     };
-    let Some(inv) = store.invoices.get(&invoice_id) else {
-        return Err(ApiError::no_such("invoice", &invoice_id, None));
-    };
     // The invoice's own payment intent now succeeds, with a new charge.
-    if let Some(pi_id) = inv.payment_intent.clone() {
-        succeed_intent(store, &pi_id);
+    if pay_invoice_intent(store, &invoice_id).is_none() {
+        return Err(ApiError::no_such("invoice", &invoice_id, None));
     }
     if let Some(inv) = store.invoices.get_mut(&invoice_id) {
         inv.status = "paid".into();

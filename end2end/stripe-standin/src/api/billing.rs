@@ -7,6 +7,7 @@ use axum::response::Response;
 use super::{boolean, int, reply, write, AppState};
 use crate::actions::{self, act};
 use crate::error::ApiError;
+use crate::form::Params;
 use crate::objects;
 use crate::state::now;
 
@@ -21,7 +22,49 @@ pub async fn get_subscription(State(shared): State<AppState>, Path(id): Path<Str
     )
 }
 
-/// `POST /v1/subscriptions/{id}`: `cancel_at_period_end` (both ways) and `metadata`.
+/// `items[0]` of an update: the subscription's item, a new price, a new quantity.
+struct ItemChange<'a> {
+    id: &'a str,
+    price: Option<&'a str>,
+    quantity: Option<i64>,
+}
+
+/// `items[0][id]` with `items[0][price]` and/or `items[0][quantity]` (one item only).
+fn item_change<'a>(p: &Params<'a>) -> Result<Option<ItemChange<'a>>, ApiError> {
+    let Some(items) = p.get("items") else {
+        return Ok(None);
+    };
+    if items.as_array().map_or(0, Vec::len) != 1 {
+        return Err(ApiError::bad_param(
+            "items",
+            "The stand-in supports one item per subscription: pass `items[0][id]`.",
+        ));
+    }
+    let id = p.str("items.0.id").ok_or_else(|| {
+        ApiError::bad_param(
+            "items[0][id]",
+            "The stand-in supports one item per subscription: pass the subscription's item as \
+             `items[0][id]`.",
+        )
+    })?;
+    let quantity = int(p, "items.0.quantity")?;
+    if quantity.is_some_and(|q| q < 1) {
+        return Err(ApiError::bad_param(
+            "items[0][quantity]",
+            "Quantity must be at least 1.",
+        ));
+    }
+    Ok(Some(ItemChange {
+        id,
+        price: p.str("items.0.price"),
+        quantity,
+    }))
+}
+
+/// `POST /v1/subscriptions/{id}`: `cancel_at_period_end` (both ways),
+/// `metadata`, and a plan change (`items[0][id]` with `items[0][price]`
+/// and/or `items[0][quantity]`; `proration_behavior` accepted, no
+/// prorations made).
 pub async fn update_subscription(
     State(shared): State<AppState>,
     Path(id): Path<String>,
@@ -36,9 +79,31 @@ pub async fn update_subscription(
         |p, request| {
             let cancel_at_period_end = boolean(p, "cancel_at_period_end")?;
             let metadata = p.metadata_update("metadata");
+            let change = item_change(p)?;
+            if let Some(b) = p
+                .str("proration_behavior")
+                .filter(|b| !actions::PRORATION_BEHAVIORS.contains(b))
+            {
+                return Err(ApiError::bad_param(
+                    "proration_behavior",
+                    format!(
+                        "Invalid proration_behavior: must be one of always_invoice, \
+                         create_prorations, or none (not `{b}`)."
+                    ),
+                ));
+            }
             act(&shared, request, |store, batch| {
                 let before = actions::sub_json(store, &id);
+                if let Some(change) = &change {
+                    actions::check_item(store, &id, change.id, "items[0][id]")?;
+                    if let Some(price) = change.price {
+                        actions::check_price(store, &id, price, "items[0][price]")?;
+                    }
+                }
                 let sub = actions::live_sub(store, &id)?;
+                if let Some(change) = &change {
+                    actions::set_item(sub, change.price, change.quantity);
+                }
                 match cancel_at_period_end {
                     Some(true) if !sub.cancel_at_period_end => {
                         sub.cancel_at_period_end = true;

@@ -5,7 +5,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::Value;
 
-use super::{int, query, reply, required, write, AppState};
+use super::{int, limit, page, query, reply, required, write, AppState};
 use crate::actions::{self, act};
 use crate::error::ApiError;
 use crate::form::Params;
@@ -164,13 +164,7 @@ pub async fn list_sessions(State(shared): State<AppState>, RawQuery(raw): RawQue
     let result = (|| {
         let q = query(raw.as_deref())?;
         let p = Params(&q);
-        let limit = int(&p, "limit")?.unwrap_or(10);
-        if !(1..=100).contains(&limit) {
-            return Err(ApiError::bad_param(
-                "limit",
-                "This value must be between 1 and 100.",
-            ));
-        }
+        let limit = limit(&p)?;
         let store = shared.lock();
         let mut found: Vec<&Session> = store
             .sessions
@@ -190,16 +184,11 @@ pub async fn list_sessions(State(shared): State<AppState>, RawQuery(raw): RawQue
             .filter(|s| p.str("status").is_none_or(|v| s.status == v))
             .collect();
         found.sort_by_key(|s| std::cmp::Reverse(s.seq));
-        let limit = usize::try_from(limit).unwrap_or(10);
-        let has_more = found.len() > limit;
-        let data = found
+        let found = found
             .into_iter()
-            .take(limit)
             .map(|s| objects::checkout_session(&store, &shared.public_base, s))
             .collect();
-        let mut list = objects::list("/v1/checkout/sessions", data);
-        list["has_more"] = Value::Bool(has_more);
-        Ok(list)
+        Ok(page("/v1/checkout/sessions", found, limit))
     })();
     reply(result)
 }

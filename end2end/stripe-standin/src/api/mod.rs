@@ -4,6 +4,8 @@
 mod billing;
 mod catalogue;
 mod checkout;
+mod disputes;
+mod invoice_payments;
 
 use std::sync::Arc;
 
@@ -64,9 +66,19 @@ pub fn router(shared: AppState) -> Router<AppState> {
                 .delete(billing::cancel_subscription),
         )
         .route("/v1/invoices/{id}", get(billing::get_invoice))
+        .route(
+            "/v1/invoice_payments",
+            get(invoice_payments::list_invoice_payments),
+        )
+        .route(
+            "/v1/invoice_payments/{id}",
+            get(invoice_payments::get_invoice_payment),
+        )
         .route("/v1/payment_intents/{id}", get(billing::get_payment_intent))
         .route("/v1/charges/{id}", get(billing::get_charge))
         .route("/v1/refunds", post(billing::create_refund))
+        .route("/v1/disputes", get(disputes::list_disputes))
+        .route("/v1/disputes/{id}", get(disputes::get_dispute))
         .route("/v1/{*rest}", axum::routing::any(unknown))
         .layer(middleware::from_fn_with_state(shared, authenticate))
 }
@@ -126,6 +138,28 @@ pub fn reply(result: Result<Value, ApiError>) -> Response {
 /// Parses a query string like a form body.
 pub fn query(raw: Option<&str>) -> Result<Value, ApiError> {
     form::parse(raw.unwrap_or("")).map_err(|m| ApiError::invalid(m, None))
+}
+
+/// `limit` of a list call: 1 to 100, default 10.
+pub fn limit(p: &Params<'_>) -> Result<usize, ApiError> {
+    let limit = int(p, "limit")?.unwrap_or(10);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_param(
+            "limit",
+            "This value must be between 1 and 100.",
+        ));
+    }
+    Ok(usize::try_from(limit).unwrap_or(10))
+}
+
+/// A list object of the first `limit` of `found` (already newest first);
+/// `has_more` tells whether some were left off (no cursors).
+pub fn page(url: &str, found: Vec<Value>, limit: usize) -> Value {
+    let has_more = found.len() > limit;
+    let data = found.into_iter().take(limit).collect();
+    let mut list = crate::objects::list(url, data);
+    list["has_more"] = Value::Bool(has_more);
+    list
 }
 
 /// A write: parses the form, replays an `Idempotency-Key` it has seen with

@@ -1,5 +1,5 @@
 //! Test controls: what a test does to move the world (the buyer pays, a
-//! renewal fails, a refund happens) — as Rust calls ([`Controls`]) and as
+//! renewal fails, a refund or a chargeback happens) — as Rust calls ([`Controls`]) and as
 //! JSON routes under `/test/` (no auth, loopback only).
 
 use std::sync::Arc;
@@ -90,7 +90,9 @@ impl Controls {
         }))
     }
 
-    /// `{subscription, invoices}` (invoices oldest first).
+    /// `{subscription, invoices, payments}`, oldest first; each payment is
+    /// `{invoice, payment_intent, charge}` (ids; `charge` null while the
+    /// invoice is unpaid), so a test can refund or dispute a given renewal.
     pub fn subscription(&self, id: &str) -> Result<Value, ApiError> {
         let store = self.shared.lock();
         if !store.subscriptions.contains_key(id) {
@@ -102,11 +104,32 @@ impl Controls {
             .filter(|i| i.subscription == id)
             .collect();
         invoices.sort_by_key(|i| i.seq);
+        let payments: Vec<Value> = invoices
+            .iter()
+            .map(|i| {
+                let pi = i
+                    .payment_intent
+                    .as_ref()
+                    .and_then(|pi| store.payment_intents.get(pi));
+                let charge = pi
+                    .filter(|pi| pi.status == "succeeded")
+                    .and_then(|pi| pi.latest_charge.clone());
+                json!({
+                    "invoice": i.id,
+                    "payment_intent": i.payment_intent,
+                    "charge": charge,
+                })
+            })
+            .collect();
         let invoices: Vec<Value> = invoices
             .into_iter()
             .map(|i| objects::invoice(&store, i))
             .collect();
-        Ok(json!({ "subscription": sub_json(&store, id), "invoices": invoices }))
+        Ok(json!({
+            "subscription": sub_json(&store, id),
+            "invoices": invoices,
+            "payments": payments,
+        }))
     }
 
     fn on_sub(
@@ -148,6 +171,35 @@ impl Controls {
     pub fn cancel(&self, id: &str, at_period_end: bool) -> Result<Value, ApiError> {
         self.on_sub(id, |store, batch| {
             actions::cancel(store, batch, id, at_period_end)
+        })
+    }
+
+    /// Moves the subscription's item to another active recurring price in
+    /// its currency (the period kept, no prorations;
+    /// `customer.subscription.updated`). Answers the subscription.
+    pub fn switch_price(&self, id: &str, price: &str) -> Result<Value, ApiError> {
+        self.on_sub(id, |store, batch| {
+            actions::switch_price(store, batch, id, price, "price")
+        })
+    }
+
+    /// The buyer's bank disputes the intent's latest charge (`needs_response`;
+    /// `charge.dispute.created`, `charge.dispute.funds_withdrawn`). Answers
+    /// the dispute.
+    pub fn dispute_payment_intent(&self, id: &str) -> Result<Value, ApiError> {
+        act(&self.shared, (None, None), |store, batch| {
+            let dispute = actions::dispute_payment_intent(store, batch, id)?;
+            Ok(actions::dispute_json(store, &dispute))
+        })
+    }
+
+    /// Closes an open dispute `won` (`charge.dispute.funds_reinstated`, then
+    /// `charge.dispute.closed`) or `lost` (`charge.dispute.closed`). Answers
+    /// the dispute; a closed one is a 400.
+    pub fn close_dispute(&self, id: &str, won: bool) -> Result<Value, ApiError> {
+        act(&self.shared, (None, None), |store, batch| {
+            actions::close_dispute(store, batch, id, won)?;
+            Ok(actions::dispute_json(store, id))
         })
     }
 

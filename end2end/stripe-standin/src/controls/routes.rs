@@ -33,7 +33,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/test/subscriptions/{id}/mark_unpaid", post(mark_unpaid))
         .route("/test/subscriptions/{id}/cancel", post(cancel))
+        .route("/test/subscriptions/{id}/switch", post(switch))
         .route("/test/payment_intents/{id}/refund", post(refund))
+        .route("/test/payment_intents/{id}/dispute", post(dispute))
+        .route("/test/disputes/{id}/close", post(close_dispute))
         .route("/test/webhooks", get(get_webhooks).post(set_webhooks))
         .route("/test/webhooks/flush", post(flush))
         .route("/test/events", get(events))
@@ -98,27 +101,51 @@ async fn mark_unpaid(State(s): State<AppState>, Path(id): Path<String>) -> Respo
     answer(controls(s).mark_unpaid(&id))
 }
 
-/// `at_period_end` from a JSON body, a form body or the query (default false).
-fn at_period_end(raw: Option<&str>, body: &str) -> Result<bool, ApiError> {
-    let bad = |m: String| ApiError::bad_param("at_period_end", m);
+/// `name` from a JSON body, else a form body, else the query (a form's
+/// value is a string). `None` when absent, null or empty.
+fn param(raw: Option<&str>, body: &str, name: &str) -> Result<Option<Value>, ApiError> {
+    let bad = |m: String| ApiError::bad_param(name, m);
     let trimmed = body.trim();
     if trimmed.starts_with('{') {
         let value: Value = serde_json::from_str(trimmed).map_err(|e| bad(e.to_string()))?;
-        return match value.get("at_period_end") {
-            None | Some(Value::Null) => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(Value::String(s)) if s == "true" => Ok(true),
-            Some(Value::String(s)) if s == "false" => Ok(false),
-            Some(other) => Err(bad(format!("Invalid boolean: {other}"))),
-        };
+        return Ok(value
+            .get(name)
+            .filter(|v| !v.is_null() && v.as_str() != Some(""))
+            .cloned());
     }
     for source in [trimmed, raw.unwrap_or("")] {
         let parsed = form::parse(source).map_err(bad)?;
-        if let Some(v) = Params(&parsed).bool("at_period_end").map_err(bad)? {
-            return Ok(v);
+        if let Some(v) = Params(&parsed).str(name) {
+            return Ok(Some(Value::from(v)));
         }
     }
-    Ok(false)
+    Ok(None)
+}
+
+/// A required string parameter (see [`param`]).
+fn text(raw: Option<&str>, body: &str, name: &str) -> Result<String, ApiError> {
+    match param(raw, body, name)? {
+        Some(Value::String(s)) => Ok(s),
+        None => Err(ApiError::missing_param(name)),
+        Some(other) => Err(ApiError::bad_param(
+            name,
+            format!("Invalid string: {other}"),
+        )),
+    }
+}
+
+/// `at_period_end` (see [`param`]; default false).
+fn at_period_end(raw: Option<&str>, body: &str) -> Result<bool, ApiError> {
+    match param(raw, body, "at_period_end")? {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(Value::String(s)) if s == "true" => Ok(true),
+        Some(Value::String(s)) if s == "false" => Ok(false),
+        Some(other) => Err(ApiError::bad_param(
+            "at_period_end",
+            format!("Invalid boolean: {other}"),
+        )),
+    }
 }
 
 async fn cancel(
@@ -132,6 +159,41 @@ async fn cancel(
 
 async fn refund(State(s): State<AppState>, Path(id): Path<String>) -> Response {
     answer(controls(s).refund_payment_intent(&id))
+}
+
+/// `price` from a JSON body, a form body or the query.
+async fn switch(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: String,
+) -> Response {
+    answer(
+        text(raw.as_deref(), &body, "price")
+            .and_then(|price| controls(s).switch_price(&id, &price)),
+    )
+}
+
+async fn dispute(State(s): State<AppState>, Path(id): Path<String>) -> Response {
+    answer(controls(s).dispute_payment_intent(&id))
+}
+
+/// `outcome=won|lost` from a JSON body, a form body or the query.
+async fn close_dispute(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: String,
+) -> Response {
+    let won = text(raw.as_deref(), &body, "outcome").and_then(|o| match o.as_str() {
+        "won" => Ok(true),
+        "lost" => Ok(false),
+        _ => Err(ApiError::bad_param(
+            "outcome",
+            format!("Invalid outcome: must be won or lost (not `{o}`)."),
+        )),
+    });
+    answer(won.and_then(|won| controls(s).close_dispute(&id, won)))
 }
 
 async fn get_webhooks(State(s): State<AppState>) -> Response {

@@ -1,4 +1,5 @@
-//! `subscription` (with its `subscription_item`) and `invoice` (with its `line_item`).
+//! `subscription` (with its `subscription_item`), `invoice` (with its
+//! `line_item`) and the invoice's default `invoice_payment`.
 
 use serde_json::{json, Value};
 
@@ -248,5 +249,31 @@ pub fn invoice(store: &Store, inv: &Invoice) -> Value {
         "total_pretax_credit_amounts": [],
         "total_taxes": [],
         "webhooks_delivered_at": inv.created,
+    })
+}
+
+/// The invoice's default payment: `open` until the invoice is paid.
+pub fn invoice_payment(inv: &Invoice) -> Value {
+    let paid = inv.status == "paid";
+    let mut payment = json!({ "type": "payment_intent" });
+    if let Some(pi) = &inv.payment_intent {
+        payment["payment_intent"] = json!(pi);
+    }
+    json!({
+        "id": inv.payment_id,
+        "object": "invoice_payment",
+        "amount_paid": paid.then_some(inv.amount),
+        "amount_requested": inv.amount,
+        "created": inv.created,
+        "currency": inv.currency,
+        "invoice": inv.id,
+        "is_default": true,
+        "livemode": false,
+        "payment": payment,
+        "status": if paid { "paid" } else { "open" },
+        "status_transitions": {
+            "canceled_at": null,
+            "paid_at": inv.paid_at,
+        },
     })
 }

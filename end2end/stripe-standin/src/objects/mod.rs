@@ -4,10 +4,12 @@
 
 mod billing;
 mod checkout;
+mod disputes;
 mod payments;
 
-pub use billing::{invoice, subscription};
+pub use billing::{invoice, invoice_payment, subscription};
 pub use checkout::{checkout_session, portal_session};
+pub use disputes::dispute;
 pub use payments::{charge, payment_intent, refund};
 
 use serde_json::{json, Value};

@@ -111,7 +111,7 @@ pub fn charge(public_base: &str, c: &Charge) -> Value {
         "currency": c.currency,
         "customer": c.customer,
         "description": c.description,
-        "disputed": false,
+        "disputed": c.disputed,
         "failure_balance_transaction": null,
         "failure_code": null,
         "failure_message": null,

@@ -3,8 +3,11 @@
 //! own types and checked against the fixtures' top-level keys (`support`).
 
 mod api;
+mod disputes;
+mod invoice_payments;
 mod lifecycle;
 mod payment;
+mod plans;
 mod shapes;
 mod support;
 mod webhooks;

@@ -184,6 +184,58 @@ impl World {
         body
     }
 
+    /// A `/test/` control that must fail: (status, its `error`), checked as a
+    /// Stripe error. `json`: a JSON body; `form`: a form body.
+    pub async fn control_err(
+        &self,
+        path: &str,
+        json: Option<Value>,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut request = self.http.post(self.url(path));
+        if let Some(json) = json {
+            request = request.json(&json);
+        } else if !form.is_empty() {
+            request = request.form(form);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        check_body(&body);
+        let body: Value = serde_json::from_str(&body).unwrap();
+        assert!(body["error"]["message"].is_string(), "POST {path}: {body}");
+        (status, body["error"].clone())
+    }
+
+    /// An API call that must fail: (status, its `error`).
+    pub async fn api_err(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let (status, body) = self.call(method, path, form, None).await;
+        assert!(body["error"]["message"].is_string(), "{path}: {body}");
+        (status, body["error"].clone())
+    }
+
+    /// A paid monthly subscription (20.00 USD): (customer, price, subscription).
+    pub async fn paid_subscription(&self) -> (String, String, String) {
+        let (customer, price, session) = crate::lifecycle::subscription_session(
+            self,
+            stripe_product::price::CreatePriceRecurringInterval::Month,
+        )
+        .await;
+        let paid = self
+            .standin
+            .controls()
+            .pay_checkout_session(&session)
+            .unwrap();
+        check_tree(&paid);
+        let sub = paid["subscription"].as_str().unwrap().to_string();
+        (customer, price, sub)
+    }
+
     pub async fn control_get(&self, path: &str) -> Value {
         let body: Value = self
             .http
@@ -256,6 +308,10 @@ pub fn verify_delivery(d: &Delivery) -> Value {
         ("invoice.paid", O::InvoicePaid(i)) => i.id.unwrap().to_string(),
         ("invoice.payment_failed", O::InvoicePaymentFailed(i)) => i.id.unwrap().to_string(),
         ("charge.refunded", O::ChargeRefunded(c)) => c.id.to_string(),
+        ("charge.dispute.created", O::ChargeDisputeCreated(d)) => d.id.to_string(),
+        ("charge.dispute.funds_withdrawn", O::ChargeDisputeFundsWithdrawn(d)) => d.id.to_string(),
+        ("charge.dispute.funds_reinstated", O::ChargeDisputeFundsReinstated(d)) => d.id.to_string(),
+        ("charge.dispute.closed", O::ChargeDisputeClosed(d)) => d.id.to_string(),
         (kind, other) => panic!("{kind}: unexpected variant {other:?}"),
     };
     assert_eq!(typed_id, object_id);
@@ -336,8 +392,15 @@ fn check_object(kind: &str, v: &Value) {
     match kind {
         "list" => {
             let data = v["data"].as_array().unwrap();
-            if data.iter().all(|d| d["object"] == "checkout.session") {
+            let all = |kind: &str| data.iter().all(|d| d["object"] == kind);
+            if all("checkout.session") {
                 let _: stripe_types::List<stripe_shared::CheckoutSession> = decode(&body, "list");
+            }
+            if all("dispute") {
+                let _: stripe_types::List<stripe_shared::Dispute> = decode(&body, "list");
+            }
+            if all("invoice_payment") {
+                let _: stripe_types::List<stripe_shared::InvoicePayment> = decode(&body, "list");
             }
             data.iter().for_each(check_tree);
             return;
@@ -366,6 +429,12 @@ fn check_object(kind: &str, v: &Value) {
         }
         "refund" => {
             decode::<stripe_shared::Refund>(&body, kind);
+        }
+        "dispute" => {
+            decode::<stripe_shared::Dispute>(&body, kind);
+        }
+        "invoice_payment" => {
+            decode::<stripe_shared::InvoicePayment>(&body, kind);
         }
         "charge" => {
             let _: stripe_shared::Charge = decode(&body, kind);

@@ -41,6 +41,18 @@ pub fn event_body(e: &Value) -> String {
     }
 }
 
+/// The portal's Stripe settings against the stand-in at `api_base`.
+pub fn stripe_config(api_base: &str) -> StripeConfig {
+    StripeConfig {
+        secret_key: Secret::new(KEY),
+        webhook_secret: Secret::new(WHSEC),
+        api_base: api_base.to_owned(),
+        grace: Duration::from_secs(3 * 86_400),
+        end_access: EndAccess::PeriodEnd,
+        reconcile_every: Duration::from_secs(86_400),
+    }
+}
+
 impl Shop {
     pub async fn open(backend: Backend) -> Self {
         let standin = stripe_standin::spawn(stripe_standin::Config {
@@ -50,17 +62,52 @@ impl Shop {
         })
         .await
         .expect("stand-in starts");
-        let stripe = StripeConfig {
-            secret_key: Secret::new(KEY),
-            webhook_secret: Secret::new(WHSEC),
-            api_base: standin.base_url.clone(),
-            grace: Duration::from_secs(3 * 86_400),
-            end_access: EndAccess::PeriodEnd,
-        };
+        let stripe = stripe_config(&standin.base_url);
         let app = TestApp::spawn_with(backend, Options { stripe: Some(stripe), ..Options::default() }).await;
         let shop = Self { app, standin, http: Client::new() };
         shop.standin_post("test/webhooks", json!({ "url": shop.app.url("/stripe/webhook") })).await;
+        // The reconciliation job's first run (at start, with nothing to
+        // read) is over before a test makes orders; the next is a day away.
+        let waited = std::time::Instant::now();
+        while app::backend::db::orders::last_reconcile(&shop.app.db, true).await.unwrap().is_none() {
+            assert!(waited.elapsed() < Duration::from_secs(20), "the reconciliation job never ran");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         shop
+    }
+
+    /// Runs a reconciliation as the command line does.
+    pub async fn reconcile(&self, since: Option<chrono::DateTime<chrono::Utc>>) -> app::backend::db::orders::ReconcileRow {
+        let billing = server::startup::billing_from(
+            &stripe_config(&self.standin.base_url),
+            &url::Url::parse(&self.app.base).unwrap(),
+        )
+        .unwrap();
+        app::backend::services::billing::reconcile::run(
+            &billing,
+            &self.app.db,
+            app::domain::order::ReconcileCause::Cli,
+            since,
+            app::backend::services::audit::Actor::Cli,
+            &Default::default(),
+        )
+        .await
+        .expect("reconciliation runs")
+    }
+
+    /// A second published product, on acme/other, with a monthly price:
+    /// (product id, monthly price id).
+    pub async fn other_product(&self) -> (i64, i64) {
+        let (admin, _) = self.app.logged_in(Role::Admin).await;
+        let p = json(self.app.call(&admin, "admin/save_product", &[("name", "Acme Other"), ("repositories", "acme/other")]).await).await;
+        let id = p["id"].as_i64().expect("product id");
+        let form = [("product_id", id.to_string()), ("kind", "monthly".into()), ("amount", "99".into()), ("currency", "usd".into()), ("duration", String::new())];
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let v = json(self.app.call(&admin, "admin/add_price", &form).await).await;
+        let monthly = v["prices"].as_array().expect("prices").last().expect("a price")["id"].as_i64().expect("price id");
+        let published = json(self.app.call(&admin, "admin/product_status", &[("id", &id.to_string()), ("status", "published")]).await).await;
+        assert!(published["slug"].is_string(), "{published}");
+        (id, monthly)
     }
 
     pub async fn standin_post(&self, path: &str, body: Value) -> Value {
@@ -73,6 +120,15 @@ impl Shop {
 
     pub async fn standin_get(&self, path: &str) -> Value {
         json(self.http.get(format!("{}{path}", self.standin.base_url)).send().await.expect("stand-in answers")).await
+    }
+
+    /// POSTs a form to the stand-in's Stripe API (as the portal's key).
+    pub async fn http_form(&self, path: &str, form: &[(&str, &str)]) -> Value {
+        let res = self.http.post(format!("{}{path}", self.standin.base_url)).bearer_auth(KEY).form(form).send().await.expect("stand-in answers");
+        let status = res.status();
+        let v = json(res).await;
+        assert!(status.is_success(), "stand-in {path}: {status} {v}");
+        v
     }
 
     /// Reads an object through the stand-in's Stripe API (as the portal's key).

@@ -219,6 +219,7 @@ pub fn order_view(o: OrderRow) -> OrderView {
         next_renewal: if renews { o.current_period_end.map(rfc3339) } else { None },
         access_until: o.entitlement_ends_at.map(rfc3339),
         entitlement_id: o.entitlement_id,
+        payment_issue: o.payment_issue,
     }
 }
 

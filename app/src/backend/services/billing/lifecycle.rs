@@ -12,7 +12,7 @@ use crate::backend::db::orders::OrderRow;
 use crate::backend::db::Tx;
 use crate::backend::web::RequestMeta;
 use crate::domain::access::{EntitlementSource, EntitlementStatus};
-use crate::domain::order::OrderStatus;
+use crate::domain::order::{OrderStatus, PaymentIssue};
 use chrono::{DateTime, Duration, Utc};
 use stripe_shared::SubscriptionStatus;
 use serde_json::{json, Value};
@@ -29,12 +29,33 @@ pub struct SubscriptionState {
     pub cancel_at_period_end: bool,
     /// When it was canceled or ended, if it was.
     pub ended_at: Option<DateTime<Utc>>,
+    /// When Stripe was asked.
+    pub read_at: DateTime<Utc>,
 }
 
 /// The suspension reasons billing sets; any other suspension is a vendor's
 /// decision, which a webhook never lifts.
 pub const UNPAID: &str = "payment failed: the subscription is unpaid";
 pub const PAUSED: &str = "the subscription is paused";
+pub const DISPUTED: &str = "the payment is disputed with your bank";
+pub const REFUNDED: &str = "the payment was refunded";
+pub const DISPUTE_LOST: &str = "the payment was reversed after a dispute";
+pub const SWITCHED: &str = "the subscription moved to another product";
+
+/// Is this suspension billing's own (so billing may lift it)? Any other is
+/// a vendor's decision.
+pub fn suspended_by_billing(reason: Option<&str>) -> bool {
+    matches!(reason, Some(UNPAID | PAUSED | DISPUTED))
+}
+
+/// Why access ended or paused, in the customer's words, for a payment issue.
+pub fn issue_reason(issue: PaymentIssue) -> &'static str {
+    match issue {
+        PaymentIssue::Refunded => REFUNDED,
+        PaymentIssue::Disputed => DISPUTED,
+        PaymentIssue::DisputeLost => DISPUTE_LOST,
+    }
+}
 
 /// How long past its period end a live subscription keeps access while the
 /// renewal's webhook is on its way.
@@ -58,8 +79,38 @@ pub struct Desired {
 ///   a grace period already running is honoured;
 /// - canceled: ended at once or at the end of the paid period, per setting
 ///   (a period whose renewal was never paid is not a paid period);
-/// - paused: suspended; incomplete / incomplete_expired: no access at all.
-pub fn desired(s: &SubscriptionState, past_due_since: Option<DateTime<Utc>>, settings: &BillingSettings) -> Option<Desired> {
+/// - paused: suspended; incomplete / incomplete_expired: no access at all;
+///
+/// and then the payment of the current period (`issue`): while it is
+/// disputed, suspended; refunded in full or the dispute lost, the period it
+/// paid for is not paid (access ends at its start).
+pub fn desired(s: &SubscriptionState, past_due_since: Option<DateTime<Utc>>, issue: Option<PaymentIssue>, settings: &BillingSettings) -> Option<Desired> {
+    let want = by_status(s, past_due_since, settings)?;
+    Some(match issue {
+        None => want,
+        Some(PaymentIssue::Disputed) => Desired { status: EntitlementStatus::Suspended, reason: Some(DISPUTED.into()), ..want },
+        Some(reversed) => Desired {
+            status: EntitlementStatus::Active,
+            // Its start, and never later than now (a period cannot start later).
+            ends_at: Some(want.ends_at.map_or(s.period_start, |e| e.min(s.period_start)).min(s.read_at)),
+            grace_until: None,
+            reason: Some(issue_reason(reversed).into()),
+        },
+    })
+}
+
+/// A one-time purchase: its window, unless its payment is disputed
+/// (suspended while open) or went back (revoked, for good).
+pub fn desired_purchase(ends_at: Option<DateTime<Utc>>, issue: Option<PaymentIssue>) -> Desired {
+    let status = match issue {
+        None => EntitlementStatus::Active,
+        Some(PaymentIssue::Disputed) => EntitlementStatus::Suspended,
+        Some(_) => EntitlementStatus::Revoked,
+    };
+    Desired { status, ends_at, grace_until: None, reason: issue.map(|i| issue_reason(i).into()) }
+}
+
+fn by_status(s: &SubscriptionState, past_due_since: Option<DateTime<Utc>>, settings: &BillingSettings) -> Option<Desired> {
     let grace = Duration::from_std(settings.grace).unwrap_or_else(|_| Duration::days(7));
     let plus = |t: DateTime<Utc>, d: Duration| t.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC);
     let active = |ends_at, grace_until| Some(Desired { status: EntitlementStatus::Active, ends_at: Some(ends_at), grace_until, reason: None });
@@ -117,11 +168,42 @@ fn rfc3339(t: Option<DateTime<Utc>>) -> Value {
     t.map(crate::domain::time::rfc3339).into()
 }
 
-/// Why the webhook changed an entitlement: the Stripe event it acted on.
+/// Why billing changed something: a Stripe event, or a reconciliation run
+/// that re-read Stripe. Counts the audited changes it led to.
 pub struct Cause<'a> {
-    pub event_id: &'a str,
-    pub event_type: &'a str,
+    pub why: Why<'a>,
     pub meta: &'a RequestMeta,
+    pub changes: std::sync::atomic::AtomicU32,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Why<'a> {
+    Event { id: &'a str, kind: &'a str },
+    Reconciliation { run: i64 },
+}
+
+impl<'a> Cause<'a> {
+    pub fn new(why: Why<'a>, meta: &'a RequestMeta) -> Self {
+        Self { why, meta, changes: Default::default() }
+    }
+
+    /// How many audited changes were made so far.
+    pub fn changes(&self) -> u32 {
+        self.changes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Names the cause in an audit row's details.
+    pub fn describe(&self, map: &mut serde_json::Map<String, Value>) {
+        match self.why {
+            Why::Event { id, kind } => {
+                map.insert("stripe_event".into(), json!(id));
+                map.insert("stripe_event_type".into(), json!(kind));
+            }
+            Why::Reconciliation { run } => {
+                map.insert("reconciliation".into(), json!(run));
+            }
+        }
+    }
 }
 
 /// The actor of every change Stripe drives.
@@ -171,7 +253,7 @@ pub async fn apply(tx: &mut Tx, order: &mut OrderRow, want: &Desired, starts_at:
     after.ends_at = want.ends_at;
     after.grace_until = want.grace_until;
     after.suspended_reason = want.reason.clone();
-    let by_vendor = before.status == EntitlementStatus::Suspended && !matches!(before.suspended_reason.as_deref(), Some(UNPAID | PAUSED));
+    let by_vendor = before.status == EntitlementStatus::Suspended && !suspended_by_billing(before.suspended_reason.as_deref());
     if by_vendor && want.status != EntitlementStatus::Revoked {
         // The window follows Stripe; the vendor's suspension stands.
         after.status = before.status;
@@ -190,6 +272,7 @@ pub async fn apply(tx: &mut Tx, order: &mut OrderRow, want: &Desired, starts_at:
         (Suspended, Active) => "entitlement.resume",
         _ if after.grace_until.is_some() && before.grace_until.is_none() => "entitlement.grace",
         _ if after.ends_at > before.ends_at => "entitlement.extend",
+        _ if after.ends_at < before.ends_at && after.ends_at.is_some_and(|e| e <= now) => "entitlement.end",
         _ if before.grace_until.is_some() && after.grace_until.is_none() => "entitlement.resume",
         _ => "entitlement.window",
     };
@@ -205,9 +288,9 @@ async fn record(tx: &mut Tx, action: &'static str, entitlement_id: i64, order: &
         map.insert("customer_id".into(), json!(order.customer_id));
         map.insert("product_id".into(), json!(order.product_id));
         map.insert("order_id".into(), json!(order.id));
-        map.insert("stripe_event".into(), json!(cause.event_id));
-        map.insert("stripe_event_type".into(), json!(cause.event_type));
+        cause.describe(map);
     }
+    cause.changes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     audit::record(
         tx,
         &AuditEvent::new(stripe_actor(), action, Outcome::Success)
@@ -236,27 +319,27 @@ mod tests {
     /// A subscription in Stripe's `status` (its own spelling).
     fn sub(status: &str) -> SubscriptionState {
         let status = order_status(&status.parse::<SubscriptionStatus>().unwrap()).unwrap();
-        SubscriptionState { status, started_at: t(1), period_start: t(1), period_end: t(31), cancel_at_period_end: false, ended_at: None }
+        SubscriptionState { status, started_at: t(1), period_start: t(1), period_end: t(31), cancel_at_period_end: false, ended_at: None, read_at: t(15) }
     }
 
     #[test]
     fn active_runs_to_the_period_end() {
-        let d = desired(&sub("active"), None, &settings(EndAccess::PeriodEnd)).unwrap();
+        let d = desired(&sub("active"), None, None, &settings(EndAccess::PeriodEnd)).unwrap();
         assert_eq!((d.status.as_str(), d.ends_at, d.grace_until), ("active", Some(t(31) + RENEWAL_LEEWAY), None));
-        assert_eq!(desired(&sub("trialing"), None, &settings(EndAccess::PeriodEnd)), Some(d));
+        assert_eq!(desired(&sub("trialing"), None, None, &settings(EndAccess::PeriodEnd)), Some(d));
     }
 
     #[test]
     fn past_due_gets_the_grace_period_from_the_first_failure() {
-        let d = desired(&sub("past_due"), Some(t(2)), &settings(EndAccess::PeriodEnd)).unwrap();
+        let d = desired(&sub("past_due"), Some(t(2)), None, &settings(EndAccess::PeriodEnd)).unwrap();
         assert_eq!((d.status.as_str(), d.grace_until), ("active", Some(t(5))));
     }
 
     #[test]
     fn unpaid_follows_the_vendor_setting() {
-        let now = desired(&sub("unpaid"), Some(t(2)), &settings(EndAccess::Immediately)).unwrap();
+        let now = desired(&sub("unpaid"), Some(t(2)), None, &settings(EndAccess::Immediately)).unwrap();
         assert_eq!(now.status.as_str(), "suspended");
-        let later = desired(&sub("unpaid"), Some(t(2)), &settings(EndAccess::PeriodEnd)).unwrap();
+        let later = desired(&sub("unpaid"), Some(t(2)), None, &settings(EndAccess::PeriodEnd)).unwrap();
         assert_eq!((later.status.as_str(), later.ends_at, later.grace_until), ("active", Some(t(1)), Some(t(5))));
     }
 
@@ -264,22 +347,38 @@ mod tests {
     fn canceled_ends_at_once_or_at_the_period_end() {
         let mut s = sub("canceled");
         s.ended_at = Some(t(10));
-        assert_eq!(desired(&s, None, &settings(EndAccess::Immediately)).unwrap().ends_at, Some(t(10)));
-        assert_eq!(desired(&s, None, &settings(EndAccess::PeriodEnd)).unwrap().ends_at, Some(t(31)));
+        assert_eq!(desired(&s, None, None, &settings(EndAccess::Immediately)).unwrap().ends_at, Some(t(10)));
+        assert_eq!(desired(&s, None, None, &settings(EndAccess::PeriodEnd)).unwrap().ends_at, Some(t(31)));
         // Canceled after a renewal that was never paid: the unpaid period is not given.
-        assert_eq!(desired(&s, Some(t(1)), &settings(EndAccess::PeriodEnd)).unwrap().ends_at, Some(t(1)));
+        assert_eq!(desired(&s, Some(t(1)), None, &settings(EndAccess::PeriodEnd)).unwrap().ends_at, Some(t(1)));
     }
 
     #[test]
     fn a_huge_grace_does_not_overflow() {
         let mut huge = settings(EndAccess::PeriodEnd);
         huge.grace = std::time::Duration::from_secs(u64::MAX / 4);
-        assert!(desired(&sub("past_due"), Some(t(2)), &huge).unwrap().grace_until.is_some());
+        assert!(desired(&sub("past_due"), Some(t(2)), None, &huge).unwrap().grace_until.is_some());
+    }
+
+    #[test]
+    fn a_disputed_period_is_suspended_and_a_reversed_one_not_paid() {
+        let set = settings(EndAccess::PeriodEnd);
+        let open = desired(&sub("active"), None, Some(PaymentIssue::Disputed), &set).unwrap();
+        assert_eq!((open.status.as_str(), open.ends_at, open.reason.as_deref()), ("suspended", Some(t(31) + RENEWAL_LEEWAY), Some(DISPUTED)));
+        assert!(suspended_by_billing(open.reason.as_deref()));
+        for issue in [PaymentIssue::Refunded, PaymentIssue::DisputeLost] {
+            let gone = desired(&sub("active"), None, Some(issue), &set).unwrap();
+            assert_eq!((gone.status.as_str(), gone.ends_at, gone.grace_until), ("active", Some(t(1)), None));
+            assert_eq!(gone.reason.as_deref(), Some(issue_reason(issue)));
+        }
+        assert_eq!(desired_purchase(Some(t(31)), None).status.as_str(), "active");
+        assert_eq!(desired_purchase(Some(t(31)), Some(PaymentIssue::Disputed)).status.as_str(), "suspended");
+        assert_eq!(desired_purchase(Some(t(31)), Some(PaymentIssue::DisputeLost)).status.as_str(), "revoked");
     }
 
     #[test]
     fn incomplete_gives_nothing() {
-        assert_eq!(desired(&sub("incomplete"), None, &settings(EndAccess::PeriodEnd)), None);
-        assert_eq!(desired(&sub("incomplete_expired"), None, &settings(EndAccess::PeriodEnd)), None);
+        assert_eq!(desired(&sub("incomplete"), None, None, &settings(EndAccess::PeriodEnd)), None);
+        assert_eq!(desired(&sub("incomplete_expired"), None, None, &settings(EndAccess::PeriodEnd)), None);
     }
 }

@@ -7,7 +7,10 @@
 //! as before: buy buttons say online payment is not set up.
 
 pub mod checkout;
+pub mod converge;
 pub mod lifecycle;
+pub mod read;
+pub mod reconcile;
 pub mod settings;
 pub mod sync;
 pub mod webhook;
@@ -68,6 +71,7 @@ pub async fn status(state: &crate::backend::web::AppState) -> Result<crate::view
         last_event_at: last.map(crate::domain::time::rfc3339),
         refused_24h: 0,
         unsynced_products: 0,
+        last_reconcile: None,
     };
     if let Some(billing) = state.billing.as_deref() {
         view.online_payment = true;
@@ -75,6 +79,14 @@ pub async fn status(state: &crate::backend::web::AppState) -> Result<crate::view
         view.end_access = Some(billing.settings.end_access);
         view.refused_24h = orders::refused_since(&state.db, since).await?;
         view.unsynced_products = orders::unsynced_products(&state.db).await?;
+        view.last_reconcile = orders::last_reconcile(&state.db, false).await?.map(|r| crate::views::ReconcileView {
+            started_at: crate::domain::time::rfc3339(r.started_at),
+            finished_at: r.finished_at.map(crate::domain::time::rfc3339),
+            cause: r.cause,
+            checked: r.checked,
+            repaired: r.repaired,
+            failed: r.failed,
+        });
     }
     Ok(view)
 }

@@ -2,7 +2,7 @@
 //! "Manage billing", which opens Stripe's customer portal) and the
 //! read-only section of the admin customer page. Both show the same table.
 
-use crate::domain::order::{OrderMode, OrderStatus};
+use crate::domain::order::{OrderMode, OrderStatus, PaymentIssue};
 use crate::ui::pages::account::checkout::go_to;
 use crate::server_fns::billing::{customer_orders, my_orders, BillingPortal};
 use crate::ui::auth_context::{use_auth, Auth};
@@ -139,6 +139,17 @@ pub fn status_words(status: OrderStatus) -> (&'static str, Tone) {
     }
 }
 
+/// What is wrong with an order's latest payment, in the customer's words.
+pub fn issue_words(issue: PaymentIssue, mode: OrderMode) -> &'static str {
+    match (issue, mode) {
+        (PaymentIssue::Disputed, _) => "payment disputed: access is paused until the dispute with your bank is settled",
+        (PaymentIssue::Refunded, OrderMode::Subscription) => "payment refunded: the period it paid for has ended",
+        (PaymentIssue::Refunded, OrderMode::Payment) => "payment refunded: access has ended",
+        (PaymentIssue::DisputeLost, OrderMode::Subscription) => "payment reversed after a dispute: the period it paid for has ended",
+        (PaymentIssue::DisputeLost, OrderMode::Payment) => "payment reversed after a dispute: access has ended",
+    }
+}
+
 /// "monthly subscription", "yearly subscription" or "one-time".
 pub fn what_words(o: &OrderView) -> &'static str {
     match (o.mode, o.interval.as_deref()) {
@@ -164,6 +175,7 @@ pub fn orders_table(list: Vec<OrderView>, admin: bool) -> AnyView {
         .into_iter()
         .map(|o| {
             let (status, tone) = status_words(o.status);
+            let issue = o.payment_issue.map(|i| issue_words(i, o.mode));
             let what = what_words(&o);
             let amount = amount_words(&o);
             let live = o.status.renews();
@@ -178,7 +190,10 @@ pub fn orders_table(list: Vec<OrderView>, admin: bool) -> AnyView {
                     <td class="px-3 py-2"><a class="font-medium text-indigo-700 hover:underline" href=href>{o.product_name}</a></td>
                     <td class="px-3 py-2 whitespace-nowrap" data-testid="order-what">{what}</td>
                     <td class="px-3 py-2 whitespace-nowrap" data-testid="order-amount">{amount}</td>
-                    <td class="px-3 py-2"><Badge text=status tone testid="order-status"/></td>
+                    <td class="px-3 py-2">
+                        <Badge text=status tone testid="order-status"/>
+                        {issue.map(|words| view! { <p class="mt-1 max-w-xs text-xs text-red-700" data-testid="order-issue">{words}</p> })}
+                    </td>
                     <td class="px-3 py-2 whitespace-nowrap" data-testid="order-renewal">{o.next_renewal.as_deref().map(day).unwrap_or_else(|| "—".into())}</td>
                     <td class="px-3 py-2 whitespace-nowrap" data-testid="order-until">{until}</td>
                     <td class="px-3 py-2 whitespace-nowrap">{day(&o.created_at)}</td>
@@ -223,6 +238,7 @@ mod tests {
             next_renewal: None,
             access_until: None,
             entitlement_id: None,
+            payment_issue: None,
         }
     }
 

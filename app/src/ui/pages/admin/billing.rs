@@ -38,6 +38,30 @@ pub fn BillingCard(status: Status) -> impl IntoView {
     }
 }
 
+/// The last reconciliation with Stripe, in words.
+fn reconcile_words(run: Option<&crate::views::ReconcileView>) -> String {
+    use crate::domain::order::ReconcileCause;
+    let Some(r) = run else {
+        return "Reconciliation with Stripe has not run yet (the first run starts within minutes of start-up, then daily).".into();
+    };
+    let when = r.started_at.replace('T', " ");
+    let when = when.trim_end_matches('Z');
+    let why = match r.cause {
+        ReconcileCause::Schedule => "the daily run",
+        ReconcileCause::Refusals => "after refused webhook deliveries",
+        ReconcileCause::Cli => "from the command line",
+    };
+    if r.finished_at.is_none() {
+        return format!("Reconciliation with Stripe started at {when} UTC ({why}) and has not finished.");
+    }
+    let mut s = format!("Last reconciliation with Stripe at {when} UTC ({why}): {} order(s) re-read, {} repaired", r.checked, r.repaired);
+    if r.failed > 0 {
+        s.push_str(&format!(", {} could not be read from Stripe (see the server log)", r.failed));
+    }
+    s.push('.');
+    s
+}
+
 #[component]
 fn StatusBody(s: BillingStatusView) -> impl IntoView {
     if !s.online_payment {
@@ -63,6 +87,7 @@ fn StatusBody(s: BillingStatusView) -> impl IntoView {
                 {format!("After a failed renewal, access continues for {}; a canceled or unpaid subscription ends {end}.", s.grace)}
             </p>
             <p data-testid="billing-webhooks"><Badge text=if tone == Tone::Bad { "check" } else { "webhook" } tone/>" "{traffic}</p>
+            <p data-testid="billing-reconcile">{reconcile_words(s.last_reconcile.as_ref())}</p>
             {(s.unsynced_products > 0).then(|| view! {
                 <p data-testid="billing-unsynced">
                     <Badge text="sync" tone=Tone::Warn/>
