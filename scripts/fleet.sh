@@ -260,10 +260,15 @@ token() {
   TOKEN_STATUS=${TOKEN_BODY##*$'\n'}
   TOKEN_BODY=${TOKEN_BODY%$'\n'*}
 }
-# jwt_header_kid TOKEN_JSON: the kid of the token in a token answer.
-token_kid() { python3 -c 'import base64, json, sys
+# token_kid < TOKEN_JSON: the libtrust id of the key whose certificate the
+# token carries in its x5c header (tokens carry no kid).
+token_kid() { python3 -c 'import base64, hashlib, json, sys
 h = json.load(sys.stdin)["token"].split(".")[0]
-print(json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["kid"])'; }
+der = base64.b64decode(json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["x5c"][0])
+spki_header = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
+at = der.index(spki_header)
+b32 = base64.b32encode(hashlib.sha256(der[at:at + len(spki_header) + 65]).digest()[:30]).decode().rstrip("=")
+print(":".join(b32[i:i + 4] for i in range(0, len(b32), 4)))'; }
 # metric BASE LINE-START: a value from one replica's /metrics.
 metric() {
   curl -sS --max-time 5 -H "Authorization: Bearer $PORTCULLIS_METRICS_TOKEN" "$1/metrics" 2>/dev/null \

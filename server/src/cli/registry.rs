@@ -39,6 +39,9 @@ pub enum RegistryCommand {
         /// (default: PORTCULLIS_BASE_URL, else http:// + LEPTOS_SITE_ADDR).
         #[arg(long)]
         portal_url: Option<String>,
+        /// Which registry: distribution2 (Debian's docker-registry 2.8), distribution3 (registry:3) or zot.
+        #[arg(long, value_enum, default_value_t)]
+        flavour: config_file::Flavour,
     },
     /// Manage the token-signing keys.
     #[command(subcommand)]
@@ -95,16 +98,24 @@ async fn run(db: &db::Db, settings: &RegistryConfig, cmd: RegistryCommand) -> Re
     let keks = &settings.keks;
     store::ensure(db, keks, &settings.key_dir, Actor::Cli).await?;
     match cmd {
-        RegistryCommand::Config { out, listen, portal_url } => {
+        RegistryCommand::Config { out, listen, portal_url, flavour } => {
             let portal_url = portal_url.unwrap_or_default();
             let events_secret = match &settings.events_secret {
                 Some(s) => s.expose().to_owned(),
                 None => store::events_secret(db, keks).await?,
             };
-            let file = RegistryFile { portal_url: &portal_url, listen, service: &settings.service, issuer: &settings.issuer };
-            config_file::write(&file, &out, &store::bundle_pem(db).await?, &events_secret)?;
-            println!("wrote {0}/config.yml and {0}/bundle.pem (images go to {0}/storage)", out.display());
-            println!("start the registry with: docker-registry serve {}/config.yml", out.display());
+            let file = RegistryFile { portal_url: &portal_url, listen, service: &settings.service, issuer: &settings.issuer, flavour };
+            let (bundle_pem, active_pem) = (store::bundle_pem(db).await?, store::active_certificate(db).await?);
+            let config = config_file::write(&file, &out, &config_file::TrustedKeys { bundle_pem: &bundle_pem, active_pem: &active_pem }, &events_secret)?;
+            println!("wrote {} (images go to {}/storage)", config.display(), out.display());
+            match flavour {
+                config_file::Flavour::Distribution2 => println!("start the registry with: docker-registry serve {}", config.display()),
+                config_file::Flavour::Distribution3 => println!("start the registry with: registry serve {} (registry:3)", config.display()),
+                config_file::Flavour::Zot => {
+                    println!("start the registry with: zot serve {}", config.display());
+                    println!("zot trusts the active key alone: after `registry key activate`, write this again and restart zot");
+                }
+            }
         }
         RegistryCommand::Key(KeyCommand::List) => {
             let at = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();

@@ -1,5 +1,5 @@
 //! The registry token itself: a compact JWS (ES256) with the claims
-//! Distribution 2.8 checks, signed by the active key (`keys.rs`: the one
+//! Distribution 2.8 and 3.x and Zot check, signed by the active key (`keys.rs`: the one
 //! `ActiveSigner` holds when the token is made). What goes
 //! into its `access` claim is decided by `app::backend::services::registry`.
 
@@ -8,11 +8,18 @@ use app::domain::registry::Access;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde::Serialize;
 
+/// The key travels as its certificate (`x5c`): Distribution 2.8 and 3.x
+/// verify it against their `rootcertbundle` before any `kid`, and 3.x no
+/// longer knows libtrust key ids. A signer without a certificate (tests)
+/// names its key by `kid`.
 #[derive(Serialize)]
 struct Header<'a> {
     alg: &'static str,
     typ: &'static str,
-    kid: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    x5c: Option<[&'a str; 1]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kid: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -38,11 +45,13 @@ pub struct TokenSpec<'a> {
     pub access: &'a [Access],
 }
 
-/// A compact JWS (ES256) the registry accepts, its `kid` and signature
-/// from the same key.
+/// A compact JWS (ES256) the registry accepts, its certificate and
+/// signature from the same key.
 pub fn sign_token(signer: &ActiveSigner, spec: &TokenSpec<'_>) -> Result<String, KeyError> {
     let signer = signer.current();
-    let header = to_json(&Header { alg: "ES256", typ: "JWT", kid: &signer.kid })?;
+    let x5c = signer.x5c.as_deref().map(|c| [c]);
+    let kid = if x5c.is_some() { None } else { Some(signer.kid.as_str()) };
+    let header = to_json(&Header { alg: "ES256", typ: "JWT", x5c, kid })?;
     let claims = to_json(&Claims {
         iss: spec.issuer,
         sub: spec.subject,

@@ -1,7 +1,10 @@
 //! The token-signing keys themselves: ES256 (P-256), each with a
 //! self-signed certificate the registry trusts through its
-//! `rootcertbundle`. Tokens name the key by its libtrust key id (`kid`),
-//! which Distribution 2.8 matches against the bundle's certificates.
+//! `rootcertbundle`. Tokens carry the key's certificate in their `x5c`
+//! header, which Distribution 2.8 and 3.x both try first (3.x rejects the
+//! libtrust key ids 2.8 also accepts) and Zot does not need; the libtrust
+//! id (`kid`) still names a key in the database, the CLI and the audit log,
+//! and the RFC 7638 thumbprint names it in the `jwks` file of 3.x.
 //! `Signer` is the key that signs; `ActiveSigner` holds the current one
 //! behind a cheap swap, so a replica follows an activation without a
 //! restart (`store::follow`). Where keys are kept: `store.rs` (the
@@ -56,6 +59,61 @@ pub fn libtrust_kid(spki_der: &[u8]) -> String {
     b32.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(":")
 }
 
+/// The RFC 7638 thumbprint of a JWK given its required members: SHA-256 of
+/// the members sorted by name in compact JSON, base64url without padding.
+/// (The values here are base64url or fixed names: nothing to escape.)
+pub fn jwk_thumbprint(members: &[(&str, &str)]) -> String {
+    use base64::Engine;
+    let mut members = members.to_vec();
+    members.sort_by_key(|(name, _)| *name);
+    let body: Vec<String> = members.iter().map(|(k, v)| format!("\"{k}\":\"{v}\"")).collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(format!("{{{}}}", body.join(","))))
+}
+
+/// A P-256 public key (the uncompressed point) as a JWK's `x` and `y`.
+pub fn p256_xy(point: &[u8]) -> Option<(String, String)> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    (point.len() == 65 && point[0] == 4).then(|| (b64.encode(&point[1..33]), b64.encode(&point[33..])))
+}
+
+/// The public JWK (with its RFC 7638 thumbprint as `kid`) of a P-256 point.
+pub fn p256_jwk(point: &[u8]) -> Option<serde_json::Value> {
+    let (x, y) = p256_xy(point)?;
+    let kid = jwk_thumbprint(&[("crv", "P-256"), ("kty", "EC"), ("x", &x), ("y", &y)]);
+    Some(serde_json::json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "alg": "ES256", "use": "sig" }))
+}
+
+/// The DER of the first certificate in a PEM text.
+pub fn certificate_der(pem: &str) -> Result<Vec<u8>, KeyError> {
+    use base64::Engine;
+    let body: String = pem
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END CERTIFICATE-----"))
+        .map(str::trim)
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body.as_bytes())
+        .ok()
+        .filter(|der| !der.is_empty())
+        .ok_or_else(|| KeyError::Invalid("the signing key's certificate is not a PEM CERTIFICATE".into()))
+}
+
+/// The P-256 public key (uncompressed point) a certificate (DER) holds:
+/// found by its SubjectPublicKeyInfo's fixed algorithm header.
+pub fn certificate_point(der: &[u8]) -> Option<&[u8]> {
+    let header = &p256_spki(&[])[..];
+    let at = der.windows(header.len()).position(|w| w == header)? + header.len();
+    der.get(at..at + 65)
+}
+
+/// The libtrust key id of the key a certificate (DER) holds.
+pub fn certificate_kid(der: &[u8]) -> Option<String> {
+    certificate_point(der).map(|point| libtrust_kid(&p256_spki(point)))
+}
+
 /// The DER SubjectPublicKeyInfo of a P-256 public key (the uncompressed
 /// point): the fixed algorithm header, then the point.
 fn p256_spki(point: &[u8]) -> Vec<u8> {
@@ -97,9 +155,11 @@ pub fn generate() -> Result<NewKeyPair, KeyError> {
     Ok(NewKeyPair { kid, pkcs8_der: key.serialize_der(), cert_pem: cert.pem() })
 }
 
-/// The key that signs tokens. `Debug` shows only the key id.
+/// The key that signs tokens, with its certificate (base64 DER, for the
+/// `x5c` header). `Debug` shows only the key id.
 pub struct Signer {
     pub kid: String,
+    pub x5c: Option<String>,
     key: EcdsaKeyPair,
     rng: SystemRandom,
 }
@@ -117,7 +177,19 @@ impl Signer {
         let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
             .map_err(|e| KeyError::Invalid(format!("not a P-256 private key: {e}")))?;
         let kid = libtrust_kid(&p256_spki(key.public_key().as_ref()));
-        Ok(Self { kid, key, rng })
+        Ok(Self { kid, x5c: None, key, rng })
+    }
+
+    /// The key's certificate (PEM), sent in every token's `x5c` header;
+    /// refused unless it holds this very key.
+    pub fn with_certificate(mut self, cert_pem: &str) -> Result<Self, KeyError> {
+        use base64::Engine;
+        let der = certificate_der(cert_pem)?;
+        if certificate_point(&der) != Some(self.public_key()) {
+            return Err(KeyError::Invalid(format!("signing key {}: its certificate holds another key", self.kid)));
+        }
+        self.x5c = Some(base64::engine::general_purpose::STANDARD.encode(der));
+        Ok(self)
     }
 
     /// ES256 over `message`: the 64-byte `r || s` JOSE form.
@@ -195,6 +267,28 @@ mod tests {
         public.verify(b"header.claims", &sig).unwrap();
         assert!(!format!("{signer:?}").contains("key:"), "Debug shows the kid only");
         assert!(Signer::from_pkcs8(b"not a key").is_err());
+    }
+
+    /// RFC 7638 section 3.1's published example.
+    #[test]
+    fn the_jwk_thumbprint_is_rfc_7638s() {
+        let n = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+        assert_eq!(jwk_thumbprint(&[("n", n), ("kty", "RSA"), ("e", "AQAB")]), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        let key = generate().unwrap();
+        let signer = Signer::from_pkcs8(&key.pkcs8_der).unwrap();
+        let jwk = p256_jwk(signer.public_key()).unwrap();
+        assert_eq!(jwk["kid"].as_str().unwrap().len(), 43, "a SHA-256 in base64url");
+    }
+
+    #[test]
+    fn the_certificate_rides_along_only_with_its_own_key() {
+        let (a, b) = (generate().unwrap(), generate().unwrap());
+        let signer = Signer::from_pkcs8(&a.pkcs8_der).unwrap().with_certificate(&a.cert_pem).unwrap();
+        let der = certificate_der(&a.cert_pem).unwrap();
+        assert_eq!(certificate_kid(&der).as_deref(), Some(a.kid.as_str()), "the certificate names the key by the same kid");
+        assert!(signer.x5c.is_some());
+        assert!(Signer::from_pkcs8(&a.pkcs8_der).unwrap().with_certificate(&b.cert_pem).is_err());
+        assert!(Signer::from_pkcs8(&a.pkcs8_der).unwrap().with_certificate("not a certificate").is_err());
     }
 
     #[test]

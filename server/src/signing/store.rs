@@ -141,7 +141,7 @@ async fn warn_about_seals(db: &Db, keks: &Keks) {
 /// Opens a stored key into a signer, checking the key is the row's.
 fn signer_of(row: &KeyRow, keks: &Keks) -> Result<Signer, KeyError> {
     let der = keks.open(Sealable::Key(&row.kid), &row.sealed())?;
-    let signer = Signer::from_pkcs8(&der).map_err(|e| KeyError::Invalid(format!("signing key {}: {e}", row.kid)))?;
+    let signer = Signer::from_pkcs8(&der).map_err(|e| KeyError::Invalid(format!("signing key {}: {e}", row.kid)))?.with_certificate(&row.cert_pem)?;
     if signer.kid != row.kid {
         return Err(KeyError::Invalid(format!("signing key {}: the sealed key is another key ({})", row.kid, signer.kid)));
     }
@@ -166,6 +166,12 @@ pub async fn events_secret(db: &Db, keks: &Keks) -> Result<String, KeyError> {
 /// The registry's bundle: the certificates of every key not retired.
 pub async fn bundle_pem(db: &Db) -> Result<String, KeyError> {
     Ok(rules::bundle(db).await?)
+}
+
+/// The active key's certificate (PEM): for a registry that trusts one key.
+pub async fn active_certificate(db: &Db) -> Result<String, KeyError> {
+    let row = rules::active(db).await?.ok_or_else(|| KeyError::Invalid("no registry signing key is active".into()))?;
+    Ok(row.cert_pem)
 }
 
 /// Generates a key and adds it to the bundle, not signing; its kid. Refused

@@ -46,7 +46,7 @@ async fn token(app: &TestApp, cred: &(String, String)) -> (String, String) {
     assert_eq!(res.status(), 200);
     let jwt = support::json(res).await["token"].as_str().unwrap().to_owned();
     let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap()).unwrap();
-    (header["kid"].as_str().unwrap().to_owned(), jwt)
+    (crate::support::token_kid(&header), jwt)
 }
 
 /// Whether `jwt` carries a valid ES256 signature by `public_key`.

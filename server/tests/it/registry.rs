@@ -226,7 +226,7 @@ async fn token(portal: &str, cred: &NewCredential) -> (String, String) {
     let jwt = body["token"].as_str().unwrap().to_owned();
     let header: serde_json::Value =
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(jwt.split('.').next().unwrap()).unwrap()).unwrap();
-    (jwt, header["kid"].as_str().unwrap().to_owned())
+    (jwt, support::token_kid(&header))
 }
 
 /// The registry's answer to a manifest GET with `token`.

@@ -118,7 +118,7 @@ fn verify(app: &TestApp, body: &Value) -> (Value, Value) {
     let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     let signer = app.registry.signer.current();
     assert_eq!(header["alg"], "ES256");
-    assert_eq!(header["kid"], signer.kid.as_str());
+    assert_eq!(crate::support::token_kid(&header), signer.kid, "the active key's certificate rides in x5c");
     let public = ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, signer.public_key());
     let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
     assert_eq!(signature.len(), 64, "JOSE r||s, not DER");
@@ -351,4 +351,28 @@ async fn events_are_authenticated_deduplicated_and_recorded(backend: Backend) {
     let access = credentials::registry_access(&app.db, w.customer, "registry.example.com").await.unwrap();
     assert_eq!(access.repositories[0].name, "acme/widget");
     assert_eq!(access.repositories[0].tags[0].tag, "1.0");
+
+    // Distribution 3.x's v2 envelope: UUIDv7 ids, the target an OCI
+    // descriptor (size, annotations, artifactType, platform), recorded the same way.
+    let v2 = json!({ "events": [{
+        "id": "01936f5e-8a1c-7b2e-9f00-5c1d2e3f4a5b", "timestamp": "2026-12-01T10:00:00.5Z", "action": "pull",
+        "target": { "mediaType": manifest, "digest": "sha256:def", "size": 1024, "annotations": { "org.opencontainers.image.version": "2.0" },
+                    "artifactType": "application/vnd.example+type", "platform": { "architecture": "amd64", "os": "linux" },
+                    "repository": "acme/widget", "url": "http://127.0.0.1:5000/v2/acme/widget/manifests/2.0", "tag": "2.0" },
+        "request": { "id": "r2", "addr": "127.0.0.1:40001", "host": "127.0.0.1:5000", "method": "GET", "useragent": "containerd/2.0" },
+        "actor": { "name": w.pull.0 },
+        "source": { "addr": "host:5000", "instanceID": "y" }
+    }]});
+    let res = app
+        .client
+        .post(app.url("/registry/events"))
+        .header("content-type", "application/vnd.docker.distribution.events.v2+json")
+        .header("authorization", format!("Bearer {secret}"))
+        .body(v2.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let pulls = app.audit().await.into_iter().filter(|a| a.0 == "registry.pull").count();
+    assert_eq!(pulls, 2, "the v2 envelope's pull is recorded");
 }

@@ -173,16 +173,25 @@ pub async fn update(tx: &mut Tx, o: &OrderRow, now: DateTime<Utc>) -> Result<(),
 }
 
 /// The orders a reconciliation re-reads: every order still waiting for
-/// payment or giving access (pending, live subscriptions, paid purchases,
-/// open disputes), and with `since` also every order made or changed
-/// since then, whatever its state. Oldest first, at most `limit`.
-pub async fn to_reconcile(db: &Db, since: Option<DateTime<Utc>>, after_id: i64, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
+/// payment or giving access (pending, live subscriptions, open disputes,
+/// paid purchases whose access has not ended or ended after
+/// `purchases_ended_after`: a dispute can come months after a payment),
+/// and with `since` also every order made or changed since then, whatever
+/// its state. Oldest first, at most `limit`.
+pub async fn to_reconcile(
+    db: &Db,
+    since: Option<DateTime<Utc>>,
+    purchases_ended_after: DateTime<Utc>,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<OrderRow>, sqlx::Error> {
     let sql = format!(
-        "{SELECT} WHERE o.id > $1 AND (o.status IN ('pending', 'active', 'past_due', 'unpaid', 'paused', 'paid') \
+        "{SELECT} WHERE o.id > $1 AND (o.status IN ('pending', 'active', 'past_due', 'unpaid', 'paused') \
+         OR (o.status = 'paid' AND (e.ends_at IS NULL OR e.ends_at > $4)) \
          OR o.payment_issue = 'disputed' OR ($2 IS NOT NULL AND (o.created_at >= $2 OR o.updated_at >= $2))) \
          ORDER BY o.id LIMIT $3"
     );
-    on_db!(db, |pool| sqlx::query_as(&sql).bind(after_id).bind(since).bind(limit).fetch_all(pool).await)
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(after_id).bind(since).bind(limit).bind(purchases_ended_after).fetch_all(pool).await)
 }
 
 /// Reads one order inside the transaction that will change it.

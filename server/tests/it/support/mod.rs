@@ -332,3 +332,14 @@ pub async fn json(res: Response) -> serde_json::Value {
     let text = res.text().await.expect("body");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
 }
+
+/// The key a registry token's header names: the libtrust id of the key in
+/// its `x5c` certificate (tokens carry no `kid`: Distribution 3.x refuses
+/// libtrust ids).
+pub fn token_kid(header: &serde_json::Value) -> String {
+    use base64::Engine;
+    assert!(header.get("kid").is_none(), "x5c only: {header}");
+    let cert = header["x5c"][0].as_str().unwrap_or_else(|| panic!("no x5c in {header}"));
+    let der = base64::engine::general_purpose::STANDARD.decode(cert).expect("x5c is base64 DER");
+    server::signing::keys::certificate_kid(&der).expect("a P-256 certificate")
+}

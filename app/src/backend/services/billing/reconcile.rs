@@ -31,6 +31,10 @@ use stripe_shared::{CheckoutSessionPaymentStatus, CheckoutSessionStatus};
 /// How many orders are read from the database at a time.
 const BATCH: i64 = 200;
 
+/// How long after its access ended a paid purchase is still re-read (a
+/// card dispute can be opened up to 120 days after the payment).
+const DISPUTE_WINDOW_DAYS: i64 = 120;
+
 /// Whether a run is due, and why: the regular one when `every` has passed
 /// since the last clean run (or there never was one), else one after
 /// webhook deliveries were refused since the last run began.
@@ -83,7 +87,7 @@ pub async fn run(
     let mut run = ReconcileRow { id, cause, since, started_at, finished_at: None, checked: 0, repaired: 0, failed: 0, error: None };
     let mut after = 0;
     loop {
-        let batch = db::orders::to_reconcile(db, since, after, BATCH).await?;
+        let batch = db::orders::to_reconcile(db, since, started_at - Duration::days(DISPUTE_WINDOW_DAYS), after, BATCH).await?;
         let Some(last) = batch.last() else { break };
         after = last.id;
         for order in &batch {
