@@ -28,8 +28,9 @@ pub enum Plan {
     /// A subscription's state (and the session that made it, if the order is
     /// not known yet).
     Subscription(Option<Box<CheckoutSession>>, Box<Snapshot>),
-    /// A one-time purchase's payment: refunded, disputed or in order.
-    Payment { session: Option<Box<CheckoutSession>>, payment_intent: String, issue: Option<PaymentIssue> },
+    /// A one-time purchase's payment: refunded, disputed or in order (as
+    /// read at `read_at`).
+    Payment { session: Option<Box<CheckoutSession>>, payment_intent: String, issue: Option<PaymentIssue>, read_at: DateTime<Utc> },
     /// A checkout that expired unpaid, or whose delayed payment failed.
     Abandoned(Box<CheckoutSession>, OrderStatus),
 }
@@ -52,7 +53,7 @@ pub async fn payment_plan(billing: &Billing, db: &Db, payment_intent: &str) -> R
     }
     let session = read::session_for(billing, db, Key::PaymentIntent(payment_intent)).await?.map(Box::new);
     let issue = read::payment(billing, payment_intent).await?.issue;
-    Ok(Plan::Payment { session, payment_intent: payment_intent.to_owned(), issue })
+    Ok(Plan::Payment { session, payment_intent: payment_intent.to_owned(), issue, read_at: Utc::now() })
 }
 
 fn ts(t: i64) -> DateTime<Utc> {
@@ -85,9 +86,9 @@ pub async fn apply(tx: &mut Tx, billing: &Billing, plan: Plan, cause: &Cause<'_>
         Plan::Nothing => {}
         Plan::Session { session, snapshot, paid_at } => on_session(tx, &mut order, &session, snapshot.as_deref(), paid_at, billing, cause).await?,
         Plan::Subscription(_, snap) => on_subscription(tx, &mut order, &snap, billing, cause).await?,
-        Plan::Payment { payment_intent, issue, .. } => {
+        Plan::Payment { payment_intent, issue, read_at, .. } => {
             order.stripe_payment_intent_id.get_or_insert(payment_intent);
-            on_payment(tx, &mut order, issue, cause).await?;
+            on_payment(tx, &mut order, issue, read_at, cause).await?;
         }
         // Only an order still waiting for payment: a paid one keeps its state.
         Plan::Abandoned(_, status) if order.status == OrderStatus::Pending => order.status = status,
@@ -282,11 +283,16 @@ async fn switch_product(tx: &mut Tx, order: &mut OrderRow, snap: &Snapshot, caus
 
 /// A one-time purchase's payment, as Stripe has it now: refunded in full or
 /// the dispute lost → revoked (final); a dispute open → suspended; won →
-/// active again.
-async fn on_payment(tx: &mut Tx, order: &mut OrderRow, issue: Option<PaymentIssue>, cause: &Cause<'_>) -> Result<(), Rejected> {
+/// active again. A read older than one already applied is skipped (a
+/// reconciliation and a webhook reading the same payment around a change).
+async fn on_payment(tx: &mut Tx, order: &mut OrderRow, issue: Option<PaymentIssue>, read_at: DateTime<Utc>, cause: &Cause<'_>) -> Result<(), Rejected> {
     if order.mode != OrderMode::Payment || order.status == OrderStatus::Refunded {
         return Ok(());
     }
+    if order.stripe_state_at.is_some_and(|applied| applied >= read_at) {
+        return Ok(());
+    }
+    order.stripe_state_at = Some(read_at);
     order.payment_issue = issue;
     if issue.is_some_and(PaymentIssue::reversed) {
         order.status = OrderStatus::Refunded;
