@@ -12,7 +12,7 @@
 //!   active key's certificate only (Zot trusts one: a key rotation is a
 //!   cut-over with a restart). Zot sends no notifications.
 
-use crate::signing::keys::{certificate_der, certificate_point, p256_jwk, KeyError};
+use crate::signing::keys::{certificate_point, certificates_der, p256_jwk, KeyError};
 use std::{
     fs,
     io::Write,
@@ -135,8 +135,7 @@ pub fn render_zot(f: &RegistryFile<'_>, dir: &Path) -> String {
 /// The bundle's keys as a JWK Set, each named by its RFC 7638 thumbprint.
 pub fn jwks(bundle_pem: &str) -> Result<String, KeyError> {
     let mut keys = Vec::new();
-    for cert in bundle_pem.split_inclusive("-----END CERTIFICATE-----").filter(|c| c.contains("BEGIN CERTIFICATE")) {
-        let der = certificate_der(cert)?;
+    for der in certificates_der(bundle_pem)? {
         let jwk = certificate_point(&der)
             .and_then(p256_jwk)
             .ok_or_else(|| KeyError::Invalid("a bundle certificate does not hold a P-256 key".into()))?;
@@ -194,6 +193,7 @@ pub fn write(f: &RegistryFile<'_>, dir: &Path, keys: &TrustedKeys<'_>, events_se
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signing::keys::certificate_der;
 
     #[test]
     fn config_points_at_the_portal_and_keeps_its_http_secret() {

@@ -8,7 +8,8 @@ use app::backend::services::audit::Actor;
 use app::backend::services::billing::reconcile;
 use app::backend::web::RequestMeta;
 use app::domain::order::ReconcileCause;
-use chrono::{DateTime, NaiveDate, Utc};
+use app::domain::time::{parse_time, BareDate};
+use chrono::{DateTime, Utc};
 use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
@@ -21,17 +22,10 @@ pub enum StripeCommand {
     },
 }
 
-/// `2026-11-01` (midnight UTC) or an RFC 3339 moment.
+/// A day (midnight UTC) or a moment, as every typed time is read
+/// (`domain::time::parse_time`).
 pub fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
-        .ok_or_else(|| format!("expected a day (2026-11-01) or an RFC 3339 moment, got {s:?}"))
+    parse_time(s, BareDate::StartOfDay).map_err(|expected| format!("expected {expected}, got {:?}", s.trim()))
 }
 
 pub async fn run(cmd: StripeCommand) -> Result<(), CliError> {

@@ -49,9 +49,15 @@ pub struct TokenSpec<'a> {
 /// signature from the same key.
 pub fn sign_token(signer: &ActiveSigner, spec: &TokenSpec<'_>) -> Result<String, KeyError> {
     let signer = signer.current();
-    let x5c = signer.x5c.as_deref().map(|c| [c]);
-    let kid = if x5c.is_some() { None } else { Some(signer.kid.as_str()) };
-    let header = to_json(&Header { alg: "ES256", typ: "JWT", x5c, kid })?;
+    let header = match signer.header.get() {
+        Some(h) => h,
+        None => {
+            let x5c = signer.x5c.as_deref().map(|c| [c]);
+            let kid = if x5c.is_some() { None } else { Some(signer.kid.as_str()) };
+            let encoded = URL_SAFE_NO_PAD.encode(to_json(&Header { alg: "ES256", typ: "JWT", x5c, kid })?);
+            signer.header.get_or_init(|| encoded)
+        }
+    };
     let claims = to_json(&Claims {
         iss: spec.issuer,
         sub: spec.subject,
@@ -62,8 +68,8 @@ pub fn sign_token(signer: &ActiveSigner, spec: &TokenSpec<'_>) -> Result<String,
         jti: spec.jti,
         access: spec.access,
     })?;
-    let mut token = String::with_capacity(512);
-    token.push_str(&URL_SAFE_NO_PAD.encode(header));
+    let mut token = String::with_capacity(header.len() + 512);
+    token.push_str(header);
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(claims));
     let signature = signer.sign(token.as_bytes())?;

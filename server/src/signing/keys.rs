@@ -84,20 +84,17 @@ pub fn p256_jwk(point: &[u8]) -> Option<serde_json::Value> {
     Some(serde_json::json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y, "kid": kid, "alg": "ES256", "use": "sig" }))
 }
 
+/// The DER of every certificate in a PEM text (a bundle), in order.
+pub fn certificates_der(text: &str) -> Result<Vec<Vec<u8>>, KeyError> {
+    let blocks = pem::parse_many(text).map_err(|e| KeyError::Invalid(format!("not PEM: {e}")))?;
+    Ok(blocks.into_iter().filter(|b| b.tag() == "CERTIFICATE").map(pem::Pem::into_contents).collect())
+}
+
 /// The DER of the first certificate in a PEM text.
-pub fn certificate_der(pem: &str) -> Result<Vec<u8>, KeyError> {
-    use base64::Engine;
-    let body: String = pem
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END CERTIFICATE-----"))
-        .map(str::trim)
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body.as_bytes())
-        .ok()
-        .filter(|der| !der.is_empty())
+pub fn certificate_der(text: &str) -> Result<Vec<u8>, KeyError> {
+    certificates_der(text)?
+        .into_iter()
+        .next()
         .ok_or_else(|| KeyError::Invalid("the signing key's certificate is not a PEM CERTIFICATE".into()))
 }
 
@@ -160,6 +157,9 @@ pub fn generate() -> Result<NewKeyPair, KeyError> {
 pub struct Signer {
     pub kid: String,
     pub x5c: Option<String>,
+    /// The token header, encoded once per signer (`jwt::sign_token`): it
+    /// is the same for every token the key signs.
+    pub(crate) header: std::sync::OnceLock<String>,
     key: EcdsaKeyPair,
     rng: SystemRandom,
 }
@@ -177,7 +177,7 @@ impl Signer {
         let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der, &rng)
             .map_err(|e| KeyError::Invalid(format!("not a P-256 private key: {e}")))?;
         let kid = libtrust_kid(&p256_spki(key.public_key().as_ref()));
-        Ok(Self { kid, x5c: None, key, rng })
+        Ok(Self { kid, x5c: None, header: Default::default(), key, rng })
     }
 
     /// The key's certificate (PEM), sent in every token's `x5c` header;
@@ -189,6 +189,7 @@ impl Signer {
             return Err(KeyError::Invalid(format!("signing key {}: its certificate holds another key", self.kid)));
         }
         self.x5c = Some(base64::engine::general_purpose::STANDARD.encode(der));
+        self.header = Default::default();
         Ok(self)
     }
 

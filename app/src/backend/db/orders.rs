@@ -6,7 +6,7 @@ use crate::domain::order::{OrderMode, OrderStatus, PaymentIssue, ReconcileCause}
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
 pub struct OrderRow {
     pub id: i64,
     pub customer_id: i64,

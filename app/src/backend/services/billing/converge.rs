@@ -63,25 +63,15 @@ fn ts(t: i64) -> DateTime<Utc> {
 /// Carries out a plan in the caller's transaction; `true` if it concerned
 /// an order of ours.
 pub async fn apply(tx: &mut Tx, billing: &Billing, plan: Plan, cause: &Cause<'_>) -> Result<bool, Rejected> {
-    let (mut order, before) = match &plan {
-        Plan::Nothing => return Ok(false),
-        Plan::Session { session, .. } => match order_for(tx, Some(session)).await? {
-            Some(order) => (order.clone(), order),
-            None => return Ok(false),
-        },
-        Plan::Subscription(session, snap) => match find_or_make(tx, Key::Subscription(snap.sub.id.as_str()), session.as_deref()).await? {
-            Some(order) => (order.clone(), order),
-            None => return Ok(false),
-        },
-        Plan::Payment { session, payment_intent, .. } => match find_or_make(tx, Key::PaymentIntent(payment_intent), session.as_deref()).await? {
-            Some(order) => (order.clone(), order),
-            None => return Ok(false),
-        },
-        Plan::Abandoned(session, _) => match db::orders::find_in(tx, Key::Session(session.id.as_str())).await? {
-            Some(order) => (order.clone(), order),
-            None => return Ok(false),
-        },
+    let found = match &plan {
+        Plan::Nothing => None,
+        Plan::Session { session, .. } => order_for(tx, Some(session)).await?,
+        Plan::Subscription(session, snap) => find_or_make(tx, Key::Subscription(snap.sub.id.as_str()), session.as_deref()).await?,
+        Plan::Payment { session, payment_intent, .. } => find_or_make(tx, Key::PaymentIntent(payment_intent), session.as_deref()).await?,
+        Plan::Abandoned(session, _) => db::orders::find_in(tx, Key::Session(session.id.as_str())).await?,
     };
+    let Some(before) = found else { return Ok(false) };
+    let mut order = before.clone();
     match plan {
         Plan::Nothing => {}
         Plan::Session { session, snapshot, paid_at } => on_session(tx, &mut order, &session, snapshot.as_deref(), paid_at, billing, cause).await?,
@@ -122,11 +112,7 @@ async fn save(tx: &mut Tx, before: &OrderRow, after: &OrderRow, cause: &Cause<'_
         .await?;
         cause.changes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
-    let unchanged = (before.entitlement_id, before.stripe_subscription_id.as_deref(), before.stripe_payment_intent_id.as_deref(), before.current_period_end)
-        == (after.entitlement_id, after.stripe_subscription_id.as_deref(), after.stripe_payment_intent_id.as_deref(), after.current_period_end)
-        && (before.past_due_since, before.cancel_at_period_end, before.stripe_state_at, before.price_id)
-            == (after.past_due_since, after.cancel_at_period_end, after.stripe_state_at, after.price_id);
-    if facts(before) != facts(after) || !unchanged {
+    if before != after {
         db::orders::update(tx, after, Utc::now()).await?;
     }
     Ok(())

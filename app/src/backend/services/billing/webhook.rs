@@ -77,10 +77,9 @@ pub async fn handle(
     if db::orders::event_seen(db, &event_id).await? {
         return Ok(Handled::Duplicate);
     }
-    let cause = Cause::new(Why::Event { id: &event_id, kind: &event_type }, meta);
     let created = DateTime::from_timestamp(event.created, 0).unwrap_or_default();
     let plan = plan(billing, db, event.data.object, created).await?;
-    apply(billing, db, plan, created, &cause).await
+    apply(billing, db, plan, created, &event_id, &event_type, meta).await
 }
 
 /// The longest `Stripe-Signature` header read (Stripe's are ~200 bytes).
@@ -173,14 +172,22 @@ async fn plan(billing: &Billing, db: &Db, object: EventObject, created: DateTime
 
 /// Applies a plan and records the event in one transaction (serialised
 /// with every other delivery), so the 2xx leaves only after commit.
-async fn apply(billing: &Billing, db: &Db, plan: Plan, created: DateTime<Utc>, cause: &Cause<'_>) -> Result<Handled, Rejected> {
-    let Why::Event { id, kind } = cause.why else { return Ok(Handled::Ignored) };
+async fn apply(
+    billing: &Billing,
+    db: &Db,
+    plan: Plan,
+    created: DateTime<Utc>,
+    id: &str,
+    kind: &str,
+    meta: &RequestMeta,
+) -> Result<Handled, Rejected> {
+    let cause = Cause::new(Why::Event { id, kind }, meta);
     let mut tx = db.begin().await?;
     db::orders::lock_billing(&mut tx).await?;
     if !db::orders::claim_event(&mut tx, id, kind, created, Utc::now()).await? {
         return Ok(Handled::Duplicate);
     }
-    let handled = if converge::apply(&mut tx, billing, plan, cause).await? { Handled::Applied } else { Handled::Ignored };
+    let handled = if converge::apply(&mut tx, billing, plan, &cause).await? { Handled::Applied } else { Handled::Ignored };
     tx.commit().await?;
     Ok(handled)
 }
