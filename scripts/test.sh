@@ -54,11 +54,11 @@ stage "build (portal: server + wasm + css)" bash scripts/build.sh || { report; e
 source scripts/leptos-env.sh
 source scripts/pg.sh
 stage "build (stand-in, test binaries)" \
-  cargo test -p app -p server -p stripe-standin --features app/ssr --no-run || { report; exit 1; }
+  cargo test -p app -p server -p stripe-standin -p harbor-standin --features app/ssr --no-run || { report; exit 1; }
 
 cargo_tests() { # LOG FILTER-ARGS...: one cargo test run over every test binary
   local log=$1; shift
-  cargo test -p app -p server -p stripe-standin --features app/ssr --no-fail-fast -- "$@" 2>&1 | tee "$log"
+  cargo test -p app -p server -p stripe-standin -p harbor-standin --features app/ssr --no-fail-fast -- "$@" 2>&1 | tee "$log"
 }
 pg_start
 export PORTCULLIS_TEST_POSTGRES_URL="$PG_URL"

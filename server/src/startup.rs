@@ -51,6 +51,33 @@ pub enum StartupError {
     Config(String),
 }
 
+/// The key-encryption keys as the app's `Sealer`.
+fn state_sealer(config: &Config) -> Arc<dyn app::backend::web::sealer::Sealer> {
+    Arc::new(config.registry.keks.clone())
+}
+
+/// Harbor provisioning, when configured: the client, and the switch the
+/// database's outbox triggers read (turned on, every customer with a pull
+/// credential is queued once, so credentials made before get robots).
+async fn harbor(db: &Db, config: &Config) -> Result<Option<Arc<app::backend::services::harbor::Harbor>>, StartupError> {
+    use app::backend::services::harbor::{client, Harbor};
+    let on = config.harbor.is_some();
+    let turned_on = app::backend::db::harbor::set_enabled(db, on).await.map_err(|e| StartupError::Config(e.to_string()))?;
+    let Some(h) = &config.harbor else { return Ok(None) };
+    if turned_on {
+        let cause = app::domain::harbor::OutboxCause::Start;
+        app::backend::db::harbor::enqueue_everyone(db, cause, chrono::Utc::now()).await.map_err(|e| StartupError::Config(e.to_string()))?;
+    }
+    let client = client::Client::new(&h.url, h.user.clone(), client::AdminPassword(h.password.expose().to_owned()), h.timeout)
+        .map_err(|e| StartupError::Config(format!("PORTCULLIS_HARBOR_URL: {e}")))?;
+    Ok(Some(Arc::new(Harbor {
+        client,
+        prefix: h.prefix.clone(),
+        registry_host: h.registry_host.clone(),
+        reconcile_every: h.reconcile_every,
+    })))
+}
+
 /// The Stripe client and billing settings, when Stripe is configured.
 fn billing(config: &Config, base_url: &Url) -> Result<Option<Arc<app::backend::services::billing::Billing>>, StartupError> {
     let Some(stripe) = &config.stripe else {
@@ -147,6 +174,7 @@ impl Application {
                 .map_err(StartupError::Config)?,
         );
         let billing = billing(&config, &base_url)?;
+        let harbor = harbor(&db, &config).await?;
         let state = AppState {
             leptos_options: leptos_options.clone(),
             db: db.clone(),
@@ -156,7 +184,8 @@ impl Application {
             }),
             limiter: Arc::new(LoginLimiter::new(db.clone(), config.login_limits)),
             registry: Arc::new(RegistrySettings {
-                host: config.registry.host.clone(),
+                // Under Harbor, customers pull from Harbor (snippets name it).
+                host: harbor.as_ref().map_or_else(|| config.registry.host.clone(), |h| h.registry_host.clone()),
                 service: config.registry.service.clone(),
             }),
             billing: billing.clone(),
@@ -164,8 +193,9 @@ impl Application {
             attempts: attempts.clone(),
             metrics: metrics.clone(),
             mail: mail.clone(),
-            sealer: Arc::new(config.registry.keks.clone()),
+            sealer: state_sealer(&config),
             two_factor: config.two_factor.clone(),
+            harbor: harbor.clone(),
         };
         spawn_housekeeping(&state);
         app::backend::web::password::warm_up().await;
@@ -185,7 +215,20 @@ impl Application {
         let metrics_access = routes::health::MetricsAccess(config.fleet.metrics_token.as_ref().map(|t| t.expose().to_owned()));
         let router = router(state, sessions, registry.clone(), &config.edge, metrics_access);
         let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
-        let job_list = fleet_jobs(&db, &store, &config, &mail, billing);
+        let mut job_list = fleet_jobs(&db, &store, &config, &mail, billing);
+        if let Some(harbor) = harbor {
+            use app::backend::services::harbor::provision;
+            let (pdb, sealer, h) = (db.clone(), state_sealer(&config), harbor.clone());
+            job_list.push(Job::new("harbor.provision", Duration::from_secs(2), provision::LEASE, move || {
+                let (db, harbor, sealer) = (pdb.clone(), h.clone(), sealer.clone());
+                async move { provision::run(&db, &harbor, sealer.as_ref()).await }
+            }));
+            let (rdb, sealer, every) = (db.clone(), state_sealer(&config), harbor.reconcile_every);
+            job_list.push(Job::new("harbor.reconcile", every, Duration::from_secs(30 * 60), move || {
+                let (db, harbor, sealer) = (rdb.clone(), harbor.clone(), sealer.clone());
+                async move { provision::reconcile_job(&db, &harbor, sealer.as_ref()).await }
+            }));
+        }
         let jobs = (stop_jobs, tokio::spawn(jobs::run(db.clone(), job_list, metrics, jobs_stopped)));
         // Closed counts are written within a few seconds of their window's end.
         let every = config.edge.attempt_window.min(Duration::from_secs(5));

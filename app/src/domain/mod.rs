@@ -12,6 +12,7 @@ pub mod time;
 pub mod two_factor;
 pub mod catalogue;
 pub mod credential;
+pub mod harbor;
 pub mod mail;
 pub mod order;
 pub mod registry;

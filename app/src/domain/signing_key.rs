@@ -59,6 +59,8 @@ pub enum Sealable<'a> {
     Key(&'a str),
     Secret(&'a str),
     TwoFactor(i64),
+    /// A Harbor robot's secret kept for a while (credential id, purpose).
+    RobotSecret(i64, crate::domain::harbor::SecretPurpose),
 }
 
 impl Sealable<'_> {
@@ -70,6 +72,9 @@ impl Sealable<'_> {
             Self::Key(kid) => kid.as_bytes().to_vec(),
             Self::Secret(name) => format!("registry secret {name}").into_bytes(),
             Self::TwoFactor(user) => format!("two-factor secret of user {user}").into_bytes(),
+            Self::RobotSecret(credential, purpose) => {
+                format!("robot secret of credential {credential} to {}", purpose.as_str()).into_bytes()
+            }
         }
     }
 }
@@ -80,6 +85,9 @@ impl fmt::Display for Sealable<'_> {
             Self::Key(kid) => write!(f, "signing key {kid}"),
             Self::Secret(name) => write!(f, "the registry {name} secret"),
             Self::TwoFactor(user) => write!(f, "the two-factor secret of user {user}"),
+            Self::RobotSecret(credential, purpose) => {
+                write!(f, "the robot secret of credential {credential} ({})", purpose.as_str())
+            }
         }
     }
 }

@@ -48,7 +48,12 @@ pub async fn admin_product(id: i64) -> Result<ProductView, AppError> {
     respond(
         async {
             require_role(&[crate::domain::Role::Admin]).await?;
-            catalogue::get(&state()?.db, id).await
+            let st = state()?;
+            let mut product = catalogue::get(&st.db, id).await?;
+            if st.harbor.is_some() {
+                product.harbor_notes = crate::domain::harbor::pattern_notes(&product.repositories);
+            }
+            Ok(product)
         }
         .await,
     )

@@ -41,7 +41,27 @@ pub async fn create_my_credential(name: String, expires_at: Option<String>) -> R
             crate::backend::services::auth::require_confirmed(&me)?;
             let expires_at = credentials::parse_expiry(expires_at.as_deref().unwrap_or_default())?;
             let meta = RequestMeta::current().await;
-            credentials::create(&state()?.db, me.id, crate::domain::credential::CredentialKind::Pull, &name, expires_at, me.actor(), &meta).await
+            let st = state()?;
+            credentials::create(&st.db, me.id, crate::domain::credential::CredentialKind::Pull, &name, expires_at, st.robots(), me.actor(), &meta).await
+        }
+        .await,
+    )
+}
+
+/// Shows, once, the new secret of one of the customer's own credentials
+/// whose Harbor robot had to be made again (the credentials page says why).
+#[server(prefix = "/fn", endpoint = "my/reveal_credential")]
+pub async fn reveal_my_credential(id: i64) -> Result<NewCredential, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::harbor;
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    respond(
+        async {
+            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            let meta = RequestMeta::current().await;
+            let st = state()?;
+            harbor::reveal(&st.db, st.sealer.as_ref(), id, me.id, me.actor(), &meta).await
         }
         .await,
     )
@@ -75,7 +95,8 @@ pub async fn rotate_my_credential(id: i64) -> Result<NewCredential, AppError> {
         async {
             let me = require_role(&[crate::domain::Role::Customer]).await?;
             let meta = RequestMeta::current().await;
-            credentials::rotate(&state()?.db, id, Some(me.id), me.actor(), &meta).await
+            let st = state()?;
+            credentials::rotate(&st.db, id, Some(me.id), st.robots(), me.actor(), &meta).await
         }
         .await,
     )
@@ -134,10 +155,11 @@ pub async fn create_customer_credential(
         async {
             let admin = require_role(&[crate::domain::Role::Admin]).await?;
             let expires_at = credentials::parse_expiry(expires_at.as_deref().unwrap_or_default())?;
-            let db = &state()?.db;
-            customers::get(db, customer_id).await?;
+            let st = state()?;
+            customers::get(&st.db, customer_id).await?;
             let meta = RequestMeta::current().await;
-            credentials::create(db, customer_id, crate::domain::credential::CredentialKind::Pull, &name, expires_at, admin.actor(), &meta).await
+            credentials::create(&st.db, customer_id, crate::domain::credential::CredentialKind::Pull, &name, expires_at, st.robots(), admin.actor(), &meta)
+                .await
         }
         .await,
     )
@@ -171,7 +193,8 @@ pub async fn rotate_credential(id: i64) -> Result<NewCredential, AppError> {
         async {
             let admin = require_role(&[crate::domain::Role::Admin]).await?;
             let meta = RequestMeta::current().await;
-            credentials::rotate(&state()?.db, id, None, admin.actor(), &meta).await
+            let st = state()?;
+            credentials::rotate(&st.db, id, None, st.robots(), admin.actor(), &meta).await
         }
         .await,
     )
@@ -207,7 +230,7 @@ pub async fn create_push_credential(name: String, expires_at: Option<String>) ->
             let admin = require_role(&[crate::domain::Role::Admin]).await?;
             let expires_at = credentials::parse_expiry(expires_at.as_deref().unwrap_or_default())?;
             let meta = RequestMeta::current().await;
-            credentials::create(&state()?.db, admin.id, crate::domain::credential::CredentialKind::Push, &name, expires_at, admin.actor(), &meta)
+            credentials::create(&state()?.db, admin.id, crate::domain::credential::CredentialKind::Push, &name, expires_at, None, admin.actor(), &meta)
                 .await
         }
         .await,
@@ -240,6 +263,28 @@ pub async fn catalogue_tags(slug: String) -> Result<Vec<PatternTags>, AppError> 
                 .into_iter()
                 .map(|pattern| PatternTags { repositories: credentials::expand(&pattern, &tags), pattern })
                 .collect())
+        }
+        .await,
+    )
+}
+
+/// Harbor provisioning at a glance for the admin dashboard (auditors may
+/// read); `None` when the deployment does not use Harbor.
+#[server(prefix = "/fn", endpoint = "admin/provisioning_status")]
+pub async fn provisioning_status() -> Result<Option<crate::views::ProvisioningView>, AppError> {
+    use crate::domain::Role;
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::harbor;
+    use crate::backend::web::request::state;
+    use crate::backend::web::respond;
+    respond(
+        async {
+            require_role(&[Role::Admin, Role::Auditor]).await?;
+            let st = state()?;
+            match &st.harbor {
+                Some(_) => harbor::health(&st.db).await.map(Some),
+                None => Ok(None),
+            }
         }
         .await,
     )

@@ -61,6 +61,10 @@ pub struct ProductView {
     pub repositories: Vec<String>,
     pub prices: Vec<PriceView>,
     pub updated_at: String,
+    /// Under Harbor provisioning, for admins: patterns a Harbor robot cannot
+    /// follow exactly (`domain::harbor::pattern_notes`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub harbor_notes: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +151,45 @@ pub struct CredentialView {
     /// `active`, `expired` or `revoked` (`CredentialStatus::of`).
     #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub status: CredentialStatus,
+    /// With Harbor provisioning: the credential's robot account in Harbor.
+    #[serde(default)]
+    pub robot: Option<RobotView>,
+}
+
+/// A pull credential's Harbor robot account, as its owner and admins see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RobotView {
+    /// `pending`, `enabled`, `disabled` or `deleted`.
+    pub state: String,
+    /// The state in words.
+    pub state_text: String,
+    /// Harbor project names it may pull (as last applied).
+    pub projects: Vec<String>,
+    /// When it was last brought in step with Harbor.
+    pub synced_at: Option<String>,
+    /// Set when the robot had to be made again with a new secret that its
+    /// owner has not revealed yet: why.
+    pub new_secret_reason: Option<String>,
+}
+
+/// Harbor provisioning at a glance (the admin dashboard).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisioningView {
+    /// Outbox rows waiting to reach Harbor, and those that failed at least once.
+    pub pending: i64,
+    pub failing: i64,
+    pub oldest_pending: Option<String>,
+    pub last_error: Option<String>,
+    pub robots_enabled: i64,
+    pub robots_disabled: i64,
+    pub robots_pending: i64,
+    /// The last reconcile run: when it finished, robots checked, drift repaired, failures.
+    pub last_reconcile: Option<String>,
+    pub last_checked: i64,
+    pub last_repaired: i64,
+    pub last_failed: i64,
+    pub last_reconcile_error: Option<String>,
 }
 
 /// A credential just created or rotated: the secret is shown this once.

@@ -184,6 +184,17 @@ pub async fn credential(cmd: CredentialCommand) -> Result<(), CliError> {
     let email = Email::parse(&email).map_err(|e| CliError::Input(format!("--email: {e}")))?;
     let expires = credentials::parse_expiry(expires.as_deref().unwrap_or_default())
         .map_err(|e| CliError::Input(format!("--expires: {e}")))?;
+    // Under Harbor a pull credential is a robot whose secret is sealed
+    // until Harbor has it: the key-encryption keys are needed then.
+    let harbor = env.harbor()?;
+    let keks = match &harbor {
+        Some(_) => Some(env.registry()?.keks),
+        None => None,
+    };
+    let robots = match (&harbor, &keks) {
+        (Some(h), Some(k)) => Some(app::backend::services::harbor::Robots { prefix: &h.prefix, sealer: k }),
+        _ => None,
+    };
     let database = startup::open_database(&env.db()?.database_url).await?;
     let result = async {
         let owner = db::users::find_by_email(&database, &email)
@@ -191,7 +202,7 @@ pub async fn credential(cmd: CredentialCommand) -> Result<(), CliError> {
             .map_err(|e| CliError::Other(e.to_string()))?
             .ok_or_else(|| CliError::Input(format!("--email: no account {email}")))?;
         let kind = if push { CredentialKind::Push } else { CredentialKind::Pull };
-        credentials::create(&database, owner.id, kind, &name, expires, Actor::Cli, &RequestMeta::default())
+        credentials::create(&database, owner.id, kind, &name, expires, robots, Actor::Cli, &RequestMeta::default())
             .await
             .map_err(|e| match e {
                 app::error::AppError::Invalid { field, message } | app::error::AppError::Conflict { field, message } => {

@@ -4,6 +4,7 @@
 
 pub mod edge;
 pub mod fleet;
+pub mod harbor;
 pub mod mail;
 pub mod stripe;
 
@@ -93,6 +94,8 @@ pub struct Config {
     pub registry: RegistryConfig,
     /// Stripe (`PORTCULLIS_STRIPE_*`, `PORTCULLIS_BILLING_*`, see `config_stripe`); `None` = not set up.
     pub stripe: Option<StripeConfig>,
+    /// Harbor provisioning (`PORTCULLIS_HARBOR_*`, `harbor.rs`); `None` = the token service decides.
+    pub harbor: Option<harbor::HarborConfig>,
     /// The time limit of each audit read (`PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS`).
     pub audit_query_timeout: std::time::Duration,
     /// Connection limits, timeouts and the bounds on unauthenticated callers (`edge.rs`).
@@ -295,6 +298,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             login_limits,
             registry: self.registry()?,
             stripe: self.stripe()?,
+            harbor: self.harbor()?,
             audit_query_timeout: self.audit_query_timeout()?,
             edge: self.edge()?,
             fleet: self.fleet()?,

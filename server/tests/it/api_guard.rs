@@ -99,7 +99,7 @@ async fn an_auditor_is_refused_every_write_route(backend: Backend) {
         user_agent: None,
     };
     app::backend::db::sessions::insert(&api.app.db, &session).await.unwrap();
-    let cred = credentials::create(&api.app.db, s.customer, app::domain::credential::CredentialKind::Pull, "guard", None, Actor::System, &RequestMeta::default())
+    let cred = credentials::create(&api.app.db, s.customer, app::domain::credential::CredentialKind::Pull, "guard", None, None, Actor::System, &RequestMeta::default())
         .await
         .unwrap()
         .credential
@@ -145,7 +145,7 @@ async fn no_api_key_reaches_a_push_credential(backend: Backend) {
     let api = Api::spawn(backend).await;
     let s = seed(&api).await;
     let vendor = api.app.create_user("ci@example.com", support::PASSWORD, Role::Admin).await;
-    let push = credentials::create(&api.app.db, vendor, CredentialKind::Push, "ci", None, Actor::System, &RequestMeta::default())
+    let push = credentials::create(&api.app.db, vendor, CredentialKind::Push, "ci", None, None, Actor::System, &RequestMeta::default())
         .await
         .unwrap();
     let id = push.credential.id;

@@ -145,7 +145,7 @@ async fn an_auditor_is_refused_every_writing_server_function(backend: Backend) {
     let api = Api::spawn(backend).await;
     let s = seed(&api).await;
     let meta = RequestMeta::default();
-    let cred = credentials::create(&api.app.db, s.customer, app::domain::credential::CredentialKind::Pull, "guard", None, Actor::System, &meta).await.unwrap();
+    let cred = credentials::create(&api.app.db, s.customer, app::domain::credential::CredentialKind::Pull, "guard", None, None, Actor::System, &meta).await.unwrap();
     let key = app::backend::services::api_keys::list(&api.app.db).await.unwrap()[0].id;
     let mail = {
         let mut tx = api.app.db.begin().await.unwrap();

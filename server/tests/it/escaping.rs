@@ -74,8 +74,8 @@ async fn hostile_text_stays_text_on_every_page(backend: Backend) {
             note: Some(name.to_string()),
         };
         entitlements::grant(db, &grant, actor(), &meta).await.unwrap();
-        credentials::create(db, customer.id, CredentialKind::Pull, name, None, actor(), &meta).await.unwrap();
-        credentials::create(db, admin_id, CredentialKind::Push, name, None, actor(), &meta).await.unwrap();
+        credentials::create(db, customer.id, CredentialKind::Pull, name, None, None, actor(), &meta).await.unwrap();
+        credentials::create(db, admin_id, CredentialKind::Push, name, None, None, actor(), &meta).await.unwrap();
         api_keys::create(db, name, Role::Auditor, actor(), &meta).await.unwrap();
         // A pull of each product's repository: the charts' legend names the product.
         let pull = Ev { repo: Some(REPOS[i]), ..Ev::new("registry.pull", Outcome::Success, chrono::Utc::now()) };

@@ -93,7 +93,7 @@ async fn entitled(app: &TestApp) -> (String, String) {
         note: None,
     };
     entitlements::grant(db, &grant, Actor::System, &meta).await.unwrap();
-    let n = credentials::create(db, c, CredentialKind::Pull, "ci", None, Actor::System, &meta).await.unwrap();
+    let n = credentials::create(db, c, CredentialKind::Pull, "ci", None, None, Actor::System, &meta).await.unwrap();
     (n.username, n.secret)
 }
 

@@ -27,7 +27,7 @@ on_both_backends!(
 async fn credential(app: &TestApp) -> (String, String) {
     let email = format!("c-{}@example.com", uuid::Uuid::new_v4().simple());
     let owner = app.create_user(&email, PASSWORD, Role::Customer).await;
-    let c = credentials::create(&app.db, owner, CredentialKind::Pull, "laptop", None, Actor::System, &RequestMeta::default())
+    let c = credentials::create(&app.db, owner, CredentialKind::Pull, "laptop", None, None, Actor::System, &RequestMeta::default())
         .await
         .unwrap();
     (c.username, c.secret)

@@ -28,6 +28,7 @@ mod cli;
 mod credentials;
 mod escaping;
 mod fleet;
+mod harbor;
 mod mail;
 mod notices;
 mod reconcile;

@@ -76,7 +76,7 @@ async fn world(app: &TestApp) -> World {
 }
 
 async fn credential(app: &TestApp, owner: i64, kind: Kind, name: &str) -> NewCredential {
-    credentials::create(&app.db, owner, kind, name, None, Actor::System, &meta()).await.unwrap()
+    credentials::create(&app.db, owner, kind, name, None, None, Actor::System, &meta()).await.unwrap()
 }
 
 /// The registry, its config written by the CLI for the portal at `portal`.

@@ -82,7 +82,7 @@ async fn world(app: &TestApp) -> World {
     };
     let e = entitlements::grant(db, &grant, Actor::System, &meta()).await.unwrap();
     let mk = |owner, kind| async move {
-        let n = credentials::create(db, owner, kind, "cluster", None, Actor::System, &meta()).await.unwrap();
+        let n = credentials::create(db, owner, kind, "cluster", None, None, Actor::System, &meta()).await.unwrap();
         (n.credential.id, (n.username, n.secret))
     };
     let (pull_id, pull) = mk(c, Kind::Pull).await;
@@ -234,7 +234,7 @@ async fn changes_apply_to_the_next_request(backend: Backend) {
     assert_eq!(token(&app, Some(&w.pull), &pull).await.0, 200);
 
     // Rotation: the old secret stops at once, the new one works.
-    let rotated = credentials::rotate(db, w.pull_id, None, Actor::System, &meta()).await.unwrap();
+    let rotated = credentials::rotate(db, w.pull_id, None, None, Actor::System, &meta()).await.unwrap();
     assert_eq!(token(&app, Some(&w.pull), &pull).await.0, 401);
     let fresh = (rotated.username.clone(), rotated.secret.clone());
     assert_eq!(token(&app, Some(&fresh), &pull).await.0, 200);
@@ -246,7 +246,7 @@ async fn changes_apply_to_the_next_request(backend: Backend) {
 
     // A disabled account's credentials stop too.
     app.exec(&format!("UPDATE users SET disabled = TRUE WHERE id = {}", w.customer)).await.unwrap();
-    let other = credentials::create(db, w.customer, Kind::Pull, "second", None, Actor::System, &meta()).await;
+    let other = credentials::create(db, w.customer, Kind::Pull, "second", None, None, Actor::System, &meta()).await;
     assert!(other.is_err(), "no new credentials for a disabled account");
 }
 

@@ -11,6 +11,7 @@ pub mod audit_search;
 pub mod bounded;
 pub mod credentials;
 pub mod entitlements;
+pub mod harbor;
 pub mod jobs;
 pub mod mail;
 pub mod notices;

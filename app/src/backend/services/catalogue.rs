@@ -256,6 +256,7 @@ fn view(row: db::products::ProductRow, repositories: Vec<String>, prices: Vec<Pr
         repositories,
         prices,
         updated_at: rfc3339(row.updated_at),
+        harbor_notes: Vec::new(),
     }
 }
 

@@ -8,6 +8,8 @@
 
 use crate::backend::services::audit;
 use crate::backend::services::audit::{Actor, AuditEvent, Outcome};
+use crate::backend::services::harbor;
+use crate::domain::harbor::SecretPurpose;
 use crate::backend::db;
 use crate::backend::db::credentials::CredentialRow;
 use crate::backend::db::Db;
@@ -18,7 +20,7 @@ use crate::domain::time::{rfc3339, parse_time, BareDate};
 use crate::domain::credential::{self, CredentialKind, CredentialStatus};
 use crate::domain::{access::standing, catalogue::RepoPattern};
 use crate::error::AppError;
-use crate::views::{CredentialView, NewCredential, RegistryAccessView, RepositoryView, TagView};
+use crate::views::{CredentialView, NewCredential, RegistryAccessView, RepositoryView, RobotView, TagView};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -43,7 +45,29 @@ pub fn view(r: CredentialRow, now: DateTime<Utc>) -> CredentialView {
         last_pulled_at: r.last_pulled_at.map(rfc3339),
         revoked_at: r.revoked_at.map(rfc3339),
         status,
+        robot: None,
     }
+}
+
+/// Adds each credential's Harbor robot (when provisioning made one).
+async fn with_robots(db: &Db, owner_id: i64, mut views: Vec<CredentialView>) -> Result<Vec<CredentialView>, AppError> {
+    let robots = db::harbor::robots_of(db, owner_id).await?;
+    if robots.is_empty() {
+        return Ok(views);
+    }
+    let reveals: BTreeMap<i64, Option<String>> = db::harbor::reveals_of(db, owner_id).await?.into_iter().collect();
+    for v in &mut views {
+        if let Some(r) = robots.iter().find(|r| r.credential_id == v.id) {
+            v.robot = Some(RobotView {
+                state: r.state.as_str().into(),
+                state_text: r.state.describe().into(),
+                projects: r.projects.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+                synced_at: r.synced_at.map(rfc3339),
+                new_secret_reason: reveals.get(&v.id).map(|r| r.clone().unwrap_or_else(|| "the robot was made again".into())),
+            });
+        }
+    }
+    Ok(views)
 }
 
 fn check_name(name: &str) -> Result<&str, AppError> {
@@ -56,13 +80,16 @@ fn check_name(name: &str) -> Result<&str, AppError> {
 
 /// Creates a credential for `owner_id`. Pull credentials belong to customers,
 /// push credentials to admins; the name must be unique among the owner's
-/// live credentials; an expiry must lie in the future.
+/// live credentials; an expiry must lie in the future. With `robots`
+/// (Harbor provisioning), a pull credential is a Harbor robot.
+#[allow(clippy::too_many_arguments)]
 pub async fn create(
     db: &Db,
     owner_id: i64,
     kind: CredentialKind,
     name: &str,
     expires_at: Option<DateTime<Utc>>,
+    robots: Option<harbor::Robots<'_>>,
     actor: Actor,
     meta: &RequestMeta,
 ) -> Result<NewCredential, AppError> {
@@ -78,8 +105,12 @@ pub async fn create(
     if owner.disabled {
         return Err(AppError::invalid("owner", "the account is disabled"));
     }
-    let username = format!("{}-{}", kind.as_str(), random_token(USERNAME_RANDOM_LEN).to_ascii_lowercase());
-    let secret = random_token(SECRET_LEN);
+    // Under Harbor a pull credential is a robot: its login carries Harbor's
+    // prefix, its secret Harbor's character rules.
+    let robot = robots.filter(|_| kind == CredentialKind::Pull);
+    let robot_name = format!("{}-{}", kind.as_str(), random_token(USERNAME_RANDOM_LEN).to_ascii_lowercase());
+    let username = robot.map_or_else(|| robot_name.clone(), |r| format!("{}{robot_name}", r.prefix));
+    let secret = if robot.is_some() { harbor::new_secret() } else { random_token(SECRET_LEN) };
     let mut tx = db.begin().await?;
     if db::credentials::count_live_with_name(&mut tx, owner_id, name).await? > 0 {
         return Err(AppError::conflict("name", "a live credential already has this name"));
@@ -98,6 +129,12 @@ pub async fn create(
         },
     )
     .await?;
+    if let Some(r) = robot {
+        // The robot is made by the job `harbor.provision` (the trigger queued
+        // it); its secret waits sealed until Harbor has it.
+        db::harbor::insert_robot(&mut tx, id, owner_id, &robot_name, now).await?;
+        harbor::keep_secret(&mut tx, r.sealer, id, SecretPurpose::Deliver, &secret, None).await?;
+    }
     audit::record(
         &mut tx,
         &AuditEvent::new(actor, "credential.create", Outcome::Success)
@@ -127,7 +164,8 @@ pub async fn get(db: &Db, id: i64, owner: Option<i64>) -> Result<CredentialView,
 
 pub async fn list_for_owner(db: &Db, owner_id: i64) -> Result<Vec<CredentialView>, AppError> {
     let now = Utc::now();
-    Ok(db::credentials::list_for_owner(db, owner_id).await?.into_iter().map(|r| view(r, now)).collect())
+    let views = db::credentials::list_for_owner(db, owner_id).await?.into_iter().map(|r| view(r, now)).collect();
+    with_robots(db, owner_id, views).await
 }
 
 /// Every push credential (any admin's).
@@ -191,6 +229,7 @@ pub async fn rotate(
     db: &Db,
     id: i64,
     owner: Option<i64>,
+    robots: Option<harbor::Robots<'_>>,
     actor: Actor,
     meta: &RequestMeta,
 ) -> Result<NewCredential, AppError> {
@@ -200,9 +239,17 @@ pub async fn rotate(
     if credential::expired(row.expires_at, now).is_some() {
         return Err(AppError::conflict("id", "this credential has expired: create a new one"));
     }
-    let secret = random_token(SECRET_LEN);
+    let robot = match robots {
+        Some(r) if db::harbor::has_robot(&mut tx, id).await? => Some(r),
+        _ => None,
+    };
+    let secret = if robot.is_some() { harbor::new_secret() } else { random_token(SECRET_LEN) };
     if db::credentials::rotate(&mut tx, id, &hash_secret(&secret), now).await?.is_none() {
         return Err(AppError::conflict("id", "this credential is revoked: create a new one"));
+    }
+    if let Some(r) = robot {
+        harbor::keep_secret(&mut tx, r.sealer, id, SecretPurpose::Deliver, &secret, None).await?;
+        db::harbor::drop_secret(&mut tx, id, SecretPurpose::Reveal).await?;
     }
     let row = audited(&mut tx, &row, "credential.rotate", actor, meta).await?;
     tx.commit().await?;

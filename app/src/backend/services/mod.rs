@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod customers;
 pub mod demo;
 pub mod entitlements;
+pub mod harbor;
 pub mod jobs;
 pub mod mail;
 pub mod markdown;

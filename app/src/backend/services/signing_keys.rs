@@ -285,11 +285,24 @@ where
             two_factor += 1;
         }
     }
-    if keys + secrets + two_factor > 0 {
-        let event = AuditEvent::new(actor, "registry.key.rewrap", Outcome::Success)
-            .details(json!({ "kek": current_kek, "from": from, "keys": keys, "secrets": secrets, "two_factor_secrets": two_factor }));
+    // And the Harbor robot secrets still waiting to be delivered or revealed.
+    let mut robot_secrets = 0;
+    for row in db::harbor::all_secrets_in(&mut tx).await? {
+        if row.kek_id != current_kek {
+            let sealed = reseal(Sealable::RobotSecret(row.credential_id, row.purpose), &row.secret())?;
+            db::harbor::reseal_secret(&mut tx, row.credential_id, row.purpose, &sealed).await?;
+            *from.entry(row.kek_id).or_insert(0) += 1;
+            robot_secrets += 1;
+        }
+    }
+    let total = keys + secrets + two_factor + robot_secrets;
+    if total > 0 {
+        let event = AuditEvent::new(actor, "registry.key.rewrap", Outcome::Success).details(json!({
+            "kek": current_kek, "from": from, "keys": keys, "secrets": secrets, "two_factor_secrets": two_factor,
+            "robot_secrets": robot_secrets,
+        }));
         audit::record(&mut tx, &event).await?;
     }
     tx.commit().await?;
-    Ok(keys + secrets + two_factor)
+    Ok(total)
 }

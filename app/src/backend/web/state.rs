@@ -31,6 +31,17 @@ pub struct AppState {
     pub sealer: Arc<dyn crate::backend::web::sealer::Sealer>,
     /// Which roles must sign in with a second factor.
     pub two_factor: crate::domain::two_factor::TwoFactorPolicy,
+    /// Harbor, when pull credentials are provisioned as Harbor robots
+    /// (`services::harbor`); `None` = the portal's token service decides.
+    pub harbor: Option<Arc<crate::backend::services::harbor::Harbor>>,
+}
+
+impl AppState {
+    /// What a new or rotated pull credential needs under Harbor, if the
+    /// deployment uses it.
+    pub fn robots(&self) -> Option<crate::backend::services::harbor::Robots<'_>> {
+        self.harbor.as_ref().map(|h| crate::backend::services::harbor::Robots { prefix: &h.prefix, sealer: self.sealer.as_ref() })
+    }
 }
 
 /// What pages and services need to know about the registry (the token

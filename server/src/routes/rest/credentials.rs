@@ -81,7 +81,7 @@ pub async fn create(
     customers::get(&st.db, p.id).await?;
     let expires_at = credentials::parse_expiry(body.expires_at.as_deref().unwrap_or_default())?;
     let made =
-        credentials::create(&st.db, p.id, CredentialKind::Pull, &body.name, expires_at, caller.actor(), &caller.meta)
+        credentials::create(&st.db, p.id, CredentialKind::Pull, &body.name, expires_at, st.robots(), caller.actor(), &caller.meta)
             .await
             .map_err(|e| match e {
                 // The account's state, not the request: a disabled customer.
@@ -113,7 +113,7 @@ pub async fn rotate(
     ApiPath(p): ApiPath<IdPath>,
 ) -> Result<Json<NewCredential>, ApiError> {
     pull_credential(&st, p.id).await?;
-    Ok(Json(credentials::rotate(&st.db, p.id, None, caller.actor(), &caller.meta).await?))
+    Ok(Json(credentials::rotate(&st.db, p.id, None, st.robots(), caller.actor(), &caller.meta).await?))
 }
 
 /// Revokes a customer's pull credential at once.

@@ -55,6 +55,12 @@ pub fn stripe_config(api_base: &str) -> StripeConfig {
 
 impl Shop {
     pub async fn open(backend: Backend) -> Self {
+        Self::open_with(backend, Options::default()).await
+    }
+
+    /// With `opts`; its `stripe`, if set, gives the grace period (the rest
+    /// points at this shop's stand-in).
+    pub async fn open_with(backend: Backend, mut opts: Options) -> Self {
         let standin = stripe_standin::spawn(stripe_standin::Config {
             api_key: KEY.into(),
             webhook_secret: WHSEC.into(),
@@ -62,8 +68,11 @@ impl Shop {
         })
         .await
         .expect("stand-in starts");
-        let stripe = stripe_config(&standin.base_url);
-        let app = TestApp::spawn_with(backend, Options { stripe: Some(stripe), ..Options::default() }).await;
+        let mut stripe = stripe_config(&standin.base_url);
+        if let Some(given) = opts.stripe.take() {
+            stripe.grace = given.grace;
+        }
+        let app = TestApp::spawn_with(backend, Options { stripe: Some(stripe), ..opts }).await;
         let shop = Self { app, standin, http: Client::new() };
         shop.standin_post("test/webhooks", json!({ "url": shop.app.url("/stripe/webhook") })).await;
         // The reconciliation job's first run (at start, with nothing to

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod audit;
 pub mod billing;
+pub mod harbor;
 pub mod mail;
 pub mod registry;
 
@@ -87,6 +88,8 @@ pub struct Options {
     pub mail: server::config::MailConfig,
     /// Which roles must sign in with a second factor (none unless a test asks).
     pub two_factor: app::domain::two_factor::TwoFactorPolicy,
+    /// Harbor provisioning (off unless a test turns it on).
+    pub harbor: Option<server::config::harbor::HarborConfig>,
 }
 
 /// The edge settings of test portals: counted attempts are written a
@@ -121,6 +124,7 @@ impl Default for Options {
                 ..Default::default()
             },
             two_factor: app::domain::two_factor::TwoFactorPolicy::none(),
+            harbor: None,
         }
     }
 }
@@ -176,6 +180,7 @@ pub fn config(opts: &Options, database_url: &str, registry_key_dir: &std::path::
         },
         mail: opts.mail.clone(),
         two_factor: opts.two_factor.clone(),
+        harbor: opts.harbor.clone(),
     }
 }
 

@@ -21,6 +21,7 @@ pub fn AdminDashboard() -> impl IntoView {
     // Outside RequireRole: see `widgets::gate`.
     let charts = crate::ui::pages::audit::charts::charts_resource();
     let billing = crate::ui::pages::admin::billing::status_resource();
+    let provisioning = crate::ui::pages::admin::provisioning::status_resource();
     view! {
         <Title text="Admin"/>
         <RequireRole roles=&[Role::Admin]>
@@ -48,6 +49,7 @@ pub fn AdminDashboard() -> impl IntoView {
                 </a>
             </div>
             <crate::ui::pages::admin::billing::BillingCard status=billing/>
+            <crate::ui::pages::admin::provisioning::ProvisioningCard status=provisioning/>
             <crate::ui::pages::audit::charts::AuditCharts charts/>
         </RequireRole>
     }

@@ -20,7 +20,7 @@ pub fn AdminPushCredentialsPage() -> impl IntoView {
     let auth = use_auth();
     let create = ServerAction::<CreatePushCredential>::new();
     let rows = RowActions::new();
-    let shown = latest_secret(create.value(), rows.rotate.value());
+    let shown = latest_secret([create.value(), rows.rotate.value()]);
     // Outside RequireRole: see `widgets::gate`.
     let list: Credentials = Resource::new(
         move || (create.version().get(), rows.revoke.version().get(), rows.rotate.version().get()),

@@ -8,7 +8,9 @@ pub mod snippets;
 
 use crate::ui::pages::account::credentials::snippets::{Login, Snippets};
 use crate::ui::pages::account::credentials::parts::{credential_table, latest_secret, CredentialFields, Credentials, SecretOnce};
-use crate::server_fns::credentials::{my_credentials, my_registry_access, CreateMyCredential, RevokeMyCredential, RotateMyCredential};
+use crate::server_fns::credentials::{
+    my_credentials, my_registry_access, CreateMyCredential, RevealMyCredential, RevokeMyCredential, RotateMyCredential,
+};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER};
 use crate::ui::components::form::{FormError, INPUT_CLASS, BUTTON};
@@ -29,7 +31,9 @@ struct Actions {
     create: ServerAction<CreateMyCredential>,
     revoke: ServerAction<RevokeMyCredential>,
     rotate: ServerAction<RotateMyCredential>,
-    /// The secret of the last create or rotate, until "Done".
+    /// Shows a recreated Harbor robot's new secret, once.
+    reveal: ServerAction<RevealMyCredential>,
+    /// The secret of the last create, rotate or reveal, until "Done".
     shown: RwSignal<Option<NewCredential>>,
     /// The credential the snippets name (by id), when the customer picks one.
     picked: RwSignal<Option<i64>>,
@@ -41,11 +45,12 @@ pub fn CredentialsPage() -> impl IntoView {
     let create = ServerAction::<CreateMyCredential>::new();
     let revoke = ServerAction::<RevokeMyCredential>::new();
     let rotate = ServerAction::<RotateMyCredential>::new();
-    let shown = latest_secret(create.value(), rotate.value());
-    let actions = Actions { create, revoke, rotate, shown, picked: RwSignal::new(None) };
+    let reveal = ServerAction::<RevealMyCredential>::new();
+    let shown = latest_secret([create.value(), rotate.value(), reveal.value()]);
+    let actions = Actions { create, revoke, rotate, reveal, shown, picked: RwSignal::new(None) };
     // Outside RequireRole: see `widgets::gate`.
     let list: Credentials = Resource::new(
-        move || (create.version().get(), revoke.version().get(), rotate.version().get()),
+        move || (create.version().get(), revoke.version().get(), rotate.version().get(), reveal.version().get()),
         move |_| async move {
             gate(auth, &[Role::Customer]).await?;
             my_credentials().await
@@ -68,15 +73,16 @@ pub fn CredentialsPage() -> impl IntoView {
 
 #[component]
 fn Body(list: Credentials, access: Access, actions: Actions) -> impl IntoView {
-    let Actions { create, revoke, rotate, shown, picked } = actions;
+    let Actions { create, revoke, rotate, reveal, shown, picked } = actions;
     let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
     let row_error = Signal::derive(move || {
-        revoke.value().get().and_then(|r| r.err()).or_else(|| rotate.value().get().and_then(|r| r.err()))
+        revoke.value().get().and_then(|r| r.err()).or_else(|| rotate.value().get().and_then(|r| r.err())).or_else(|| reveal.value().get().and_then(|r| r.err()))
     });
     let done = move || {
         shown.set(None);
         create.value().set(None);
         rotate.value().set(None);
+        reveal.value().set(None);
     };
     // The snippets name the credential just shown (with its secret), else
     // the one picked, else the newest active one.
@@ -99,7 +105,7 @@ fn Body(list: Credentials, access: Access, actions: Actions) -> impl IntoView {
             <FormError error=row_error fields=&[]/>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || list.get().map(|r| match r {
-                    Ok(items) => credential_table(items, false, move |c| row_actions(c, revoke, rotate)),
+                    Ok(items) => credential_table(items, false, move |c| row_actions(c, revoke, rotate, reveal)),
                     Err(e) => view! { <LoadError error=e/> }.into_any(),
                 })}
             </Transition>
@@ -148,12 +154,28 @@ fn Picker(list: Credentials, picked: RwSignal<Option<i64>>, shown: RwSignal<Opti
     }
 }
 
-/// Rotate (live only) and revoke (not yet revoked), each confirmed first.
-fn row_actions(c: &CredentialView, revoke: ServerAction<RevokeMyCredential>, rotate: ServerAction<RotateMyCredential>) -> AnyView {
+/// Show a new secret (a Harbor robot made again), rotate (live only) and
+/// revoke (not yet revoked), the last two confirmed first.
+fn row_actions(
+    c: &CredentialView,
+    revoke: ServerAction<RevokeMyCredential>,
+    rotate: ServerAction<RotateMyCredential>,
+    reveal: ServerAction<RevealMyCredential>,
+) -> AnyView {
     let id = c.id;
     let live = c.status == CredentialStatus::Active;
     let revocable = c.status != CredentialStatus::Revoked;
+    let waiting = live && c.robot.as_ref().is_some_and(|r| r.new_secret_reason.is_some());
+    let reveal_label = format!("Show the new secret of {}", c.name);
     view! {
+        {waiting.then(|| view! {
+            <ActionForm action=reveal>
+                <input type="hidden" name="id" value=id.to_string()/>
+                <button type="submit" class=BUTTON data-testid="reveal-credential" aria-label=reveal_label>
+                    "Show new secret"
+                </button>
+            </ActionForm>
+        })}
         {live.then(|| view! {
             <Confirm label="Rotate" testid="rotate-credential" question="Make a new secret? The current one stops working at once.">
                 <ActionForm action=rotate>

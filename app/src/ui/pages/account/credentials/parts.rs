@@ -20,10 +20,10 @@ pub type Answer = MappedSignal<Option<Result<NewCredential, AppError>>>;
 
 /// The secret just made by a create or rotate action (their `value()`s),
 /// until "Done".
-pub fn latest_secret(a: Answer, b: Answer) -> RwSignal<Option<NewCredential>> {
+pub fn latest_secret<const N: usize>(answers: [Answer; N]) -> RwSignal<Option<NewCredential>> {
     let shown = RwSignal::new(None::<NewCredential>);
     // Effects run in the browser only, where actions complete.
-    for answer in [a, b] {
+    for answer in answers {
         Effect::new(move |_| {
             if let Some(Ok(n)) = answer.get() {
                 shown.set(Some(n));
@@ -57,6 +57,17 @@ pub fn credential_table(list: Vec<CredentialView>, owner: bool, actions: impl Fn
                     <td class="min-w-[10rem] px-3 py-2">
                         <span class="font-medium">{c.name}</span>
                         <div class="font-mono text-xs text-slate-500 break-all" data-testid="credential-user">{c.username}</div>
+                        {c.robot.map(|r| view! {
+                            <div class="mt-1 text-xs text-slate-600" data-testid="credential-robot" data-state=r.state.clone()>
+                                {format!("Registry account: {}", r.state_text)}
+                                {(!r.projects.is_empty()).then(|| format!(" (Harbor projects: {})", r.projects.join(", ")))}
+                            </div>
+                            {r.new_secret_reason.map(|why| view! {
+                                <div class="mt-1 text-xs text-amber-800" data-testid="credential-new-secret">
+                                    {format!("New secret waiting: {why}.")}
+                                </div>
+                            })}
+                        })}
                     </td>
                     {owner.then(|| view! { <td class="px-3 py-2 break-all">{c.owner_email}</td> })}
                     <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=c.created_at/><div class="text-xs text-slate-500">{format!("by {}", c.created_by)}</div></td>

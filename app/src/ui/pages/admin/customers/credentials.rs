@@ -82,7 +82,7 @@ impl CustomerCredentials {
     pub fn new(auth: Auth, customer_id: impl Fn() -> Option<i64> + Send + Sync + 'static) -> Self {
         let create = ServerAction::<CreateCustomerCredential>::new();
         let rows = RowActions::new();
-        let shown = latest_secret(create.value(), rows.rotate.value());
+        let shown = latest_secret([create.value(), rows.rotate.value()]);
         let list = Resource::new(
             move || (customer_id(), create.version().get(), rows.revoke.version().get(), rows.rotate.version().get()),
             move |(id, _, _, _)| async move {

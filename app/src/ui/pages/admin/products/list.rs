@@ -98,8 +98,8 @@ pub fn ProductFields(
     #[prop(into)] error: Signal<Option<AppError>>,
     #[prop(optional)] product: Option<ProductView>,
 ) -> impl IntoView {
-    let (name, slug, description, repositories, contact_sales) = match product {
-        Some(p) => (p.name, p.slug, p.description, p.repositories.join("\n"), p.contact_sales),
+    let (name, slug, description, repositories, contact_sales, harbor_notes) = match product {
+        Some(p) => (p.name, p.slug, p.description, p.repositories.join("\n"), p.contact_sales, p.harbor_notes),
         None => Default::default(),
     };
     view! {
@@ -127,6 +127,11 @@ pub fn ProductFields(
             <TextArea text=repositories attr:class=format!("{INPUT_CLASS} font-mono") attr:name="repositories" attr:rows="4"/>
         </label>
         <FieldError name="repositories" error/>
+        {(!harbor_notes.is_empty()).then(|| view! {
+            <ul class="rounded border border-amber-300 bg-amber-50 p-2 text-sm text-amber-900" data-testid="harbor-notes">
+                {harbor_notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}
+            </ul>
+        })}
         <label class="flex items-center gap-2 text-sm text-slate-700">
             <input type="checkbox" name="contact_sales" value="on" checked=contact_sales class="h-4 w-4 rounded border-slate-300"/>
             "Contact sales (no online price needed)"
