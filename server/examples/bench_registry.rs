@@ -133,7 +133,7 @@ async fn seed(url: &str, customers: i64) -> Result<(), Error> {
     )
     .await
     .map_err(|e| format!("admin: {e:?}"))?;
-    let push = credentials::create(&db, admin, CredentialKind::Push, "bench ci", None, Actor::System, &meta).await?;
+    let push = credentials::create(&db, admin, CredentialKind::Push, "bench ci", None, None, Actor::System, &meta).await?;
     println!(
         "seeded {} in {:.1} s: {customers} customers × {PER_CUSTOMER} entitlements over {PRODUCTS} products, one pull credential each",
         db.backend(),
