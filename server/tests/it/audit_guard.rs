@@ -75,6 +75,7 @@ const FNS: &[(&str, Kind, &[(&str, &str)])] = &[
     ("/fn/my/create_credential", Write, &[("name", "mine")]),
     ("/fn/my/revoke_credential", Write, &[("id", "{credential}")]),
     ("/fn/my/rotate_credential", Write, &[("id", "{credential}")]),
+    ("/fn/my/reveal_credential", Write, &[("id", "{credential}")]),
     ("/fn/my/registry_access", Read, &[]),
     ("/fn/my/entitlements", Read, &[]),
     ("/fn/billing/info", Read, &[]),
@@ -84,6 +85,7 @@ const FNS: &[(&str, Kind, &[(&str, &str)])] = &[
     ("/fn/my/billing_portal", Write, &[]),
     ("/fn/admin/customer_orders", Read, &[("customer_id", "{customer}")]),
     ("/fn/admin/billing_status", Read, &[]),
+    ("/fn/admin/provisioning_status", Read, &[]),
     ("/fn/forgot_password", Session, &[]),
     ("/fn/mail_link", Read, &[("token", "not-a-token")]),
     ("/fn/confirm_email", Session, &[]),
@@ -117,7 +119,7 @@ fn the_table_lists_every_registered_server_function() {
     assert!(unlisted.is_empty(), "classify these server functions in FNS (and give them arguments): {unlisted:?}");
     assert!(gone.is_empty(), "these are listed but no longer exist: {gone:?}");
     assert!(registered.len() >= 45, "the registry is populated: {registered:?}");
-    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 22);
+    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 23);
 }
 
 /// Everything a write could change: the REST snapshot plus row counts and
