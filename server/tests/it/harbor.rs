@@ -5,7 +5,8 @@
 //! deleted); Harbor down during a grant and a `kill -9` of the portal in the
 //! middle of a Harbor call converge without a second robot; the reconciler
 //! repairs drift made by hand in Harbor, and a robot it had to make again
-//! gets a new secret its owner reveals once, told why.
+//! gets a new secret its owner reveals once, told why; a rotation reaches
+//! Harbor; a credential made without a robot is adopted.
 
 use crate::support::billing::{self, Shop};
 use crate::support::harbor::{self, until};
@@ -307,6 +308,28 @@ async fn the_reconciler_repairs_drift_and_the_owner_sees_why(backend: Backend) {
     assert_eq!(again.status().as_u16(), 409, "shown once");
     let (other, _) = app.logged_in(Role::Customer).await;
     assert_eq!(app.call(&other, "my/reveal_credential", &[("id", &id.to_string())]).await.status().as_u16(), 404);
+
+    // Rotated: Harbor gets the new secret (PATCH), the old one dies.
+    let rotated = json(app.call(&customer, "my/rotate_credential", &[("id", &id.to_string())]).await).await;
+    let rotated = rotated["secret"].as_str().expect("a rotated secret").to_owned();
+    until(15, "Harbor has the rotated secret", || async { hs.controls().check_secret(&login, &rotated) }).await;
+    assert!(!hs.controls().check_secret(&login, &new_secret));
+
+    // A credential made without a robot (as before Harbor was turned on) is
+    // adopted: its user name becomes the robot's login, and a new secret
+    // waits for its owner, with the reason.
+    let customer_id = app::backend::db::users::find_by_email(&app.db, &app::domain::Email::parse("drift@example.com").unwrap()).await.unwrap().unwrap().id;
+    let old = credentials::create(&app.db, customer_id, CredentialKind::Pull, "older", None, None, Actor::System, &RequestMeta::default())
+        .await
+        .unwrap();
+    let adopted_login = format!("robot${}", old.username);
+    until(15, "the older credential gets a robot", || async { hs.controls().robot(&adopted_login).is_some() }).await;
+    let listed = json(app.call(&customer, "my/credentials", &[]).await).await;
+    let older = listed.as_array().unwrap().iter().find(|c| c["id"] == old.credential.id).cloned().expect("listed");
+    assert_eq!(older["username"], adopted_login.as_str(), "{older}");
+    assert!(older["robot"]["new_secret_reason"].as_str().unwrap_or_default().contains("Harbor"), "{older}");
+    let shown = json(app.call(&customer, "my/reveal_credential", &[("id", &old.credential.id.to_string())]).await).await;
+    assert!(hs.controls().check_secret(&adopted_login, shown["secret"].as_str().unwrap()));
 
     let audit = app.audit().await;
     let drift: Vec<&Value> = audit.iter().filter(|e| e.0.starts_with("harbor.robot") && e.4.get("drift").is_some()).map(|e| &e.4).collect();
