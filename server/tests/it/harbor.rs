@@ -299,6 +299,8 @@ async fn the_reconciler_repairs_drift_and_the_owner_sees_why(backend: Backend) {
     let listed = json(app.call(&customer, "my/credentials", &[]).await).await;
     let why = listed[0]["robot"]["new_secret_reason"].as_str().unwrap_or_default().to_owned();
     assert!(why.contains("removed from Harbor"), "{listed}");
+    let one = credentials::get(&app.db, id, None).await.unwrap();
+    assert_eq!(one.robot.and_then(|r| r.new_secret_reason).as_deref(), Some(why.as_str()), "one credential (REST) says it too");
     let page = app.get(&customer, "/account/credentials").await.text().await.unwrap();
     assert!(page.contains("removed from Harbor"), "the credentials page says why");
     let shown = json(app.call(&customer, "my/reveal_credential", &[("id", &id.to_string())]).await).await;

@@ -159,7 +159,9 @@ pub async fn get(db: &Db, id: i64, owner: Option<i64>) -> Result<CredentialView,
     if owner.is_some_and(|o| o != row.owner_user_id) {
         return Err(AppError::NotFound);
     }
-    Ok(view(row, Utc::now()))
+    let owner_id = row.owner_user_id;
+    let mut one = with_robots(db, owner_id, vec![view(row, Utc::now())]).await?;
+    one.pop().ok_or(AppError::NotFound)
 }
 
 pub async fn list_for_owner(db: &Db, owner_id: i64) -> Result<Vec<CredentialView>, AppError> {
