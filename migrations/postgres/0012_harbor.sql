@@ -21,7 +21,7 @@ INSERT INTO provisioning (id, harbor) VALUES (1, FALSE);
 CREATE TABLE harbor_outbox (
     id          BIGSERIAL PRIMARY KEY,
     customer_id BIGINT      NOT NULL REFERENCES users (id),
-    cause       TEXT        NOT NULL CHECK (cause IN ('entitlement', 'credential', 'account', 'product', 'schedule', 'reconcile', 'start')),
+    cause       TEXT        NOT NULL CHECK (cause IN ('entitlement', 'credential', 'account', 'product', 'schedule', 'start')),
     created_at  TIMESTAMPTZ NOT NULL,
     due_at      TIMESTAMPTZ,
     attempts    INTEGER     NOT NULL DEFAULT 0,

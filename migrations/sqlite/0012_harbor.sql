@@ -21,7 +21,7 @@ INSERT INTO provisioning (id, harbor) VALUES (1, 0);
 CREATE TABLE harbor_outbox (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     customer_id INTEGER NOT NULL REFERENCES users (id),
-    cause       TEXT    NOT NULL CHECK (cause IN ('entitlement', 'credential', 'account', 'product', 'schedule', 'reconcile', 'start')),
+    cause       TEXT    NOT NULL CHECK (cause IN ('entitlement', 'credential', 'account', 'product', 'schedule', 'start')),
     created_at  TEXT    NOT NULL,
     due_at      TEXT,
     attempts    INTEGER NOT NULL DEFAULT 0,

@@ -51,11 +51,6 @@ pub enum StartupError {
     Config(String),
 }
 
-/// The key-encryption keys as the app's `Sealer`.
-fn state_sealer(config: &Config) -> Arc<dyn app::backend::web::sealer::Sealer> {
-    Arc::new(config.registry.keks.clone())
-}
-
 /// Harbor provisioning, when configured: the client, and the switch the
 /// database's outbox triggers read (turned on, every customer with a pull
 /// credential is queued once, so credentials made before get robots).
@@ -175,6 +170,8 @@ impl Application {
         );
         let billing = billing(&config, &base_url)?;
         let harbor = harbor(&db, &config).await?;
+        // The key-encryption keys seal TOTP and Harbor robot secrets too.
+        let sealer: Arc<dyn app::backend::web::sealer::Sealer> = Arc::new(config.registry.keks.clone());
         let state = AppState {
             leptos_options: leptos_options.clone(),
             db: db.clone(),
@@ -193,7 +190,7 @@ impl Application {
             attempts: attempts.clone(),
             metrics: metrics.clone(),
             mail: mail.clone(),
-            sealer: state_sealer(&config),
+            sealer: sealer.clone(),
             two_factor: config.two_factor.clone(),
             harbor: harbor.clone(),
         };
@@ -218,12 +215,12 @@ impl Application {
         let mut job_list = fleet_jobs(&db, &store, &config, &mail, billing);
         if let Some(harbor) = harbor {
             use app::backend::services::harbor::provision;
-            let (pdb, sealer, h) = (db.clone(), state_sealer(&config), harbor.clone());
+            let (pdb, psealer, h) = (db.clone(), sealer.clone(), harbor.clone());
             job_list.push(Job::new("harbor.provision", Duration::from_secs(2), provision::LEASE, move || {
-                let (db, harbor, sealer) = (pdb.clone(), h.clone(), sealer.clone());
+                let (db, harbor, sealer) = (pdb.clone(), h.clone(), psealer.clone());
                 async move { provision::run(&db, &harbor, sealer.as_ref()).await }
             }));
-            let (rdb, sealer, every) = (db.clone(), state_sealer(&config), harbor.reconcile_every);
+            let (rdb, every) = (db.clone(), harbor.reconcile_every);
             job_list.push(Job::new("harbor.reconcile", every, Duration::from_secs(30 * 60), move || {
                 let (db, harbor, sealer) = (rdb.clone(), harbor.clone(), sealer.clone());
                 async move { provision::reconcile_job(&db, &harbor, sealer.as_ref()).await }

@@ -93,8 +93,6 @@ pub enum OutboxCause {
     Product,
     /// A window or grace end fell due.
     Schedule,
-    /// The reconciler found drift it could not repair at once.
-    Reconcile,
     /// Provisioning was turned on for a deployment with credentials.
     Start,
 }
@@ -107,7 +105,6 @@ impl OutboxCause {
             Self::Account => "account",
             Self::Product => "product",
             Self::Schedule => "schedule",
-            Self::Reconcile => "reconcile",
             Self::Start => "start",
         }
     }
@@ -119,7 +116,6 @@ impl OutboxCause {
             "account" => Self::Account,
             "product" => Self::Product,
             "schedule" => Self::Schedule,
-            "reconcile" => Self::Reconcile,
             "start" => Self::Start,
             _ => return None,
         })

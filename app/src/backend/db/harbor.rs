@@ -4,6 +4,7 @@
 //! kept sealed for a while (`harbor_secrets`) and the reconciler's runs.
 
 use crate::backend::db::{Db, Tx};
+use crate::domain::credential::CredentialKind;
 use crate::domain::harbor::{OutboxCause, RobotState, SecretPurpose};
 use crate::domain::signing_key::Sealed;
 use crate::{on_db, on_tx};
@@ -17,17 +18,12 @@ pub async fn set_enabled(db: &Db, on: bool) -> Result<bool, sqlx::Error> {
     Ok(on && n == 1)
 }
 
-pub async fn enqueue(tx: &mut Tx, customer_id: i64, cause: OutboxCause, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO harbor_outbox (customer_id, cause, created_at) VALUES ($1, $2, $3)";
-    on_tx!(tx, |conn| sqlx::query(sql).bind(customer_id).bind(cause).bind(now).execute(conn).await.map(|_| ()))
-}
-
 /// Every customer with a pull credential (live, or with a robot not yet
 /// deleted) gets an outbox row: provisioning was just turned on.
 pub async fn enqueue_everyone(db: &Db, cause: OutboxCause, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let sql = "INSERT INTO harbor_outbox (customer_id, cause, created_at) \
-               SELECT DISTINCT owner_user_id, $1, $2 FROM registry_credentials WHERE kind = 'pull' AND revoked_at IS NULL";
-    on_db!(db, |pool| sqlx::query(sql).bind(cause).bind(now).execute(pool).await.map(|r| r.rows_affected()))
+               SELECT DISTINCT owner_user_id, $1, $2 FROM registry_credentials WHERE kind = $3 AND revoked_at IS NULL";
+    on_db!(db, |pool| sqlx::query(sql).bind(cause).bind(now).bind(CredentialKind::Pull).execute(pool).await.map(|r| r.rows_affected()))
 }
 
 /// Turns robots whose access changes by itself at or before `now` (a
@@ -165,17 +161,17 @@ pub async fn robot(db: &Db, credential_id: i64) -> Result<Option<RobotRow>, sqlx
 
 /// Every robot the portal has not deleted, for the reconciler.
 pub async fn live_robots(db: &Db) -> Result<Vec<RobotRow>, sqlx::Error> {
-    let sql = format!("{ROBOT} WHERE state <> 'deleted' ORDER BY credential_id");
-    on_db!(db, |pool| sqlx::query_as(&sql).fetch_all(pool).await)
+    let sql = format!("{ROBOT} WHERE state <> $1 ORDER BY credential_id");
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(RobotState::Deleted).fetch_all(pool).await)
 }
 
 /// Customers whose robots the reconciler looks at: every one with a robot
 /// not deleted or a live pull credential.
 pub async fn customers_to_check(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
-    let sql = "SELECT customer_id FROM harbor_robots WHERE state <> 'deleted' \
-               UNION SELECT owner_user_id FROM registry_credentials WHERE kind = 'pull' AND revoked_at IS NULL \
+    let sql = "SELECT customer_id FROM harbor_robots WHERE state <> $1 \
+               UNION SELECT owner_user_id FROM registry_credentials WHERE kind = $2 AND revoked_at IS NULL \
                ORDER BY 1";
-    on_db!(db, |pool| sqlx::query_scalar(sql).fetch_all(pool).await)
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(RobotState::Deleted).bind(CredentialKind::Pull).fetch_all(pool).await)
 }
 
 /// What was applied in Harbor.
@@ -271,8 +267,8 @@ pub async fn secret(db: &Db, credential_id: i64, purpose: SecretPurpose) -> Resu
 /// The reasons of secrets waiting to be revealed, by credential.
 pub async fn reveals_of(db: &Db, owner_id: i64) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {
     let sql = "SELECT s.credential_id, s.reason FROM harbor_secrets s JOIN registry_credentials c ON c.id = s.credential_id \
-               WHERE c.owner_user_id = $1 AND s.purpose = 'reveal'";
-    on_db!(db, |pool| sqlx::query_as(sql).bind(owner_id).fetch_all(pool).await)
+               WHERE c.owner_user_id = $1 AND s.purpose = $2";
+    on_db!(db, |pool| sqlx::query_as(sql).bind(owner_id).bind(SecretPurpose::Reveal).fetch_all(pool).await)
 }
 
 /// Forgets a secret, only if it is still the one read (its nonce): a newer

@@ -128,16 +128,6 @@ impl Robot {
         }
         &seen == projects
     }
-
-    /// The projects it names, whatever the access.
-    pub fn projects(&self) -> BTreeSet<String> {
-        self.permissions.iter().map(|p| p.namespace.clone()).collect()
-    }
-
-    /// When Harbor expires it, if ever.
-    pub fn expires(&self) -> Option<DateTime<Utc>> {
-        (self.expires_at > 0).then(|| DateTime::from_timestamp(self.expires_at, 0)).flatten()
-    }
 }
 
 #[derive(Clone, Debug, Serialize)]

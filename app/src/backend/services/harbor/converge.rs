@@ -170,6 +170,19 @@ async fn kept(db: &Db, sealer: &dyn Sealer, credential: i64, purpose: SecretPurp
     Ok(Some((plain, row.nonce)))
 }
 
+/// Harbor's robot level of every robot the portal makes.
+const LEVEL: &str = "system";
+
+/// What one look at a robot did in Harbor, to record with its row.
+struct Change {
+    action: &'static str,
+    /// Whether it undid something done outside the portal.
+    drift: bool,
+    details: Value,
+    /// The `deliver` secret Harbor now has (its nonce), to forget.
+    forget: Option<Vec<u8>>,
+}
+
 /// Applies `plan` to one robot. `Ok(Some(drift))` when Harbor was changed.
 #[allow(clippy::too_many_arguments)]
 async fn robot(
@@ -184,176 +197,204 @@ async fn robot(
     why: Why,
 ) -> Result<Option<bool>, Failure> {
     let full = harbor.login(&row.name);
-    let now = Utc::now();
-    let mut details = json!({ "robot": full, "credential": c.name });
-    if let Why::Reconcile { run } = why {
-        details["reconciliation"] = json!(run);
-    }
-    let (action, drift, applied_state, applied_projects, applied_until, harbor_id, forget) = match (plan, found) {
-        (Plan::Absent, None) => {
-            if row.state != RobotState::Deleted {
-                save(db, c, RobotState::Deleted, "", None, None, next).await?;
-            }
-            return Ok(None);
-        }
+    let (state, projects, until, harbor_id, change) = match (plan, found) {
+        (Plan::Absent, None) => (RobotState::Deleted, String::new(), None, None, None),
         (Plan::Absent, Some(r)) => {
             harbor.client.delete(r.id).await?;
-            let drift = row.state == RobotState::Deleted || matches!(why, Why::Reconcile { .. });
-            if drift {
+            let drift = row.state == RobotState::Deleted;
+            let mut details = json!({});
+            if drift || matches!(why, Why::Reconcile { .. }) {
                 details["drift"] = json!("the robot was still in Harbor");
             }
-            ("harbor.robot_delete", drift, RobotState::Deleted, String::new(), None, None, None)
+            (RobotState::Deleted, String::new(), None, None, Some(Change { action: "harbor.robot_delete", drift, details, forget: None }))
         }
         (Plan::Present { enabled, projects, until }, None) => {
-            // Made again if Harbor had it once (deleted by hand, or Harbor
-            // restored from an older backup): with the secret the owner
-            // already has if Harbor never got it, else a new one to reveal.
-            let had_it = row.harbor_id.is_some() && row.state != RobotState::Deleted;
-            let deliver = kept(db, sealer, c.id, SecretPurpose::Deliver).await?;
-            let (secret, forget) = match deliver {
-                Some((s, nonce)) => (s, Some(nonce)),
-                None => match kept(db, sealer, c.id, SecretPurpose::Reveal).await? {
-                    // A new secret its owner has not seen yet: Harbor gets that one.
-                    Some((s, _)) => (s, None),
-                    None => {
-                        let reason = if had_it {
-                            "the robot account was removed from Harbor outside the portal, so it was made again with a new secret"
-                        } else {
-                            "access resumed after the robot account had been removed, so it was made again with a new secret"
-                        };
-                        let secret = new_secret();
-                        let mut tx = db.begin().await?;
-                        keep_secret(&mut tx, sealer, c.id, SecretPurpose::Reveal, &secret, Some(reason)).await?;
-                        tx.commit().await?;
-                        details["reason"] = json!(reason);
-                        (secret, None)
-                    }
-                },
-            };
-            let description = format!("Portcullis pull credential {} of {}", c.name, c.owner_email);
-            let permissions: Vec<Permission> = projects.iter().map(|p| Permission::pull(p)).collect();
-            let duration = duration_days(*until, now);
-            let created = harbor
-                .client
-                .create(&RobotCreate {
-                    name: &row.name,
-                    description: &description,
-                    secret: &secret,
-                    level: "system",
-                    disable: !enabled,
-                    duration,
-                    permissions: permissions.clone(),
-                })
-                .await?;
-            // Harbor made it enabled with a secret of its own: ours, then the
-            // state (a crash in between is finished by the next look, which
-            // finds the robot and sets both again).
-            harbor.client.set_secret(created.id, &secret).await?;
-            if !enabled {
-                let robot = Robot {
-                    id: created.id,
-                    name: full.clone(),
-                    description: Some(description),
-                    level: "system".into(),
-                    duration: Some(duration),
-                    disable: true,
-                    permissions,
-                    ..Robot::default()
-                };
-                harbor.client.update(&robot).await?;
-            }
-            let drift = had_it;
-            if drift {
-                details["drift"] = json!("the robot was missing from Harbor");
-            }
-            let action = if drift { "harbor.robot_recreate" } else { "harbor.robot_create" };
-            let state = if *enabled { RobotState::Enabled } else { RobotState::Disabled };
-            (action, drift, state, projects_text(projects), *until, Some(created.id), forget)
+            let (id, change) = create(db, harbor, sealer, c, row, &full, *enabled, projects, *until).await?;
+            (state_of(*enabled), projects_text(projects), *until, Some(id), Some(change))
         }
-        (Plan::Present { enabled, projects, until }, Some(mut r)) => {
-            let mut changes: Vec<Value> = Vec::new();
-            let mut forget = None;
-            if let Some((secret, nonce)) = kept(db, sealer, c.id, SecretPurpose::Deliver).await? {
-                harbor.client.set_secret(r.id, &secret).await?;
-                changes.push(json!("secret"));
-                forget = Some(nonce);
-            }
-            let created = r.creation_time.unwrap_or(now);
-            let duration = duration_days(*until, created);
-            let mut drift_seen = Vec::new();
-            if r.disable == *enabled {
-                if r.disable != (row.state == RobotState::Disabled) && row.state != RobotState::Pending {
-                    drift_seen.push(if r.disable { "disabled in Harbor" } else { "enabled in Harbor" });
-                }
-                changes.push(json!({ "disable": !enabled }));
-            }
-            if !r.grants_exactly(projects) {
-                if projects_text(&r.projects()) != row.projects || r.permissions.iter().any(|p| p.access.len() != 1) {
-                    drift_seen.push("permissions changed in Harbor");
-                }
-                changes.push(json!({ "projects": projects }));
-            }
-            if r.duration != Some(duration) {
-                changes.push(json!({ "duration": duration }));
-            }
+        (Plan::Present { enabled, projects, until }, Some(r)) => {
             let id = r.id;
-            let only_secret = changes.len() == usize::from(forget.is_some());
-            if !only_secret {
-                r.disable = !enabled;
-                r.permissions = projects.iter().map(|p| Permission::pull(p)).collect();
-                r.duration = Some(duration);
-                harbor.client.update(&r).await?;
-            }
-            let state = if *enabled { RobotState::Enabled } else { RobotState::Disabled };
-            if changes.is_empty() {
-                // Nothing to do in Harbor; keep the row true (a replay after a
-                // crash between Harbor's answer and our commit ends here).
-                let text = projects_text(projects);
-                if row.state != state || row.projects != text || row.harbor_id != Some(id) || row.next_check_at != next {
-                    save(db, c, state, &text, *until, Some(id), next).await?;
-                }
-                return Ok(None);
-            }
-            let drift = !drift_seen.is_empty() || matches!(why, Why::Reconcile { .. });
-            if !drift_seen.is_empty() {
-                details["drift"] = json!(drift_seen.join(", "));
-            }
-            details["changes"] = json!(changes);
-            ("harbor.robot_update", drift, state, projects_text(projects), *until, Some(id), forget)
+            let change = update(db, harbor, sealer, c, row, r, *enabled, projects, *until).await?;
+            (state_of(*enabled), projects_text(projects), *until, Some(id), change)
         }
     };
-    details["enabled"] = json!(applied_state == RobotState::Enabled);
-    details["projects"] = json!(applied_projects);
-    details["until"] = json!(applied_until.map(rfc3339));
+    let applied = Applied { harbor_id, state, projects: &projects, expires_at: until, next_check_at: next };
+    let Some(mut change) = change else {
+        // Nothing to do in Harbor; keep the row true (a replay after a crash
+        // between Harbor's answer and our commit ends here).
+        let unchanged = row.state == state
+            && row.projects == projects
+            && row.expires_at == until
+            && (row.harbor_id == harbor_id || harbor_id.is_none())
+            && row.next_check_at == next;
+        if !unchanged {
+            let mut tx = db.begin().await?;
+            db::harbor::save_robot(&mut tx, c.id, &applied, Utc::now()).await?;
+            tx.commit().await?;
+        }
+        return Ok(None);
+    };
+    let drift = change.drift || matches!(why, Why::Reconcile { .. });
+    let d = &mut change.details;
+    d["robot"] = json!(full);
+    d["credential"] = json!(c.name);
+    d["enabled"] = json!(state == RobotState::Enabled);
+    d["projects"] = json!(projects);
+    d["until"] = json!(until.map(rfc3339));
+    if let Why::Reconcile { run } = why {
+        d["reconciliation"] = json!(run);
+    }
     let mut tx = db.begin().await?;
-    let a = Applied { harbor_id, state: applied_state, projects: &applied_projects, expires_at: applied_until, next_check_at: next };
-    db::harbor::save_robot(&mut tx, c.id, &a, now).await?;
-    if let Some(nonce) = &forget {
+    db::harbor::save_robot(&mut tx, c.id, &applied, Utc::now()).await?;
+    if let Some(nonce) = &change.forget {
         db::harbor::forget_secret(&mut tx, c.id, SecretPurpose::Deliver, nonce).await?;
     }
-    let event = AuditEvent::new(Actor::System, action, Outcome::Success)
+    let event = AuditEvent::new(Actor::System, change.action, Outcome::Success)
         .target("credential", c.id)
         .subject(c.owner_user_id)
-        .details(details);
+        .details(change.details);
     audit::record(&mut tx, &event).await?;
     tx.commit().await?;
     Ok(Some(drift))
 }
 
-/// Writes the row when Harbor needed no change.
+fn state_of(enabled: bool) -> RobotState {
+    if enabled { RobotState::Enabled } else { RobotState::Disabled }
+}
+
+/// Makes the robot Harbor lacks: again if Harbor had it once (deleted by
+/// hand, or Harbor restored from an older backup). Its secret: the one the
+/// owner was shown if Harbor never got it, else a new one to reveal.
+/// Returns Harbor's id and the change.
 #[allow(clippy::too_many_arguments)]
-async fn save(
+async fn create(
     db: &Db,
+    harbor: &Harbor,
+    sealer: &dyn Sealer,
     c: &CredentialRow,
-    state: RobotState,
-    projects: &str,
+    row: &RobotRow,
+    full: &str,
+    enabled: bool,
+    projects: &BTreeSet<String>,
     until: Option<DateTime<Utc>>,
-    harbor_id: Option<i64>,
-    next: Option<DateTime<Utc>>,
-) -> Result<(), Failure> {
-    let mut tx = db.begin().await?;
-    let a = Applied { harbor_id, state, projects, expires_at: until, next_check_at: next };
-    db::harbor::save_robot(&mut tx, c.id, &a, Utc::now()).await?;
-    tx.commit().await?;
-    Ok(())
+) -> Result<(i64, Change), Failure> {
+    let had_it = row.harbor_id.is_some() && row.state != RobotState::Deleted;
+    let mut details = json!({});
+    let (secret, forget) = match kept(db, sealer, c.id, SecretPurpose::Deliver).await? {
+        Some((s, nonce)) => (s, Some(nonce)),
+        // A new secret its owner has not seen yet: Harbor gets that one.
+        None => match kept(db, sealer, c.id, SecretPurpose::Reveal).await? {
+            Some((s, _)) => (s, None),
+            None => {
+                let reason = if had_it {
+                    "the robot account was removed from Harbor outside the portal, so it was made again with a new secret"
+                } else {
+                    "access resumed after the robot account had been removed, so it was made again with a new secret"
+                };
+                let secret = new_secret();
+                let mut tx = db.begin().await?;
+                keep_secret(&mut tx, sealer, c.id, SecretPurpose::Reveal, &secret, Some(reason)).await?;
+                tx.commit().await?;
+                details["reason"] = json!(reason);
+                (secret, None)
+            }
+        },
+    };
+    let description = format!("Portcullis pull credential {} of {}", c.name, c.owner_email);
+    let permissions: Vec<Permission> = projects.iter().map(|p| Permission::pull(p)).collect();
+    let duration = duration_days(until, Utc::now());
+    let robot = RobotCreate {
+        name: &row.name,
+        description: &description,
+        secret: &secret,
+        level: LEVEL,
+        disable: !enabled,
+        duration,
+        permissions: permissions.clone(),
+    };
+    let created = harbor.client.create(&robot).await?;
+    // Harbor made it enabled with a secret of its own: ours, then the state
+    // (a crash in between is finished by the next look, which finds the
+    // robot and sets both again).
+    harbor.client.set_secret(created.id, &secret).await?;
+    if !enabled {
+        let robot = Robot {
+            id: created.id,
+            name: full.to_owned(),
+            description: Some(description),
+            level: LEVEL.into(),
+            duration: Some(duration),
+            disable: true,
+            permissions,
+            ..Robot::default()
+        };
+        harbor.client.update(&robot).await?;
+    }
+    if had_it {
+        details["drift"] = json!("the robot was missing from Harbor");
+    }
+    let action = if had_it { "harbor.robot_recreate" } else { "harbor.robot_create" };
+    Ok((created.id, Change { action, drift: had_it, details, forget }))
+}
+
+/// Brings an existing robot in step: the secret Harbor must still get
+/// (`PATCH`), then state, projects and expiry (`PUT` of the whole robot);
+/// `None` when it already was.
+#[allow(clippy::too_many_arguments)]
+async fn update(
+    db: &Db,
+    harbor: &Harbor,
+    sealer: &dyn Sealer,
+    c: &CredentialRow,
+    row: &RobotRow,
+    mut r: Robot,
+    enabled: bool,
+    projects: &BTreeSet<String>,
+    until: Option<DateTime<Utc>>,
+) -> Result<Option<Change>, Failure> {
+    let mut changes: Vec<Value> = Vec::new();
+    let mut forget = None;
+    if let Some((secret, nonce)) = kept(db, sealer, c.id, SecretPurpose::Deliver).await? {
+        harbor.client.set_secret(r.id, &secret).await?;
+        changes.push(json!("secret"));
+        forget = Some(nonce);
+    }
+    // Drift: Harbor's robot is not what the portal last applied.
+    let applied = row.state != RobotState::Pending;
+    let mut drift = Vec::new();
+    let duration = duration_days(until, r.creation_time.unwrap_or_else(Utc::now));
+    let mut put = false;
+    if r.disable == enabled {
+        if applied && r.disable != (row.state == RobotState::Disabled) {
+            drift.push(if r.disable { "disabled in Harbor" } else { "enabled in Harbor" });
+        }
+        changes.push(json!({ "disable": !enabled }));
+        put = true;
+    }
+    if !r.grants_exactly(projects) {
+        let last: BTreeSet<String> = row.projects.split(',').filter(|p| !p.is_empty()).map(str::to_owned).collect();
+        if applied && !r.grants_exactly(&last) {
+            drift.push("permissions changed in Harbor");
+        }
+        changes.push(json!({ "projects": projects }));
+        put = true;
+    }
+    if r.duration != Some(duration) {
+        changes.push(json!({ "duration": duration }));
+        put = true;
+    }
+    if put {
+        r.disable = !enabled;
+        r.permissions = projects.iter().map(|p| Permission::pull(p)).collect();
+        r.duration = Some(duration);
+        harbor.client.update(&r).await?;
+    }
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    let mut details = json!({ "changes": changes });
+    if !drift.is_empty() {
+        details["drift"] = json!(drift.join(", "));
+    }
+    Ok(Some(Change { action: "harbor.robot_update", drift: !drift.is_empty(), details, forget }))
 }
