@@ -40,7 +40,7 @@ test("an auditor filters the log, opens an event, sees local time on hover and d
   expect(download.suggestedFilename()).toMatch(/^portcullis-audit-.*\.csv$/);
   const csv = fs.readFileSync((await download.path()) as string, "utf8");
   const lines = csv.split("\r\n").filter((l) => l.length > 0);
-  expect(lines[0]).toBe("id,occurred_at,actor,actor_user_id,action,outcome,target_type,target_id,subject_user_id,ip,user_agent,details,chain_hash");
+  expect(lines[0]).toBe("id,occurred_at,actor,actor_user_id,action,outcome,target_type,target_id,subject_user_id,ip,user_agent,details,chain_hash,organisation_id");
   expect(lines.length).toBeGreaterThan(1);
   for (const line of lines.slice(1)) expect(line).toContain(",auth.login,failure,");
 

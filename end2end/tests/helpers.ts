@@ -48,8 +48,14 @@ function plainText(raw: string): string {
   return body.replace(/=\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
 }
 
-/** Waits (≤ 20 s) for a mail to `to` with a link to `linkPath` and returns the link. */
-export async function linkMailedTo(to: string, linkPath: string): Promise<string> {
+/** The Subject header of a raw message, unfolded (plain ASCII subjects). */
+function subjectOf(raw: string): string {
+  const m = raw.replace(/\r\n/g, "\n").match(/^Subject: (.*(?:\n[ \t].*)*)/im);
+  return (m?.[1] ?? "").replace(/\n[ \t]+/g, " ").trim();
+}
+
+/** Waits (≤ 20 s) for a mail to `to` with a link to `linkPath`; returns its subject and the link. */
+export async function mailedTo(to: string, linkPath: string): Promise<{ subject: string; link: string }> {
   expect(maildir, "E2E_MAILDIR is set by scripts/e2e.sh").not.toBe("");
   const dir = path.join(maildir, "new");
   const wanted = new RegExp(`https?://\\S+${linkPath.replace(/[/]/g, "\\/")}\\?token=[A-Za-z0-9]+`);
@@ -59,11 +65,16 @@ export async function linkMailedTo(to: string, linkPath: string): Promise<string
       const raw = fs.readFileSync(path.join(dir, f), "utf8");
       if (!new RegExp(`^To: .*${to.replace(/[.+]/g, "\\$&")}`, "mi").test(raw)) continue;
       const link = plainText(raw).match(wanted);
-      if (link) return link[0];
+      if (link) return { subject: subjectOf(raw), link: link[0] };
     }
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`no mail to ${to} with a ${linkPath} link within 20 s`);
+}
+
+/** Waits (≤ 20 s) for a mail to `to` with a link to `linkPath` and returns the link. */
+export async function linkMailedTo(to: string, linkPath: string): Promise<string> {
+  return (await mailedTo(to, linkPath)).link;
 }
 
 /** Signs up, confirms the address through the mailed link and logs in. */

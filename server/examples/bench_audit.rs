@@ -51,16 +51,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("everything", Filter::default()),
         ("action=registry.token", Filter { action: Some(ActionMatch::Exact("registry.token".into())), ..Default::default() }),
         ("outcome=denied", Filter { outcome: Some("denied".into()), ..Default::default() }),
-        ("customer=421", Filter { subject: Some(421), ..Default::default() }),
+        ("member=421", Filter { member: Some(421), ..Default::default() }),
         ("credential=pull-00421", Filter { credential: Some("pull-00421".into()), ..Default::default() }),
         ("repository=acme/repo-7", Filter { repository: Some("acme/repo-7".into()), ..Default::default() }),
         ("ip=10.0.77.3", Filter { ip: Some("10.0.77.3".into()), ..Default::default() }),
         ("last 24 h", Filter { from: Some(now - Duration::days(1)), ..Default::default() }),
         ("30-60 days ago", Filter { from: Some(now - Duration::days(60)), to: Some(now - Duration::days(30)), ..Default::default() }),
         (
-            "customer=421 & denied & action=registry.token",
+            "member=421 & denied & action=registry.token",
             Filter {
-                subject: Some(421),
+                member: Some(421),
                 outcome: Some("denied".into()),
                 action: Some(ActionMatch::Exact("registry.token".into())),
                 ..Default::default()
@@ -79,8 +79,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         ("q=pull-00421 & action=registry.pull", Filter { action: Some(ActionMatch::Exact("registry.pull".into())), ..text("pull-00421") }),
         // Customer 421's events are all in acme/repo-30 (see fill_sql).
-        ("q=acme/repo-30 & customer=421", Filter { subject: Some(421), ..text("acme/repo-30") }),
-        ("q=acme/repo-7 & customer=421 (no hit)", Filter { subject: Some(421), ..text("acme/repo-7") }),
+        ("q=acme/repo-30 & member=421", Filter { member: Some(421), ..text("acme/repo-30") }),
+        ("q=acme/repo-7 & member=421 (no hit)", Filter { member: Some(421), ..text("acme/repo-7") }),
         ("q=pull-00421 & 30-60 days ago", Filter { from: Some(now - Duration::days(60)), to: Some(now - Duration::days(30)), ..text("pull-00421") }),
     ];
     println!("\n{} rows on {}, page size {PAGE}, {samples} samples each (ms)", count(&db).await?, db.backend());

@@ -15,6 +15,7 @@ pub mod credential;
 pub mod harbor;
 pub mod mail;
 pub mod order;
+pub mod organisation;
 pub mod registry;
 pub mod signing_key;
 mod email;

@@ -22,16 +22,17 @@ pub async fn billing_info() -> Result<crate::views::BillingInfo, AppError> {
 /// answers the URL of Stripe's payment page (customers only).
 #[server(prefix = "/fn", endpoint = "my/start_checkout")]
 pub async fn start_checkout(price_id: i64) -> Result<String, AppError> {
-    use crate::backend::services::auth::require_role;
+    use crate::backend::services::auth::require_member;
     use crate::backend::services::billing;
     use crate::backend::web::request::state;
     use crate::backend::web::{respond, RequestMeta};
     respond(
         async {
-            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            let (me, m) = require_member(crate::domain::organisation::Capability::Billing).await?;
             crate::backend::services::auth::require_confirmed(&me)?;
             let meta = RequestMeta::current().await;
-            billing::start_checkout(&state()?, &me, price_id, &meta).await
+            let buyer = billing::checkout::Buyer { user: &me, org: m.organisation_id };
+            billing::start_checkout(&state()?, &buyer, price_id, &meta).await
         }
         .await,
     )
@@ -40,30 +41,30 @@ pub async fn start_checkout(price_id: i64) -> Result<String, AppError> {
 /// Where the customer's own checkout stands (another's session is 404).
 #[server(prefix = "/fn", endpoint = "my/checkout_status")]
 pub async fn checkout_status(session_id: String) -> Result<CheckoutStatusView, AppError> {
-    use crate::backend::services::auth::require_role;
+    use crate::backend::services::auth::require_member;
     use crate::backend::services::billing;
     use crate::backend::web::request::state;
     use crate::backend::web::respond;
     respond(
         async {
-            let me = require_role(&[crate::domain::Role::Customer]).await?;
-            billing::checkout_status(&state()?.db, me.id, &session_id).await
+            let (_, m) = require_member(crate::domain::organisation::Capability::Billing).await?;
+            billing::checkout_status(&state()?.db, m.organisation_id, &session_id).await
         }
         .await,
     )
 }
 
-/// The logged-in customer's orders, newest first.
+/// The organisation's orders, newest first (owners and billing members).
 #[server(prefix = "/fn", endpoint = "my/orders")]
 pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
-    use crate::backend::services::auth::require_role;
+    use crate::backend::services::auth::require_member;
     use crate::backend::services::billing;
     use crate::backend::web::request::state;
     use crate::backend::web::respond;
     respond(
         async {
-            let me = require_role(&[crate::domain::Role::Customer]).await?;
-            billing::list_orders(&state()?.db, me.id).await
+            let (_, m) = require_member(crate::domain::organisation::Capability::Billing).await?;
+            billing::list_orders(&state()?.db, m.organisation_id).await
         }
         .await,
     )
@@ -73,14 +74,14 @@ pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
 /// logged-in customer; answers its URL.
 #[server(prefix = "/fn", endpoint = "my/billing_portal")]
 pub async fn billing_portal() -> Result<String, AppError> {
-    use crate::backend::services::auth::require_role;
+    use crate::backend::services::auth::require_member;
     use crate::backend::services::billing;
     use crate::backend::web::request::state;
     use crate::backend::web::respond;
     respond(
         async {
-            let me = require_role(&[crate::domain::Role::Customer]).await?;
-            billing::portal_url(&state()?, me.id).await
+            let (_, m) = require_member(crate::domain::organisation::Capability::Billing).await?;
+            billing::portal_url(&state()?, m.organisation_id).await
         }
         .await,
     )

@@ -10,39 +10,76 @@ use crate::views::{CredentialView, NewCredential, RegistryAccessView, TagView};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// The logged-in customer's pull credentials, newest first.
+/// The pull credentials the logged-in member may see, newest first: their
+/// own; an owner sees every credential of the organisation.
 #[server(prefix = "/fn", endpoint = "my/credentials")]
 pub async fn my_credentials() -> Result<Vec<CredentialView>, AppError> {
-    use crate::backend::services::auth::require_role;
-    use crate::backend::services::credentials;
+    use crate::backend::services::auth::require_member;
+    use crate::backend::services::credentials::{self, Reach};
     use crate::backend::web::request::state;
     use crate::backend::web::respond;
+    use crate::domain::organisation::Capability;
     respond(
         async {
-            let me = require_role(&[crate::domain::Role::Customer]).await?;
-            credentials::list_for_owner(&state()?.db, me.id).await
+            let (me, m) = require_member(Capability::Pull).await?;
+            let reach = Reach::of_member(me.id, m.organisation_id, m.role);
+            credentials::list_for_organisation(&state()?.db, m.organisation_id, reach).await
         }
         .await,
     )
 }
 
-/// A new pull credential for the logged-in customer; `expires_at` is empty
-/// (none), a day (`2027-01-31`, valid through its end, UTC) or RFC 3339. The
-/// answer carries the secret, shown this once.
+/// A new pull credential; `expires_at` is empty (none), a day
+/// (`2027-01-31`, valid through its end, UTC) or RFC 3339. `holder`:
+/// `member` (the caller's own, the default) or `organisation` (owners:
+/// for CI and clusters, survives any member's departure). `products`:
+/// product ids separated by commas (empty: every product); `networks`:
+/// address ranges (empty: anywhere). The answer carries the secret, shown
+/// this once.
 #[server(prefix = "/fn", endpoint = "my/create_credential")]
-pub async fn create_my_credential(name: String, expires_at: Option<String>) -> Result<NewCredential, AppError> {
-    use crate::backend::services::auth::require_role;
-    use crate::backend::services::credentials;
+pub async fn create_my_credential(
+    name: String,
+    expires_at: Option<String>,
+    holder: Option<String>,
+    products: Option<String>,
+    networks: Option<String>,
+) -> Result<NewCredential, AppError> {
+    use crate::backend::services::auth::require_member;
+    use crate::backend::services::credentials::{self, Limits};
     use crate::backend::web::request::state;
     use crate::backend::web::{respond, RequestMeta};
+    use crate::domain::organisation::{Capability, CredentialHolder};
     respond(
         async {
-            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            let (me, m) = require_member(Capability::Pull).await?;
             crate::backend::services::auth::require_confirmed(&me)?;
+            let holder = match holder.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+                None => CredentialHolder::Member,
+                Some(h) => CredentialHolder::parse(h).ok_or_else(|| AppError::invalid("holder", "member or organisation"))?,
+            };
+            if holder == CredentialHolder::Organisation && !m.role.may(Capability::ManageCredentials) {
+                return Err(AppError::invalid("holder", "only owners make the organisation's credentials"));
+            }
+            let limits = Limits {
+                holder: Some(holder),
+                products: credentials::parse_product_ids(products.as_deref().unwrap_or_default())?,
+                networks: networks.unwrap_or_default(),
+            };
             let expires_at = credentials::parse_expiry(expires_at.as_deref().unwrap_or_default())?;
             let meta = RequestMeta::current().await;
             let st = state()?;
-            credentials::create(&st.db, me.id, crate::domain::credential::CredentialKind::Pull, &name, expires_at, st.robots(), me.actor(), &meta).await
+            credentials::create_limited(
+                &st.db,
+                me.id,
+                crate::domain::credential::CredentialKind::Pull,
+                &name,
+                expires_at,
+                &limits,
+                st.robots(),
+                me.actor(),
+                &meta,
+            )
+            .await
         }
         .await,
     )
@@ -52,51 +89,59 @@ pub async fn create_my_credential(name: String, expires_at: Option<String>) -> R
 /// whose Harbor robot had to be made again (the credentials page says why).
 #[server(prefix = "/fn", endpoint = "my/reveal_credential")]
 pub async fn reveal_my_credential(id: i64) -> Result<NewCredential, AppError> {
-    use crate::backend::services::auth::require_role;
+    use crate::backend::services::auth::require_member;
+    use crate::domain::organisation::Capability;
     use crate::backend::services::harbor;
     use crate::backend::web::request::state;
     use crate::backend::web::{respond, RequestMeta};
     respond(
         async {
-            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            let (me, m) = require_member(Capability::Pull).await?;
             let meta = RequestMeta::current().await;
             let st = state()?;
-            harbor::reveal(&st.db, st.sealer.as_ref(), id, me.id, me.actor(), &meta).await
+            let reach = crate::backend::services::credentials::Reach::of_member(me.id, m.organisation_id, m.role);
+            harbor::reveal(&st.db, st.sealer.as_ref(), id, reach, me.actor(), &meta).await
         }
         .await,
     )
 }
 
-/// Revokes one of the customer's own credentials (another's is 404).
+/// Revokes one of the member's own credentials, or (owners) any of the
+/// organisation's; another's is 404.
 #[server(prefix = "/fn", endpoint = "my/revoke_credential")]
 pub async fn revoke_my_credential(id: i64) -> Result<CredentialView, AppError> {
-    use crate::backend::services::auth::require_role;
-    use crate::backend::services::credentials;
+    use crate::backend::services::auth::require_member;
+    use crate::backend::services::credentials::{self, Reach};
     use crate::backend::web::request::state;
     use crate::backend::web::{respond, RequestMeta};
+    use crate::domain::organisation::Capability;
     respond(
         async {
-            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            let (me, m) = require_member(Capability::Pull).await?;
             let meta = RequestMeta::current().await;
-            credentials::revoke(&state()?.db, id, Some(me.id), me.actor(), &meta).await
+            let reach = Reach::of_member(me.id, m.organisation_id, m.role);
+            credentials::revoke(&state()?.db, id, reach, me.actor(), &meta).await
         }
         .await,
     )
 }
 
-/// A new secret for one of the customer's own credentials (another's is 404).
+/// A new secret for one of the member's own credentials, or (owners) any of
+/// the organisation's; another's is 404.
 #[server(prefix = "/fn", endpoint = "my/rotate_credential")]
 pub async fn rotate_my_credential(id: i64) -> Result<NewCredential, AppError> {
-    use crate::backend::services::auth::require_role;
-    use crate::backend::services::credentials;
+    use crate::backend::services::auth::require_member;
+    use crate::backend::services::credentials::{self, Reach};
     use crate::backend::web::request::state;
     use crate::backend::web::{respond, RequestMeta};
+    use crate::domain::organisation::Capability;
     respond(
         async {
-            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            let (me, m) = require_member(Capability::Pull).await?;
             let meta = RequestMeta::current().await;
             let st = state()?;
-            credentials::rotate(&st.db, id, Some(me.id), st.robots(), me.actor(), &meta).await
+            let reach = Reach::of_member(me.id, m.organisation_id, m.role);
+            credentials::rotate(&st.db, id, reach, st.robots(), me.actor(), &meta).await
         }
         .await,
     )
@@ -106,15 +151,15 @@ pub async fn rotate_my_credential(id: i64) -> Result<NewCredential, AppError> {
 /// their real tags (for the copy-ready snippets).
 #[server(prefix = "/fn", endpoint = "my/registry_access")]
 pub async fn my_registry_access() -> Result<RegistryAccessView, AppError> {
-    use crate::backend::services::auth::require_role;
+    use crate::backend::services::auth::require_member;
     use crate::backend::services::credentials;
     use crate::backend::web::request::state;
     use crate::backend::web::respond;
     respond(
         async {
-            let me = require_role(&[crate::domain::Role::Customer]).await?;
+            let (_, m) = require_member(crate::domain::organisation::Capability::Pull).await?;
             let st = state()?;
-            credentials::registry_access(&st.db, me.id, &st.registry.host).await
+            credentials::registry_access(&st.db, m.organisation_id, &st.registry.host).await
         }
         .await,
     )
@@ -134,7 +179,7 @@ pub async fn customer_credentials(customer_id: i64) -> Result<Vec<CredentialView
             require_role(&[Role::Admin, Role::Auditor]).await?;
             let db = &state()?.db;
             customers::get(db, customer_id).await?;
-            credentials::list_for_owner(db, customer_id).await
+            credentials::list_for_organisation(db, customer_id, credentials::Reach::Any).await
         }
         .await,
     )
@@ -157,8 +202,9 @@ pub async fn create_customer_credential(
             let expires_at = credentials::parse_expiry(expires_at.as_deref().unwrap_or_default())?;
             let st = state()?;
             customers::get(&st.db, customer_id).await?;
+            let holder = customers::first_owner(&st.db, customer_id).await?;
             let meta = RequestMeta::current().await;
-            credentials::create(&st.db, customer_id, crate::domain::credential::CredentialKind::Pull, &name, expires_at, st.robots(), admin.actor(), &meta)
+            credentials::create(&st.db, holder, crate::domain::credential::CredentialKind::Pull, &name, expires_at, st.robots(), admin.actor(), &meta)
                 .await
         }
         .await,

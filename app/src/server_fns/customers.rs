@@ -75,7 +75,7 @@ pub async fn customer_detail(id: i64) -> Result<CustomerOverview, AppError> {
             let customer = customers::get(&st.db, id).await?;
             let filter = crate::views::EntitlementFilter { customer_id: Some(id), ..Default::default() };
             let entitlements = entitlements::list(&st.db, &filter, 500, 0).await?;
-            let activity = db::audit::list_for_user(&st.db, id, 20).await?.into_iter().map(crate::server_fns::audit::entry).collect();
+            let activity = db::audit::list_for_organisation(&st.db, id, 20).await?.into_iter().map(crate::server_fns::audit::entry).collect();
             Ok(CustomerOverview { customer, entitlements, activity })
         }
         .await,

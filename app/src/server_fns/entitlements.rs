@@ -5,17 +5,17 @@ use crate::error::AppError;
 use crate::views::EntitlementView;
 use leptos::prelude::*;
 
-/// The logged-in customer's entitlements ("My products").
+/// The organisation's entitlements ("Products"), for every member.
 #[server(prefix = "/fn", endpoint = "my/entitlements")]
 pub async fn my_entitlements() -> Result<Vec<EntitlementView>, AppError> {
-    use crate::backend::services::auth::require_role;
+    use crate::backend::services::auth::require_member;
     use crate::backend::services::entitlements;
     use crate::backend::web::request::state;
     use crate::backend::web::respond;
     respond(
         async {
-            let me = require_role(&[crate::domain::Role::Customer]).await?;
-            let filter = crate::views::EntitlementFilter { customer_id: Some(me.id), ..Default::default() };
+            let (_, m) = require_member(crate::domain::organisation::Capability::Pull).await?;
+            let filter = crate::views::EntitlementFilter { customer_id: Some(m.organisation_id), ..Default::default() };
             entitlements::list(&state()?.db, &filter, 500, 0).await
         }
         .await,

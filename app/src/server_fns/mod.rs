@@ -13,5 +13,6 @@ pub mod credentials;
 pub mod customers;
 pub mod entitlements;
 pub mod mail;
+pub mod organisation;
 pub mod recovery;
 pub mod users;

@@ -20,6 +20,10 @@ pub struct AuditEntry {
     pub user_agent: Option<String>,
     pub details: String,
     pub subject_user_id: Option<i64>,
+    /// The organisation it concerns (recorded, or mapped for events from
+    /// before organisations).
+    #[serde(default)]
+    pub organisation_id: Option<i64>,
     /// `None` until the chain's sealer reaches the event (about a second).
     pub chain_hash: Option<String>,
 }
@@ -32,8 +36,11 @@ pub struct AuditFilter {
     pub from: Option<String>,
     /// Until this time (exclusive; a bare date means the end of that day).
     pub to: Option<String>,
-    /// The customer's user id.
+    /// The customer's (organisation's) id.
     pub customer: Option<String>,
+    /// A person's user id: events they did or that concern them.
+    #[serde(default)]
+    pub member: Option<String>,
     /// A registry credential's user name (`pull-…`, `push-…`).
     pub credential: Option<String>,
     pub repository: Option<String>,
@@ -55,6 +62,7 @@ impl AuditFilter {
             ("from", &self.from),
             ("to", &self.to),
             ("customer", &self.customer),
+            ("member", &self.member),
             ("credential", &self.credential),
             ("repository", &self.repository),
             ("action", &self.action),

@@ -1,5 +1,6 @@
 //! Who is logged in, as pages and server functions see it.
 
+use crate::domain::organisation::{Capability, MemberRole};
 use crate::domain::Role;
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,25 @@ pub struct SessionUser {
     pub notices: bool,
     /// Signs in with a second factor.
     pub two_factor: bool,
+    /// A customer's organisation, once they belong to one (an invitation
+    /// not yet accepted gives nothing).
+    pub membership: Option<Membership>,
+}
+
+/// A customer's place in their organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    pub organisation_id: i64,
+    pub organisation: String,
+    pub role: MemberRole,
+}
+
+impl SessionUser {
+    /// Whether this user may do `c` in their organisation (pages use it to
+    /// decide what to show; server functions ask `require_member`).
+    pub fn may(&self, c: Capability) -> bool {
+        self.membership.as_ref().is_some_and(|m| m.role.may(c))
+    }
 }
 
 /// A two-factor enrolment as the settings page shows it: the QR code (SVG

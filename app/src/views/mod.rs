@@ -4,6 +4,7 @@
 //! they also describe themselves for the OpenAPI document.
 
 use crate::domain::order::{EndAccess, OrderMode, OrderStatus};
+use crate::domain::organisation::CredentialHolder;
 use crate::domain::Role;
 use crate::domain::{
     access::{EntitlementSource, EntitlementStatus},
@@ -14,11 +15,13 @@ use serde::{Deserialize, Serialize};
 
 mod audit;
 mod auth;
+mod organisation;
 mod mail;
 
 pub use audit::{AuditEntry, AuditFilter};
-pub use auth::{SessionUser, SessionView, TwoFactorEnrolment};
+pub use auth::{Membership, SessionUser, SessionView, TwoFactorEnrolment};
 pub use mail::{LinkInfo, LocalMailView, MailOverview, MailView};
+pub use organisation::{MemberView, OrganisationView};
 
 /// Percent-encodes a query value (a search box's text, a filter).
 pub fn urlencode(s: &str) -> String {
@@ -69,13 +72,24 @@ pub struct ProductView {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+/// A customer: an organisation. `id` is the organisation's (its founder's
+/// user id); `email` its first owner's address; `disabled` when no member
+/// can log in; `last_login_at` any member's latest.
 pub struct CustomerView {
     pub id: i64,
     pub email: String,
+    /// The organisation's name.
     pub name: Option<String>,
     pub disabled: bool,
     pub created_at: String,
     pub last_login_at: Option<String>,
+    /// Joined members.
+    #[serde(default)]
+    pub member_count: i64,
+    /// Members and pending invitations (one customer's answer; lists leave
+    /// it empty).
+    #[serde(default)]
+    pub members: Vec<MemberView>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +97,8 @@ pub struct CustomerView {
 pub struct EntitlementView {
     pub id: i64,
     pub customer_id: i64,
+    /// The organisation's name.
+    pub customer_name: String,
     pub customer_email: String,
     pub product_id: i64,
     pub product_name: String,
@@ -154,6 +170,28 @@ pub struct CredentialView {
     /// With Harbor provisioning: the credential's robot account in Harbor.
     #[serde(default)]
     pub robot: Option<RobotView>,
+    /// Pull credentials: their organisation, and whether a member holds it
+    /// (`member`: revoked when they leave) or the organisation
+    /// (`organisation`: for CI and clusters).
+    #[serde(default)]
+    pub organisation_id: Option<i64>,
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub holder: Option<CredentialHolder>,
+    /// The products it is limited to (empty: every product of the organisation).
+    #[serde(default)]
+    pub products: Vec<CredentialProduct>,
+    /// The address ranges it may be used from (empty: anywhere).
+    #[serde(default)]
+    pub networks: Vec<String>,
+}
+
+/// A product a credential is limited to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct CredentialProduct {
+    pub id: i64,
+    pub name: String,
 }
 
 /// A pull credential's Harbor robot account, as its owner and admins see it.

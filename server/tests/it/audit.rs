@@ -71,6 +71,7 @@ async fn every_filter_selects_exactly_its_events(backend: Backend) {
         ("from=2026-03-03T09:00:00Z&to=2026-03-03T09:00:01Z", &[2]),
         ("to=2026-03-02T09:00", &[0]),
         ("customer=7", &[0, 1, 3, 7]),
+        ("member=7", &[0, 1, 3, 7]),
         ("credential=pull-aaa", &[0, 1, 3]),
         ("credential=pull-bbb", &[2, 5]),
         ("credential=push-ci", &[4]),
@@ -198,7 +199,7 @@ async fn exports_stream_every_matching_event(backend: Backend) {
     assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"portcullis-audit-"));
     let csv = res.text().await.unwrap();
     let mut lines = csv.split("\r\n");
-    assert_eq!(lines.next(), Some("id,occurred_at,actor,actor_user_id,action,outcome,target_type,target_id,subject_user_id,ip,user_agent,details,chain_hash"));
+    assert_eq!(lines.next(), Some("id,occurred_at,actor,actor_user_id,action,outcome,target_type,target_id,subject_user_id,ip,user_agent,details,chain_hash,organisation_id"));
     let rows: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
     // More than one keyset page (1,000) of the export; the JSON escapes the newline.
     assert_eq!(rows.len(), 2_345 + 1, "{}", &csv[..300]);

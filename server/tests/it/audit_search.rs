@@ -77,6 +77,7 @@ async fn seed(db: &Db) {
             user_agent: Some(agents[i % 2]),
             details: d,
             subject_user_id: Some(9),
+            subject_org_id: None,
         })
         .collect();
     let mut tx = db.begin().await.unwrap();
@@ -149,7 +150,7 @@ async fn text_search_answers_what_a_scan_answers(backend: Backend) {
     // Sanity: the rule really does find things, and the usual kinds of hit.
     let hits = |q: &str| events.iter().filter(|(_, t)| matches(t, q)).count();
     assert!(hits("müller") > 10 && hits("%") > 10 && hits("[") > 10 && hits("secretkey") == 0);
-    // A time range (ids through the sealer's hours) and a customer, with text.
+    // A time range (ids through the sealer's hours) and a person, with text.
     app::backend::services::audit::chain::seal_pending(db).await.unwrap();
     let from = Utc.with_ymd_and_hms(2026, 5, 2, 0, 0, 0).unwrap();
     let to = Utc.with_ymd_and_hms(2026, 5, 5, 0, 0, 0).unwrap();
@@ -159,7 +160,7 @@ async fn text_search_answers_what_a_scan_answers(backend: Backend) {
             .filter(|(r, t)| matches(t, q) && r.occurred_at >= from && r.occurred_at < to && r.subject_user_id == Some(9))
             .map(|(r, _)| r.id)
             .collect();
-        let got = api_ids(&api, &format!("q={}&from=2026-05-02&to=2026-05-04&customer=9&limit=5", enc(q))).await;
+        let got = api_ids(&api, &format!("q={}&from=2026-05-02&to=2026-05-04&member=9&limit=5", enc(q))).await;
         assert_eq!(got, expected, "q={q:?} in a time range");
         assert!(!expected.is_empty(), "q={q:?} finds something in the range");
     }

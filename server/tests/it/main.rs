@@ -31,6 +31,7 @@ mod fleet;
 mod harbor;
 mod mail;
 mod notices;
+mod organisations;
 mod reconcile;
 mod hostile;
 mod http;

@@ -35,6 +35,12 @@ pub struct AuditRow {
     pub user_agent: Option<String>,
     pub details: Json<serde_json::Value>,
     pub subject_user_id: Option<i64>,
+    /// The organisation it concerns, as recorded (rows from before
+    /// organisations have none: `services::audit::query::organisation_of`).
+    pub subject_org_id: Option<i64>,
+    /// The organisation it concerns: as recorded, or for events from before
+    /// organisations the customer their subject was (mapped at query time).
+    pub organisation_id: Option<i64>,
     /// The hash chaining it to the event before (`audit_seals`; NULL until sealed).
     pub chain_hash: Option<String>,
 }
@@ -53,6 +59,8 @@ pub struct NewAuditRow<'a> {
     pub user_agent: Option<&'a str>,
     pub details: &'a serde_json::Value,
     pub subject_user_id: Option<i64>,
+    /// `None`: the subject user's organisation, if any (`insert`).
+    pub subject_org_id: Option<i64>,
 }
 
 /// On PostgreSQL, makes sure the transaction has its id before it takes an
@@ -92,6 +100,7 @@ struct Stored<'a> {
     user_agent: Option<Cow<'a, str>>,
     details: Cow<'a, serde_json::Value>,
     subject_user_id: Option<i64>,
+    subject_org_id: Option<i64>,
 }
 
 impl<'a> Stored<'a> {
@@ -108,6 +117,7 @@ impl<'a> Stored<'a> {
             user_agent: row.user_agent.map(|t| clean_text(t, USER_AGENT_MAX)),
             details: clean_details(row.details),
             subject_user_id: row.subject_user_id,
+            subject_org_id: row.subject_org_id,
         }
     }
 
@@ -128,7 +138,8 @@ pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Err
     let row = Stored::of(row);
     let sql = "INSERT INTO audit_events \
         (occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, ip, user_agent, details, \
-        subject_user_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id";
+        subject_user_id, subject_org_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
+        COALESCE($12, (SELECT organisation_id FROM users WHERE id = $11))) RETURNING id";
     let id: i64 = on_tx!(tx, |conn| sqlx::query_scalar(sql)
         .bind(row.occurred_at)
         .bind(row.actor_user_id)
@@ -141,6 +152,7 @@ pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Err
         .bind(row.user_agent.as_deref())
         .bind(Json(&*row.details))
         .bind(row.subject_user_id)
+        .bind(row.subject_org_id)
         .fetch_one(conn)
         .await)?;
     audit_search::insert_rows(tx, &[(id, row.search_text())]).await?;
@@ -152,12 +164,12 @@ pub async fn insert(tx: &mut Tx, row: &NewAuditRow<'_>) -> Result<i64, sqlx::Err
 pub async fn insert_many(tx: &mut Tx, rows: &[NewAuditRow<'_>]) -> Result<(), sqlx::Error> {
     xact_first(tx).await?;
     let rows: Vec<Stored<'_>> = rows.iter().map(Stored::of).collect();
-    // 11 binds a row; 400 rows stay far below either backend's bind limit.
+    // 12 binds a row; 400 rows stay far below either backend's bind limit.
     for chunk in rows.chunks(400) {
         let mut ids: Vec<i64> = on_tx!(tx, |conn| {
             let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO audit_events (occurred_at, actor_user_id, actor, action, target_type, target_id, \
-                 outcome, ip, user_agent, details, subject_user_id) ",
+                 outcome, ip, user_agent, details, subject_user_id, subject_org_id) ",
             );
             q.push_values(chunk, |mut b, row| {
                 b.push_bind(row.occurred_at)
@@ -170,7 +182,8 @@ pub async fn insert_many(tx: &mut Tx, rows: &[NewAuditRow<'_>]) -> Result<(), sq
                     .push_bind(row.ip.as_deref())
                     .push_bind(row.user_agent.as_deref())
                     .push_bind(Json(&*row.details))
-                    .push_bind(row.subject_user_id);
+                    .push_bind(row.subject_user_id)
+                    .push_bind(row.subject_org_id);
             });
             q.push(" RETURNING id");
             q.build_query_scalar().fetch_all(conn).await
@@ -193,8 +206,28 @@ pub async fn list_recent(db: &Db, before_id: Option<i64>, limit: i64) -> Result<
 
 /// The columns of `AuditRow`; use with `FROM {EVENTS}` (the event and its seal).
 pub(crate) const COLUMNS: &str = "id, occurred_at, actor_user_id, actor, action, target_type, target_id, outcome, \
-                                  ip, user_agent, details, subject_user_id, audit_seals.hash AS chain_hash";
+                                  ip, user_agent, details, subject_user_id, subject_org_id, \
+    COALESCE(subject_org_id, (SELECT o.id FROM organisations o WHERE o.id = audit_events.subject_user_id \
+      AND audit_events.id <= (SELECT m.audit_upto FROM organisation_migration m WHERE m.id = 1))) AS organisation_id, \
+    audit_seals.hash AS chain_hash";
 pub(crate) const EVENTS: &str = "audit_events LEFT JOIN audit_seals ON audit_seals.event_id = audit_events.id";
+
+/// Events about organisation `$n`: those naming it, and those from before
+/// organisations whose subject was the customer (whose id is the
+/// organisation's): the mapping at query time that leaves sealed rows as
+/// they are.
+pub(crate) fn about_organisation(n: usize) -> String {
+    format!(
+        "(subject_org_id = ${n} OR (subject_org_id IS NULL AND subject_user_id = ${n} \
+         AND audit_events.id <= (SELECT audit_upto FROM organisation_migration WHERE id = 1)))"
+    )
+}
+
+/// The newest events about one organisation (`about_organisation`).
+pub async fn list_for_organisation(db: &Db, org: i64, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM {EVENTS} WHERE {} ORDER BY id DESC LIMIT $2", about_organisation(1));
+    on_db!(db, |pool| sqlx::query_as(&sql).bind(org).bind(limit).fetch_all(pool).await)
+}
 
 /// The newest events by or about one user (as actor or as subject).
 pub async fn list_for_user(db: &Db, user_id: i64, limit: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
@@ -220,8 +253,10 @@ pub struct Filter {
     pub from: Option<DateTime<Utc>>,
     /// `occurred_at < to`.
     pub to: Option<DateTime<Utc>>,
-    /// The customer the event concerns (`subject_user_id`).
-    pub subject: Option<i64>,
+    /// The customer (organisation) the event concerns (`about_organisation`).
+    pub organisation: Option<i64>,
+    /// A person: the event's actor or subject.
+    pub member: Option<i64>,
     /// A registry credential's user name (token, pull, push and credential events).
     pub credential: Option<String>,
     /// A repository (`target_id` of a `repository` target).
@@ -262,8 +297,11 @@ fn conditions<'a>(f: &'a Filter, postgres: bool, id_first: bool, id: &str, args:
     if let Some(t) = f.to {
         push(&format!("{time} < ?"), Arg::Time(t), args);
     }
-    if let Some(id) = f.subject {
-        push("subject_user_id = ?", Arg::I64(id), args);
+    if let Some(id) = f.organisation {
+        push(&about_organisation(0).replace("$0", "?"), Arg::I64(id), args);
+    }
+    if let Some(id) = f.member {
+        push("(subject_user_id = ? OR actor_user_id = ?)", Arg::I64(id), args);
     }
     if let Some(c) = &f.credential {
         let expr = if postgres {
@@ -324,7 +362,8 @@ fn where_sql(conds: &[String]) -> String {
 /// Does `f` filter on anything the event's own indexes answer (besides its
 /// time and id range)?
 fn has_event_filters(f: &Filter) -> bool {
-    f.subject.is_some()
+    f.organisation.is_some()
+        || f.member.is_some()
         || f.credential.is_some()
         || f.repository.is_some()
         || f.action.is_some()

@@ -20,7 +20,8 @@ pub struct EntitlementRow {
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Joined for display.
+    /// Joined for display: the organisation's name and its founder's address.
+    pub customer_name: String,
     pub customer_email: String,
     pub product_name: String,
     pub product_slug: String,
@@ -28,8 +29,9 @@ pub struct EntitlementRow {
 
 const SELECT: &str = "SELECT e.id, e.customer_id, e.product_id, e.status, e.source, e.starts_at, e.ends_at, \
     e.grace_until, e.suspended_reason, e.note, e.created_at, e.updated_at, \
-    u.email AS customer_email, p.name AS product_name, p.slug AS product_slug \
-    FROM entitlements e JOIN users u ON u.id = e.customer_id JOIN products p ON p.id = e.product_id";
+    o.name AS customer_name, u.email AS customer_email, p.name AS product_name, p.slug AS product_slug \
+    FROM entitlements e JOIN users u ON u.id = e.customer_id JOIN organisations o ON o.id = e.customer_id \
+    JOIN products p ON p.id = e.product_id";
 
 pub struct NewEntitlement<'a> {
     pub customer_id: i64,
@@ -104,6 +106,7 @@ pub async fn list(db: &Db, f: &EntitlementFilter, limit: i64, offset: i64) -> Re
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct AccessRow {
     pub id: i64,
+    pub product_id: i64,
     pub status: EntitlementStatus,
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
@@ -113,7 +116,7 @@ pub struct AccessRow {
 }
 
 pub async fn access_rows(db: &Db, customer_id: i64) -> Result<Vec<AccessRow>, sqlx::Error> {
-    let sql = "SELECT e.id, e.status, e.starts_at, e.ends_at, e.grace_until, e.suspended_reason, r.pattern \
+    let sql = "SELECT e.id, e.product_id, e.status, e.starts_at, e.ends_at, e.grace_until, e.suspended_reason, r.pattern \
                FROM entitlements e JOIN product_repositories r ON r.product_id = e.product_id \
                WHERE e.customer_id = $1 ORDER BY e.id";
     on_db!(db, |pool| sqlx::query_as(sql).bind(customer_id).fetch_all(pool).await)

@@ -22,7 +22,7 @@ pub async fn set_enabled(db: &Db, on: bool) -> Result<bool, sqlx::Error> {
 /// deleted) gets an outbox row: provisioning was just turned on.
 pub async fn enqueue_everyone(db: &Db, cause: OutboxCause, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let sql = "INSERT INTO harbor_outbox (customer_id, cause, created_at) \
-               SELECT DISTINCT owner_user_id, $1, $2 FROM registry_credentials WHERE kind = $3 AND revoked_at IS NULL";
+               SELECT DISTINCT COALESCE(organisation_id, owner_user_id), $1, $2 FROM registry_credentials WHERE kind = $3 AND revoked_at IS NULL";
     on_db!(db, |pool| sqlx::query(sql).bind(cause).bind(now).bind(CredentialKind::Pull).execute(pool).await.map(|r| r.rows_affected()))
 }
 
@@ -169,7 +169,7 @@ pub async fn live_robots(db: &Db) -> Result<Vec<RobotRow>, sqlx::Error> {
 /// not deleted or a live pull credential.
 pub async fn customers_to_check(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
     let sql = "SELECT customer_id FROM harbor_robots WHERE state <> $1 \
-               UNION SELECT owner_user_id FROM registry_credentials WHERE kind = $2 AND revoked_at IS NULL \
+               UNION SELECT COALESCE(organisation_id, owner_user_id) FROM registry_credentials WHERE kind = $2 AND revoked_at IS NULL \
                ORDER BY 1";
     on_db!(db, |pool| sqlx::query_scalar(sql).bind(RobotState::Deleted).bind(CredentialKind::Pull).fetch_all(pool).await)
 }
@@ -265,10 +265,10 @@ pub async fn secret(db: &Db, credential_id: i64, purpose: SecretPurpose) -> Resu
 }
 
 /// The reasons of secrets waiting to be revealed, by credential.
-pub async fn reveals_of(db: &Db, owner_id: i64) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {
+pub async fn reveals_of(db: &Db, org: i64) -> Result<Vec<(i64, Option<String>)>, sqlx::Error> {
     let sql = "SELECT s.credential_id, s.reason FROM harbor_secrets s JOIN registry_credentials c ON c.id = s.credential_id \
-               WHERE c.owner_user_id = $1 AND s.purpose = $2";
-    on_db!(db, |pool| sqlx::query_as(sql).bind(owner_id).bind(SecretPurpose::Reveal).fetch_all(pool).await)
+               WHERE COALESCE(c.organisation_id, c.owner_user_id) = $1 AND s.purpose = $2";
+    on_db!(db, |pool| sqlx::query_as(sql).bind(org).bind(SecretPurpose::Reveal).fetch_all(pool).await)
 }
 
 /// Forgets a secret, only if it is still the one read (its nonce): a newer

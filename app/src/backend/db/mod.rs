@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod mail;
 pub mod notices;
 pub mod orders;
+pub mod organisations;
 mod password_hash;
 pub mod products;
 pub mod rate_limits;

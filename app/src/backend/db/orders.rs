@@ -94,9 +94,9 @@ pub async fn open_checkout(db: &Db, customer_id: i64, price_id: i64, since: Date
     on_db!(db, |pool| sqlx::query_scalar(sql).bind(customer_id).bind(price_id).bind(since).fetch_optional(pool).await)
 }
 
-pub async fn stripe_customer_in(tx: &mut Tx, user_id: i64) -> Result<Option<String>, sqlx::Error> {
-    let sql = "SELECT stripe_customer_id FROM users WHERE id = $1";
-    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(user_id).fetch_optional(conn).await).map(Option::flatten)
+pub async fn stripe_customer_in(tx: &mut Tx, org: i64) -> Result<Option<String>, sqlx::Error> {
+    let sql = "SELECT stripe_customer_id FROM organisations WHERE id = $1";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(org).fetch_optional(conn).await).map(Option::flatten)
 }
 
 /// Does the customer already have a running subscription to the product?
@@ -272,24 +272,24 @@ pub async fn claim_event(tx: &mut Tx, id: &str, kind: &str, created: DateTime<Ut
         .map(|done| done.rows_affected() == 1))
 }
 
-pub async fn stripe_customer_id(db: &Db, user_id: i64) -> Result<Option<String>, sqlx::Error> {
-    let sql = "SELECT stripe_customer_id FROM users WHERE id = $1";
-    on_db!(db, |pool| sqlx::query_scalar(sql).bind(user_id).fetch_optional(pool).await).map(Option::flatten)
+pub async fn stripe_customer_id(db: &Db, org: i64) -> Result<Option<String>, sqlx::Error> {
+    let sql = "SELECT stripe_customer_id FROM organisations WHERE id = $1";
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(org).fetch_optional(pool).await).map(Option::flatten)
 }
 
-/// Stores the customer's Stripe id unless one is already stored; answers the
+/// Stores the organisation's Stripe id unless one is already stored; answers the
 /// id that is stored afterwards (so two racing checkouts agree on one).
-pub async fn set_stripe_customer_id(db: &Db, user_id: i64, stripe_id: &str) -> Result<String, sqlx::Error> {
-    let sql = "UPDATE users SET stripe_customer_id = $1 WHERE id = $2 AND stripe_customer_id IS NULL";
-    on_db!(db, |pool| sqlx::query(sql).bind(stripe_id).bind(user_id).execute(pool).await.map(|_| ()))?;
-    Ok(stripe_customer_id(db, user_id).await?.unwrap_or_else(|| stripe_id.to_owned()))
+pub async fn set_stripe_customer_id(db: &Db, org: i64, stripe_id: &str) -> Result<String, sqlx::Error> {
+    let sql = "UPDATE organisations SET stripe_customer_id = $1 WHERE id = $2 AND stripe_customer_id IS NULL";
+    on_db!(db, |pool| sqlx::query(sql).bind(stripe_id).bind(org).execute(pool).await.map(|_| ()))?;
+    Ok(stripe_customer_id(db, org).await?.unwrap_or_else(|| stripe_id.to_owned()))
 }
 
 /// Forgets a Stripe customer id Stripe no longer knows (only if it is still
 /// the stored one).
-pub async fn forget_stripe_customer_id(db: &Db, user_id: i64, lost: &str) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE users SET stripe_customer_id = NULL WHERE id = $1 AND stripe_customer_id = $2";
-    on_db!(db, |pool| sqlx::query(sql).bind(user_id).bind(lost).execute(pool).await.map(|_| ()))
+pub async fn forget_stripe_customer_id(db: &Db, org: i64, lost: &str) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE organisations SET stripe_customer_id = NULL WHERE id = $1 AND stripe_customer_id = $2";
+    on_db!(db, |pool| sqlx::query(sql).bind(org).bind(lost).execute(pool).await.map(|_| ()))
 }
 
 pub async fn set_stripe_product_id(db: &Db, product_id: i64, stripe_id: &str) -> Result<(), sqlx::Error> {

@@ -97,6 +97,7 @@ pub async fn all_patterns(db: &Db) -> Result<Vec<String>, sqlx::Error> {
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct EntitledPatternRow {
+    pub product_id: i64,
     pub product_name: String,
     pub pattern: String,
     pub status: crate::domain::access::EntitlementStatus,
@@ -108,7 +109,7 @@ pub struct EntitledPatternRow {
 
 /// A customer's entitlements with their products' names and patterns.
 pub async fn entitled_patterns(db: &Db, customer_id: i64) -> Result<Vec<EntitledPatternRow>, sqlx::Error> {
-    let sql = "SELECT p.name AS product_name, r.pattern, e.status, e.starts_at, e.ends_at, e.grace_until, \
+    let sql = "SELECT p.id AS product_id, p.name AS product_name, r.pattern, e.status, e.starts_at, e.ends_at, e.grace_until, \
                e.suspended_reason FROM entitlements e JOIN products p ON p.id = e.product_id \
                JOIN product_repositories r ON r.product_id = e.product_id WHERE e.customer_id = $1 \
                ORDER BY p.name, r.pattern";

@@ -1,6 +1,7 @@
 //! The `users` table.
 
 use crate::backend::db::{Db, PasswordHash, Tx};
+use crate::domain::organisation::MemberRole;
 use crate::domain::{Email, Role};
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
@@ -25,6 +26,14 @@ pub struct UserRow {
     pub notices_opt_out: bool,
     /// Signs in with a second factor (an enabled TOTP enrolment).
     pub two_factor: bool,
+    /// The organisation a customer belongs to (or was invited to).
+    pub organisation_id: Option<i64>,
+    pub member_role: Option<MemberRole>,
+    /// `None` while an invitation waits.
+    pub joined_at: Option<DateTime<Utc>>,
+    /// The member who invited this one.
+    pub invited_by: Option<i64>,
+    pub organisation_name: Option<String>,
 }
 
 impl UserRow {
@@ -35,6 +44,8 @@ impl UserRow {
 }
 
 const COLUMNS: &str = "id, email, password_hash, role, disabled, created_at, last_login_at, name, session_epoch, email_verified_at, notices_opt_out, \
+    organisation_id, member_role, joined_at, invited_by, \
+    (SELECT o.name FROM organisations o WHERE o.id = users.organisation_id) AS organisation_name, \
     EXISTS (SELECT 1 FROM two_factor t WHERE t.user_id = users.id AND t.enabled_at IS NOT NULL) AS two_factor";
 
 pub async fn find_by_email(db: &Db, email: &Email) -> Result<Option<UserRow>, sqlx::Error> {
@@ -178,7 +189,7 @@ pub async fn set_name(tx: &mut Tx, id: i64, name: Option<&str>) -> Result<(), sq
 
 /// `%needle%` with LIKE's own wildcards escaped, so a search for `_` or `%`
 /// finds those characters instead of matching everything.
-fn like_pattern(needle: &str) -> String {
+pub fn like_pattern(needle: &str) -> String {
     let mut out = String::with_capacity(needle.len() + 2);
     out.push('%');
     for c in needle.to_lowercase().chars() {

@@ -12,7 +12,8 @@ use crate::backend::web::request::{state, RequestMeta};
 use crate::backend::web::session::{EPOCH_KEY, SID_KEY, USER_ID_KEY};
 use crate::domain::mail::MailKind;
 use crate::backend::services::users::CreateUserError;
-use crate::views::SessionUser;
+use crate::views::{Membership, SessionUser};
+use crate::domain::organisation::Capability;
 use crate::domain::two_factor::TwoFactorPolicy;
 use crate::domain::{Email, Password, Role};
 use crate::error::AppError;
@@ -41,6 +42,12 @@ fn to_session_user(row: &UserRow) -> SessionUser {
         email_verified: row.email_verified_at.is_some(),
         notices: !row.notices_opt_out,
         two_factor: row.two_factor,
+        membership: match (row.organisation_id, row.member_role, row.joined_at, &row.organisation_name) {
+            (Some(organisation_id), Some(role), Some(_), Some(name)) if row.role == Role::Customer => {
+                Some(Membership { organisation_id, organisation: name.clone(), role })
+            }
+            _ => None,
+        },
     }
 }
 
@@ -80,6 +87,31 @@ pub async fn require_role(roles: &[Role]) -> Result<SessionUser, AppError> {
     let path = use_path().unwrap_or_default();
     let st = state()?;
     authorise(&session().await?, &st.db, &st.two_factor, roles, &meta, &path).await
+}
+
+/// The first line of every customer server function: a customer who has
+/// joined an organisation and whose role there may do `c`
+/// (`MemberRole::may`). A customer without an organisation is refused with
+/// the reason; a role that may not is refused and audited like any other.
+pub async fn require_member(c: Capability) -> Result<(SessionUser, Membership), AppError> {
+    let user = require_role(&[Role::Customer]).await?;
+    let Some(m) = user.membership.clone() else {
+        return Err(AppError::conflict("organisation", "you are not a member of an organisation: ask an owner to invite you"));
+    };
+    if m.role.may(c) {
+        return Ok((user, m));
+    }
+    let meta = RequestMeta::current().await;
+    let db = &state()?.db;
+    audit::record_alone(
+        db,
+        &AuditEvent::new(user.actor(), "authz.denied", Outcome::Denied)
+            .meta(&meta)
+            .organisation(m.organisation_id)
+            .details(json!({ "path": use_path().unwrap_or_default(), "member_role": m.role.as_str() })),
+    )
+    .await?;
+    Err(AppError::Forbidden)
 }
 
 /// The first line of the server functions of one's own account (settings,

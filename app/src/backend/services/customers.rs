@@ -1,27 +1,30 @@
-//! Customers: accounts with the `customer` role, as admins and the REST API
-//! manage them.
+//! Customers: organisations (`services::organisations`), as admins and the
+//! REST API manage them. A customer's id is its organisation's.
 
-use crate::backend::services::audit::Actor;
 use crate::backend::db;
-use crate::backend::db::users::UserFilter;
+use crate::backend::db::organisations::{MemberRow, OrganisationRow};
 use crate::backend::db::Db;
-use crate::backend::web::request::RequestMeta;
+use crate::backend::services::audit::Actor;
+use crate::backend::services::organisations::member_view;
 use crate::backend::services::users;
+use crate::backend::web::request::RequestMeta;
 use crate::domain::time::rfc3339;
-use crate::domain::{Email, Password, Role};
+use crate::domain::{Email, Password};
 use crate::error::AppError;
 use crate::views::CustomerView;
 
 pub const NAME_MAX: usize = 200;
 
-pub fn view(r: db::users::UserRow) -> CustomerView {
+pub fn view(o: OrganisationRow, members: Vec<MemberRow>) -> CustomerView {
     CustomerView {
-        id: r.id,
-        email: r.email,
-        name: r.name,
-        disabled: r.disabled,
-        created_at: rfc3339(r.created_at),
-        last_login_at: r.last_login_at.map(rfc3339),
+        id: o.id,
+        email: o.owner_email.unwrap_or_default(),
+        name: Some(o.name),
+        disabled: o.enabled_members == 0,
+        created_at: rfc3339(o.created_at),
+        last_login_at: o.last_login_at.map(rfc3339),
+        member_count: o.members,
+        members: members.into_iter().map(member_view).collect(),
     }
 }
 
@@ -35,8 +38,9 @@ fn parse_name(name: Option<&str>) -> Result<Option<String>, AppError> {
     }
 }
 
-/// Creates a customer. Without a password the account cannot log in until
-/// one is set (it may only exist for offline deals and API use).
+/// Creates a customer: an organisation (named `name`, else the address)
+/// whose owner is a new account. Without a password the account cannot log
+/// in until one is set through the invitation it is mailed.
 pub async fn create(
     db: &Db,
     email: &str,
@@ -57,23 +61,46 @@ pub async fn create(
     get(db, id).await
 }
 
+/// A customer with its members and invitations.
 pub async fn get(db: &Db, id: i64) -> Result<CustomerView, AppError> {
-    match db::users::find_by_id(db, id).await? {
-        Some(r) if r.role() == Role::Customer => Ok(view(r)),
-        _ => Err(AppError::NotFound),
+    let o = db::organisations::find(db, id).await?.ok_or(AppError::NotFound)?;
+    let members = db::organisations::members(db, id).await?;
+    Ok(view(o, members))
+}
+
+/// The account that holds what is made for a customer without a member
+/// choosing (an admin's or the API's credentials): its first owner.
+pub async fn first_owner(db: &Db, id: i64) -> Result<i64, AppError> {
+    let members = db::organisations::members(db, id).await?;
+    members
+        .iter()
+        .filter(|m| m.joined_at.is_some() && !m.disabled && m.member_role == crate::domain::organisation::MemberRole::Owner)
+        .map(|m| m.id)
+        .min()
+        .ok_or_else(|| AppError::conflict("customer", "this customer has no enabled owner"))
+}
+
+/// Disables (or enables) every member of a customer: nobody logs in, every
+/// session ends, its credentials stop. Each account's change is audited.
+pub async fn set_disabled(db: &Db, id: i64, disabled: bool, actor: Actor, meta: &RequestMeta) -> Result<(), AppError> {
+    let change = if disabled { users::AccountChange::Disable } else { users::AccountChange::Enable };
+    for m in db::organisations::members(db, id).await? {
+        users::change_account(db, m.id, change, Some(crate::domain::Role::Customer), actor.clone(), meta).await?;
     }
+    Ok(())
 }
 
 pub const SEARCH_MAX: usize = 100;
 
-/// A page of customers (newest first) and how many match in all.
+/// A page of customers (newest first) whose name or a member's address
+/// contains `search`, and how many match in all.
 pub async fn list(db: &Db, search: Option<&str>, limit: i64, offset: i64) -> Result<(Vec<CustomerView>, i64), AppError> {
     let search = search.map(str::trim).filter(|s| !s.is_empty());
     if search.is_some_and(|s| s.chars().count() > SEARCH_MAX) {
         return Err(AppError::invalid("search", format!("at most {SEARCH_MAX} characters")));
     }
-    let filter = UserFilter { search, role: Some(Role::Customer) };
-    let rows = db::users::list(db, &filter, limit, offset).await?;
-    let total = db::users::count(db, &filter).await?;
-    Ok((rows.into_iter().map(view).collect(), total))
+    let pattern = search.map(db::users::like_pattern);
+    let rows = db::organisations::list(db, pattern.as_deref(), limit, offset).await?;
+    let total = db::organisations::count(db, pattern.as_deref()).await?;
+    Ok((rows.into_iter().map(|o| view(o, Vec::new())).collect(), total))
 }

@@ -14,7 +14,6 @@ use crate::backend::web::request::RequestMeta;
 use crate::domain::{
     access::{self, EntitlementSource, EntitlementStatus, Window},
     catalogue::RepoPattern,
-    Role,
 };
 use crate::error::AppError;
 use crate::views::EntitlementView;
@@ -23,20 +22,20 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// A customer's entitlements as `decide` takes them: id, window, and the
-/// patterns of the product (rows whose pattern no longer parses are skipped),
+/// A customer's entitlements as `decide` takes them: id, product id, window,
+/// and the patterns of the product (rows whose pattern no longer parses are skipped),
 /// read with one indexed query. The registry token service caches this per
 /// customer.
-pub async fn access_entries(db: &Db, customer_id: i64) -> Result<Vec<(i64, Window, Vec<RepoPattern>)>, sqlx::Error> {
-    let mut grouped: BTreeMap<i64, (Window, Vec<RepoPattern>)> = BTreeMap::new();
+pub async fn access_entries(db: &Db, customer_id: i64) -> Result<Vec<(i64, i64, Window, Vec<RepoPattern>)>, sqlx::Error> {
+    let mut grouped: BTreeMap<i64, (i64, Window, Vec<RepoPattern>)> = BTreeMap::new();
     for r in db::entitlements::access_rows(db, customer_id).await? {
         let Ok(pattern) = RepoPattern::parse(&r.pattern) else { continue };
         let entry = grouped.entry(r.id).or_insert_with(|| {
-            (window(r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason), Vec::new())
+            (r.product_id, window(r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason), Vec::new())
         });
-        entry.1.push(pattern);
+        entry.2.push(pattern);
     }
-    Ok(grouped.into_iter().map(|(id, (w, p))| (id, w, p)).collect())
+    Ok(grouped.into_iter().map(|(id, (product, w, p))| (id, product, w, p)).collect())
 }
 
 /// The decision's view of a stored row.
@@ -65,6 +64,7 @@ pub fn view(r: EntitlementRow, now: DateTime<Utc>) -> EntitlementView {
     EntitlementView {
         id: r.id,
         customer_id: r.customer_id,
+        customer_name: r.customer_name,
         customer_email: r.customer_email,
         product_id: r.product_id,
         product_name: r.product_name,
@@ -115,8 +115,7 @@ pub async fn grant(db: &Db, g: &Grant, actor: Actor, meta: &RequestMeta) -> Resu
             return Err(AppError::invalid("note", "no control characters (line breaks and tabs are fine)"));
         }
     }
-    let customer = db::users::find_by_id(db, g.customer_id).await?;
-    if !customer.as_ref().is_some_and(|c| c.role() == Role::Customer) {
+    if db::organisations::find(db, g.customer_id).await?.is_none() {
         return Err(AppError::invalid("customer_id", "no customer with this id"));
     }
     if db::products::find(db, g.product_id).await?.is_none() {

@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod mail;
 pub mod markdown;
 pub mod notices;
+pub mod organisations;
 pub mod periodic;
 pub mod recovery;
 pub mod registry;

@@ -19,6 +19,7 @@
 //! unsubscribe link) get no mail; the notice is still recorded and audited
 //! (`notice.skipped`).
 
+use crate::domain::organisation::MemberRole;
 use crate::backend::db::{self, Db};
 use crate::backend::services::audit::{self, Actor, AuditEvent, Outcome};
 use crate::domain::mail::{ending_threshold, MailKind, NoticeKind};
@@ -78,17 +79,19 @@ pub async fn run(db: &Db, settings: &NoticeSettings, now: DateTime<Utc>) -> Resu
     Ok(format!("{sent} notices sent, {skipped} recorded without mail (opted out or disabled){digest}"))
 }
 
-/// Records one notice, queues its mail unless the customer opted out, and
-/// audits it, in one transaction. `None`: it was recorded before.
+/// Records one notice, queues its mail to each owner and billing member of
+/// the organisation who takes notices, and audits it, in one transaction.
+/// `None`: it was recorded before.
 async fn send(db: &Db, c: &db::notices::Candidate, kind: NoticeKind, occasion: &str, now: DateTime<Utc>) -> Result<Option<bool>, sqlx::Error> {
+    let recipients = db::organisations::recipients(db, c.customer_id, &[MemberRole::Owner, MemberRole::Billing]).await?;
     let mut tx = db.begin().await?;
-    let mails = !c.opted_out && !c.disabled;
-    let mail_id = if mails {
+    let mut mail_ids = Vec::new();
+    for (user, address) in &recipients {
         // Due at once, whatever moment the decision was made for.
-        Some(db::mail::enqueue_notice(&mut tx, kind.mail(), c.customer_id, &c.email, c.entitlement_id, Utc::now()).await?)
-    } else {
-        None
-    };
+        mail_ids.push(db::mail::enqueue_notice(&mut tx, kind.mail(), *user, address, c.entitlement_id, Utc::now()).await?);
+    }
+    let mails = !mail_ids.is_empty();
+    let mail_id = mail_ids.first().copied();
     if !db::notices::record(&mut tx, c.entitlement_id, kind, occasion, mail_id, now).await? {
         return Ok(None); // dropped: the mail queued above goes with the transaction
     }
@@ -98,7 +101,11 @@ async fn send(db: &Db, c: &db::notices::Candidate, kind: NoticeKind, occasion: &
         &AuditEvent::new(Actor::System, action, Outcome::Success)
             .target("entitlement", c.entitlement_id)
             .subject(c.customer_id)
-            .details(json!({ "kind": kind.as_str(), "occasion": occasion, "to": c.email, "mail_id": mail_id })),
+            .organisation(c.customer_id)
+            .details(json!({
+                "kind": kind.as_str(), "occasion": occasion,
+                "to": recipients.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(), "mail_id": mail_ids,
+            })),
     )
     .await?;
     tx.commit().await?;

@@ -123,6 +123,11 @@ pub async fn reset_password(token: &str, new_password: &str) -> Result<(), AppEr
     db::users::replace_password(&mut tx, user.id, &hash).await?.ok_or(AppError::NotFound)?;
     // Following a mailed link shows the address is the holder's.
     db::users::mark_verified(&mut tx, user.id, now).await?;
+    // An invitation's link accepts it: the member joins their organisation.
+    let joined = match link.purpose {
+        LinkPurpose::Invite => crate::backend::services::organisations::accept_in(&mut tx, user.id, now).await?,
+        _ => None,
+    };
     let action = match link.purpose {
         LinkPurpose::Reset => "account.password_reset",
         LinkPurpose::Invite => "account.invitation_accepted",
@@ -133,8 +138,9 @@ pub async fn reset_password(token: &str, new_password: &str) -> Result<(), AppEr
         &AuditEvent::new(Actor::User { id: user.id, email: user.email.clone() }, action, Outcome::Success)
             .target("user", user.id)
             .subject(user.id)
+            .organisation_opt(joined)
             .meta(&meta)
-            .details(json!({ "sessions_ended": true })),
+            .details(json!({ "sessions_ended": true, "organisation": user.organisation_name, "joined": joined.is_some() })),
     )
     .await?;
     tx.commit().await?;

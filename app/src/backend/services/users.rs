@@ -1,7 +1,7 @@
 //! Creating accounts: one path for sign-up, the admin UI, the CLI and the
 //! demo seed, so every account is hashed and audited the same way.
 
-use crate::backend::services::audit;
+use crate::backend::services::{audit, organisations};
 use crate::backend::services::audit::{Actor, AuditEvent, Outcome};
 use crate::backend::db;
 use crate::backend::db::{Db, Tx};
@@ -50,11 +50,16 @@ pub async fn create_hashed_in(
     meta: &RequestMeta,
     verified: bool,
 ) -> Result<i64, CreateUserError> {
-    let id = match db::users::insert(tx, email, hash, role, Utc::now(), verified).await {
+    let now = Utc::now();
+    let id = match db::users::insert(tx, email, hash, role, now, verified).await {
         Ok(id) => id,
         Err(e) if db::is_unique_violation(&e) => return Err(CreateUserError::EmailTaken),
         Err(e) => return Err(e.into()),
     };
+    // A customer account founds its organisation (a customer is one).
+    if role == Role::Customer {
+        organisations::found_in(tx, id, email.as_str(), now).await?;
+    }
     let actor = match actor {
         // A sign-up is its own actor: the account it just made.
         Actor::Anonymous { .. } => Actor::User { id, email: email.to_string() },
@@ -128,12 +133,14 @@ pub async fn create_customer_in(
     };
     // An admin who sets the password vouches for the address; an invited
     // customer confirms it by following the invitation.
-    let id = match db::users::insert(tx, email, &hash, Role::Customer, Utc::now(), password.is_some()).await {
+    let now = Utc::now();
+    let id = match db::users::insert(tx, email, &hash, Role::Customer, now, password.is_some()).await {
         Ok(id) => id,
         Err(e) if db::is_unique_violation(&e) => return Err(CreateUserError::EmailTaken),
         Err(e) => return Err(e.into()),
     };
     db::users::set_name(tx, id, name).await?;
+    organisations::found_in(tx, id, name.unwrap_or(email.as_str()), now).await?;
     // Without a password the customer is invited to set one by mail.
     let invitation = match password {
         Some(_) => None,
@@ -234,6 +241,11 @@ pub async fn change_account(
                 return Ok(());
             }
             db::users::set_role(&mut tx, id, role).await?;
+            // An account made a customer founds an organisation, unless it
+            // has one (or founded one it has left: it can be invited).
+            if role == Role::Customer && user.organisation_id.is_none() && db::organisations::find(db, id).await?.is_none() {
+                organisations::found_in(&mut tx, id, &user.email, Utc::now()).await?;
+            }
             details["from"] = json!(user.role.as_str());
             details["to"] = json!(role.as_str());
         }

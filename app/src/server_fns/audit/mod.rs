@@ -86,6 +86,7 @@ pub(crate) fn entry(r: crate::backend::services::audit::read::AuditRow) -> Audit
         user_agent: r.user_agent,
         details: r.details.0.to_string(),
         subject_user_id: r.subject_user_id,
+        organisation_id: r.organisation_id,
         chain_hash: r.chain_hash,
     }
 }

@@ -3,23 +3,35 @@
 
 use crate::ui::auth_context::use_auth;
 use crate::views::SessionUser;
+use crate::domain::organisation::Capability;
 use crate::domain::Role;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
-/// The navigation entries a role sees, in order.
+/// The navigation entries a role sees, in order. A customer sees the
+/// organisation's pages once a member, and Orders only in a role that may
+/// buy (`Capability::Billing`).
 pub fn nav_links(user: Option<&SessionUser>) -> Vec<(&'static str, &'static str)> {
-    match user.map(|u| u.role) {
-        None => vec![("/", "Home"), ("/catalogue", "Catalogue"), ("/login", "Log in"), ("/signup", "Sign up")],
-        Some(Role::Customer) => vec![
-            ("/", "Home"),
-            ("/catalogue", "Catalogue"),
-            ("/account", "My account"),
-            ("/account/credentials", "Credentials"),
-            ("/account/orders", "Orders"),
-            ("/settings", "Settings"),
-        ],
-        Some(Role::Admin) => vec![
+    let Some(user) = user else {
+        return vec![("/", "Home"), ("/catalogue", "Catalogue"), ("/login", "Log in"), ("/signup", "Sign up")];
+    };
+    match user.role {
+        Role::Customer => {
+            let member = user.membership.is_some();
+            [
+                Some(("/", "Home")),
+                Some(("/catalogue", "Catalogue")),
+                Some(("/account", "My account")),
+                member.then_some(("/account/credentials", "Credentials")),
+                user.may(Capability::Billing).then_some(("/account/orders", "Orders")),
+                member.then_some(("/account/organisation", "Organisation")),
+                Some(("/settings", "Settings")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        }
+        Role::Admin => vec![
             ("/admin", "Admin"),
             ("/admin/products", "Products"),
             ("/admin/customers", "Customers"),
@@ -30,7 +42,7 @@ pub fn nav_links(user: Option<&SessionUser>) -> Vec<(&'static str, &'static str)
             ("/audit", "Audit log"),
             ("/settings", "Settings"),
         ],
-        Some(Role::Auditor) => vec![("/audit", "Audit log"), ("/admin/push-credentials", "Push credentials"), ("/settings", "Settings")],
+        Role::Auditor => vec![("/audit", "Audit log"), ("/admin/push-credentials", "Push credentials"), ("/settings", "Settings")],
     }
 }
 

@@ -6,6 +6,10 @@
 //! *outside* `RequireRole` and pass them in; each such resource awaits
 //! `widgets::gate` first. A resource created inside would get a new id per
 //! build and no longer line up with the browser's during hydration.
+//!
+//! `RequireMember` is the gate of a customer's organisation pages: a
+//! customer who belongs to none (removed, or an invitation not accepted)
+//! is told what to do instead.
 
 use crate::ui::auth_context::use_auth;
 use crate::domain::Role;
@@ -33,5 +37,33 @@ pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoVie
                 }
             })}
         </Suspense>
+    }
+}
+
+/// `RequireRole` for customers, then the children only for a member of an
+/// organisation; a customer without one reads why and what to do. The
+/// page's resources await `widgets::member_gate`.
+#[component]
+pub fn RequireMember(children: ChildrenFn) -> impl IntoView {
+    let auth = use_auth();
+    let children = StoredValue::new(children);
+    view! {
+        <RequireRole roles=&[Role::Customer]>
+            {move || {
+                let member = auth.user.get().and_then(|r| r.ok()).flatten().is_some_and(|u| u.membership.is_some());
+                if member { children.read_value()().into_any() } else { view! { <NotAMember/> }.into_any() }
+            }}
+        </RequireRole>
+    }
+}
+
+/// What a customer without an organisation sees on its pages.
+#[component]
+fn NotAMember() -> impl IntoView {
+    view! {
+        <section role="status" data-testid="not-a-member" class="mx-auto max-w-xl rounded-lg border border-amber-200 bg-amber-50 p-6 text-amber-900">
+            <h1 class="text-xl font-semibold">"No organisation"</h1>
+            <p class="mt-2">"You are not a member of an organisation (any more). Ask an owner to invite you."</p>
+        </section>
     }
 }

@@ -3,6 +3,7 @@
 //! helpers that never format times themselves (the server already did).
 
 use crate::ui::auth_context::Auth;
+use crate::domain::organisation::Capability;
 use crate::domain::{access::EntitlementStatus, catalogue::ProductStatus, Role};
 use crate::error::AppError;
 use crate::views::EntitlementView;
@@ -33,6 +34,22 @@ pub fn FieldError(name: &'static str, #[prop(into)] error: Signal<Option<AppErro
 pub async fn gate(auth: Auth, roles: &'static [Role]) -> Result<(), AppError> {
     match auth.user.await? {
         Some(user) if roles.contains(&user.role) => Ok(()),
+        Some(_) => Err(AppError::Forbidden),
+        None => Err(AppError::Unauthenticated),
+    }
+}
+
+/// `gate` for the pages of a customer's organisation: succeeds when the
+/// signed-in customer is a member whose role may do `c`, so a customer
+/// without an organisation (or a role without the right) causes no refused
+/// call. Such pages draw their body inside `RequireMember`, which says what
+/// to do instead.
+pub async fn member_gate(auth: Auth, c: Capability) -> Result<(), AppError> {
+    match auth.user.await? {
+        Some(user) if user.role == Role::Customer && user.may(c) => Ok(()),
+        Some(user) if user.role == Role::Customer && user.membership.is_none() => {
+            Err(AppError::conflict("organisation", "you are not a member of an organisation: ask an owner to invite you"))
+        }
         Some(_) => Err(AppError::Forbidden),
         None => Err(AppError::Unauthenticated),
     }

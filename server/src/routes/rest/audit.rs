@@ -32,6 +32,8 @@ pub struct AuditQuery {
     pub to: Option<String>,
     #[param(schema_with = customer)]
     pub customer: Option<i64>,
+    #[param(schema_with = member)]
+    pub member: Option<i64>,
     #[param(schema_with = credential)]
     pub credential: Option<String>,
     #[param(schema_with = repository)]
@@ -55,7 +57,8 @@ pub struct AuditQuery {
 schema::documented! {
     fn from() = schema::day_or_time(false), "From this time, inclusive: a day (`2026-11-22`, UTC) or RFC 3339.";
     fn to() = schema::day_or_time(false), "Until this time, exclusive (a day: the end of that day); after `from` (422 otherwise).";
-    fn customer() = schema::id(), "The customer's user id (events about their access).";
+    fn customer() = schema::id(), "The customer's (organisation's) id: events about it, also those from before organisations.";
+    fn member() = schema::id(), "A person's user id: events they did or that concern them.";
     fn credential() = schema::text(100, true, false), "A registry credential's user name (`pull-…`/`push-…`).";
     fn repository() = schema::text(255, true, false), "A repository, e.g. `acme/widget`.";
     fn action() = schema::action(), "An action (`registry.token`) or a prefix (`registry.*`).";
@@ -73,6 +76,7 @@ impl AuditQuery {
             from: self.from.clone(),
             to: self.to.clone(),
             customer: self.customer.map(|c| c.to_string()),
+            member: self.member.map(|c| c.to_string()),
             credential: self.credential.clone(),
             repository: self.repository.clone(),
             action: self.action.clone(),
@@ -97,8 +101,11 @@ pub struct AuditEventView {
     pub outcome: String,
     pub target_type: Option<String>,
     pub target_id: Option<String>,
-    /// The customer whose access it concerns.
+    /// The person whose access it concerns.
     pub subject_user_id: Option<i64>,
+    /// The customer (organisation) it concerns: as recorded, or for events
+    /// from before organisations, the customer their subject was.
+    pub organisation_id: Option<i64>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     #[schema(value_type = Object)]
@@ -119,6 +126,7 @@ impl From<AuditRow> for AuditEventView {
             target_type: r.target_type,
             target_id: r.target_id,
             subject_user_id: r.subject_user_id,
+            organisation_id: r.organisation_id,
             ip: r.ip,
             user_agent: r.user_agent,
             details: r.details.0,

@@ -36,7 +36,7 @@ pub enum Format {
 
 const PAGE: i64 = 1_000;
 pub const CSV_COLUMNS: &str =
-    "id,occurred_at,actor,actor_user_id,action,outcome,target_type,target_id,subject_user_id,ip,user_agent,details,chain_hash";
+    "id,occurred_at,actor,actor_user_id,action,outcome,target_type,target_id,subject_user_id,ip,user_agent,details,chain_hash,organisation_id";
 
 /// A CSV field: quoted when needed; a leading `= + - @` (or tab/CR) gets a
 /// `'` so a spreadsheet shows it as text instead of running it as a formula
@@ -67,6 +67,7 @@ fn csv_line(r: &AuditRow) -> String {
         opt(&r.user_agent),
         csv_field(&r.details.0.to_string()),
         opt(&r.chain_hash),
+        num(r.organisation_id),
     ]
     .join(",")
         + "\r\n"

@@ -59,7 +59,7 @@ pub async fn list_for_customer(
     ApiPath(p): ApiPath<IdPath>,
 ) -> Result<Json<CredentialList>, ApiError> {
     customers::get(&st.db, p.id).await?;
-    let mut items = credentials::list_for_owner(&st.db, p.id).await?;
+    let mut items = credentials::list_for_organisation(&st.db, p.id, credentials::Reach::Any).await?;
     // A customer owns pull credentials only; should an account ever hold
     // both, the push ones still stay out of the API.
     items.retain(|c| c.kind == CredentialKind::Pull);
@@ -80,8 +80,13 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<NewCredential>), ApiError> {
     customers::get(&st.db, p.id).await?;
     let expires_at = credentials::parse_expiry(body.expires_at.as_deref().unwrap_or_default())?;
+    // The organisation's credential, held in its first owner's name.
+    let holder = customers::first_owner(&st.db, p.id).await.map_err(|_| ApiError::Conflict {
+        field: "owner".into(),
+        message: "the account is disabled".into(),
+    })?;
     let made =
-        credentials::create(&st.db, p.id, CredentialKind::Pull, &body.name, expires_at, st.robots(), caller.actor(), &caller.meta)
+        credentials::create(&st.db, holder, CredentialKind::Pull, &body.name, expires_at, st.robots(), caller.actor(), &caller.meta)
             .await
             .map_err(|e| match e {
                 // The account's state, not the request: a disabled customer.

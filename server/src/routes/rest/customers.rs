@@ -109,9 +109,10 @@ pub async fn create(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
-    /// `true`: the customer can no longer log in, every session ends and
-    /// their registry credentials stop working (within the token cache
-    /// bound); `false`: enabled again. Unchanged: nothing is recorded.
+    /// `true`: no member of the customer can log in any more, every session
+    /// ends and its registry credentials stop working (within the token
+    /// cache bound); `false`: every member enabled again. Unchanged:
+    /// nothing is recorded.
     pub disabled: Option<bool>,
 }
 
@@ -126,8 +127,7 @@ pub async fn patch(
 ) -> Result<Json<CustomerView>, ApiError> {
     customers::get(&st.db, p.id).await?;
     if let Some(disabled) = body.disabled {
-        let change = if disabled { AccountChange::Disable } else { AccountChange::Enable };
-        users::change_account(&st.db, p.id, change, Some(Role::Customer), caller.actor(), &caller.meta).await?;
+        customers::set_disabled(&st.db, p.id, disabled, caller.actor(), &caller.meta).await?;
     }
     Ok(Json(customers::get(&st.db, p.id).await?))
 }

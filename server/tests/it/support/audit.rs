@@ -35,8 +35,10 @@ pub async fn record(db: &Db, e: Ev) -> i64 {
     if let Some(r) = e.repo {
         ev = ev.target("repository", r);
     }
+    // An event about a customer concerns its organisation (whose id the
+    // founder's is).
     if let Some(s) = e.subject {
-        ev = ev.subject(s);
+        ev = ev.subject(s).organisation(s);
     }
     audit::record_alone(db, &ev).await.unwrap()
 }
@@ -59,6 +61,7 @@ pub async fn token_batch(db: &Db, n: usize, at: DateTime<Utc>, username: &str, i
             user_agent: Some("docker/27"),
             details: d,
             subject_user_id: None,
+            subject_org_id: None,
         })
         .collect();
     let mut tx = db.begin().await.unwrap();

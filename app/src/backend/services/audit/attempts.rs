@@ -205,6 +205,7 @@ async fn write(db: &Db, taken: &[(Key, Tally)], window_secs: i64) -> Result<(), 
             user_agent: None,
             details,
             subject_user_id: None,
+            subject_org_id: None,
         })
         .collect();
     let mut tx = db.begin().await?;

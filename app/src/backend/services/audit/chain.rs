@@ -7,8 +7,12 @@
 //! hash(e) = hex(SHA-256("portcullis.audit.v1\n" || prev || "\n" ||
 //!           f(id) f(occurred_at) f(actor_user_id) f(actor) f(action)
 //!           f(target_type) f(target_id) f(outcome) f(ip) f(user_agent)
-//!           f(details) f(subject_user_id)))
+//!           f(details) f(subject_user_id) [f(subject_org_id)]))
 //! f(NULL) = "~";  f(v) = <byte length of v, decimal> ":" v
+//! ```
+//! `f(subject_org_id)` is appended only when the event names an
+//! organisation (events from before organisations keep their hashes).
+//! ```text
 //! ```
 //! `prev` is the previous event's hash (64 hex digits); for the first event
 //! after a retention cut it is `audit_chain.anchor_hash`, the hash of the
@@ -53,7 +57,9 @@ pub fn link_hash(prev: &str, row: &AuditRow) -> String {
         Some(details),
         row.subject_user_id.map(|v| v.to_string()),
     ];
-    for f in &fields {
+    let org = row.subject_org_id.map(|v| v.to_string());
+    let extra: &[Option<String>] = if org.is_some() { std::slice::from_ref(&org) } else { &[] };
+    for f in fields.iter().chain(extra) {
         match f {
             None => h.update(b"~"),
             Some(v) => {
@@ -211,6 +217,8 @@ mod tests {
             user_agent: None,
             details: sqlx::types::Json(serde_json::json!({ "reason": "wrong_password" })),
             subject_user_id: Some(42),
+            subject_org_id: None,
+            organisation_id: None,
             chain_hash: None,
         }
     }

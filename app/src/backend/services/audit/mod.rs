@@ -47,7 +47,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    fn id(&self) -> Option<i64> {
+    pub fn id(&self) -> Option<i64> {
         match self {
             Actor::User { id, .. } => Some(*id),
             _ => None,
@@ -79,6 +79,8 @@ pub struct AuditEvent {
     pub details: Value,
     /// The user whose access this concerns (defaults to a user actor).
     pub subject: Option<i64>,
+    /// The organisation it concerns (defaults to the subject's).
+    pub organisation: Option<i64>,
 }
 
 impl AuditEvent {
@@ -92,6 +94,7 @@ impl AuditEvent {
             meta: RequestMeta::default(),
             details: Value::Object(Default::default()),
             subject: None,
+            organisation: None,
         }
     }
 
@@ -112,6 +115,16 @@ impl AuditEvent {
 
     pub fn subject(mut self, user_id: i64) -> Self {
         self.subject = Some(user_id);
+        self
+    }
+
+    pub fn organisation(mut self, id: i64) -> Self {
+        self.organisation = Some(id);
+        self
+    }
+
+    pub fn organisation_opt(mut self, id: Option<i64>) -> Self {
+        self.organisation = id.or(self.organisation);
         self
     }
 
@@ -139,6 +152,7 @@ pub async fn record(tx: &mut Tx, event: &AuditEvent) -> Result<i64, sqlx::Error>
             user_agent: event.meta.user_agent.as_deref(),
             details: &event.details,
             subject_user_id: event.subject.or(event.actor.id()),
+            subject_org_id: event.organisation,
         },
     )
     .await

@@ -38,10 +38,14 @@ pub fn parse(f: &AuditFilter) -> Result<Filter, AppError> {
             return Err(invalid("to", "must be after from"));
         }
     }
-    let subject = match text("customer", &f.customer, 20)? {
-        None => None,
-        Some(c) => Some(c.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| invalid("customer", "a customer id (a positive number)"))?),
+    let id = |field: &'static str, v: &Option<String>, what: &str| -> Result<Option<i64>, AppError> {
+        match text(field, v, 20)? {
+            None => Ok(None),
+            Some(c) => Ok(Some(c.parse::<i64>().ok().filter(|v| *v > 0).ok_or_else(|| invalid(field, format!("{what} (a positive number)")))?)),
+        }
     };
+    let organisation = id("customer", &f.customer, "a customer id")?;
+    let member = id("member", &f.member, "a member's user id")?;
     let action = match text("action", &f.action, 100)? {
         None => None,
         Some(a) => {
@@ -71,7 +75,8 @@ pub fn parse(f: &AuditFilter) -> Result<Filter, AppError> {
     Ok(Filter {
         from,
         to,
-        subject,
+        organisation,
+        member,
         credential: text("credential", &f.credential, 100)?,
         repository: text("repository", &f.repository, 255)?,
         action,

@@ -53,6 +53,7 @@ pub fn row_json(r: &AuditRow) -> Value {
         "user_agent": r.user_agent,
         "details": r.details.0,
         "subject_user_id": r.subject_user_id,
+        "subject_org_id": r.subject_org_id,
         "chain_hash": r.chain_hash,
     })
 }
@@ -177,6 +178,8 @@ fn row_from_json(v: &Value) -> Option<AuditRow> {
         user_agent: s("user_agent"),
         details: sqlx::types::Json(v["details"].clone()),
         subject_user_id: v["subject_user_id"].as_i64(),
+        subject_org_id: v["subject_org_id"].as_i64(),
+        organisation_id: v["subject_org_id"].as_i64(),
         chain_hash: s("chain_hash"),
     })
 }

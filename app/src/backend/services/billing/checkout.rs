@@ -3,6 +3,14 @@
 
 use crate::backend::services::billing::{stripe_err, sync, Billing};
 use crate::views::SessionUser;
+
+/// Who buys: a member whose role may (`Capability::Billing`), for their
+/// organisation, which the order, the entitlement and the Stripe customer
+/// belong to.
+pub struct Buyer<'a> {
+    pub user: &'a SessionUser,
+    pub org: i64,
+}
 use crate::domain::catalogue::{PriceKind, ProductStatus};
 use crate::domain::order::{OrderMode, OrderStatus};
 use crate::error::AppError;
@@ -34,12 +42,12 @@ fn billing(state: &AppState) -> Result<&Billing, AppError> {
 /// page. Nothing is granted here: the order waits for the webhook.
 /// Steps: `sellable` (what is bought, and may it be), a second click going
 /// back to the open session, `create_session` at Stripe, `record_order`.
-pub async fn start_checkout(state: &AppState, me: &SessionUser, price_id: i64, meta: &RequestMeta) -> Result<String, AppError> {
+pub async fn start_checkout(state: &AppState, me: &Buyer<'_>, price_id: i64, meta: &RequestMeta) -> Result<String, AppError> {
     let billing = billing(state)?;
     let db = &state.db;
     let sale = sellable(db, me, price_id).await?;
     // A second click (or tab) goes back to the page already prepared.
-    if let Some(url) = open_session_url(billing, db, me.id, sale.price.id).await {
+    if let Some(url) = open_session_url(billing, db, me.org, sale.price.id).await {
         return Ok(url);
     }
     let session = create_session(billing, db, me, &sale).await?;
@@ -57,7 +65,7 @@ struct Sale {
 
 /// The price, if it is on sale (active, of a published product, not a
 /// trial) and the customer does not subscribe to the product already.
-async fn sellable(db: &Db, me: &SessionUser, price_id: i64) -> Result<Sale, AppError> {
+async fn sellable(db: &Db, me: &Buyer<'_>, price_id: i64) -> Result<Sale, AppError> {
     let price = db::products::price(db, price_id).await?.ok_or_else(|| AppError::invalid("price_id", "no such price"))?;
     let product = db::products::find(db, price.product_id).await?.filter(|p| p.status == ProductStatus::Published);
     let Some(product) = product.filter(|_| price.active) else {
@@ -68,7 +76,7 @@ async fn sellable(db: &Db, me: &SessionUser, price_id: i64) -> Result<Sale, AppE
         PriceKind::OneTime { .. } => OrderMode::Payment,
         PriceKind::Trial { .. } => return Err(AppError::invalid("price_id", "trials are granted by the vendor, not bought")),
     };
-    if mode == OrderMode::Subscription && db::orders::has_live_subscription(db, me.id, product.id).await? {
+    if mode == OrderMode::Subscription && db::orders::has_live_subscription(db, me.org, product.id).await? {
         return Err(AppError::conflict(
             "price_id",
             format!("you already subscribe to {}: change or cancel it under Orders → Manage billing", product.name),
@@ -79,7 +87,7 @@ async fn sellable(db: &Db, me: &SessionUser, price_id: i64) -> Result<Sale, AppE
 
 /// The Checkout Session at Stripe (product and price synced first; a
 /// customer Stripe lost is made again).
-async fn create_session(billing: &Billing, db: &Db, me: &SessionUser, sale: &Sale) -> Result<stripe_shared::CheckoutSession, AppError> {
+async fn create_session(billing: &Billing, db: &Db, me: &Buyer<'_>, sale: &Sale) -> Result<stripe_shared::CheckoutSession, AppError> {
     let Sale { price, product, mode } = sale;
     let stripe_prices = sync::sync_product(billing, db, product.id).await?;
     let stripe_price =
@@ -87,7 +95,8 @@ async fn create_session(billing: &Billing, db: &Db, me: &SessionUser, sale: &Sal
     let mut customer = sync::stripe_customer(billing, db, me).await?;
 
     let metadata = HashMap::from([
-        ("portcullis_user_id".to_owned(), me.id.to_string()),
+        ("portcullis_user_id".to_owned(), me.user.id.to_string()),
+        ("portcullis_organisation_id".to_owned(), me.org.to_string()),
         ("portcullis_product_id".to_owned(), product.id.to_string()),
         ("portcullis_price_id".to_owned(), price.id.to_string()),
     ]);
@@ -101,7 +110,7 @@ async fn create_session(billing: &Billing, db: &Db, me: &SessionUser, sale: &Sal
     };
     let mut req = CreateCheckoutSession::new()
         .mode(stripe_mode)
-        .client_reference_id(me.id.to_string())
+        .client_reference_id(me.org.to_string())
         .line_items(vec![line])
         .metadata(metadata.clone())
         .success_url(format!("{base}/checkout/success?session_id={{CHECKOUT_SESSION_ID}}"))
@@ -129,13 +138,13 @@ async fn create_session(billing: &Billing, db: &Db, me: &SessionUser, sale: &Sal
 
 /// The pending order of a session, audited (`billing.checkout`); the
 /// webhook may have made it first.
-async fn record_order(db: &Db, me: &SessionUser, sale: &Sale, session_id: &str, meta: &RequestMeta) -> Result<(), AppError> {
+async fn record_order(db: &Db, me: &Buyer<'_>, sale: &Sale, session_id: &str, meta: &RequestMeta) -> Result<(), AppError> {
     let Sale { price, product, mode } = sale;
     let mut tx = db.begin().await?;
     let order_id = db::orders::insert(
         &mut tx,
         &db::orders::NewOrder {
-            customer_id: me.id,
+            customer_id: me.org,
             product_id: product.id,
             price_id: price.id,
             mode: *mode,
@@ -152,9 +161,10 @@ async fn record_order(db: &Db, me: &SessionUser, sale: &Sale, session_id: &str, 
     };
     audit::record(
         &mut tx,
-        &AuditEvent::new(me.actor(), "billing.checkout", Outcome::Success)
+        &AuditEvent::new(me.user.actor(), "billing.checkout", Outcome::Success)
             .target("order", order_id)
-            .subject(me.id)
+            .subject(me.user.id)
+            .organisation(me.org)
             .meta(meta)
             .details(json!({
                 "product_id": product.id,

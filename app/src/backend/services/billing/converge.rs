@@ -135,7 +135,10 @@ async fn order_for(tx: &mut Tx, session: Option<&CheckoutSession>) -> Result<Opt
     }
     let Some(md) = session.metadata.as_ref() else { return Ok(None) };
     let num = |k: &str| md.get(k).and_then(|v| v.parse::<i64>().ok());
-    let (Some(customer_id), Some(price_id)) = (num("portcullis_user_id"), num("portcullis_price_id")) else {
+    // The organisation; sessions from before organisations name the
+    // customer's account, whose id is its organisation's.
+    let customer = num("portcullis_organisation_id").or_else(|| num("portcullis_user_id"));
+    let (Some(customer_id), Some(price_id)) = (customer, num("portcullis_price_id")) else {
         tracing::warn!(session = %session.id.as_str(), "a Checkout Session without Portcullis metadata: ignored");
         return Ok(None);
     };

@@ -6,7 +6,7 @@
 
 use crate::backend::services::billing::{stripe_err, Billing};
 use crate::domain::catalogue::PriceKind;
-use crate::views::SessionUser;
+use super::checkout::Buyer;
 use crate::error::AppError;
 use crate::backend::db;
 use crate::backend::db::Db;
@@ -123,8 +123,8 @@ fn summary(description: &str) -> String {
 
 /// The customer's Stripe customer, created at their first purchase and
 /// reused for every later one.
-pub async fn stripe_customer(billing: &Billing, db: &Db, me: &SessionUser) -> Result<String, AppError> {
-    if let Some(id) = db::orders::stripe_customer_id(db, me.id).await? {
+pub async fn stripe_customer(billing: &Billing, db: &Db, me: &Buyer<'_>) -> Result<String, AppError> {
+    if let Some(id) = db::orders::stripe_customer_id(db, me.org).await? {
         return Ok(id);
     }
     create_customer(billing, db, me, false).await
@@ -132,20 +132,23 @@ pub async fn stripe_customer(billing: &Billing, db: &Db, me: &SessionUser) -> Re
 
 /// Stripe lost the customer we stored (deleted there, or another account or
 /// mode): make a new one in its place.
-pub async fn replace_customer(billing: &Billing, db: &Db, me: &SessionUser, lost: &str) -> Result<String, AppError> {
-    tracing::warn!(user_id = me.id, stripe_id = %lost, "Stripe no longer has this customer: creating it again");
-    db::orders::forget_stripe_customer_id(db, me.id, lost).await?;
+pub async fn replace_customer(billing: &Billing, db: &Db, me: &Buyer<'_>, lost: &str) -> Result<String, AppError> {
+    tracing::warn!(organisation_id = me.org, stripe_id = %lost, "Stripe no longer has this customer: creating it again");
+    db::orders::forget_stripe_customer_id(db, me.org, lost).await?;
     create_customer(billing, db, me, true).await
 }
 
-async fn create_customer(billing: &Billing, db: &Db, me: &SessionUser, again: bool) -> Result<String, AppError> {
+async fn create_customer(billing: &Billing, db: &Db, me: &Buyer<'_>, again: bool) -> Result<String, AppError> {
     let created = stripe_core::customer::CreateCustomer::new()
-        .email(me.email.clone())
-        .metadata(HashMap::from([("portcullis_user_id".to_owned(), me.id.to_string())]))
+        .email(me.user.email.clone())
+        .metadata(HashMap::from([
+            ("portcullis_user_id".to_owned(), me.user.id.to_string()),
+            ("portcullis_organisation_id".to_owned(), me.org.to_string()),
+        ]))
         .customize()
-        .request_strategy(key("customer", me.id, again)?)
+        .request_strategy(key("customer", me.org, again)?)
         .send(&billing.client)
         .await
         .map_err(stripe_err)?;
-    Ok(db::orders::set_stripe_customer_id(db, me.id, created.id.as_str()).await?)
+    Ok(db::orders::set_stripe_customer_id(db, me.org, created.id.as_str()).await?)
 }

@@ -15,7 +15,7 @@ use crate::backend::services::harbor::client::{HarborError, Permission, Robot, R
 use crate::backend::services::harbor::{keep_secret, new_secret, Harbor};
 use crate::backend::web::sealer::Sealer;
 use crate::domain::access::Window;
-use crate::domain::credential::{usable, CredentialKind};
+use crate::domain::credential::usable;
 use crate::domain::harbor::{desired, duration_days, next_change, project_of, Entry, Plan, RobotState, SecretPurpose};
 use crate::domain::signing_key::Sealable;
 use crate::domain::time::rfc3339;
@@ -76,11 +76,11 @@ pub struct Done {
 }
 
 /// The customer's entitlements as provisioning sees them.
-pub async fn entries(db: &Db, customer_id: i64) -> Result<Vec<Entry>, sqlx::Error> {
+pub async fn entries(db: &Db, customer_id: i64) -> Result<Vec<(i64, Entry)>, sqlx::Error> {
     let rows = db::registry::entitled_patterns(db, customer_id).await?;
     Ok(rows
         .into_iter()
-        .map(|r| Entry {
+        .map(|r| (r.product_id, Entry {
             window: Window {
                 status: r.status,
                 starts_at: r.starts_at,
@@ -89,7 +89,7 @@ pub async fn entries(db: &Db, customer_id: i64) -> Result<Vec<Entry>, sqlx::Erro
                 suspended_reason: r.suspended_reason,
             },
             projects: project_of(&r.pattern).map(|c| c.project).into_iter().collect(),
-        })
+        }))
         .collect())
 }
 
@@ -105,11 +105,7 @@ pub async fn customer(
     why: Why,
 ) -> Result<Done, Failure> {
     let now = Utc::now();
-    let credentials: Vec<CredentialRow> = db::credentials::list_for_owner(db, customer_id)
-        .await?
-        .into_iter()
-        .filter(|c| c.kind == CredentialKind::Pull)
-        .collect();
+    let credentials: Vec<CredentialRow> = crate::backend::services::credentials::rows_of_organisation(db, customer_id).await?;
     let mut robots: BTreeMap<i64, RobotRow> =
         db::harbor::robots_of(db, customer_id).await?.into_iter().map(|r| (r.credential_id, r)).collect();
     let entries = entries(db, customer_id).await?;
@@ -124,6 +120,12 @@ pub async fn customer(
             continue;
         }
         done.checked += 1;
+        // A credential limited to products follows only their entitlements.
+        let entries: Vec<Entry> = entries
+            .iter()
+            .filter(|(p, _)| c.products.is_empty() || c.products.iter().any(|(id, _)| id == p))
+            .map(|(_, e)| e.clone())
+            .collect();
         let plan = desired(c.revoked_at.is_some(), usable(&c.facts(), now).is_ok(), c.expires_at, &entries, now);
         let next = next_change(&entries, c.expires_at, now);
         let full = harbor.login(&row.name);
@@ -148,7 +150,7 @@ async fn adopt(db: &Db, harbor: &Harbor, sealer: &dyn Sealer, c: &CredentialRow)
     let name = c.username.strip_prefix(harbor.prefix.as_str()).unwrap_or(&c.username).to_owned();
     let login = harbor.login(&name);
     let mut tx = db.begin().await?;
-    db::harbor::insert_robot(&mut tx, c.id, c.owner_user_id, &name, Utc::now()).await?;
+    db::harbor::insert_robot(&mut tx, c.id, c.organisation_id.unwrap_or(c.owner_user_id), &name, Utc::now()).await?;
     if login != c.username {
         db::harbor::rename_credential(&mut tx, c.id, &login).await?;
     }
@@ -252,6 +254,7 @@ async fn robot(
     let event = AuditEvent::new(Actor::System, change.action, Outcome::Success)
         .target("credential", c.id)
         .subject(c.owner_user_id)
+        .organisation(c.organisation_id.unwrap_or(c.owner_user_id))
         .details(change.details);
     audit::record(&mut tx, &event).await?;
     tx.commit().await?;

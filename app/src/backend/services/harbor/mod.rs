@@ -95,11 +95,11 @@ pub async fn reveal(
     db: &Db,
     sealer: &dyn Sealer,
     credential_id: i64,
-    owner: i64,
+    reach: crate::backend::services::credentials::Reach,
     actor: Actor,
     meta: &RequestMeta,
 ) -> Result<NewCredential, AppError> {
-    let cred = crate::backend::services::credentials::get(db, credential_id, Some(owner)).await?;
+    let cred = crate::backend::services::credentials::get(db, credential_id, reach).await?;
     let row = db::harbor::secret(db, credential_id, SecretPurpose::Reveal).await?.ok_or_else(|| {
         AppError::conflict("id", "there is no new secret to show for this credential (it is shown once)")
     })?;
@@ -113,7 +113,7 @@ pub async fn reveal(
     }
     let event = AuditEvent::new(actor, "credential.reveal", Outcome::Success)
         .target("credential", credential_id)
-        .subject(owner)
+        .subject(cred.owner_id)
         .meta(meta)
         .details(json!({ "name": cred.name, "username": cred.username, "reason": row.reason }));
     audit::record(&mut tx, &event).await?;

@@ -43,7 +43,24 @@ pub async fn deliver_due(db: &Db, mail: &Mail, now: DateTime<Utc>) -> Result<Str
             }
             None => None,
         };
-        let account = db::users::find_by_id(db, row.user_id).await.map_err(|e| e.to_string())?.map(|u| u.email).unwrap_or_default();
+        let user = db::users::find_by_id(db, row.user_id).await.map_err(|e| e.to_string())?;
+        let account = user.as_ref().map(|u| u.email.clone()).unwrap_or_default();
+        // An invitation of a member who has not joined yet names the
+        // organisation and who invited them.
+        let invitation = match &user {
+            Some(u) if row.kind == MailKind::Invitation && u.joined_at.is_none() && u.invited_by.is_some() => {
+                let by = match u.invited_by {
+                    Some(id) => db::users::find_by_id(db, id).await.map_err(|e| e.to_string())?.map(|i| i.email),
+                    None => None,
+                };
+                Some(templates::Invitation {
+                    organisation: u.organisation_name.clone().unwrap_or_default(),
+                    invited_by: by,
+                    role: u.member_role.map(|r| r.label().to_lowercase()).unwrap_or_default(),
+                })
+            }
+            _ => None,
+        };
         // What notices and the digest say is read now, as it stands.
         let facts = match row.entitlement_id {
             Some(id) => db::notices::facts(db, id).await.map_err(|e| e.to_string())?,
@@ -69,6 +86,7 @@ pub async fn deliver_due(db: &Db, mail: &Mail, now: DateTime<Utc>) -> Result<Str
             notice: facts.as_ref(),
             digest: &digest,
             unsubscribe: unsubscribe.as_deref(),
+            invitation: invitation.as_ref(),
         };
         let rendered = templates::render(row.kind, &cx);
         match mail.send(row.id, &row.to_address, &rendered, unsubscribe.as_deref()).await {

@@ -29,12 +29,21 @@ pub struct Context<'a> {
     pub digest: &'a [DigestLine],
     /// Optional mail: the one-click unsubscribe link.
     pub unsubscribe: Option<&'a str>,
+    /// An invitation to an organisation: its name, who invited, the role.
+    pub invitation: Option<&'a Invitation>,
+}
+
+/// What an invitation mail says of the organisation it invites to.
+pub struct Invitation {
+    pub organisation: String,
+    pub invited_by: Option<String>,
+    pub role: String,
 }
 
 impl<'a> Context<'a> {
     /// A context with nothing but the addresses and the site (tests, account mails).
     pub fn plain(to: &'a str, account: &'a str, site: &'a str, link: Option<&'a str>) -> Self {
-        Self { to, account, site, link, notice: None, digest: &[], unsubscribe: None }
+        Self { to, account, site, link, notice: None, digest: &[], unsubscribe: None, invitation: None }
     }
 }
 
@@ -48,14 +57,32 @@ pub fn render(kind: MailKind, cx: &Context<'_>) -> Rendered {
             LinkPurpose::Reset,
             "If you did not ask for this, ignore this mail: your password stays as it is.",
         ),
-        MailKind::Invitation => with_link(
-            cx,
-            "Your account is ready: set your password",
-            &format!("An account was made for {} at {}, where you can copy registry credentials for what your company bought.", cx.to, cx.site),
-            "Set your password",
-            LinkPurpose::Invite,
-            "If you did not expect this, ignore this mail: nobody can use the account without this link.",
-        ),
+        MailKind::Invitation => match cx.invitation {
+            Some(inv) => with_link(
+                cx,
+                &format!("You are invited to join {} on {}", inv.organisation, cx.site),
+                &format!(
+                    "{} invited {} to join {} at {} as {}. Choose a password to accept; then you can make your own registry credentials for what {} bought.",
+                    inv.invited_by.as_deref().unwrap_or("An owner"),
+                    cx.to,
+                    inv.organisation,
+                    cx.site,
+                    inv.role,
+                    inv.organisation,
+                ),
+                "Accept and set your password",
+                LinkPurpose::Invite,
+                "If you did not expect this, ignore this mail: the invitation expires and nobody can use the account without this link.",
+            ),
+            None => with_link(
+                cx,
+                "Your account is ready: set your password",
+                &format!("An account was made for {} at {}, where you can copy registry credentials for what your company bought.", cx.to, cx.site),
+                "Set your password",
+                LinkPurpose::Invite,
+                "If you did not expect this, ignore this mail: nobody can use the account without this link.",
+            ),
+        },
         MailKind::VerifyEmail => with_link(
             cx,
             "Confirm your e-mail address",

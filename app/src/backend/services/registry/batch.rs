@@ -27,6 +27,8 @@ pub struct TokenRecord {
     pub user_agent: Option<String>,
     pub details: serde_json::Value,
     pub subject_user_id: Option<i64>,
+    /// The organisation of the credential.
+    pub subject_org_id: Option<i64>,
     /// The credential that authenticated, for `last_used_at`.
     pub credential_id: Option<i64>,
 }
@@ -179,6 +181,7 @@ async fn write<'a>(db: &Db, records: impl Iterator<Item = &'a TokenRecord> + Clo
             user_agent: d.user_agent.as_deref(),
             details: &d.details,
             subject_user_id: d.subject_user_id,
+            subject_org_id: d.subject_org_id,
         })
         .collect();
     let mut used: HashMap<i64, DateTime<Utc>> = HashMap::new();

@@ -25,8 +25,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// A customer's entitlements with their products' patterns.
-pub type Entitlements = Arc<Vec<(i64, Window, Vec<RepoPattern>)>>;
+/// An organisation's entitlements: (entitlement id, product id, window, the
+/// product's patterns).
+pub type Entitlements = Arc<Vec<(i64, i64, Window, Vec<RepoPattern>)>>;
 
 #[derive(Default)]
 struct Inner {

@@ -24,9 +24,10 @@ use crate::domain::access::{decide, Decision, Denial};
 use crate::domain::catalogue::{valid_repository_name, RepoPattern};
 use crate::domain::credential::{plausible_username, usable, CredentialKind, SECRET_MAX};
 use crate::domain::registry::{parse_all, Access, Scope, ScopeTarget};
+use crate::domain::net::{format_cidrs, parse_cidrs};
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use std::{sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 /// The audit reason of a request the portal could not answer (the database
 /// failed, or signing did).
@@ -124,6 +125,7 @@ impl Trail {
                 user_agent: req.user_agent.clone(),
                 details: serde_json::Value::Null,
                 subject_user_id: None,
+                subject_org_id: None,
                 credential_id: None,
             },
             service: req.service.clone(),
@@ -161,6 +163,7 @@ impl Trail {
         self.record.actor = row.owner_email.clone();
         self.record.actor_user_id = Some(row.owner_user_id);
         self.record.subject_user_id = Some(row.owner_user_id);
+        self.record.subject_org_id = row.organisation_id;
         self.record.credential_id = Some(row.id);
     }
 
@@ -227,6 +230,7 @@ impl Decider {
         }
         let snapshot = self.cache.snapshot(&self.db).await.map_err(unavailable)?;
         let caller = self.authenticate(&snapshot, username, secret, req.at, trail).await?;
+        within_networks(&caller, req.ip.as_deref())?;
         self.grant(&snapshot, &caller, scopes, bad_scopes, req.at).await
     }
 
@@ -267,14 +271,15 @@ impl Decider {
     ) -> Result<Grant, Refusal> {
         let (entitlements, push_patterns) = match caller.kind {
             CredentialKind::Pull => {
-                (snapshot.entitlements(&self.db, caller.owner_user_id).await.map_err(unavailable)?, Default::default())
+                let org = caller.organisation_id.unwrap_or(caller.owner_user_id);
+                (snapshot.entitlements(&self.db, org).await.map_err(unavailable)?, Default::default())
             }
             CredentialKind::Push => (Default::default(), snapshot.push_patterns(&self.db).await.map_err(unavailable)?),
         };
         let mut access = Vec::new();
         let mut denied = Vec::new();
         for s in scopes {
-            match decide_scope(caller.kind, s, &entitlements, &push_patterns, at) {
+            match decide_scope(caller, s, &entitlements, &push_patterns, at) {
                 Ok(actions) => access.push(Access { kind: s.kind.clone(), name: s.name.clone(), actions }),
                 Err(why) => denied.push(why),
             }
@@ -299,24 +304,47 @@ impl Decider {
     pub async fn may_pull(&self, customer_id: i64, repository: &str, at: DateTime<Utc>) -> Result<Decision, sqlx::Error> {
         let snapshot = self.cache.snapshot(&self.db).await?;
         let entitlements = snapshot.entitlements(&self.db, customer_id).await?;
-        Ok(pull_decision(&entitlements, repository, at))
+        Ok(pull_decision(&entitlements, &[], repository, at))
     }
 }
 
 /// A customer's access to one repository: the pure decision over their
-/// (cached) entitlements.
-fn pull_decision(entitlements: &Entitlements, repository: &str, at: DateTime<Utc>) -> Decision {
-    decide(entitlements.iter().map(|(id, w, p)| (*id, w, p.as_slice())), repository, at)
+/// (cached) entitlements, of `products` only when it names some.
+fn pull_decision(entitlements: &Entitlements, products: &[(i64, String)], repository: &str, at: DateTime<Utc>) -> Decision {
+    let allowed = |product: &i64| products.is_empty() || products.iter().any(|(p, _)| p == product);
+    decide(entitlements.iter().filter(|e| allowed(&e.1)).map(|(id, _, w, p)| (*id, w, p.as_slice())), repository, at)
+}
+
+/// A credential limited to address ranges is refused from anywhere else,
+/// saying which ranges (`domain::net::Cidr`); the address is the one the
+/// token request came from, under the proxy-header rules.
+fn within_networks(caller: &CredentialAuthRow, ip: Option<&str>) -> Result<(), Refusal> {
+    let Ok(ranges) = parse_cidrs(&caller.networks) else {
+        return Err(Refusal::unauthorized("this credential's address ranges are unreadable: ask the vendor", "network_limit"));
+    };
+    if ranges.is_empty() {
+        return Ok(());
+    }
+    let ip: Option<IpAddr> = ip.and_then(|ip| ip.parse().ok());
+    if ip.is_some_and(|ip| ranges.iter().any(|r| r.contains(ip))) {
+        return Ok(());
+    }
+    let from = ip.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
+    Err(Refusal::unauthorized(
+        format!("this credential is limited to {} (this request came from {from})", format_cidrs(&ranges).replace(' ', ", ")),
+        "network_limit",
+    ))
 }
 
 /// The per-scope outcome: the actions granted, or why none is.
 fn decide_scope(
-    kind: CredentialKind,
+    caller: &CredentialAuthRow,
     scope: &Scope,
     entitlements: &Entitlements,
     push_patterns: &[RepoPattern],
     at: DateTime<Utc>,
 ) -> Result<Vec<String>, String> {
+    let kind = caller.kind;
     match scope.target() {
         ScopeTarget::Catalog => match kind {
             CredentialKind::Push => Ok(vec!["*".into()]),
@@ -328,7 +356,7 @@ fn decide_scope(
             }
             match kind {
                 CredentialKind::Push => push_scope(scope, push_patterns),
-                CredentialKind::Pull => pull_scope(scope, entitlements, at),
+                CredentialKind::Pull => pull_scope(scope, entitlements, &caller.products, at),
             }
         }
         ScopeTarget::Other => Err(format!("{}:{}: this kind of access is not offered", scope.kind, scope.name)),
@@ -349,12 +377,17 @@ fn push_scope(scope: &Scope, push_patterns: &[RepoPattern]) -> Result<Vec<String
 }
 
 /// Pull credentials may pull what the customer's entitlements grant now.
-fn pull_scope(scope: &Scope, entitlements: &Entitlements, at: DateTime<Utc>) -> Result<Vec<String>, String> {
+fn pull_scope(scope: &Scope, entitlements: &Entitlements, products: &[(i64, String)], at: DateTime<Utc>) -> Result<Vec<String>, String> {
     if !scope.wants("pull") {
         return Err(format!("{}: a pull credential can only pull", scope.name));
     }
-    match pull_decision(entitlements, &scope.name, at) {
+    match pull_decision(entitlements, products, &scope.name, at) {
         Decision::Granted { .. } => Ok(vec!["pull".into()]),
+        // The organisation may pull it, this credential may not: say so.
+        Decision::Denied(_) if !products.is_empty() && matches!(pull_decision(entitlements, &[], &scope.name, at), Decision::Granted { .. }) => {
+            let names = products.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ");
+            Err(format!("{}: this credential is limited to {names} (product_limit)", scope.name))
+        }
         Decision::Denied(d) => Err(denial_text(&scope.name, &d)),
     }
 }

@@ -6,9 +6,10 @@
 use crate::server_fns::billing::{checkout_status, StartCheckout};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::form::BUTTON;
-use crate::ui::components::role_gate::RequireRole;
-use crate::ui::components::widgets::{gate, LoadError, CARD, LINK};
+use crate::ui::components::role_gate::RequireMember;
+use crate::ui::components::widgets::{member_gate, LoadError, CARD, LINK};
 use crate::domain::catalogue::{format_money, PriceKind};
+use crate::domain::organisation::Capability;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::views::{CheckoutStatusView, PriceView};
@@ -40,7 +41,8 @@ pub fn buy_label(price: &PriceView) -> Option<String> {
 const NOTE: &str = "mt-4 border-t border-slate-100 pt-3 text-sm text-slate-600";
 
 /// The product page's buying part: a button per active price for customers
-/// when Stripe is set up; otherwise what to do instead.
+/// whose role in their organisation may buy, when Stripe is set up;
+/// otherwise what to do instead.
 #[component]
 pub fn BuyBox(prices: Vec<PriceView>, online: bool) -> impl IntoView {
     let auth = use_auth();
@@ -52,7 +54,9 @@ pub fn BuyBox(prices: Vec<PriceView>, online: bool) -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || {
-                let role = auth.user.get().and_then(|r| r.ok()).flatten().map(|u| u.role);
+                let user = auth.user.get().and_then(|r| r.ok()).flatten();
+                let role = user.as_ref().map(|u| u.role);
+                let buyer = user.is_some_and(|u| u.may(Capability::Billing));
                 let prices = prices.get_value();
                 match role {
                     Some(Role::Admin | Role::Auditor) => view! {
@@ -70,6 +74,9 @@ pub fn BuyBox(prices: Vec<PriceView>, online: bool) -> impl IntoView {
                             <a class=LINK href=login.get_value() data-testid="login-to-buy">"Log in to buy"</a>
                             " or "<a class=LINK href=signup.get_value()>"create an account"</a>"."
                         </p>
+                    }.into_any(),
+                    Some(Role::Customer) if !buyer => view! {
+                        <p class=NOTE data-testid="buying-note">"Your organisation's owners and billing members buy here."</p>
                     }.into_any(),
                     Some(Role::Customer) => view! {
                         <ul class="mt-4 space-y-3 border-t border-slate-100 pt-3" data-testid="buy-buttons">
@@ -146,7 +153,7 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
     let status: Status = Resource::new(
         move || (session_id(), tick.get()),
         move |(sid, _)| async move {
-            gate(auth, &[Role::Customer]).await?;
+            member_gate(auth, Capability::Billing).await?;
             if sid.is_empty() {
                 return Err(AppError::NotFound);
             }
@@ -172,14 +179,14 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
     });
     view! {
         <Title text="Checkout"/>
-        <RequireRole roles=&[Role::Customer]>
+        <RequireMember>
             <section class=format!("{CARD} mx-auto max-w-xl") data-testid="checkout-result">
                 <h1 class="text-2xl font-semibold">"Thank you"</h1>
                 <Transition fallback=|| view! { <p class="mt-3 text-slate-500">"Loading…"</p> }>
                     {move || status.get().map(|r| outcome(r, tick.get() >= POLL_LIMIT))}
                 </Transition>
             </section>
-        </RequireRole>
+        </RequireMember>
     }
 }
 

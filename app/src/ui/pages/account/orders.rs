@@ -1,15 +1,17 @@
 //! Orders bought online: the customer's page (`/account/orders`, with
-//! "Manage billing", which opens Stripe's customer portal) and the
-//! read-only section of the admin customer page. Both show the same table.
+//! "Manage billing", which opens Stripe's customer portal; for the
+//! organisation's owners and billing members) and the read-only section of
+//! the admin customer page. Both show the same table.
 
 use crate::domain::order::{OrderMode, OrderStatus, PaymentIssue};
 use crate::ui::pages::account::checkout::go_to;
 use crate::server_fns::billing::{customer_orders, my_orders, BillingPortal};
 use crate::ui::auth_context::{use_auth, Auth};
 use crate::ui::components::form::BUTTON;
-use crate::ui::components::role_gate::RequireRole;
-use crate::ui::components::widgets::{day, gate, Badge, LoadError, Tone, LINK, TABLE_WRAP, THEAD};
+use crate::ui::components::role_gate::RequireMember;
+use crate::ui::components::widgets::{day, gate, member_gate, Badge, LoadError, Tone, LINK, TABLE_WRAP, THEAD};
 use crate::domain::catalogue::format_money;
+use crate::domain::organisation::Capability;
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::views::OrderView;
@@ -25,38 +27,46 @@ pub fn OrdersPage() -> impl IntoView {
     let orders: Orders = Resource::new(
         || (),
         move |_| async move {
-            gate(auth, &[Role::Customer]).await?;
+            member_gate(auth, Capability::Billing).await?;
             my_orders().await
         },
     );
     let portal = ServerAction::<BillingPortal>::new();
+    let billing = move || auth.user.get().and_then(|r| r.ok()).flatten().is_some_and(|u| u.may(Capability::Billing));
     view! {
         <Title text="Orders"/>
-        <RequireRole roles=&[Role::Customer]>
+        <RequireMember>
             <p class="text-sm"><a class=LINK href="/account">"← My account"</a></p>
-            <div class="mt-3 flex flex-wrap items-start justify-between gap-3">
-                <div>
-                    <h1 class="text-2xl font-semibold">"Orders"</h1>
-                    <p class="mt-1 text-sm text-slate-600">
-                        "What you bought online. Invoices, payment cards and cancellation are on Stripe: Manage billing."
-                    </p>
+            <Show when=billing fallback=|| view! {
+                <h1 class="mt-3 text-2xl font-semibold">"Orders"</h1>
+                <p class="mt-2 text-slate-600" data-testid="orders-not-for-role">
+                    "Orders and billing are for your organisation's owners and billing members. Ask an owner if you need them."
+                </p>
+            }>
+                <div class="mt-3 flex flex-wrap items-start justify-between gap-3">
+                    <div>
+                        <h1 class="text-2xl font-semibold">"Orders"</h1>
+                        <p class="mt-1 text-sm text-slate-600">
+                            "What you bought online. Invoices, payment cards and cancellation are on Stripe: Manage billing."
+                        </p>
+                    </div>
+                    <ManageBilling portal/>
                 </div>
-                <ManageBilling portal/>
-            </div>
-            <section class="mt-6 min-w-0">
-                <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
-                    {move || orders.get().map(|r| match r {
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="text-slate-600" data-testid="no-orders">
-                                "No orders yet — "<a class=LINK href="/catalogue">"browse the catalogue"</a>"."
-                            </p>
-                        }.into_any(),
-                        Ok(list) => orders_table(list, false),
-                        Err(e) => view! { <LoadError error=e/> }.into_any(),
-                    })}
-                </Transition>
-            </section>
-        </RequireRole>
+                <section class="mt-6 min-w-0">
+                    <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                        {move || orders.get().map(|r| match r {
+                            Ok(list) if list.is_empty() => view! {
+                                <p class="text-slate-600" data-testid="no-orders">
+                                    "No orders yet — "<a class=LINK href="/catalogue">"browse the catalogue"</a>"."
+                                </p>
+                            }.into_any(),
+                            Ok(list) => orders_table(list, false),
+                            Err(e) => view! { <LoadError error=e/> }.into_any(),
+                        })}
+                    </Transition>
+                </section>
+            </Show>
+        </RequireMember>
     }
 }
 

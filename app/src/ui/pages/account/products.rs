@@ -1,11 +1,13 @@
-//! The customer area: who is signed in, and "My products" (every
-//! entitlement with its status and window in plain words).
+//! The customer area: who is signed in and in which organisation, and
+//! "My products" (the organisation's entitlements with their status and
+//! window in plain words). A customer without an organisation is told to
+//! ask for an invitation (`RequireMember`).
 
 use crate::server_fns::entitlements::my_entitlements;
 use crate::ui::auth_context::use_auth;
-use crate::ui::components::role_gate::RequireRole;
-use crate::ui::components::widgets::{gate, entitlement_tone, source_words, Badge, LoadError, LINK};
-use crate::domain::Role;
+use crate::ui::components::role_gate::RequireMember;
+use crate::ui::components::widgets::{member_gate, entitlement_tone, source_words, Badge, LoadError, LINK};
+use crate::domain::organisation::Capability;
 use crate::error::AppError;
 use crate::views::EntitlementView;
 use leptos::prelude::*;
@@ -20,19 +22,23 @@ pub fn AccountPage() -> impl IntoView {
     let items: Entitlements = Resource::new(
         || (),
         move |_| async move {
-            gate(auth, &[Role::Customer]).await?;
+            member_gate(auth, Capability::Pull).await?;
             my_entitlements().await
         },
     );
     view! {
         <Title text="My account"/>
-        <RequireRole roles=&[Role::Customer]>
+        <RequireMember>
             <h1 class="text-2xl font-semibold">"My account"</h1>
             <p class="mt-2 text-slate-700">
                 "Signed in as "
                 <strong data-testid="account-email">
                     {move || auth.user.get().and_then(|r| r.ok()).flatten().map(|u| u.email)}
                 </strong>
+                {move || auth.user.get().and_then(|r| r.ok()).flatten().and_then(|u| u.membership).map(|m| view! {
+                    ", "{m.role.label().to_lowercase()}" of "
+                    <a class=LINK href="/account/organisation" data-testid="organisation-link">{m.organisation}</a>
+                })}
             </p>
             {move || auth.user.get().and_then(|r| r.ok()).flatten().filter(|u| !u.email_verified).map(|_| view! {
                 <p role="status" data-testid="unconfirmed" class="mt-3 rounded border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
@@ -49,15 +55,17 @@ pub fn AccountPage() -> impl IntoView {
                         <a class=LINK href="/account/credentials" data-testid="credentials-link">"Manage pull credentials and copy the pull commands"</a>
                     </p>
                 </section>
-                <section class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
-                    <h2 class="font-semibold">"Orders"</h2>
-                    <p class="mt-2 text-sm text-slate-600">
-                        "Subscriptions and purchases made online, with their renewal dates. "
-                        <a class=LINK href="/account/orders" data-testid="orders-link">"See your orders and manage billing"</a>
-                    </p>
-                </section>
+                {move || auth.user.get().and_then(|r| r.ok()).flatten().filter(|u| u.may(Capability::Billing)).map(|_| view! {
+                    <section class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm">
+                        <h2 class="font-semibold">"Orders"</h2>
+                        <p class="mt-2 text-sm text-slate-600">
+                            "Subscriptions and purchases made online, with their renewal dates. "
+                            <a class=LINK href="/account/orders" data-testid="orders-link">"See your orders and manage billing"</a>
+                        </p>
+                    </section>
+                })}
             </div>
-        </RequireRole>
+        </RequireMember>
     }
 }
 

@@ -1,6 +1,7 @@
 //! The audit log (`/audit`, admins and auditors): filters (time range,
-//! customer, credential, repository, action, outcome, IP, text in the
-//! actor, target, IP, user agent or details) kept in the query string, keyset pages (`before=<id>`, stable
+//! customer (an organisation), member (a person), credential, repository,
+//! action, outcome, IP, text in the actor, target, IP, user agent or
+//! details) kept in the query string, keyset pages (`before=<id>`, stable
 //! while new events arrive), CSV / JSON Lines downloads of the current
 //! filter, and a link to each event's detail (`audit_detail.rs`).
 
@@ -27,6 +28,7 @@ pub fn filter_from_query(q: &leptos_router::params::ParamsMap) -> AuditFilter {
         from: get("from"),
         to: get("to"),
         customer: get("customer"),
+        member: get("member"),
         credential: get("credential"),
         repository: get("repository"),
         action: get("action"),
@@ -101,7 +103,8 @@ fn FilterForm(filter: AuditFilter) -> impl IntoView {
         <form method="get" action="/audit" class="mt-4 grid gap-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:grid-cols-2 lg:grid-cols-4" data-testid="audit-filters">
             {field("from", "From (UTC)", filter.from.clone(), "2026-11-01 or 2026-11-01T09:00")}
             {field("to", "To (UTC)", filter.to.clone(), "2026-11-30")}
-            {field("customer", "Customer id", filter.customer.clone(), "42")}
+            {field("customer", "Customer (organisation id)", filter.customer.clone(), "42")}
+            {field("member", "Member (user id)", filter.member.clone(), "57")}
             {field("credential", "Credential user name", filter.credential.clone(), "pull-…")}
             {field("repository", "Repository", filter.repository.clone(), "acme/widget")}
             {field("action", "Action", filter.action.clone(), "registry.token or registry.*")}

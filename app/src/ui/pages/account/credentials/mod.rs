@@ -1,23 +1,29 @@
-//! The customer's pull credentials (`/account/credentials`): the list, the
-//! form that creates one (one per cluster, say; optional expiry), the secret
-//! shown once after a create or rotate, revoke and rotate (each asks first),
-//! and copy-ready snippets for every repository the customer may pull.
+//! A member's pull credentials (`/account/credentials`; owners see every
+//! credential of the organisation): the list with each one's holder and
+//! limits, the form that creates one (one per cluster, say; optional expiry;
+//! limited to products and address ranges; owners choose whether they or
+//! the organisation hold it), the secret shown once after a create or
+//! rotate, revoke and rotate (each asks first), and copy-ready snippets for
+//! every repository the organisation may pull.
 
+pub mod limits;
 pub mod parts;
 pub mod snippets;
 
+use crate::ui::pages::account::credentials::limits::{products_of, LimitFields, Products};
 use crate::ui::pages::account::credentials::snippets::{Login, Snippets};
-use crate::ui::pages::account::credentials::parts::{credential_table, latest_secret, CredentialFields, Credentials, SecretOnce};
+use crate::ui::pages::account::credentials::parts::{credential_table, latest_secret, limit_lines, CredentialFields, Credentials, SecretOnce};
 use crate::server_fns::credentials::{
     my_credentials, my_registry_access, CreateMyCredential, RevealMyCredential, RevokeMyCredential, RotateMyCredential,
 };
+use crate::server_fns::entitlements::my_entitlements;
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER};
 use crate::ui::components::form::{FormError, INPUT_CLASS, BUTTON};
-use crate::ui::components::role_gate::RequireRole;
-use crate::ui::components::widgets::{gate, LoadError, CARD, LABEL, LINK};
+use crate::ui::components::role_gate::RequireMember;
+use crate::ui::components::widgets::{member_gate, LoadError, CARD, LABEL, LINK};
 use crate::domain::credential::CredentialStatus;
-use crate::domain::Role;
+use crate::domain::organisation::Capability;
 use crate::error::AppError;
 use crate::views::{CredentialView, NewCredential, RegistryAccessView};
 use leptos::prelude::*;
@@ -52,28 +58,37 @@ pub fn CredentialsPage() -> impl IntoView {
     let list: Credentials = Resource::new(
         move || (create.version().get(), revoke.version().get(), rotate.version().get(), reveal.version().get()),
         move |_| async move {
-            gate(auth, &[Role::Customer]).await?;
+            member_gate(auth, Capability::Pull).await?;
             my_credentials().await
         },
     );
     let access: Access = Resource::new(
         || (),
         move |_| async move {
-            gate(auth, &[Role::Customer]).await?;
+            member_gate(auth, Capability::Pull).await?;
             my_registry_access().await
+        },
+    );
+    let products: Products = Resource::new(
+        || (),
+        move |_| async move {
+            member_gate(auth, Capability::Pull).await?;
+            Ok(products_of(my_entitlements().await?))
         },
     );
     view! {
         <Title text="Pull credentials"/>
-        <RequireRole roles=&[Role::Customer]>
-            <Body list access actions/>
-        </RequireRole>
+        <RequireMember>
+            <Body list access products actions/>
+        </RequireMember>
     }
 }
 
 #[component]
-fn Body(list: Credentials, access: Access, actions: Actions) -> impl IntoView {
+fn Body(list: Credentials, access: Access, products: Products, actions: Actions) -> impl IntoView {
     let Actions { create, revoke, rotate, reveal, shown, picked } = actions;
+    let auth = use_auth();
+    let owner = Signal::derive(move || auth.user.get().and_then(|r| r.ok()).flatten().is_some_and(|u| u.may(Capability::ManageCredentials)));
     let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
     let row_error = Signal::derive(move || {
         revoke.value().get().and_then(|r| r.err()).or_else(|| rotate.value().get().and_then(|r| r.err())).or_else(|| reveal.value().get().and_then(|r| r.err()))
@@ -88,17 +103,22 @@ fn Body(list: Credentials, access: Access, actions: Actions) -> impl IntoView {
     // the one picked, else the newest active one.
     let login = Signal::derive(move || {
         if let Some(n) = shown.get() {
-            return Login { username: n.username, secret: Some(n.secret) };
+            return Login { limits: limit_lines(&n.credential), username: n.username, secret: Some(n.secret) };
         }
         let active = active(list);
         let chosen = picked.get().and_then(|id| active.iter().find(|c| c.id == id)).or(active.first());
-        Login { username: chosen.map_or_else(|| "<username>".into(), |c| c.username.clone()), secret: None }
+        Login {
+            username: chosen.map_or_else(|| "<username>".into(), |c| c.username.clone()),
+            secret: None,
+            limits: chosen.map(limit_lines).unwrap_or_default(),
+        }
     });
     view! {
         <p class="text-sm"><a class=LINK href="/account">"← My account"</a></p>
         <h1 class="mt-3 text-2xl font-semibold">"Pull credentials"</h1>
         <p class="mt-1 text-sm text-slate-600">
-            "Your registry clients log in with these to pull the images of your products. Make one per cluster or machine, so each can be revoked alone."
+            "Your registry clients log in with these to pull the images of your organisation's products. Make one per cluster or machine, so each can be revoked alone, and limit it to what it needs."
+            {move || owner.get().then_some(" As an owner you see every credential of the organisation.")}
         </p>
         {move || shown.get().map(|n| view! { <SecretOnce new=n on_done=done/> })}
         <section class="mt-6 min-w-0">
@@ -113,8 +133,9 @@ fn Body(list: Credentials, access: Access, actions: Actions) -> impl IntoView {
         <section class=format!("{CARD} mt-6")>
             <h2 class="mb-3 font-semibold">"New credential"</h2>
             <ActionForm action=create attr:class="space-y-3" attr:data-testid="new-credential">
-                <FormError error=create_error fields=&["name", "expires_at"]/>
+                <FormError error=create_error fields=&["name", "expires_at", "holder", "products", "networks"]/>
                 <CredentialFields error=create_error placeholder="production cluster"/>
+                <LimitFields products owner error=create_error/>
                 <button type="submit" class=BUTTON>"Create credential"</button>
             </ActionForm>
         </section>

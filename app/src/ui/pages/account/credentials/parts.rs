@@ -1,6 +1,7 @@
 //! Pieces the credential pages share (the customer's `/account/credentials`,
-//! the admin's customer page and `/admin/push-credentials`): the table, the
-//! form fields, the one-time secret panel, and copy buttons.
+//! the admin's customer page and `/admin/push-credentials`): the table (with
+//! a pull credential's holder and limits), the form fields, the one-time
+//! secret panel, and copy buttons.
 
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::ui::components::confirm::SECONDARY;
@@ -8,6 +9,7 @@ use crate::ui::components::form::INPUT_CLASS;
 use crate::ui::components::copy_button::{select_target, CopyButton};
 use crate::ui::components::widgets::{Badge, FieldError, Tone, LABEL, TABLE_WRAP, THEAD};
 use crate::domain::credential::CredentialStatus;
+use crate::domain::organisation::CredentialHolder;
 use crate::error::AppError;
 use crate::views::{CredentialView, NewCredential};
 use leptos::prelude::*;
@@ -41,6 +43,29 @@ pub fn status_tone(status: CredentialStatus) -> Tone {
     }
 }
 
+/// Who holds a pull credential: "Organisation", or the member's address
+/// (push credentials have no holder).
+pub fn holder_words(c: &CredentialView) -> Option<String> {
+    c.holder.map(|h| match h {
+        CredentialHolder::Organisation => "Organisation".to_owned(),
+        CredentialHolder::Member => c.owner_email.clone(),
+    })
+}
+
+/// A credential's limits in words, one line each: "Limited to: Acme Widget,
+/// Acme Toolkit" and "From: 10.0.0.0/8, 2001:db8::/32"; none when it may
+/// pull every product of the organisation from anywhere.
+pub fn limit_lines(c: &CredentialView) -> Vec<String> {
+    let products = c.products.iter().map(|p| p.name.as_str()).collect::<Vec<_>>();
+    [
+        (!products.is_empty()).then(|| format!("Limited to: {}", products.join(", "))),
+        (!c.networks.is_empty()).then(|| format!("From: {}", c.networks.join(", "))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// The credentials as a table; `actions` draws the last cell of each row.
 /// `owner` adds a column with the owner's e-mail address.
 pub fn credential_table(list: Vec<CredentialView>, owner: bool, actions: impl Fn(&CredentialView) -> AnyView) -> AnyView {
@@ -52,11 +77,19 @@ pub fn credential_table(list: Vec<CredentialView>, owner: bool, actions: impl Fn
         .map(|c| {
             let cell = actions(&c);
             let name = c.name.clone();
+            let holder = holder_words(&c);
+            let limits = limit_lines(&c);
             view! {
                 <tr class="border-t border-slate-100 align-top" data-testid="credential-row" data-name=name>
                     <td class="min-w-[10rem] px-3 py-2">
                         <span class="font-medium">{c.name}</span>
                         <div class="font-mono text-xs text-slate-500 break-all" data-testid="credential-user">{c.username}</div>
+                        {holder.map(|h| view! {
+                            <div class="mt-1 text-xs text-slate-600 break-all">"Held by: "<span data-testid="credential-holder">{h}</span></div>
+                        })}
+                        {limits.into_iter().map(|l| view! {
+                            <div class="mt-1 text-xs text-slate-600 break-all" data-testid="credential-limit">{l}</div>
+                        }).collect_view()}
                         {c.robot.map(|r| view! {
                             <div class="mt-1 text-xs text-slate-600" data-testid="credential-robot" data-state=r.state.clone()>
                                 {format!("Registry account: {}", r.state_text)}
@@ -162,3 +195,48 @@ fn CopyField(label: &'static str, value: String, testid: &'static str) -> impl I
     }
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::credential::CredentialKind;
+    use crate::views::CredentialProduct;
+
+    fn pull(holder: CredentialHolder) -> CredentialView {
+        CredentialView {
+            id: 1,
+            kind: CredentialKind::Pull,
+            name: "ci".into(),
+            username: "pull-abc".into(),
+            owner_id: 2,
+            owner_email: "ann@example.com".into(),
+            created_by: "ann@example.com".into(),
+            created_at: "2026-05-01T10:00:00Z".into(),
+            expires_at: None,
+            rotated_at: None,
+            last_used_at: None,
+            last_pulled_at: None,
+            revoked_at: None,
+            status: CredentialStatus::Active,
+            robot: None,
+            organisation_id: Some(2),
+            holder: Some(holder),
+            products: vec![],
+            networks: vec![],
+        }
+    }
+
+    #[test]
+    fn holders_and_limits_in_words() {
+        let mut c = pull(CredentialHolder::Member);
+        assert_eq!(holder_words(&c).as_deref(), Some("ann@example.com"));
+        assert!(limit_lines(&c).is_empty());
+        c.holder = Some(CredentialHolder::Organisation);
+        c.products = vec![CredentialProduct { id: 3, name: "Acme Widget".into() }, CredentialProduct { id: 4, name: "Acme Toolkit".into() }];
+        c.networks = vec!["10.0.0.0/8".into(), "2001:db8::/32".into()];
+        assert_eq!(holder_words(&c).as_deref(), Some("Organisation"));
+        assert_eq!(limit_lines(&c), ["Limited to: Acme Widget, Acme Toolkit", "From: 10.0.0.0/8, 2001:db8::/32"]);
+        c.holder = None;
+        assert_eq!(holder_words(&c), None);
+    }
+}

@@ -2,7 +2,8 @@
 //! per repository (docker, podman, skopeo), the Kubernetes image pull secret
 //! (the `kubectl` command and the Secret YAML) and Helm values. The texts are
 //! plain functions (tested below); the secret is filled in only right after
-//! a create or rotate, otherwise `<secret>` stands in for it.
+//! a create or rotate, otherwise `<secret>` stands in for it. The
+//! credential's limits (products, address ranges) are said above them.
 
 use crate::ui::components::copy_button::CopyButton;
 use crate::ui::components::widgets::CARD;
@@ -13,11 +14,14 @@ use leptos::prelude::*;
 pub const SECRET_NAME: &str = "portcullis-pull";
 pub const SECRET_PLACEHOLDER: &str = "<secret>";
 
-/// Who logs in: a user name, and the secret when it was just shown.
+/// Who logs in: a user name, the secret when it was just shown, and the
+/// credential's limits in words (`parts::limit_lines`; empty: every
+/// product, from anywhere).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Login {
     pub username: String,
     pub secret: Option<String>,
+    pub limits: Vec<String>,
 }
 
 impl Login {
@@ -138,6 +142,15 @@ pub fn Snippets(access: RegistryAccessView, #[prop(into)] login: Signal<Login>) 
                     "Replace <secret> with the credential's secret (shown once, when you create or rotate it)."
                 }}
             </p>
+            {move || {
+                let limits = login.get().limits;
+                (!limits.is_empty()).then(|| view! {
+                    <div class="mt-3 rounded border border-slate-200 bg-slate-50 px-3 py-2 text-sm text-slate-700" data-testid="snippet-limits">
+                        <p class="font-medium">"Pulls with this credential are refused outside its limits:"</p>
+                        <ul class="mt-1 list-disc pl-5">{limits.into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
+                    </div>
+                })
+            }}
             <CodeBlock title="Docker: log in (paste the secret as the password)" text=Signal::derive(move || docker_login(&h(), &login.get())) testid="snippet-login"/>
             <h3 class="mt-5 font-semibold">"Kubernetes image pull secret"</h3>
             <CodeBlock title="kubectl" text=Signal::derive(move || kubectl_secret(&h(), &login.get())) testid="snippet-kubectl"/>
@@ -193,8 +206,8 @@ mod tests {
 
     #[test]
     fn snippets_name_host_user_repository_and_tag() {
-        let shown = Login { username: "pull-abc".into(), secret: Some("S3cret".into()) };
-        let hidden = Login { username: "pull-abc".into(), secret: None };
+        let shown = Login { username: "pull-abc".into(), secret: Some("S3cret".into()), limits: vec![] };
+        let hidden = Login { username: "pull-abc".into(), secret: None, limits: vec![] };
         assert_eq!(docker_login("reg.example.com", &shown), "docker login reg.example.com -u pull-abc");
         assert_eq!(docker_pull("reg.example.com", "acme/widget", "1.0"), "docker pull reg.example.com/acme/widget:1.0");
         assert!(kubectl_secret("reg.example.com", &shown).ends_with("--docker-password=S3cret"));

@@ -1,8 +1,8 @@
-//! Admin: one customer (`/admin/customers/:id`): who they are, their
-//! entitlements with the actions on each (`admin_entitlements.rs`), the form
-//! that grants a product by hand, their recent activity, their pull
-//! credentials (`credentials_admin.rs`) and their orders bought online
-//! (`billing_orders.rs`, read-only).
+//! Admin: one customer (`/admin/customers/:id`), an organisation: who it
+//! is, its members and pending invitations, its entitlements with the
+//! actions on each (`entitlements.rs`), the form that grants a product by
+//! hand, its recent activity, its pull credentials (`credentials.rs`) and
+//! its orders bought online (`account/orders.rs`, read-only).
 
 use crate::ui::pages::audit::list::outcome_class;
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
@@ -14,11 +14,12 @@ use crate::server_fns::customers::{customer_detail, CustomerOverview};
 use crate::server_fns::entitlements::{ChangeEntitlement, GrantEntitlement};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::role_gate::RequireRole;
-use crate::ui::components::widgets::{gate, LoadError, CARD, LINK};
+use crate::ui::components::data_table::DataTable;
+use crate::ui::components::widgets::{gate, Badge, LoadError, Tone, CARD, LINK};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::ui::components::errors::NotFound;
-use crate::views::{CustomerView, ProductView};
+use crate::views::{CustomerView, MemberView, ProductView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -79,9 +80,11 @@ fn Overview(
 ) -> impl IntoView {
     let CustomerOverview { customer, entitlements, activity } = overview;
     let customer_id = customer.id;
+    let members = customer.members.clone();
     view! {
         <h1 class="mt-3 text-2xl font-semibold break-all" data-testid="customer-email">{customer.email.clone()}</h1>
         <Facts customer/>
+        <Members members/>
         <section class="mt-6">
             <h2 class="mb-2 text-lg font-semibold">"Entitlements"</h2>
             <EntitlementsTable entitlements change/>
@@ -135,12 +138,49 @@ fn Facts(customer: CustomerView) -> impl IntoView {
         }
     };
     view! {
-        <dl class="mt-3 grid gap-3 rounded-lg border border-slate-200 bg-white p-4 text-sm shadow-sm grid-cols-2 sm:grid-cols-3 lg:grid-cols-5" data-testid="customer-facts">
-            {row("Name", customer.name.unwrap_or_else(|| "—".into()).into_any())}
+        <dl class="mt-3 grid gap-3 rounded-lg border border-slate-200 bg-white p-4 text-sm shadow-sm grid-cols-2 sm:grid-cols-3 lg:grid-cols-6" data-testid="customer-facts">
+            {row("Organisation", customer.name.unwrap_or_else(|| "—".into()).into_any())}
             {row("Customer id", customer.id.to_string().into_any())}
+            {row("Members", customer.member_count.to_string().into_any())}
             {row("Created", view! { <UtcTime at=customer.created_at/> }.into_any())}
             {row("Last login", view! { <MaybeUtcTime at=customer.last_login_at/> }.into_any())}
             {row("Account", if customer.disabled { "disabled" } else { "enabled" }.into_any())}
         </dl>
+    }
+}
+
+/// The organisation's members and pending invitations, each with a link to
+/// the events of that person.
+#[component]
+fn Members(members: Vec<MemberView>) -> impl IntoView {
+    view! {
+        <section class="mt-6">
+            <h2 class="mb-2 text-lg font-semibold">"Members"</h2>
+            <DataTable columns=&["Address", "Role", "Joined / invited", "Last log-in", "Last pull"] testid="members-table">
+                {members.into_iter().map(|m| {
+                    let joined = match m.joined_at {
+                        Some(at) => view! { <UtcTime at/> }.into_any(),
+                        None => {
+                            let by = m.invited_by.map_or_else(|| "invited".to_owned(), |by| format!("invited by {by}"));
+                            view! { <Badge text="pending" tone=Tone::Warn/>" "{format!("{by}, not yet accepted")} }.into_any()
+                        }
+                    };
+                    view! {
+                        <tr class="border-t border-slate-100 align-top" data-testid="member-row">
+                            <td class="px-3 py-2 break-all">
+                                <span class="font-medium">{m.email}</span>
+                                {m.name.map(|n| view! { <div class="text-xs text-slate-500">{n}</div> })}
+                                {m.disabled.then(|| view! { <div class="text-xs text-red-700">"disabled"</div> })}
+                                <div class="text-xs"><a class=LINK href=format!("/audit?member={}", m.id)>"Events"</a></div>
+                            </td>
+                            <td class="px-3 py-2">{m.role.label()}</td>
+                            <td class="px-3 py-2">{joined}</td>
+                            <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=m.last_login_at/></td>
+                            <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=m.last_pulled_at/></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </DataTable>
+        </section>
     }
 }

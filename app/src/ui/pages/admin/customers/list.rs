@@ -1,5 +1,6 @@
-//! Admin: customers (`/admin/customers`): search, pages of 25, and the form
-//! that creates one. Each customer's page is `admin_customer_detail.rs`.
+//! Admin: customers (`/admin/customers`), each an organisation (its name,
+//! first owner, member count): search, pages of 25, and the form that
+//! creates one. Each customer's page is `detail.rs`.
 
 use crate::ui::components::data_table::DataTable;
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
@@ -63,14 +64,15 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
                             let q = search().unwrap_or_default();
                             let link = move |n: u32| format!("/admin/customers?q={}&page={n}", urlencode(&q));
                             view! {
-                                <DataTable columns=&["E-mail", "Name", "Created", "Last login"] testid="customers-table">
+                                <DataTable columns=&["Organisation", "First owner", "Members", "Created", "Last login"] testid="customers-table">
                                             {p.customers.into_iter().map(|c| view! {
                                                 <tr class="border-t border-slate-100">
+                                                    <td class="px-3 py-2">{c.name.unwrap_or_default()}</td>
                                                     <td class="px-3 py-2 whitespace-nowrap">
                                                         <a class=LINK href=format!("/admin/customers/{}", c.id)>{c.email}</a>
                                                         {c.disabled.then(|| view! { <span class="ml-2 text-xs text-red-700">"disabled"</span> })}
                                                     </td>
-                                                    <td class="px-3 py-2">{c.name.unwrap_or_default()}</td>
+                                                    <td class="px-3 py-2" data-testid="member-count">{c.member_count}</td>
                                                     <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=c.created_at/></td>
                                                     <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.last_login_at/></td>
                                                 </tr>
