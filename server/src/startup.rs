@@ -121,6 +121,10 @@ pub struct Application {
     /// Writes the counts of unauthenticated attempts (`services::audit::attempts`).
     attempts: Task,
     edge: crate::config::EdgeConfig,
+    /// The pull gateway on a listener of its own (`PORTCULLIS_GATEWAY_LISTEN`).
+    gateway: Option<(tokio::net::TcpListener, Router)>,
+    /// Where the gateway listens on its own, when it does.
+    pub gateway_addr: Option<SocketAddr>,
 }
 
 /// A background task and the switch that stops it (it finishes its work).
@@ -184,6 +188,15 @@ impl Application {
                 // Under Harbor, customers pull from Harbor (snippets name it).
                 host: harbor.as_ref().map_or_else(|| config.registry.host.clone(), |h| h.registry_host.clone()),
                 service: config.registry.service.clone(),
+                gateway_host: config.gateway.as_ref().map(|g| {
+                    g.host.clone().unwrap_or_else(|| match (g.listen, base_url.host_str()) {
+                        (Some(at), Some(h)) => format!("{h}:{}", at.port()),
+                        _ => base_url.host_str().map_or_else(String::new, |h| match base_url.port() {
+                            Some(p) => format!("{h}:{p}"),
+                            None => h.to_owned(),
+                        }),
+                    })
+                }),
             }),
             billing: billing.clone(),
             audit_query_timeout: config.audit_query_timeout,
@@ -207,10 +220,33 @@ impl Application {
             metrics.clone(),
         );
         let keys = crate::signing::store::open(&db, &config.registry).await?;
-        let registry = registry::start(services, keys, &config.registry, config.client_ip_header.clone());
+        let gateway_service = config.gateway.as_ref().map(|g| g.service.clone());
+        let registry = registry::start(services, keys, &config.registry, config.client_ip_header.clone(), gateway_service);
+        // The pull gateway: `/v2/` here, or on its own listener.
+        let (gateway_routes, gateway) = match &config.gateway {
+            None => (None, None),
+            Some(g) => {
+                let gw = routes::gateway::Gateway::new(
+                    g,
+                    base_url.as_str(),
+                    app::backend::services::gateway::Versions::new(db.clone()),
+                    registry.clone(),
+                    config.client_ip_header.clone(),
+                );
+                let routes = routes::gateway::router(gw);
+                match g.listen {
+                    None => (Some(routes), None),
+                    Some(at) => {
+                        let l = tokio::net::TcpListener::bind(at).await.map_err(StartupError::Bind)?;
+                        (None, Some((l, routes.layer(PropagateRequestIdLayer::x_request_id()).layer(SetRequestIdLayer::x_request_id(MakeRequestUuid)))))
+                    }
+                }
+            }
+        };
+        let gateway_addr = gateway.as_ref().and_then(|(l, _)| l.local_addr().ok());
         let (sessions, store) = session_layer(&db, &config, &base_url).await?;
         let metrics_access = routes::health::MetricsAccess(config.fleet.metrics_token.as_ref().map(|t| t.expose().to_owned()));
-        let router = router(state, sessions, registry.clone(), &config.edge, metrics_access);
+        let router = router(state, sessions, registry.clone(), &config.edge, metrics_access, gateway_routes);
         let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
         let mut job_list = fleet_jobs(&db, &store, &config, &mail, billing);
         if let Some(harbor) = harbor {
@@ -231,7 +267,7 @@ impl Application {
         let every = config.edge.attempt_window.min(Duration::from_secs(5));
         let attempts = spawn_task(|stopped| attempts::run_flusher(db.clone(), attempts, every, stopped));
         let edge = config.edge.clone();
-        Ok(Self { listener, router, addr, base_url, db, demo_accounts, registry, audit_drain, jobs, attempts, edge })
+        Ok(Self { listener, router, addr, base_url, db, demo_accounts, registry, audit_drain, jobs, attempts, edge, gateway, gateway_addr })
     }
 
     pub fn port(&self) -> u16 {
@@ -243,7 +279,32 @@ impl Application {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        let served = crate::listener::serve(self.listener, self.router, &self.edge, shutdown).await;
+        let served = match self.gateway {
+            None => crate::listener::serve(self.listener, self.router, &self.edge, shutdown).await,
+            Some((listener, routes)) => {
+                // Both listeners stop on the same signal.
+                let (stop, stopped) = tokio::sync::watch::channel(false);
+                let edge = self.edge.clone();
+                let wait = move |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                };
+                let gateway = tokio::spawn({
+                    let rx = stopped.clone();
+                    async move { crate::listener::serve(listener, routes, &edge, wait(rx)).await }
+                });
+                let main = crate::listener::serve(self.listener, self.router, &self.edge, {
+                    async move {
+                        shutdown.await;
+                        let _ = stop.send(true);
+                    }
+                })
+                .await;
+                if let Ok(Err(e)) = gateway.await {
+                    tracing::error!(error = %e, "the gateway's listener failed");
+                }
+                main
+            }
+        };
         // Every request has been answered: write the decisions and counts
         // still queued, stop the jobs, then seal the chain over everything.
         self.audit_drain.finish().await;
@@ -373,6 +434,7 @@ fn router(
     registry: Arc<registry::RegistryService>,
     edge: &crate::config::EdgeConfig,
     metrics_access: routes::health::MetricsAccess,
+    gateway: Option<Router>,
 ) -> Router {
     let leptos_options = state.leptos_options.clone();
     let routes = route_list();
@@ -415,6 +477,10 @@ fn router(
         .route("/unsubscribe", axum::routing::post(routes::unsubscribe::one_click))
         .with_state(state)
         .nest_service("/registry", registry::router(registry));
+    let machines = match gateway {
+        Some(g) => machines.merge(g),
+        None => machines,
+    };
     machines
         .merge(people)
         // Every body, server functions' included: at most MAX_BODY bytes

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod order;
 pub mod organisation;
 pub mod registry;
+pub mod release;
 pub mod signing_key;
 mod email;
 mod password;

@@ -6,7 +6,7 @@
 //! names may contain a registry host with a port (`host:5000/a/b`), so the
 //! actions are split off at the *last* colon and the type at the first.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What one token request may carry; past these it is refused with 400
 /// before anything is looked up, logged or audited. Real clients send one
@@ -96,7 +96,7 @@ pub fn parse_all<'a>(raw: impl IntoIterator<Item = &'a str>) -> (Vec<Scope>, Vec
 }
 
 /// One entry of the token's `access` claim.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Access {
     #[serde(rename = "type")]
     pub kind: String,

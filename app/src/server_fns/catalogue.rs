@@ -120,6 +120,66 @@ pub async fn set_product_status(id: i64, status: String) -> Result<ProductView, 
     )
 }
 
+/// How a product is delivered: `licence` (`subscription` or `perpetual`)
+/// and `gateway` (a checkbox: pulled through the pull gateway only).
+#[server(prefix = "/fn", endpoint = "admin/product_delivery")]
+pub async fn set_product_delivery(id: i64, licence: String, gateway: Option<String>) -> Result<ProductView, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::catalogue;
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    use crate::domain::release::Licence;
+    respond(
+        async {
+            let admin = require_role(&[crate::domain::Role::Admin]).await?;
+            let licence = Licence::parse(&licence).ok_or_else(|| AppError::invalid("licence", "subscription or perpetual"))?;
+            let gateway = gateway.is_some_and(|v| !v.is_empty() && v != "false");
+            let meta = RequestMeta::current().await;
+            catalogue::set_delivery(&state()?.db, id, licence, gateway, admin.actor(), &meta).await
+        }
+        .await,
+    )
+}
+
+/// The releases of a product's repositories, newest first (admins and
+/// auditors): when each digest was released, and by what.
+#[server(prefix = "/fn", endpoint = "admin/releases")]
+pub async fn product_releases(id: i64) -> Result<Vec<crate::views::ReleaseView>, AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::{catalogue, gateway};
+    use crate::backend::web::request::state;
+    use crate::backend::web::respond;
+    respond(
+        async {
+            require_role(&[crate::domain::Role::Admin, crate::domain::Role::Auditor]).await?;
+            let db = &state()?.db;
+            let product = catalogue::get(db, id).await?;
+            Ok(gateway::releases_of(db, &product.repositories, 200).await?)
+        }
+        .await,
+    )
+}
+
+/// Sets (or backdates) when a digest was released: `released_at` is a day
+/// (`2027-01-31`, its start, UTC) or RFC 3339.
+#[server(prefix = "/fn", endpoint = "admin/set_release")]
+pub async fn set_release(repository: String, digest: String, released_at: String) -> Result<(), AppError> {
+    use crate::backend::services::auth::require_role;
+    use crate::backend::services::gateway;
+    use crate::backend::web::request::state;
+    use crate::backend::web::{respond, RequestMeta};
+    use crate::domain::time::{parse_time, BareDate};
+    respond(
+        async {
+            let admin = require_role(&[crate::domain::Role::Admin]).await?;
+            let at = parse_time(released_at.trim(), BareDate::StartOfDay).map_err(|m| AppError::invalid("released_at", m))?;
+            let meta = RequestMeta::current().await;
+            gateway::set_release(&state()?.db, repository.trim(), digest.trim(), at, admin.actor(), &meta).await
+        }
+        .await,
+    )
+}
+
 /// Adds a price. `amount` is in major units ("49.00"); `duration` is months
 /// for one-time purchases and days for trials.
 #[server(prefix = "/fn", endpoint = "admin/add_price")]

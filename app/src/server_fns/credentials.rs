@@ -159,7 +159,9 @@ pub async fn my_registry_access() -> Result<RegistryAccessView, AppError> {
         async {
             let (_, m) = require_member(crate::domain::organisation::Capability::Pull).await?;
             let st = state()?;
-            credentials::registry_access(&st.db, m.organisation_id, &st.registry.host).await
+            let mut access = credentials::registry_access(&st.db, m.organisation_id, &st.registry.host).await?;
+            access.gateway_host = st.registry.gateway_host.clone();
+            Ok(access)
         }
         .await,
     )

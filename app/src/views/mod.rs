@@ -5,6 +5,7 @@
 
 use crate::domain::order::{EndAccess, OrderMode, OrderStatus};
 use crate::domain::organisation::CredentialHolder;
+use crate::domain::release::Licence;
 use crate::domain::Role;
 use crate::domain::{
     access::{EntitlementSource, EntitlementStatus},
@@ -68,6 +69,14 @@ pub struct ProductView {
     /// follow exactly (`domain::harbor::pattern_notes`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub harbor_notes: Vec<String>,
+    /// What its entitlements cover: `subscription` (every version while
+    /// access lasts) or `perpetual` (versions released until the updates end).
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub licence: Licence,
+    /// Pulled through the portal's pull gateway only.
+    #[serde(default)]
+    pub gateway: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,6 +195,20 @@ pub struct CredentialView {
     pub networks: Vec<String>,
 }
 
+/// A release: a digest of a repository and when it was released (first
+/// seen, or set by an admin: `source` push, gateway or admin).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReleaseView {
+    pub repository: String,
+    pub digest: String,
+    /// The tag it was first seen under, if any.
+    pub tag: Option<String>,
+    pub released_at: String,
+    pub source: String,
+    pub set_by: Option<String>,
+}
+
 /// A product a credential is limited to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -256,6 +279,9 @@ pub struct RepositoryView {
     pub name: String,
     pub product_name: String,
     pub tags: Vec<TagView>,
+    /// Pulled through the pull gateway (`RegistryAccessView::gateway_host`).
+    #[serde(default)]
+    pub via_gateway: bool,
 }
 
 /// What the credentials page needs for its copy-ready snippets.
@@ -265,6 +291,10 @@ pub struct RegistryAccessView {
     /// The registry's host (and port) as clients name it, e.g. `registry.example.com`.
     pub host: String,
     pub repositories: Vec<RepositoryView>,
+    /// The pull gateway's host, when it is on (repositories `via_gateway`
+    /// are pulled from there).
+    #[serde(default)]
+    pub gateway_host: Option<String>,
 }
 
 /// A purchase through Stripe Checkout, as the customer's orders page and the

@@ -4,6 +4,7 @@
 
 pub mod edge;
 pub mod fleet;
+pub mod gateway;
 pub mod harbor;
 pub mod mail;
 pub mod stripe;
@@ -96,6 +97,8 @@ pub struct Config {
     pub stripe: Option<StripeConfig>,
     /// Harbor provisioning (`PORTCULLIS_HARBOR_*`, `harbor.rs`); `None` = the token service decides.
     pub harbor: Option<harbor::HarborConfig>,
+    /// The pull gateway (`PORTCULLIS_GATEWAY_*`, `gateway.rs`); `None` = off.
+    pub gateway: Option<gateway::GatewayConfig>,
     /// The time limit of each audit read (`PORTCULLIS_AUDIT_QUERY_TIMEOUT_MS`).
     pub audit_query_timeout: std::time::Duration,
     /// Connection limits, timeouts and the bounds on unauthenticated callers (`edge.rs`).
@@ -299,6 +302,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             registry: self.registry()?,
             stripe: self.stripe()?,
             harbor: self.harbor()?,
+            gateway: self.gateway()?,
             audit_query_timeout: self.audit_query_timeout()?,
             edge: self.edge()?,
             fleet: self.fleet()?,

@@ -2,6 +2,7 @@
 //! token service and notifications, the Stripe webhook, the one-click
 //! unsubscribe of optional mail.
 
+pub mod gateway;
 pub mod health;
 pub mod registry;
 pub mod rest;

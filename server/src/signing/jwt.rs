@@ -78,6 +78,57 @@ pub fn sign_token(signer: &ActiveSigner, spec: &TokenSpec<'_>) -> Result<String,
     Ok(token)
 }
 
+/// What the pull gateway reads of a token it verified.
+#[derive(Debug, serde::Deserialize)]
+pub struct Verified {
+    /// The credential's user name.
+    pub sub: String,
+    pub aud: String,
+    pub exp: i64,
+    #[serde(default)]
+    pub nbf: i64,
+    #[serde(default)]
+    pub access: Vec<Access>,
+}
+
+impl Verified {
+    /// Whether the token grants `action` on repository `name`.
+    pub fn grants(&self, name: &str, action: &str) -> bool {
+        self.access.iter().any(|a| a.kind == "repository" && a.name == name && a.actions.iter().any(|x| x == action))
+    }
+}
+
+/// Verifies a token this portal signed (ES256 by the active key) for
+/// `audience`, valid at `now`. A token signed by a key rotated out since is
+/// refused: the client asks the token service again.
+pub fn verify_token(signer: &ActiveSigner, token: &str, audience: &str, now: i64) -> Result<Verified, &'static str> {
+    if token.len() > 16 * 1024 {
+        return Err("the token is too long");
+    }
+    let mut parts = token.split('.');
+    let (Some(head), Some(body), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err("not a signed token");
+    };
+    let signature = URL_SAFE_NO_PAD.decode(sig).map_err(|_| "not a signed token")?;
+    let signer = signer.current();
+    let key = ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, signer.public_key());
+    key.verify(&token.as_bytes()[..head.len() + 1 + body.len()], &signature).map_err(|_| "the token's signature does not verify")?;
+    let header: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).map_err(|_| "not a signed token")?)
+        .map_err(|_| "not a signed token")?;
+    if header["alg"] != "ES256" {
+        return Err("the token is not ES256");
+    }
+    let claims: Verified =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(body).map_err(|_| "not a signed token")?).map_err(|_| "the token's claims do not parse")?;
+    if claims.aud != audience {
+        return Err("the token is for another service");
+    }
+    if claims.exp <= now || claims.nbf > now + 60 {
+        return Err("the token has expired");
+    }
+    Ok(claims)
+}
+
 fn to_json<T: Serialize>(v: &T) -> Result<Vec<u8>, KeyError> {
     serde_json::to_vec(v).map_err(|e| KeyError::Invalid(format!("cannot encode the token: {e}")))
 }

@@ -79,6 +79,9 @@ const FNS: &[(&str, Kind, &[(&str, &str)])] = &[
     ("/fn/my/registry_access", Read, &[]),
     ("/fn/my/entitlements", Read, &[]),
     ("/fn/my/organisation", Read, &[]),
+    ("/fn/admin/product_delivery", Write, &[("id", "{product}"), ("licence", "perpetual"), ("gateway", "on")]),
+    ("/fn/admin/releases", Read, &[("id", "{product}")]),
+    ("/fn/admin/set_release", Write, &[("repository", "acme/widget"), ("digest", "sha256:0000000000000000000000000000000000000000000000000000000000000000"), ("released_at", "2026-01-01")]),
     ("/fn/my/invite", Write, &[("email", "colleague@example.com"), ("role", "member")]),
     ("/fn/my/remove_member", Write, &[("id", "{customer}")]),
     ("/fn/my/member_role", Write, &[("id", "{customer}"), ("role", "member")]),
@@ -126,7 +129,7 @@ fn the_table_lists_every_registered_server_function() {
     assert!(unlisted.is_empty(), "classify these server functions in FNS (and give them arguments): {unlisted:?}");
     assert!(gone.is_empty(), "these are listed but no longer exist: {gone:?}");
     assert!(registered.len() >= 45, "the registry is populated: {registered:?}");
-    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 29);
+    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 31);
 }
 
 /// Everything a write could change: the REST snapshot plus row counts and
@@ -140,6 +143,7 @@ async fn counts(api: &Api) -> serde_json::Value {
         ("orders", "SELECT COUNT(*) || ':' || COALESCE(MAX(status), '') FROM orders"),
         ("members", "SELECT COUNT(organisation_id) || ':' || COUNT(joined_at) || ':' || COALESCE(MAX(member_role), '') || ':' || COALESCE(SUM(organisation_id), 0) FROM users"),
         ("organisations", "SELECT COUNT(*) || ':' || COALESCE(MAX(name), '') FROM organisations"),
+        ("releases", "SELECT COUNT(*) || ':' || COALESCE(MAX(source), '') FROM releases"),
         ("mail", "SELECT COUNT(*) || ':' || COALESCE(MAX(status), '') || ':' || COALESCE(SUM(attempts), 0) FROM mail_outbox"),
     ];
     for (name, sql) in queries {

@@ -273,7 +273,7 @@ async fn the_pages_show_snippets_and_real_tags(backend: Backend) {
     // Before any push: exact names show, honestly untagged.
     let (_, access) = call(&app, &c, "my/registry_access", &[]).await;
     assert_eq!(access["host"], HOST);
-    assert_eq!(access["repositories"], json!([{ "name": "acme/widget", "product_name": "Acme Widget", "tags": [] }]));
+    assert_eq!(access["repositories"], json!([{ "name": "acme/widget", "product_name": "Acme Widget", "tags": [], "via_gateway": false }]));
     let page = app.get(&client(), &format!("/catalogue/{slug}")).await.text().await.unwrap();
     assert!(page.contains("acme/widget") && page.contains("no image pushed yet"), "{page}");
 

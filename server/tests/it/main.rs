@@ -28,6 +28,7 @@ mod cli;
 mod credentials;
 mod escaping;
 mod fleet;
+mod gateway;
 mod harbor;
 mod mail;
 mod notices;

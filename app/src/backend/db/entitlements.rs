@@ -107,6 +107,8 @@ pub async fn list(db: &Db, f: &EntitlementFilter, limit: i64, offset: i64) -> Re
 pub struct AccessRow {
     pub id: i64,
     pub product_id: i64,
+    pub licence: crate::domain::release::Licence,
+    pub gateway: bool,
     pub status: EntitlementStatus,
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
@@ -116,8 +118,9 @@ pub struct AccessRow {
 }
 
 pub async fn access_rows(db: &Db, customer_id: i64) -> Result<Vec<AccessRow>, sqlx::Error> {
-    let sql = "SELECT e.id, e.product_id, e.status, e.starts_at, e.ends_at, e.grace_until, e.suspended_reason, r.pattern \
-               FROM entitlements e JOIN product_repositories r ON r.product_id = e.product_id \
+    let sql = "SELECT e.id, e.product_id, p.licence, p.gateway, e.status, e.starts_at, e.ends_at, e.grace_until, e.suspended_reason, \
+               r.pattern FROM entitlements e JOIN product_repositories r ON r.product_id = e.product_id \
+               JOIN products p ON p.id = e.product_id \
                WHERE e.customer_id = $1 ORDER BY e.id";
     on_db!(db, |pool| sqlx::query_as(sql).bind(customer_id).fetch_all(pool).await)
 }

@@ -22,6 +22,7 @@ pub mod products;
 pub mod rate_limits;
 pub mod sessions;
 pub mod registry;
+pub mod releases;
 pub mod signing_keys;
 pub mod two_factor;
 pub mod users;

@@ -2,6 +2,7 @@
 
 use crate::backend::db::{Db, Tx};
 use crate::domain::catalogue::ProductStatus;
+use crate::domain::release::Licence;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
@@ -15,6 +16,9 @@ pub struct ProductRow {
     pub contact_sales: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// What its entitlements cover, and whether it is pulled through the gateway.
+    pub licence: Licence,
+    pub gateway: bool,
 }
 
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -29,7 +33,7 @@ pub struct PriceRow {
     pub created_at: DateTime<Utc>,
 }
 
-const PRODUCT_COLUMNS: &str = "id, slug, name, description, status, contact_sales, created_at, updated_at";
+const PRODUCT_COLUMNS: &str = "id, slug, name, description, status, contact_sales, created_at, updated_at, licence, gateway";
 const PRICE_COLUMNS: &str = "id, product_id, kind, amount_cents, currency, duration, active, created_at";
 
 /// The fields an admin sets on a product.
@@ -181,4 +185,10 @@ pub async fn prices(db: &Db, product_id: Option<i64>, only_active: bool) -> Resu
          ORDER BY product_id, id"
     );
     on_db!(db, |pool| sqlx::query_as(&sql).bind(product_id).bind(only_active).fetch_all(pool).await)
+}
+
+/// Sets how a product is delivered; false when there is no such product.
+pub async fn set_delivery(tx: &mut Tx, id: i64, licence: Licence, gateway: bool, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
+    let sql = "UPDATE products SET licence = $1, gateway = $2, updated_at = $3 WHERE id = $4";
+    on_tx!(tx, |conn| sqlx::query(sql).bind(licence).bind(gateway).bind(now).bind(id).execute(conn).await.map(|r| r.rows_affected() == 1))
 }

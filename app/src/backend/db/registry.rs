@@ -99,6 +99,8 @@ pub async fn all_patterns(db: &Db) -> Result<Vec<String>, sqlx::Error> {
 pub struct EntitledPatternRow {
     pub product_id: i64,
     pub product_name: String,
+    pub licence: crate::domain::release::Licence,
+    pub gateway: bool,
     pub pattern: String,
     pub status: crate::domain::access::EntitlementStatus,
     pub starts_at: DateTime<Utc>,
@@ -109,7 +111,7 @@ pub struct EntitledPatternRow {
 
 /// A customer's entitlements with their products' names and patterns.
 pub async fn entitled_patterns(db: &Db, customer_id: i64) -> Result<Vec<EntitledPatternRow>, sqlx::Error> {
-    let sql = "SELECT p.id AS product_id, p.name AS product_name, r.pattern, e.status, e.starts_at, e.ends_at, e.grace_until, \
+    let sql = "SELECT p.id AS product_id, p.name AS product_name, p.licence, p.gateway, r.pattern, e.status, e.starts_at, e.ends_at, e.grace_until, \
                e.suspended_reason FROM entitlements e JOIN products p ON p.id = e.product_id \
                JOIN product_repositories r ON r.product_id = e.product_id WHERE e.customer_id = $1 \
                ORDER BY p.name, r.pattern";

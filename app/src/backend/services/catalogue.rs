@@ -11,6 +11,7 @@ use crate::domain::time::rfc3339;
 use crate::domain::catalogue::{
     parse_description, parse_product_name, PriceKind, PriceSpec, ProductStatus, RepoPattern, Slug,
 };
+use crate::domain::release::Licence;
 use crate::error::AppError;
 use crate::views::{PriceView, ProductView};
 use chrono::Utc;
@@ -204,6 +205,35 @@ pub async fn set_status(db: &Db, id: i64, status: ProductStatus, actor: Actor, m
     get(db, id).await
 }
 
+/// How a product is delivered: what its entitlements cover (`Licence`) and
+/// whether it is pulled through the gateway only. A perpetual licence needs
+/// the gateway (only the gateway sees versions). Audited as
+/// `product.delivery`; a change of nothing records nothing.
+pub async fn set_delivery(db: &Db, id: i64, licence: Licence, gateway: bool, actor: Actor, meta: &RequestMeta) -> Result<ProductView, AppError> {
+    if licence == Licence::Perpetual && !gateway {
+        return Err(AppError::invalid("gateway", "a perpetual licence is served through the pull gateway: only it sees versions"));
+    }
+    let current = get(db, id).await?;
+    if current.licence == licence && current.gateway == gateway {
+        return Ok(current);
+    }
+    let mut tx = db.begin().await?;
+    db::products::set_delivery(&mut tx, id, licence, gateway, Utc::now()).await?;
+    audit::record(
+        &mut tx,
+        &AuditEvent::new(actor, "product.delivery", Outcome::Success)
+            .target("product", id)
+            .meta(meta)
+            .details(json!({
+                "licence": { "from": current.licence.as_str(), "to": licence.as_str() },
+                "gateway": { "from": current.gateway, "to": gateway },
+            })),
+    )
+    .await?;
+    tx.commit().await?;
+    get(db, id).await
+}
+
 pub async fn add_price(db: &Db, product_id: i64, spec: &PriceSpec, actor: Actor, meta: &RequestMeta) -> Result<ProductView, AppError> {
     let mut tx = db.begin().await?;
     db::products::find_in(&mut tx, product_id).await?.ok_or(AppError::NotFound)?;
@@ -257,6 +287,8 @@ fn view(row: db::products::ProductRow, repositories: Vec<String>, prices: Vec<Pr
         prices,
         updated_at: rfc3339(row.updated_at),
         harbor_notes: Vec::new(),
+        licence: row.licence,
+        gateway: row.gateway,
     }
 }
 

@@ -425,14 +425,20 @@ pub async fn registry_access(db: &Db, customer_id: i64, host: &str) -> Result<Re
     let mut repositories: BTreeMap<String, RepositoryView> = BTreeMap::new();
     for r in db::registry::entitled_patterns(db, customer_id).await? {
         let w = crate::backend::services::entitlements::window(r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason);
+        // A perpetual licence keeps the versions of its updates after they end.
+        let w = match r.licence {
+            crate::domain::release::Licence::Perpetual => crate::domain::access::Window { ends_at: None, grace_until: None, ..w },
+            crate::domain::release::Licence::Subscription => w,
+        };
         if standing(&w, now).is_err() {
             continue;
         }
         for (name, tags) in expand(&r.pattern, &tags) {
-            repositories.entry(name.clone()).or_insert(RepositoryView { name, product_name: r.product_name.clone(), tags });
+            let view = RepositoryView { name: name.clone(), product_name: r.product_name.clone(), tags, via_gateway: r.gateway };
+            repositories.entry(name).or_insert(view);
         }
     }
-    Ok(RegistryAccessView { host: host.to_owned(), repositories: repositories.into_values().collect() })
+    Ok(RegistryAccessView { host: host.to_owned(), repositories: repositories.into_values().collect(), gateway_host: None })
 }
 
 /// Product ids as a form sends them: numbers separated by commas or spaces

@@ -26,16 +26,34 @@ use std::collections::BTreeMap;
 /// and the patterns of the product (rows whose pattern no longer parses are skipped),
 /// read with one indexed query. The registry token service caches this per
 /// customer.
-pub async fn access_entries(db: &Db, customer_id: i64) -> Result<Vec<(i64, i64, Window, Vec<RepoPattern>)>, sqlx::Error> {
-    let mut grouped: BTreeMap<i64, (i64, Window, Vec<RepoPattern>)> = BTreeMap::new();
+pub async fn access_entries(db: &Db, customer_id: i64) -> Result<Vec<AccessEntry>, sqlx::Error> {
+    let mut grouped: BTreeMap<i64, AccessEntry> = BTreeMap::new();
     for r in db::entitlements::access_rows(db, customer_id).await? {
         let Ok(pattern) = RepoPattern::parse(&r.pattern) else { continue };
-        let entry = grouped.entry(r.id).or_insert_with(|| {
-            (r.product_id, window(r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason), Vec::new())
+        let entry = grouped.entry(r.id).or_insert_with(|| AccessEntry {
+            id: r.id,
+            product: r.product_id,
+            window: window(r.status, r.starts_at, r.ends_at, r.grace_until, &r.suspended_reason),
+            patterns: Vec::new(),
+            licence: r.licence,
+            gateway: r.gateway,
         });
-        entry.2.push(pattern);
+        entry.patterns.push(pattern);
     }
-    Ok(grouped.into_iter().map(|(id, (product, w, p))| (id, product, w, p)).collect())
+    Ok(grouped.into_values().collect())
+}
+
+/// One entitlement as the access decision takes it: its window, its
+/// product's patterns, licence and delivery.
+#[derive(Clone, Debug)]
+pub struct AccessEntry {
+    pub id: i64,
+    pub product: i64,
+    pub window: Window,
+    pub patterns: Vec<RepoPattern>,
+    pub licence: crate::domain::release::Licence,
+    /// Pulled through the gateway only.
+    pub gateway: bool,
 }
 
 /// The decision's view of a stored row.

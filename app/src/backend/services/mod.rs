@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod customers;
 pub mod demo;
 pub mod entitlements;
+pub mod gateway;
 pub mod harbor;
 pub mod jobs;
 pub mod mail;

@@ -53,6 +53,9 @@ pub struct RegistrySettings {
     pub host: String,
     /// The `service` the registry sends and the tokens' `aud`.
     pub service: String,
+    /// The pull gateway's host (and port) as clients name it, when it is on:
+    /// products delivered through it are pulled from there.
+    pub gateway_host: Option<String>,
 }
 
 /// What the auth code needs from the configuration.

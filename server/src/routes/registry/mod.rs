@@ -30,6 +30,8 @@ pub struct RegistryService {
     pub services: Registry,
     /// Tokens signed moments ago, sent again for the same grant.
     pub reuse: Reuse,
+    /// The pull gateway's `service` (its tokens' audience), when it is on.
+    pub gateway_service: Option<String>,
 }
 
 /// The token service around the started `services` and the opened keys
@@ -39,10 +41,11 @@ pub fn start(
     keys: SigningKeys,
     settings: &RegistryConfig,
     client_ip_header: Option<String>,
+    gateway_service: Option<String>,
 ) -> Arc<RegistryService> {
     let SigningKeys { signer, events_secret } = keys;
     let reuse = Reuse::new(settings.token_ttl_secs);
-    Arc::new(RegistryService { settings: settings.clone(), signer, events_secret, client_ip_header, services, reuse })
+    Arc::new(RegistryService { settings: settings.clone(), signer, events_secret, client_ip_header, services, reuse, gateway_service })
 }
 
 /// `/token` and `/events`, to be nested under `/registry`.

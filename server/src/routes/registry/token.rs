@@ -18,7 +18,7 @@
 use crate::routes::registry::RegistryService;
 use crate::signing::jwt::{sign_token, TokenSpec};
 use crate::signing::reuse::Issued;
-use app::backend::services::registry::{Grant, Refusal, TokenRecord, TokenRequest, Trail, INTERNAL_ERROR};
+use app::backend::services::registry::{Audience, Grant, Refusal, TokenRecord, TokenRequest, Trail, INTERNAL_ERROR};
 use app::backend::services::audit::attempts::Attempt;
 use app::backend::web::metrics::TokenOutcome;
 use app::backend::web::RequestMeta;
@@ -55,7 +55,13 @@ pub async fn token(
     }
     let ip = meta.ip;
     let request = match read_request(&headers, query.as_deref().unwrap_or_default(), meta, at) {
-        Ok(request) => request,
+        Ok(mut request) => {
+            // A token for the pull gateway (its own `service`) when it is on.
+            if svc.gateway_service.is_some() && request.service == svc.gateway_service {
+                request.audience = Audience::Gateway;
+            }
+            request
+        }
         Err(problem) => {
             registry.failures.failed(ip).await;
             registry.attempts.note(Attempt::denied(ACTION, "malformed"), ip, at, || json!({ "problem": problem }));
@@ -65,7 +71,11 @@ pub async fn token(
     // A decision that needs the database while it is away is cut off
     // (503 at once rather than a wait for the pool); what is left of the
     // answer's bound goes to the commit.
-    let decided = tokio::time::timeout(DECIDE_LIMIT, registry.tokens.decide(&request, &svc.settings.service)).await;
+    let serves = match request.audience {
+        Audience::Gateway => svc.gateway_service.as_deref().unwrap_or(&svc.settings.service),
+        Audience::Registry => &svc.settings.service,
+    };
+    let decided = tokio::time::timeout(DECIDE_LIMIT, registry.tokens.decide(&request, serves)).await;
     let Ok((answer, trail)) = decided else {
         tracing::warn!("registry token: no decision within {DECIDE_LIMIT:?} (is the database reachable?)");
         registry.attempts.note(Attempt::failed(ACTION, "unavailable"), ip, at, || json!({ "user_agent": request.user_agent }));
@@ -157,7 +167,7 @@ fn read_request(headers: &HeaderMap, query: &str, meta: RequestMeta, at: DateTim
         }
     }
     let login = basic_auth(headers)?;
-    Ok(TokenRequest { at, login, service, scopes, ip: meta.ip_string(), user_agent: meta.user_agent })
+    Ok(TokenRequest { at, login, service, scopes, ip: meta.ip_string(), user_agent: meta.user_agent, audience: Audience::Registry })
 }
 
 /// The Basic auth user name and secret: `None` without an `Authorization`
@@ -186,7 +196,12 @@ fn basic_auth(headers: &HeaderMap) -> Result<Option<(String, String)>, &'static 
 /// the token signed moments ago for exactly this grant (`signing::reuse`).
 fn sign_and_respond(svc: &RegistryService, grant: Grant, trail: Trail, request: &TokenRequest) -> (Response, TokenRecord) {
     let now = request.at.timestamp();
-    let kid = svc.signer.current().kid.clone();
+    let audience = match request.audience {
+        Audience::Gateway => svc.gateway_service.as_deref().unwrap_or(&svc.settings.service),
+        Audience::Registry => &svc.settings.service,
+    };
+    // A token is reused only for the same key and the same audience.
+    let kid = format!("{}|{audience}", svc.signer.current().kid);
     let (issued, reused) = match svc.reuse.get(&kid, &grant.subject, &grant.access, now) {
         Some(issued) => (issued, true),
         None => {
@@ -194,7 +209,7 @@ fn sign_and_respond(svc: &RegistryService, grant: Grant, trail: Trail, request: 
             let spec = TokenSpec {
                 issuer: &svc.settings.issuer,
                 subject: &grant.subject,
-                audience: &svc.settings.service,
+                audience,
                 issued_at: now,
                 ttl_secs: svc.settings.token_ttl_secs as i64,
                 jti: &jti,

@@ -5,6 +5,7 @@
 //! repository, or a price and "contact sales", is 409 (its state forbids
 //! it); a PATCH that changes nothing answers the product as it is.
 
+use app::domain::release::Licence;
 use crate::routes::rest::auth::{CanRead, CanWrite};
 use crate::routes::rest::error::{ApiError, ErrorBody};
 use crate::routes::rest::json::{self, ApiJson, ApiPath, ApiQuery};
@@ -54,6 +55,9 @@ schema::documented! {
          leave a half-made product.";
     fn status_patch() = schema::one_of(schema::STATUS_PRODUCT, true),
         "`draft`, `published` (needs a repository, and an active price or contact sales: 409 otherwise) or `archived`.";
+    fn licence_patch() = schema::one_of(schema::LICENCE, true),
+        "`subscription` (every version while access lasts) or `perpetual` (versions released until the entitlement's end, \
+         for good; needs `gateway`: 422 otherwise).";
     fn product_id() = schema::id(), "The product's id.";
     fn price_id() = schema::id(), "The price's id.";
 }
@@ -127,6 +131,11 @@ pub struct ProductPatch {
     pub repositories: Option<Vec<String>>,
     #[schema(schema_with = status_patch)]
     pub status: Option<String>,
+    #[schema(schema_with = licence_patch)]
+    pub licence: Option<String>,
+    /// Pulled through the portal's pull gateway only (the registry itself
+    /// grants customers nothing for it).
+    pub gateway: Option<bool>,
 }
 
 /// A product's price.
@@ -236,10 +245,19 @@ pub async fn patch(
     plain_text("description", body.description.as_deref(), true)?;
     // `update` replaces every field: start from what is stored.
     let current = catalogue::get(&st.db, p.id).await?;
+    // The delivery is checked before anything changes.
+    let licence = match body.licence.as_deref() {
+        None => current.licence,
+        Some(l) => Licence::parse(l).ok_or_else(|| ApiError::from(AppError::invalid("licence", "subscription or perpetual")))?,
+    };
+    let delivery = (licence, body.gateway.unwrap_or(current.gateway));
+    if delivery.0 == Licence::Perpetual && !delivery.1 {
+        return Err(AppError::invalid("gateway", "a perpetual licence is served through the pull gateway: only it sees versions").into());
+    }
     let input = catalogue::ProductInput {
         name: body.name.unwrap_or(current.name),
         slug: Some(body.slug.unwrap_or(current.slug)),
-        description: body.description.unwrap_or(current.description),
+        description: body.description.clone().unwrap_or(current.description),
         contact_sales: body.contact_sales.unwrap_or(current.contact_sales),
         repositories: body.repositories.unwrap_or(current.repositories),
     };
@@ -249,7 +267,10 @@ pub async fn patch(
         e => e.into(),
     })?;
     billing::sync_after_change(&st, p.id).await;
-    Ok(Json(view))
+    if body.licence.is_none() && body.gateway.is_none() {
+        return Ok(Json(view));
+    }
+    Ok(Json(catalogue::set_delivery(&st.db, p.id, delivery.0, delivery.1, caller.actor(), &caller.meta).await?))
 }
 
 /// Adds a price option to a product.

@@ -30,6 +30,7 @@ pub const STATUS_ENTITLEMENT_SETTABLE: &[&str] = &["active", "suspended", "revok
 pub const SOURCE_BY_HAND: &[&str] = &["manual", "trial"];
 pub const AUDIT_OUTCOME: &[&str] = &["granted", "success", "denied", "failure"];
 pub const AUDIT_FORMAT: &[&str] = &["json", "csv", "jsonl"];
+pub const LICENCE: &[&str] = &["subscription", "perpetual"];
 
 /// Declares the zero-argument functions `schema_with` wants, each a schema
 /// with its description:

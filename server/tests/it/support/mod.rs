@@ -90,6 +90,8 @@ pub struct Options {
     pub two_factor: app::domain::two_factor::TwoFactorPolicy,
     /// Harbor provisioning (off unless a test turns it on).
     pub harbor: Option<server::config::harbor::HarborConfig>,
+    /// The pull gateway (off unless a test turns it on).
+    pub gateway: Option<server::config::gateway::GatewayConfig>,
 }
 
 /// The edge settings of test portals: counted attempts are written a
@@ -125,6 +127,7 @@ impl Default for Options {
             },
             two_factor: app::domain::two_factor::TwoFactorPolicy::none(),
             harbor: None,
+            gateway: None,
         }
     }
 }
@@ -181,6 +184,7 @@ pub fn config(opts: &Options, database_url: &str, registry_key_dir: &std::path::
         mail: opts.mail.clone(),
         two_factor: opts.two_factor.clone(),
         harbor: opts.harbor.clone(),
+        gateway: opts.gateway.clone(),
     }
 }
 

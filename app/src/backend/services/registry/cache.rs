@@ -17,17 +17,16 @@
 use crate::backend::db;
 use crate::backend::db::credentials::CredentialAuthRow;
 use crate::backend::db::Db;
-use crate::backend::services::entitlements::access_entries;
-use crate::domain::{access::Window, catalogue::RepoPattern};
+use crate::backend::services::entitlements::{access_entries, AccessEntry};
+use crate::domain::catalogue::RepoPattern;
 use std::{
     collections::HashMap,
     sync::{Arc, RwLock},
     time::{Duration, Instant},
 };
 
-/// An organisation's entitlements: (entitlement id, product id, window, the
-/// product's patterns).
-pub type Entitlements = Arc<Vec<(i64, i64, Window, Vec<RepoPattern>)>>;
+/// An organisation's entitlements as the decision takes them.
+pub type Entitlements = Arc<Vec<AccessEntry>>;
 
 #[derive(Default)]
 struct Inner {

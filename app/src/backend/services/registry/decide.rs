@@ -25,6 +25,9 @@ use crate::domain::catalogue::{valid_repository_name, RepoPattern};
 use crate::domain::credential::{plausible_username, usable, CredentialKind, SECRET_MAX};
 use crate::domain::registry::{parse_all, Access, Scope, ScopeTarget};
 use crate::domain::net::{format_cidrs, parse_cidrs};
+use crate::backend::services::entitlements::AccessEntry;
+use crate::domain::access::Window;
+use crate::domain::release::Licence;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::{net::IpAddr, sync::Arc, time::Duration};
@@ -45,6 +48,19 @@ pub struct TokenRequest {
     pub scopes: Vec<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// Whom the token is for: the registry, or the portal's pull gateway.
+    pub audience: Audience,
+}
+
+/// Whom a token is for. The registry gets nothing on a product delivered
+/// through the gateway (so the gateway cannot be bypassed); the gateway
+/// gets repository access for a perpetual licence after its updates ended
+/// (it decides each version itself, `domain::release::version_allowed`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Audience {
+    #[default]
+    Registry,
+    Gateway,
 }
 
 /// What the route signs.
@@ -231,7 +247,7 @@ impl Decider {
         let snapshot = self.cache.snapshot(&self.db).await.map_err(unavailable)?;
         let caller = self.authenticate(&snapshot, username, secret, req.at, trail).await?;
         within_networks(&caller, req.ip.as_deref())?;
-        self.grant(&snapshot, &caller, scopes, bad_scopes, req.at).await
+        self.grant(&snapshot, &caller, scopes, bad_scopes, req.at, req.audience).await
     }
 
     /// The credential named `username`, if `secret` is its secret and the
@@ -268,6 +284,7 @@ impl Decider {
         scopes: &[Scope],
         bad_scopes: &[String],
         at: DateTime<Utc>,
+        audience: Audience,
     ) -> Result<Grant, Refusal> {
         let (entitlements, push_patterns) = match caller.kind {
             CredentialKind::Pull => {
@@ -279,7 +296,7 @@ impl Decider {
         let mut access = Vec::new();
         let mut denied = Vec::new();
         for s in scopes {
-            match decide_scope(caller, s, &entitlements, &push_patterns, at) {
+            match decide_scope(caller, s, &entitlements, &push_patterns, at, audience) {
                 Ok(actions) => access.push(Access { kind: s.kind.clone(), name: s.name.clone(), actions }),
                 Err(why) => denied.push(why),
             }
@@ -304,15 +321,53 @@ impl Decider {
     pub async fn may_pull(&self, customer_id: i64, repository: &str, at: DateTime<Utc>) -> Result<Decision, sqlx::Error> {
         let snapshot = self.cache.snapshot(&self.db).await?;
         let entitlements = snapshot.entitlements(&self.db, customer_id).await?;
-        Ok(pull_decision(&entitlements, &[], repository, at))
+        Ok(pull_decision(&entitlements, &[], repository, at, Audience::Registry))
+    }
+
+    /// What the gateway needs to decide a version for the credential named
+    /// `username` on `repository` at `at`: the credential's organisation's
+    /// entitlements covering it (its product limits applied), each with its
+    /// licence. `None` when the credential no longer exists or may not be
+    /// used (revoked, expired, holder gone): the gateway refuses.
+    pub async fn versions(
+        &self,
+        username: &str,
+        repository: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<(Arc<CredentialAuthRow>, Vec<AccessEntry>)>, sqlx::Error> {
+        let snapshot = self.cache.snapshot(&self.db).await?;
+        let Some(row) = snapshot.credential(&self.db, username).await? else { return Ok(None) };
+        if row.kind != CredentialKind::Pull || usable(&row.facts(), at).is_err() {
+            return Ok(None);
+        }
+        let org = row.organisation_id.unwrap_or(row.owner_user_id);
+        let entitlements = snapshot.entitlements(&self.db, org).await?;
+        let limited = |product: &i64| row.products.is_empty() || row.products.iter().any(|(p, _)| p == product);
+        let entries = entitlements.iter().filter(|e| limited(&e.product) && e.patterns.iter().any(|p| p.matches(repository))).cloned().collect();
+        Ok(Some((row, entries)))
     }
 }
 
 /// A customer's access to one repository: the pure decision over their
-/// (cached) entitlements, of `products` only when it names some.
-fn pull_decision(entitlements: &Entitlements, products: &[(i64, String)], repository: &str, at: DateTime<Utc>) -> Decision {
+/// (cached) entitlements, of `products` only when it names some. For the
+/// registry, products delivered through the gateway grant nothing; for the
+/// gateway, a perpetual licence's window does not end (the gateway bounds
+/// the versions instead).
+fn pull_decision(entitlements: &Entitlements, products: &[(i64, String)], repository: &str, at: DateTime<Utc>, audience: Audience) -> Decision {
     let allowed = |product: &i64| products.is_empty() || products.iter().any(|(p, _)| p == product);
-    decide(entitlements.iter().filter(|e| allowed(&e.1)).map(|(id, _, w, p)| (*id, w, p.as_slice())), repository, at)
+    let windows: Vec<(i64, Window, &[RepoPattern])> = entitlements
+        .iter()
+        .filter(|e| allowed(&e.product))
+        .filter(|e| audience == Audience::Gateway || !e.gateway)
+        .map(|e| {
+            let window = match (audience, e.licence) {
+                (Audience::Gateway, Licence::Perpetual) => Window { ends_at: None, grace_until: None, ..e.window.clone() },
+                _ => e.window.clone(),
+            };
+            (e.id, window, e.patterns.as_slice())
+        })
+        .collect();
+    decide(windows.iter().map(|(id, w, p)| (*id, w, *p)), repository, at)
 }
 
 /// A credential limited to address ranges is refused from anywhere else,
@@ -343,6 +398,7 @@ fn decide_scope(
     entitlements: &Entitlements,
     push_patterns: &[RepoPattern],
     at: DateTime<Utc>,
+    audience: Audience,
 ) -> Result<Vec<String>, String> {
     let kind = caller.kind;
     match scope.target() {
@@ -356,7 +412,7 @@ fn decide_scope(
             }
             match kind {
                 CredentialKind::Push => push_scope(scope, push_patterns),
-                CredentialKind::Pull => pull_scope(scope, entitlements, &caller.products, at),
+                CredentialKind::Pull => pull_scope(scope, entitlements, &caller.products, at, audience),
             }
         }
         ScopeTarget::Other => Err(format!("{}:{}: this kind of access is not offered", scope.kind, scope.name)),
@@ -377,17 +433,29 @@ fn push_scope(scope: &Scope, push_patterns: &[RepoPattern]) -> Result<Vec<String
 }
 
 /// Pull credentials may pull what the customer's entitlements grant now.
-fn pull_scope(scope: &Scope, entitlements: &Entitlements, products: &[(i64, String)], at: DateTime<Utc>) -> Result<Vec<String>, String> {
+fn pull_scope(
+    scope: &Scope,
+    entitlements: &Entitlements,
+    products: &[(i64, String)],
+    at: DateTime<Utc>,
+    audience: Audience,
+) -> Result<Vec<String>, String> {
     if !scope.wants("pull") {
         return Err(format!("{}: a pull credential can only pull", scope.name));
     }
-    match pull_decision(entitlements, products, &scope.name, at) {
+    let granted = |products: &[(i64, String)], audience| matches!(pull_decision(entitlements, products, &scope.name, at, audience), Decision::Granted { .. });
+    match pull_decision(entitlements, products, &scope.name, at, audience) {
         Decision::Granted { .. } => Ok(vec!["pull".into()]),
         // The organisation may pull it, this credential may not: say so.
-        Decision::Denied(_) if !products.is_empty() && matches!(pull_decision(entitlements, &[], &scope.name, at), Decision::Granted { .. }) => {
+        Decision::Denied(_) if !products.is_empty() && granted(&[], audience) => {
             let names = products.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ");
             Err(format!("{}: this credential is limited to {names} (product_limit)", scope.name))
         }
+        // Delivered through the gateway: the registry itself grants nothing.
+        Decision::Denied(_) if audience == Audience::Registry && granted(products, Audience::Gateway) => Err(format!(
+            "{}: this product is delivered through the vendor's pull gateway: pull it from the gateway's address (gateway_only)",
+            scope.name
+        )),
         Decision::Denied(d) => Err(denial_text(&scope.name, &d)),
     }
 }

@@ -172,6 +172,11 @@ impl Notifications {
                     if let (Some(tag), Some(digest)) = (e.target.tag.as_deref(), e.target.digest.as_deref()) {
                         db::registry::upsert_tag(&mut tx, &e.target.repository, tag, digest, at, actor_name).await?;
                     }
+                    // A digest's first push is its release (the gateway's versions).
+                    if let Some(digest) = e.target.digest.as_deref().filter(|d| crate::domain::release::valid_digest(d)) {
+                        let source = db::releases::Source::Push;
+                        db::releases::note_in(&mut tx, &e.target.repository, digest, at, source, e.target.tag.as_deref()).await?;
+                    }
                     "registry.push"
                 }
             };

@@ -10,7 +10,7 @@ pub mod decide;
 pub mod events;
 
 pub use batch::{AuditQueue, Drain, TokenRecord};
-pub use decide::{Decider, Grant, Refusal, TokenRequest, Trail, INTERNAL_ERROR};
+pub use decide::{Audience, Decider, Grant, Refusal, TokenRequest, Trail, INTERNAL_ERROR};
 pub use events::Notifications;
 
 use crate::backend::db::Db;

@@ -1,15 +1,18 @@
 //! Admin: one product (`/admin/products/:id`): its fields, its prices (add,
-//! remove) and its status (publish, archive, back to draft). Every change is
-//! a server function that authorises and audits on the server.
+//! remove), its status (publish, archive, back to draft), its delivery (the
+//! licence, the pull gateway) and its releases (`releases.rs`). Every change
+//! is a server function that authorises and audits on the server. Auditors
+//! see the releases only (the product itself is read by admins alone).
 
 use crate::ui::pages::admin::products::list::ProductFields;
-use crate::server_fns::catalogue::{admin_product, AddPrice, RemovePrice, SaveProduct, SetProductStatus};
+use crate::ui::pages::admin::products::releases::{Releases, ReleasesSection};
+use crate::server_fns::catalogue::{admin_product, product_releases, AddPrice, RemovePrice, SaveProduct, SetProductDelivery, SetProductStatus, SetRelease};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER, DANGER, SECONDARY};
 use crate::ui::components::form::{FormError, BUTTON, INPUT_CLASS};
 use crate::ui::components::role_gate::RequireRole;
 use crate::ui::components::widgets::{gate, product_tone, Badge, FieldError, LoadError, CARD, LABEL, LINK, TABLE_WRAP, THEAD};
-use crate::domain::{catalogue::ProductStatus, Role};
+use crate::domain::{catalogue::ProductStatus, release::Licence, Role};
 use crate::error::AppError;
 use crate::ui::components::errors::NotFound;
 use crate::views::ProductView;
@@ -29,7 +32,9 @@ pub fn AdminProductPage() -> impl IntoView {
         status: ServerAction::new(),
         add: ServerAction::new(),
         remove: ServerAction::new(),
+        delivery: ServerAction::new(),
     };
+    let set_release = ServerAction::<SetRelease>::new();
     let versions = move || (a.save.version().get(), a.status.version().get(), a.add.version().get(), a.remove.version().get());
     // Outside RequireRole: see `widgets::gate`.
     let product: Product = Resource::new(
@@ -39,34 +44,57 @@ pub fn AdminProductPage() -> impl IntoView {
             admin_product(id.ok_or(AppError::NotFound)?).await
         },
     );
+    let releases: Releases = Resource::new(
+        move || (id(), set_release.version().get()),
+        move |(id, _)| async move {
+            gate(auth, &[Role::Admin, Role::Auditor]).await?;
+            product_releases(id.ok_or(AppError::NotFound)?).await
+        },
+    );
     view! {
         <Title text="Product"/>
-        <RequireRole roles=&[Role::Admin]>
-            <ProductBody product a/>
+        <RequireRole roles=&[Role::Admin, Role::Auditor]>
+            <ProductBody product releases a set_release/>
         </RequireRole>
     }
 }
 
-/// The page's actions; any of them finishing reloads the product.
+/// The page's actions; any of them but `delivery` finishing reloads the
+/// product (the delivery form keeps what was chosen, its error beside it).
 #[derive(Clone, Copy)]
 struct Actions {
     save: ServerAction<SaveProduct>,
     status: ServerAction<SetProductStatus>,
     add: ServerAction<AddPrice>,
     remove: ServerAction<RemovePrice>,
+    delivery: ServerAction<SetProductDelivery>,
 }
 
+/// Admins: the editor, then the releases with a form per row. Auditors:
+/// the releases, read-only.
 #[component]
-fn ProductBody(product: Product, a: Actions) -> impl IntoView {
+fn ProductBody(product: Product, releases: Releases, a: Actions, set_release: ServerAction<SetRelease>) -> impl IntoView {
+    let auth = use_auth();
+    let is_admin = move || auth.user.get().and_then(|r| r.ok()).flatten().is_some_and(|u| u.role == Role::Admin);
     view! {
-        <p class="text-sm"><a class=LINK href="/admin/products">"← Products"</a></p>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || product.get().map(|r| match r {
-                Ok(p) => view! { <Editor product=p a/> }.into_any(),
-                Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
-                Err(e) => view! { <LoadError error=e/> }.into_any(),
-            })}
-        </Transition>
+        {move || if is_admin() {
+            view! {
+                <p class="text-sm"><a class=LINK href="/admin/products">"← Products"</a></p>
+                <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                    {move || product.get().map(|r| match r {
+                        Ok(p) => view! { <Editor product=p a/> }.into_any(),
+                        Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
+                        Err(e) => view! { <LoadError error=e/> }.into_any(),
+                    })}
+                </Transition>
+            }.into_any()
+        } else {
+            view! {
+                <h1 class="text-2xl font-semibold">"Product releases"</h1>
+                <p class="mt-1 text-sm text-slate-600">"Read-only: admins edit the product and set release times."</p>
+            }.into_any()
+        }}
+        {move || view! { <ReleasesSection releases set=is_admin().then_some(set_release)/> }}
     }
 }
 
@@ -100,8 +128,62 @@ fn Editor(product: ProductView, a: Actions) -> impl IntoView {
                     </div>
                 </ActionForm>
             </section>
-            <PricesSection product a/>
+            <PricesSection product=product.clone() a/>
+            <DeliverySection product action=a.delivery/>
         </div>
+    }
+}
+
+/// "Perpetual: versions released until the updates end, …" for the select.
+fn licence_option(licence: Licence) -> String {
+    let name = match licence {
+        Licence::Subscription => "Subscription",
+        Licence::Perpetual => "Perpetual",
+    };
+    format!("{name}: {}", licence.describe())
+}
+
+/// What the product's entitlements cover (the licence) and whether it is
+/// pulled through the pull gateway only; the server refuses a perpetual
+/// licence without the gateway, said beside the checkbox.
+#[component]
+fn DeliverySection(product: ProductView, action: ServerAction<SetProductDelivery>) -> impl IntoView {
+    let error = Signal::derive(move || action.value().get().and_then(|r| r.err()));
+    let saved = move || matches!(action.value().get(), Some(Ok(_)));
+    view! {
+        <section class=format!("{CARD} h-fit")>
+            <h2 class="mb-3 font-semibold">"Delivery"</h2>
+            <ActionForm action attr:class="space-y-3" attr:data-testid="delivery">
+                <input type="hidden" name="id" value=product.id.to_string()/>
+                <div>
+                    <label class=LABEL>
+                        "Licence"
+                        <select name="licence" class=INPUT_CLASS>
+                            {Licence::ALL.into_iter().map(|l| view! {
+                                <option value=l.as_str() selected=l == product.licence>{licence_option(l)}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <FieldError name="licence" error/>
+                    <p class="mt-1 text-sm text-slate-600">
+                        "For a perpetual licence, an entitlement's end is the end of its updates: a one-time price of N months sells N months of updates, and what was released until then stays pullable for good."
+                    </p>
+                </div>
+                <div>
+                    <label class="flex items-center gap-2 text-sm text-slate-700">
+                        <input type="checkbox" name="gateway" value="on" checked=product.gateway class="h-4 w-4 rounded border-slate-300"/>
+                        "Pull through the gateway"
+                    </label>
+                    <p class="mt-1 text-xs text-slate-500">"Customers pull it from the portal's pull gateway only, which decides each version; the registry grants them nothing on it directly."</p>
+                    <FieldError name="gateway" error/>
+                </div>
+                <FormError error fields=&["licence", "gateway"]/>
+                <div class="flex items-center gap-3">
+                    <button type="submit" class=BUTTON>"Save delivery"</button>
+                    {move || saved().then(|| view! { <span class="text-sm text-emerald-700" data-testid="delivery-saved">"Saved."</span> })}
+                </div>
+            </ActionForm>
+        </section>
     }
 }
 
