@@ -20,6 +20,7 @@ use crate::ui::pages::public::auth::{LoginCodePage, LoginPage, SignupPage};
 use crate::ui::pages::account::checkout::CheckoutSuccessPage;
 use crate::ui::pages::account::orders::OrdersPage;
 use crate::ui::pages::account::organisation::OrganisationPage;
+use crate::ui::pages::account::pulls::PullsPage;
 use crate::ui::pages::public::catalogue::{CatalogueProductPage, CataloguePage};
 use crate::ui::pages::account::credentials::CredentialsPage;
 use crate::ui::components::errors::NotFound;
@@ -97,6 +98,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/credentials") view=CredentialsPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/pulls") view=PullsPage ssr=SsrMode::Async/>
                     <Route path=path!("/account/organisation") view=OrganisationPage ssr=SsrMode::Async/>
                     <Route path=path!("/checkout/success") view=CheckoutSuccessPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view=AdminDashboard ssr=SsrMode::Async/>

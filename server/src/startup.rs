@@ -223,6 +223,7 @@ impl Application {
         let gateway_service = config.gateway.as_ref().map(|g| g.service.clone());
         let registry = registry::start(services, keys, &config.registry, config.client_ip_header.clone(), gateway_service);
         // The pull gateway: `/v2/` here, or on its own listener.
+        let mut gateway_service = None;
         let (gateway_routes, gateway) = match &config.gateway {
             None => (None, None),
             Some(g) => {
@@ -233,6 +234,7 @@ impl Application {
                     registry.clone(),
                     config.client_ip_header.clone(),
                 );
+                gateway_service = Some(gw.clone());
                 let routes = routes::gateway::router(gw);
                 match g.listen {
                     None => (Some(routes), None),
@@ -246,7 +248,7 @@ impl Application {
         let gateway_addr = gateway.as_ref().and_then(|(l, _)| l.local_addr().ok());
         let (sessions, store) = session_layer(&db, &config, &base_url).await?;
         let metrics_access = routes::health::MetricsAccess(config.fleet.metrics_token.as_ref().map(|t| t.expose().to_owned()));
-        let router = router(state, sessions, registry.clone(), &config.edge, metrics_access, gateway_routes);
+        let router = router(state, sessions, registry.clone(), &config.edge, metrics_access, gateway_routes, gateway_service);
         let (stop_jobs, jobs_stopped) = tokio::sync::watch::channel(false);
         let mut job_list = fleet_jobs(&db, &store, &config, &mail, billing);
         if let Some(harbor) = harbor {
@@ -435,6 +437,7 @@ fn router(
     edge: &crate::config::EdgeConfig,
     metrics_access: routes::health::MetricsAccess,
     gateway: Option<Router>,
+    downloads: Option<Arc<routes::gateway::Gateway>>,
 ) -> Router {
     let leptos_options = state.leptos_options.clone();
     let routes = route_list();
@@ -442,7 +445,16 @@ fn router(
     let context_state = state.clone();
     // What people use in a browser: pages, server functions and the audit
     // page's export, behind the session and the same-origin check.
-    let people = Router::new()
+    let people = match downloads {
+        // Offline downloads (an OCI archive of a version) need the gateway's upstream.
+        Some(gw) => Router::new().route(
+            "/account/download",
+            get(routes::gateway::download::download).layer(axum::Extension(gw)),
+        ),
+        None => Router::new(),
+    };
+    let people = people
+        .route("/account/pulls.csv", get(routes::pulls_export::export).layer(axum::middleware::from_fn(routes::rest::error::log_internal_errors)))
         .route(
             "/audit/export",
             get(routes::rest::audit::page_export).layer(axum::middleware::from_fn(routes::rest::error::log_internal_errors)),

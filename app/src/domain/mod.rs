@@ -14,6 +14,7 @@ pub mod catalogue;
 pub mod credential;
 pub mod harbor;
 pub mod mail;
+pub mod oci_archive;
 pub mod order;
 pub mod organisation;
 pub mod registry;

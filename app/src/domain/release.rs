@@ -175,6 +175,8 @@ pub struct References {
     pub blobs: Vec<String>,
     pub children: Vec<String>,
     pub subject: Option<String>,
+    /// The sizes the manifest states of its config and layers, summed.
+    pub blob_bytes: u64,
 }
 
 /// At most this many references are kept of one manifest.
@@ -192,6 +194,9 @@ pub fn references(body: &[u8]) -> Result<References, String> {
     let list = |key: &str| -> Vec<String> {
         v.get(key).and_then(|l| l.as_array()).map(|l| l.iter().filter_map(digest_of).take(REFERENCES_MAX).collect()).unwrap_or_default()
     };
+    let size_of = |x: &serde_json::Value| x.get("size").and_then(|s| s.as_u64()).unwrap_or(0);
+    let blob_bytes = v.get("config").map(size_of).unwrap_or(0)
+        + v.get("layers").and_then(|l| l.as_array()).map(|l| l.iter().map(size_of).sum()).unwrap_or(0);
     let mut blobs: Vec<String> = v.get("config").and_then(digest_of).into_iter().collect();
     blobs.extend(list("layers"));
     blobs.extend(list("blobs"));
@@ -200,7 +205,7 @@ pub fn references(body: &[u8]) -> Result<References, String> {
     let mut children = list("manifests");
     children.sort();
     children.dedup();
-    Ok(References { blobs, children, subject: v.get("subject").and_then(digest_of) })
+    Ok(References { blobs, children, subject: v.get("subject").and_then(digest_of), blob_bytes })
 }
 
 #[cfg(test)]

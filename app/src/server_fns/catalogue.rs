@@ -120,6 +120,30 @@ pub async fn set_product_status(id: i64, status: String) -> Result<ProductView, 
     )
 }
 
+/// A published product's versions (anyone; a signed-in member also learns
+/// which they may pull and until when), and where to pull them from.
+#[server(prefix = "/fn", endpoint = "catalogue/versions")]
+pub async fn product_versions(slug: String) -> Result<crate::views::ProductVersionsView, AppError> {
+    use crate::backend::services::{auth, catalogue, gateway};
+    use crate::backend::web::request::state;
+    use crate::backend::web::respond;
+    respond(
+        async {
+            let st = state()?;
+            let product = catalogue::get_published(&st.db, &slug).await?;
+            let viewer = auth::current_user().await?.and_then(|u| u.membership).map(|m| m.organisation_id);
+            let versions = gateway::versions(&st.db, &product.repositories, viewer, 50, chrono::Utc::now()).await?;
+            let gateway_host = st.registry.gateway_host.clone();
+            let pull_host = match (&gateway_host, product.gateway) {
+                (Some(g), true) => g.clone(),
+                _ => st.registry.host.clone(),
+            };
+            Ok(crate::views::ProductVersionsView { pull_host, download: gateway_host.is_some(), versions })
+        }
+        .await,
+    )
+}
+
 /// How a product is delivered: `licence` (`subscription` or `perpetual`)
 /// and `gateway` (a checkbox: pulled through the pull gateway only).
 #[server(prefix = "/fn", endpoint = "admin/product_delivery")]

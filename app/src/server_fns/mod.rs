@@ -14,5 +14,6 @@ pub mod customers;
 pub mod entitlements;
 pub mod mail;
 pub mod organisation;
+pub mod pulls;
 pub mod recovery;
 pub mod users;

@@ -209,6 +209,69 @@ pub struct ReleaseView {
     pub set_by: Option<String>,
 }
 
+/// A pull: a manifest pulled through the gateway or reported by the
+/// registry, with who (member, credential) and from where.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct PullView {
+    pub id: i64,
+    pub occurred_at: String,
+    /// The member who holds (or made) the credential.
+    pub member: Option<String>,
+    /// The credential's user name and name.
+    pub credential: Option<String>,
+    pub credential_name: Option<String>,
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+    /// The client address of the gateway connection or of the token request.
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// `gateway` or `registry`.
+    pub source: String,
+}
+
+/// The pull history's filters, as the page's query string spells them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullFilterView {
+    pub repository: Option<String>,
+    /// A member's address.
+    pub member: Option<String>,
+    /// A credential's user name or name.
+    pub credential: Option<String>,
+    /// A day or RFC 3339 (from inclusive; a bare `to` day means its end).
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Keyset cursor: pulls older than this id.
+    pub before: Option<i64>,
+}
+
+/// A version of a product as its page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionView {
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: String,
+    pub released_at: String,
+    /// Manifest, config and layers in bytes (known once the gateway read it).
+    pub size: Option<i64>,
+    /// A cosign signature was pushed for it.
+    pub signed: bool,
+    /// For a signed-in member: may they pull it, and in words until when or why not.
+    pub allowed: Option<bool>,
+    pub access: Option<String>,
+}
+
+/// A product's versions and where to pull them from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductVersionsView {
+    /// The host the snippets name: the gateway's for a gateway product.
+    pub pull_host: String,
+    /// Offline downloads (`/account/download`) are offered.
+    pub download: bool,
+    pub versions: Vec<VersionView>,
+}
+
 /// A product a credential is limited to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -4,6 +4,7 @@
 
 pub mod gateway;
 pub mod health;
+pub mod pulls_export;
 pub mod registry;
 pub mod rest;
 pub mod stripe;

@@ -116,6 +116,8 @@ async fn hostile_text_stays_text_on_every_page(backend: Backend) {
         (&customer_client, "/account".into(), HOSTILE.to_vec()),
         (&customer_client, "/account/credentials".into(), HOSTILE.to_vec()),
         (&customer_client, "/account/orders".into(), vec![TITLE_BREAKER]),
+        (&customer_client, "/account/organisation".into(), vec![]),
+        (&customer_client, format!("/account/pulls?repository={}&member={}", q(ATTR_BREAKER), q(QUOTE_BREAKER)), vec![]),
     ];
     for (i, p) in products.iter().enumerate() {
         pages.push((&anonymous, format!("/catalogue/hostile-{i}"), vec![HOSTILE[i]]));

@@ -218,6 +218,53 @@ async fn versions_are_decided_at_the_gateway(backend: Backend) {
     // A subscription pulls everything, released whenever.
     assert!(skopeo.pull(&gw_host, "acme/suite:9.0", creds).await.ok, "a subscription through the gateway");
 
+    // The pulls are the organisation's history, with the member and the address.
+    let history = app::backend::services::pulls::list(db, org, &Default::default(), 100).await.unwrap();
+    let one = history.iter().find(|p| p.tag.as_deref() == Some("1.0")).expect("the pull of 1.0 in the history");
+    assert_eq!((one.source.as_str(), one.member.as_deref(), one.ip.as_deref()), ("gateway", Some("buyer@example.com"), Some("127.0.0.1")));
+    assert!(one.user_agent.as_deref().unwrap_or_default().contains("skopeo") && one.digest.as_deref() == Some(d10.as_str()));
+    assert!(!history.iter().any(|p| p.tag.as_deref() == Some("2.0")), "a refused pull is none");
+
+    // Offline: 1.0 as an OCI archive that skopeo loads with the registry's digests;
+    // 2.0 refused; a broken download resumes with a range.
+    let browser = crate::support::client();
+    let res = gw.call(&browser, "login", &[("email", "buyer@example.com"), ("password", PASSWORD)]).await;
+    assert!(res.status().is_success());
+    let download = |range: Option<&'static str>, reference: &'static str| {
+        let req = browser.get(gw.url(&format!("/account/download?repository=acme/widget&reference={reference}")));
+        let req = match range {
+            Some(r) => req.header("range", r),
+            None => req,
+        };
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let range = res.headers().get("content-range").map(|v| v.to_str().unwrap().to_owned());
+            (status, range, res.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (status, _, whole) = download(None, "1.0").await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&whole[..whole.len().min(300)]));
+    let archive = work.path().join("widget-1.0.tar");
+    std::fs::write(&archive, &whole).unwrap();
+    let out_dir = work.path().join("loaded");
+    let out = skopeo.copy(&format!("oci-archive:{}", archive.display()), &format!("dir:{}", out_dir.display())).await;
+    assert!(out.ok, "skopeo loads the archive: {}", out.stderr);
+    assert_eq!(sha(&std::fs::read(out_dir.join("manifest.json")).unwrap()), d10, "the registry's manifest, byte for byte");
+    let (status, first, head) = download(Some("bytes=0-999"), "1.0").await;
+    assert_eq!((status, first.as_deref()), (206, Some(format!("bytes 0-999/{}", whole.len()).as_str())));
+    let (status, _, rest) = download(Some("bytes=1000-"), "1.0").await;
+    assert_eq!(status, 206);
+    assert_eq!([head, rest].concat(), whole, "a resumed download is the same archive");
+    let (status, _, body) = download(None, "2.0").await;
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&body));
+    // The history as a file, for a spreadsheet.
+    let csv = browser.get(gw.url("/account/pulls.csv?repository=acme/widget")).send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let csv = csv.text().await.unwrap();
+    assert!(csv.starts_with("id,occurred_at,member,credential") && csv.contains(",buyer@example.com,") && csv.contains(",1.0,"), "{csv}");
+    assert!(!csv.contains("acme/suite"), "filtered by repository");
+
     let customer = Api { http: reqwest::Client::new(), base: gw.base.clone(), realm_base: gw.base.clone(), service: "portcullis-gateway", creds: (creds.0.into(), creds.1.into()) };
     let vendor_up = Api { http: reqwest::Client::new(), base: format!("http://{host}"), realm_base: app.base.clone(), service: "portcullis-registry", creds: (push.username.clone(), push.secret.clone()) };
     let tag_list = |api: &Api| {

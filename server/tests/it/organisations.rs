@@ -153,6 +153,18 @@ async fn an_owner_invites_a_colleague_who_pulls_until_removed(backend: Backend) 
     let out = skopeo.pull(&host, "acme/widget:1.0", (&dev_user, &dev_secret)).await;
     assert!(out.ok, "the colleague pulls: {}\n{}", out.stderr, registry.log_text());
     assert!(skopeo.pull(&host, "acme/widget:1.0", (&ci_user, &ci_secret)).await.ok, "CI pulls");
+    // The registry's pull notifications are the organisation's pull history,
+    // each with its member and the address of the token request.
+    let (db, who) = (&app.db, colleague);
+    let filter = app::views::PullFilterView { member: Some(who.into()), ..Default::default() };
+    let f = &filter;
+    let pulled = crate::support::registry::eventually(std::time::Duration::from_secs(10), || async move {
+        app::backend::services::pulls::list(db, org, f, 10).await.unwrap().into_iter().find(|p| p.source == "registry")
+    })
+    .await
+    .unwrap_or_else(|| panic!("the colleague's pull in the history\n{}", registry.log_text()));
+    assert_eq!((pulled.repository.as_str(), pulled.tag.as_deref(), pulled.ip.as_deref()), ("acme/widget", Some("1.0"), Some("127.0.0.1")));
+    assert_eq!(pulled.credential.as_deref(), Some(dev_user.as_str()));
 
     // Removed: the colleague's credential is refused at once, CI's works.
     let (status, body) = call(&app, &owner, "my/remove_member", &[("id", &dev_id.to_string())]).await;

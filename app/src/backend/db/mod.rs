@@ -19,6 +19,7 @@ pub mod orders;
 pub mod organisations;
 mod password_hash;
 pub mod products;
+pub mod pulls;
 pub mod rate_limits;
 pub mod sessions;
 pub mod registry;

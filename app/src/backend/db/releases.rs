@@ -43,9 +43,11 @@ pub struct ReleaseRow {
     pub source: Source,
     pub tag: Option<String>,
     pub set_by: Option<String>,
+    /// Manifest, config and layers in bytes, once the gateway read it.
+    pub size: Option<i64>,
 }
 
-const COLUMNS: &str = "repository, digest, released_at, first_seen, source, tag, set_by";
+const COLUMNS: &str = "repository, digest, released_at, first_seen, source, tag, set_by, size";
 const NOTE: &str = "INSERT INTO releases (repository, digest, released_at, first_seen, source, tag) \
                     VALUES ($1, $2, $3, $3, $4, $5) ON CONFLICT (repository, digest) DO NOTHING";
 
@@ -62,6 +64,12 @@ pub async fn note_in(tx: &mut Tx, repository: &str, digest: &str, at: DateTime<U
 pub async fn find(db: &Db, repository: &str, digest: &str) -> Result<Option<ReleaseRow>, sqlx::Error> {
     let sql = format!("SELECT {COLUMNS} FROM releases WHERE repository = $1 AND digest = $2");
     on_db!(db, |pool| sqlx::query_as(&sql).bind(repository).bind(digest).fetch_optional(pool).await)
+}
+
+/// Keeps a release's size (read from its manifest).
+pub async fn note_size(db: &Db, repository: &str, digest: &str, size: i64) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE releases SET size = $1 WHERE repository = $2 AND digest = $3 AND (size IS NULL OR size <> $1)";
+    on_db!(db, |pool| sqlx::query(sql).bind(size).bind(repository).bind(digest).execute(pool).await.map(|_| ()))
 }
 
 /// A vendor admin sets (or backdates) a release time.
@@ -126,4 +134,12 @@ pub async fn targets(db: &Db, repository: &str, manifest: &str, kind: &str) -> R
 pub async fn tag_digest(db: &Db, repository: &str, tag: &str) -> Result<Option<String>, sqlx::Error> {
     let sql = "SELECT digest FROM repository_tags WHERE repository = $1 AND tag = $2";
     on_db!(db, |pool| sqlx::query_scalar(sql).bind(repository).bind(tag).fetch_optional(pool).await)
+}
+
+/// The tags of `repository` that name another digest (cosign's
+/// `sha256-<hex>.sig|.att|.sbom`), from push notifications and the gateway.
+pub async fn subject_tags(db: &Db, repository: &str) -> Result<Vec<String>, sqlx::Error> {
+    let sql = "SELECT tag FROM repository_tags WHERE repository = $1 AND tag LIKE 'sha256-%' \
+               UNION SELECT tag FROM releases WHERE repository = $1 AND tag LIKE 'sha256-%'";
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(repository).fetch_all(pool).await)
 }

@@ -13,7 +13,6 @@
 //! the manifests themselves, `db::releases::note_refs`).
 
 use crate::backend::db::{self, Db};
-use crate::backend::db::credentials::CredentialAuthRow;
 use crate::backend::db::releases::Source;
 use crate::backend::services::audit::{self, Actor, AuditEvent, Outcome};
 use crate::backend::services::entitlements::AccessEntry;
@@ -24,7 +23,6 @@ use crate::domain::release::{version_allowed, Licence, References, VersionDenial
 use crate::domain::time::rfc3339;
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use std::sync::Arc;
 
 /// The decisions over one database: what the gateway's HTTP side holds
 /// (routes never reach the database themselves).
@@ -73,18 +71,29 @@ const DEPTH: u8 = 2;
 /// At most this many parents are looked at for one digest.
 const PARENTS: i64 = 50;
 
-/// Who is pulling: the credential the token named, and what it may pull of
-/// one repository.
+/// Who is pulling: a credential the token named (the gateway), or a
+/// member signed in to the portal (an offline download), with what their
+/// organisation may pull of one repository.
 pub struct Puller {
-    pub credential: Arc<CredentialAuthRow>,
+    pub user_id: i64,
+    pub email: String,
+    pub organisation_id: i64,
+    /// The credential's id and user name (none for a download).
+    pub credential: Option<(i64, String)>,
     pub entries: Vec<AccessEntry>,
 }
 
 impl Puller {
-    /// The puller of `username` on `repository`, or why there is none.
+    /// The puller of credential `username` on `repository`, or why there is none.
     pub async fn of(decider: &Decider, username: &str, repository: &str, at: DateTime<Utc>) -> Result<Puller, GatewayError> {
         match decider.versions(username, repository, at).await? {
-            Some((credential, entries)) => Ok(Puller { credential, entries }),
+            Some((c, entries)) => Ok(Puller {
+                user_id: c.owner_user_id,
+                email: c.owner_email.clone(),
+                organisation_id: c.organisation_id.unwrap_or(c.owner_user_id),
+                credential: Some((c.id, c.username.clone())),
+                entries,
+            }),
             None => Err(GatewayError::Denied {
                 code: "credential_unusable",
                 message: "this credential can no longer be used (revoked, expired or its holder left): log in again with a current one".into(),
@@ -92,8 +101,14 @@ impl Puller {
         }
     }
 
+    /// A member of `organisation_id` signed in to the portal, on `repository`.
+    pub async fn member(decider: &Decider, user_id: i64, email: &str, organisation_id: i64, repository: &str) -> Result<Puller, sqlx::Error> {
+        let entries = decider.entries_of(organisation_id, repository).await?;
+        Ok(Puller { user_id, email: email.to_owned(), organisation_id, credential: None, entries })
+    }
+
     fn actor(&self) -> Actor {
-        Actor::User { id: self.credential.owner_user_id, email: self.credential.owner_email.clone() }
+        Actor::User { id: self.user_id, email: self.email.clone() }
     }
 }
 
@@ -120,9 +135,13 @@ async fn released_at(db: &Db, repository: &str, digest: &str, tag: Option<&str>,
     Ok(db::releases::find(db, repository, digest).await?.map_or(now, |r| r.released_at))
 }
 
-/// Keeps what a manifest the gateway read refers to.
+/// Keeps what a manifest the gateway read refers to, and its size.
 async fn remember(db: &Db, repository: &str, digest: &str, refs: &References) -> Result<(), sqlx::Error> {
-    db::releases::note_refs(db, repository, digest, refs).await
+    db::releases::note_refs(db, repository, digest, refs).await?;
+    if refs.blob_bytes > 0 {
+        db::releases::note_size(db, repository, digest, refs.blob_bytes.min(i64::MAX as u64) as i64).await?;
+    }
+    Ok(())
 }
 
 /// May `who` pull the manifest `digest` of `repository`? `what` names it in
@@ -221,19 +240,41 @@ async fn record(db: &Db, who: &Puller, d: &Decision<'_>, meta: &RequestMeta, at:
         Ok(()) => (Outcome::Success, None, None),
         Err((code, message)) => (Outcome::Denied, Some(*code), Some(message.as_str())),
     };
-    let org = who.credential.organisation_id.unwrap_or(who.credential.owner_user_id);
+    let org = who.organisation_id;
     let event = AuditEvent::new(who.actor(), d.action, outcome)
         .at(at)
         .target("repository", d.repository)
-        .subject(who.credential.owner_user_id)
+        .subject(who.user_id)
         .organisation(org)
         .meta(meta)
         .details(json!({
-            "credential": who.credential.username, "credential_id": who.credential.id,
+            "credential": who.credential.as_ref().map(|c| &c.1), "credential_id": who.credential.as_ref().map(|c| c.0),
             "reference": d.reference, "digest": d.digest, "reason": code, "message": message,
             "at": rfc3339(at), "source": "gateway",
         }));
-    audit::record_alone(db, &event).await.map(|_| ())
+    let mut tx = db.begin().await?;
+    audit::record(&mut tx, &event).await?;
+    // A manifest GET that was allowed is a pull: the organisation's history.
+    if d.action == "gateway.pull" && d.outcome.is_ok() {
+        let tag = (!crate::domain::release::valid_digest(d.reference)).then_some(d.reference);
+        let ip = meta.ip_string();
+        let pull = db::pulls::NewPull {
+            at,
+            organisation_id: org,
+            user_id: Some(who.user_id),
+            credential_id: who.credential.as_ref().map(|c| c.0),
+            credential: who.credential.as_ref().map(|c| c.1.as_str()),
+            repository: d.repository,
+            tag,
+            digest: d.digest,
+            ip: ip.as_deref(),
+            user_agent: meta.user_agent.as_deref(),
+            source: "gateway",
+            event_id: None,
+        };
+        db::pulls::insert(&mut tx, &pull).await?;
+    }
+    tx.commit().await
 }
 
 /// A vendor admin sets (or backdates) when `digest` of `repository` was
@@ -277,4 +318,74 @@ pub async fn releases_of(db: &Db, repositories: &[String], limit: i64) -> Result
             set_by: r.set_by,
         })
         .collect())
+}
+
+/// The versions of a product's exact repositories as its page shows them:
+/// release, digest, size, whether a signature was pushed, and for a member
+/// of organisation `viewer`, whether they may pull it and until when (the
+/// gateway's rule, over the organisation's entitlements read now).
+pub async fn versions(db: &Db, repositories: &[String], viewer: Option<i64>, limit: i64, now: DateTime<Utc>) -> Result<Vec<crate::views::VersionView>, sqlx::Error> {
+    let exact: Vec<String> = repositories.iter().filter(|r| !r.ends_with('*')).cloned().collect();
+    let entries = match viewer {
+        Some(org) => Some(crate::backend::services::entitlements::access_entries(db, org).await?),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for repo in &exact {
+        let signed: Vec<String> = db::releases::subject_tags(db, repo).await?.iter().filter_map(|t| crate::domain::release::tag_subject(t)).collect();
+        for r in db::releases::list(db, std::slice::from_ref(repo), limit).await? {
+            // Signatures, attestations and SBOMs are not versions of their own.
+            if r.tag.as_deref().is_some_and(|t| crate::domain::release::tag_subject(t).is_some()) {
+                continue;
+            }
+            let access = entries.as_ref().map(|all| {
+                let mine: Vec<AccessEntry> = all.iter().filter(|e| e.patterns.iter().any(|p| p.matches(repo))).cloned().collect();
+                access_text(&mine, r.released_at, now)
+            });
+            out.push(crate::views::VersionView {
+                repository: r.repository.clone(),
+                tag: r.tag.clone(),
+                signed: signed.contains(&r.digest),
+                digest: r.digest,
+                released_at: rfc3339(r.released_at),
+                size: r.size,
+                allowed: access.as_ref().map(|a| a.0),
+                access: access.map(|a| a.1),
+            });
+        }
+    }
+    out.sort_by(|a, b| b.released_at.cmp(&a.released_at));
+    out.truncate(limit.max(0) as usize);
+    Ok(out)
+}
+
+/// May a member pull a version released at `released`, and until when, in words.
+fn access_text(entries: &[AccessEntry], released: DateTime<Utc>, now: DateTime<Utc>) -> (bool, String) {
+    if entries.is_empty() {
+        return (false, "not part of what your organisation bought".into());
+    }
+    match decide(entries, released, now) {
+        Err(d) => (false, d.message("this version")),
+        Ok(()) => {
+            let day = |t: DateTime<Utc>| t.format("%-d %B %Y").to_string();
+            let perpetual = entries.iter().any(|e| {
+                e.licence == Licence::Perpetual && version_allowed(Licence::Perpetual, &[&e.window], released, now).is_ok()
+            });
+            if perpetual {
+                return (true, "yours for good (released while your updates ran)".into());
+            }
+            let until = entries
+                .iter()
+                .filter(|e| crate::domain::access::standing(&e.window, now).is_ok())
+                .map(|e| e.window.grace_until.or(e.window.ends_at))
+                .max_by(|a, b| match (a, b) {
+                    (None, _) | (_, None) => a.is_none().cmp(&b.is_none()),
+                    (Some(x), Some(y)) => x.cmp(y),
+                });
+            match until.flatten() {
+                Some(t) => (true, format!("while your access lasts: until {}", day(t))),
+                None => (true, "while your subscription lasts".into()),
+            }
+        }
+    }
 }

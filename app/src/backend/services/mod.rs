@@ -21,6 +21,7 @@ pub mod markdown;
 pub mod notices;
 pub mod organisations;
 pub mod periodic;
+pub mod pulls;
 pub mod recovery;
 pub mod registry;
 pub mod signing_keys;

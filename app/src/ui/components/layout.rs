@@ -23,6 +23,7 @@ pub fn nav_links(user: Option<&SessionUser>) -> Vec<(&'static str, &'static str)
                 Some(("/catalogue", "Catalogue")),
                 Some(("/account", "My account")),
                 member.then_some(("/account/credentials", "Credentials")),
+                member.then_some(("/account/pulls", "Pull history")),
                 user.may(Capability::Billing).then_some(("/account/orders", "Orders")),
                 member.then_some(("/account/organisation", "Organisation")),
                 Some(("/settings", "Settings")),

@@ -10,6 +10,7 @@
 //! with backpressure and are never held whole; an upstream redirect to
 //! object storage goes to the client.
 
+pub mod download;
 pub mod upstream;
 
 use crate::config::gateway::GatewayConfig;
@@ -304,11 +305,11 @@ async fn manifest(
         return Err(oci(StatusCode::BAD_GATEWAY, "UNAVAILABLE", "the upstream answered another manifest than the digest asked for"));
     }
     let now = Utc::now();
+    let tag = (!by_digest).then_some(reference);
+    gw.versions.released_at(name, &digest, tag, now).await.map_err(unavailable)?;
     if let Ok(refs) = references(&body) {
         gw.versions.remember(name, &digest, &refs).await.map_err(unavailable)?;
     }
-    let tag = (!by_digest).then_some(reference);
-    gw.versions.released_at(name, &digest, tag, now).await.map_err(unavailable)?;
     // A signature, attestation or SBOM tag follows what it is about (kept
     // as its subject, so its blobs follow too).
     let subject = tag.and_then(tag_subject);

@@ -249,6 +249,13 @@ impl Skopeo {
         Self::outcome(cmd).await
     }
 
+    /// `skopeo copy SRC DST` for local transports (`oci-archive:…`, `dir:…`).
+    pub async fn copy(&self, src: &str, dst: &str) -> Outcome {
+        let mut cmd = self.command();
+        cmd.arg("copy").arg(src).arg(dst);
+        Self::outcome(cmd).await
+    }
+
     /// `skopeo copy docker://HOST/REPO_TAG dir:…` (a full pull: manifest,
     /// config and layers) with `user:secret`, into a fresh directory.
     pub async fn pull(&self, host: &str, repo_tag: &str, creds: (&str, &str)) -> Outcome {

@@ -324,6 +324,14 @@ impl Decider {
         Ok(pull_decision(&entitlements, &[], repository, at, Audience::Registry))
     }
 
+    /// An organisation's entitlements covering `repository` (an offline
+    /// download by a signed-in member: no credential, no product limits).
+    pub async fn entries_of(&self, organisation_id: i64, repository: &str) -> Result<Vec<AccessEntry>, sqlx::Error> {
+        let snapshot = self.cache.snapshot(&self.db).await?;
+        let entitlements = snapshot.entitlements(&self.db, organisation_id).await?;
+        Ok(entitlements.iter().filter(|e| e.patterns.iter().any(|p| p.matches(repository))).cloned().collect())
+    }
+
     /// What the gateway needs to decide a version for the credential named
     /// `username` on `repository` at `at`: the credential's organisation's
     /// entitlements covering it (its product limits applied), each with its

@@ -166,6 +166,9 @@ impl Notifications {
                     if let Some(name) = actor_name {
                         db::credentials::touch_pulled(&mut tx, name, at).await?;
                     }
+                    if let Some((id, owner, _)) = &credential {
+                        pulled(&mut tx, e, *id, *owner, at).await?;
+                    }
                     "registry.pull"
                 }
                 Kind::Push => {
@@ -200,6 +203,33 @@ impl Notifications {
         }
         tx.commit().await
     }
+}
+
+/// A customer's pull the registry reported: into the organisation's pull
+/// history, with the client address and user agent of the token request
+/// that allowed it (the registry's `request.addr` can be spoofed by the
+/// client through `X-Forwarded-For`). Pulls with push credentials (the
+/// vendor's CI, the gateway's own upstream credential) are no customer's.
+async fn pulled(tx: &mut crate::backend::db::Tx, e: &Event, credential: i64, owner: i64, at: chrono::DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let Some(row) = db::credentials::find_in(tx, credential).await? else { return Ok(()) };
+    let Some(org) = row.organisation_id else { return Ok(()) };
+    let origin = db::pulls::token_origin(tx, owner, &row.username, &e.target.repository, at).await?;
+    let (ip, user_agent) = origin.unwrap_or((None, e.request.useragent.clone()));
+    let pull = db::pulls::NewPull {
+        at,
+        organisation_id: org,
+        user_id: Some(owner),
+        credential_id: Some(credential),
+        credential: Some(&row.username),
+        repository: &e.target.repository,
+        tag: e.target.tag.as_deref(),
+        digest: e.target.digest.as_deref(),
+        ip: ip.as_deref(),
+        user_agent: user_agent.as_deref(),
+        source: "registry",
+        event_id: Some(&e.id),
+    };
+    db::pulls::insert(tx, &pull).await
 }
 
 #[cfg(test)]

@@ -1,16 +1,23 @@
 //! The public catalogue: published products as cards (prices, what each
 //! includes), and a page per product with its description and the real tags
 //! of its repositories (from the registry's push events) and its buy buttons
-//! (`billing::BuyBox`). Anyone may look; customers buy through Stripe.
+//! (`billing::BuyBox`), and its versions (tag, release, digest, size,
+//! signature; for a member of an organisation whether they may pull each,
+//! the `docker pull` line and the offline download). Anyone may look;
+//! customers buy through Stripe.
 
 use crate::ui::pages::account::checkout::BuyBox;
 use crate::server_fns::billing::billing_info;
-use crate::server_fns::catalogue::{catalogue, catalogue_product};
+use crate::server_fns::catalogue::{catalogue, catalogue_product, product_versions};
 use crate::server_fns::credentials::{catalogue_tags, PatternTags};
-use crate::ui::components::widgets::{LoadError, CARD, LINK};
+use crate::ui::components::copy_button::CopyButton;
+use crate::ui::components::data_table::DataTable;
+use crate::ui::components::utc_time::UtcTime;
+use crate::ui::components::widgets::{Badge, LoadError, Tone, CARD, LINK};
 use crate::error::AppError;
 use crate::ui::components::errors::NotFound;
-use crate::views::{BillingInfo, PriceView, ProductView};
+use crate::ui::pages::account::pulls::short_digest;
+use crate::views::{urlencode, BillingInfo, PriceView, ProductVersionsView, ProductView, VersionView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -136,14 +143,16 @@ pub fn CatalogueProductPage() -> impl IntoView {
     let slug = move || params.read().get("slug").unwrap_or_default();
     let product = Resource::new(slug, |slug| async move {
         let product = catalogue_product(slug.clone()).await?;
-        let tags = catalogue_tags(slug).await?;
+        let tags = catalogue_tags(slug.clone()).await?;
         let info = billing_info().await?;
-        Ok::<_, AppError>((product, tags, info))
+        // The versions may fail on their own: the page still shows the rest.
+        let versions = product_versions(slug).await;
+        Ok::<_, AppError>((product, tags, info, versions))
     });
     view! {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
             {move || product.get().map(|r| match r {
-                Ok((p, tags, info)) => view! { <ProductDetail product=p tags info/> }.into_any(),
+                Ok((p, tags, info, versions)) => view! { <ProductDetail product=p tags info/><Versions versions/> }.into_any(),
                 Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
                 Err(e) => view! { <LoadError error=e/> }.into_any(),
             })}
@@ -174,5 +183,122 @@ fn ProductDetail(product: ProductView, tags: Vec<PatternTags>, info: BillingInfo
                 <BuyBox prices online=info.online_payment/>
             </aside>
         </div>
+    }
+}
+
+/// Bytes in words: "12.3 MB" (decimal units, as registries and docker say).
+fn size_words(bytes: i64) -> String {
+    let b = bytes as f64;
+    if b >= 1_000_000.0 {
+        format!("{:.1} MB", b / 1_000_000.0)
+    } else {
+        format!("{:.0} kB", (b / 1_000.0).max(1.0))
+    }
+}
+
+/// The product's versions, newest first.
+#[component]
+fn Versions(versions: Result<ProductVersionsView, AppError>) -> impl IntoView {
+    let body = match versions {
+        Err(e) => view! { <LoadError error=e/> }.into_any(),
+        Ok(v) if v.versions.is_empty() => {
+            view! { <p class="text-sm text-slate-600" data-testid="versions-empty">"No version released yet."</p> }.into_any()
+        }
+        Ok(ProductVersionsView { pull_host, download, versions }) => {
+            let member = versions.iter().any(|v| v.allowed.is_some());
+            let columns: &'static [&'static str] = if member {
+                &["Version", "Released (UTC)", "Digest", "Size", "Your access"]
+            } else {
+                &["Version", "Released (UTC)", "Digest", "Size"]
+            };
+            view! {
+                <DataTable columns testid="versions-table">
+                    {versions.into_iter().map(|v| view! { <VersionRow version=v pull_host=pull_host.clone() download member/> }).collect_view()}
+                </DataTable>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section class="mt-8 min-w-0" data-testid="versions">
+            <h2 class="mb-2 text-lg font-semibold">"Versions"</h2>
+            {body}
+        </section>
+    }
+}
+
+#[component]
+fn VersionRow(version: VersionView, pull_host: String, download: bool, member: bool) -> impl IntoView {
+    let VersionView { repository, tag, digest, released_at, size, signed, allowed, access } = version;
+    let reference = tag.clone().unwrap_or_else(|| digest.clone());
+    let image = match &tag {
+        Some(t) => format!("{pull_host}/{repository}:{t}"),
+        None => format!("{pull_host}/{repository}@{digest}"),
+    };
+    let pull = format!("docker pull {image}");
+    let href = format!("/account/download?repository={}&reference={}", urlencode(&repository), urlencode(&reference));
+    let short = short_digest(&digest);
+    let copy_digest = digest.clone();
+    let access_cell = member.then(|| {
+        let ok = allowed == Some(true);
+        let words = access.unwrap_or_default();
+        let class = if ok { "text-slate-900" } else { "text-slate-500" };
+        let digest = digest.clone();
+        view! {
+            <td class="px-3 py-2 max-w-md">
+                <p class=class data-testid="version-access" data-allowed=ok.to_string()>{words}</p>
+                {ok.then(|| {
+                    let copy = pull.clone();
+                    view! {
+                        <div class="mt-2 flex flex-wrap items-center gap-2">
+                            <code class="rounded bg-slate-100 px-1.5 py-0.5 text-xs break-all" data-testid="version-pull">{pull.clone()}</code>
+                            <CopyButton text=copy testid="copy-pull"/>
+                        </div>
+                    }
+                })}
+                {(ok && download).then(|| view! {
+                    <p class="mt-2 text-sm">
+                        <a class=LINK rel="external" download="" href=href data-testid="version-download">"Download .tar"</a>
+                        <span class="text-xs text-slate-600">" (OCI archive; its manifest digest is "</span>
+                        <code class="text-xs break-all">{digest}</code>
+                        <span class="text-xs text-slate-600">")"</span>
+                    </p>
+                })}
+            </td>
+        }
+    });
+    view! {
+        <tr class="border-t border-slate-100 align-top" data-testid="version-row">
+            <td class="px-3 py-2">
+                <div class="font-medium break-all" data-testid="version-tag">{tag.unwrap_or_else(|| "untagged".into())}</div>
+                <div class="font-mono text-xs text-slate-500 break-all">{repository}</div>
+                {signed.then(|| view! { <div class="mt-1"><Badge text="signed" tone=Tone::Good testid="version-signed"/></div> })}
+            </td>
+            <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=released_at/></td>
+            <td class="px-3 py-2 whitespace-nowrap">
+                <span class="font-mono text-xs" title=digest.clone()>{short}</span>
+                " "
+                <CopyButton text=copy_digest testid="copy-digest"/>
+            </td>
+            <td class="px-3 py-2 whitespace-nowrap">
+                {match size {
+                    Some(b) => size_words(b).into_any(),
+                    None => view! { <span class="text-slate-500">"not known yet"</span> }.into_any(),
+                }}
+            </td>
+            {access_cell}
+        </tr>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_words;
+
+    #[test]
+    fn sizes_read_in_megabytes() {
+        assert_eq!(size_words(12_345_678), "12.3 MB");
+        assert_eq!(size_words(2_600), "3 kB");
+        assert_eq!(size_words(10), "1 kB");
     }
 }

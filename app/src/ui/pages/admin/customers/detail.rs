@@ -2,7 +2,8 @@
 //! is, its members and pending invitations, its entitlements with the
 //! actions on each (`entitlements.rs`), the form that grants a product by
 //! hand, its recent activity, its pull credentials (`credentials.rs`) and
-//! its orders bought online (`account/orders.rs`, read-only).
+//! its orders bought online (`account/orders.rs`, read-only) and its
+//! latest pulls (`account/pulls.rs`'s table).
 
 use crate::ui::pages::audit::list::outcome_class;
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
@@ -10,6 +11,8 @@ use crate::ui::pages::admin::customers::entitlements::{EntitlementsTable, GrantF
 use crate::ui::pages::account::orders::{customer_orders_resource, CustomerOrdersSection};
 use crate::ui::pages::admin::customers::credentials::{CustomerCredentials, CustomerCredentialsSection};
 use crate::server_fns::catalogue::admin_products;
+use crate::server_fns::pulls::customer_pulls;
+use crate::ui::pages::account::pulls::PullsTable;
 use crate::server_fns::customers::{customer_detail, CustomerOverview};
 use crate::server_fns::entitlements::{ChangeEntitlement, GrantEntitlement};
 use crate::ui::auth_context::use_auth;
@@ -19,12 +22,13 @@ use crate::ui::components::widgets::{gate, Badge, LoadError, Tone, CARD, LINK};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::ui::components::errors::NotFound;
-use crate::views::{CustomerView, MemberView, ProductView};
+use crate::views::{CustomerView, MemberView, ProductView, PullView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 type Loaded = Resource<Result<(CustomerOverview, Vec<ProductView>), AppError>>;
+type Pulls = Resource<Result<Vec<PullView>, AppError>>;
 
 #[component]
 pub fn AdminCustomerPage() -> impl IntoView {
@@ -47,12 +51,17 @@ pub fn AdminCustomerPage() -> impl IntoView {
     );
     let creds = CustomerCredentials::new(auth, id);
     let orders = customer_orders_resource(auth, id);
+    let pulls: Pulls = Resource::new(id, move |id| async move {
+        gate(auth, &[Role::Admin]).await?;
+        customer_pulls(id.ok_or(AppError::NotFound)?, None).await
+    });
     view! {
         <Title text="Customer"/>
         <RequireRole roles=&[Role::Admin]>
             <CustomerBody overview grant change/>
             <CustomerOrdersSection orders/>
             <CustomerCredentialsSection customer_id=Signal::derive(id) creds/>
+            <CustomerPulls pulls/>
         </RequireRole>
     }
 }
@@ -181,6 +190,26 @@ fn Members(members: Vec<MemberView>) -> impl IntoView {
                     }
                 }).collect_view()}
             </DataTable>
+        </section>
+    }
+}
+
+/// The customer's latest pulls (a page of 100, newest first).
+#[component]
+fn CustomerPulls(pulls: Pulls) -> impl IntoView {
+    view! {
+        <section class="mt-6 min-w-0" data-testid="customer-pulls">
+            <h2 class="mb-2 text-lg font-semibold">"Pulls"</h2>
+            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || pulls.get().map(|r| match r {
+                    Ok(list) if list.is_empty() => {
+                        view! { <p class="text-sm text-slate-600" data-testid="pulls-empty">"No pulls yet."</p> }.into_any()
+                    }
+                    Ok(list) => view! { <PullsTable pulls=list/> }.into_any(),
+                    Err(AppError::NotFound) => ().into_any(),
+                    Err(e) => view! { <LoadError error=e/> }.into_any(),
+                })}
+            </Transition>
         </section>
     }
 }
