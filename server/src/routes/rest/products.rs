@@ -57,7 +57,7 @@ schema::documented! {
         "`draft`, `published` (needs a repository, and an active price or contact sales: 409 otherwise) or `archived`.";
     fn licence_patch() = schema::one_of(schema::LICENCE, true),
         "`subscription` (every version while access lasts) or `perpetual` (versions released until the entitlement's end, \
-         for good; needs `gateway`: 422 otherwise).";
+         for good; needs `gateway`: 409 otherwise).";
     fn product_id() = schema::id(), "The product's id.";
     fn price_id() = schema::id(), "The price's id.";
 }
@@ -234,7 +234,7 @@ pub async fn create(
 /// the product as it is and writes no audit event.
 #[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products", params(IdPath), request_body = ProductPatch,
     responses((status = 200, body = ProductView),
-        (status = 409, description = "Another product has this slug (`slug`), or publishing needs a repository and a price or contact sales (`status`)", body = ErrorBody)))]
+        (status = 409, description = "Another product has this slug (`slug`), publishing needs a repository and a price or contact sales (`status`), or a perpetual licence without the gateway (`gateway`)", body = ErrorBody)))]
 pub async fn patch(
     CanWrite(caller): CanWrite,
     State(st): State<AppState>,
@@ -251,8 +251,12 @@ pub async fn patch(
         Some(l) => Licence::parse(l).ok_or_else(|| ApiError::from(AppError::invalid("licence", "subscription or perpetual")))?,
     };
     let delivery = (licence, body.gateway.unwrap_or(current.gateway));
+    // Valid on its own, refused with what the product is (or becomes): 409.
     if delivery.0 == Licence::Perpetual && !delivery.1 {
-        return Err(AppError::invalid("gateway", "a perpetual licence is served through the pull gateway: only it sees versions").into());
+        return Err(ApiError::Conflict {
+            field: "gateway".into(),
+            message: "a perpetual licence is served through the pull gateway: only it sees versions".into(),
+        });
     }
     let input = catalogue::ProductInput {
         name: body.name.unwrap_or(current.name),
