@@ -36,9 +36,9 @@ pub struct AuditFilter {
     pub from: Option<String>,
     /// Until this time (exclusive; a bare date means the end of that day).
     pub to: Option<String>,
-    /// The customer's (organisation's) id.
+    /// The customer's (organisation's) id, or (the page) a member's address.
     pub customer: Option<String>,
-    /// A person's user id: events they did or that concern them.
+    /// A person's user id (or, the page, address): events they did or that concern them.
     #[serde(default)]
     pub member: Option<String>,
     /// A registry credential's user name (`pull-…`, `push-…`).

@@ -256,6 +256,25 @@ async fn roles_decide_what_members_do_and_an_owner_stays(backend: Backend) {
     // The organisation keeps its entitlements, orders and id: the admin's view.
     let view = customers::get(&app.db, org).await.unwrap();
     assert_eq!((view.member_count, view.email.as_str()), (2, "dev@acme.example"));
+
+    // Auditors filter the log by the addresses they know: a member's
+    // address names the member, or (as the customer) their organisation.
+    let (auditor, _) = app.logged_in(Role::Auditor).await;
+    let search = |field: &'static str, value: &'static str| {
+        let (app, auditor) = (&app, &auditor);
+        async move { call(app, auditor, "audit/search", &[(field, value)]).await }
+    };
+    let (status, by_member) = search("filter[member]", "pay@acme.example").await;
+    assert_eq!(status, StatusCode::OK, "{by_member}");
+    let actions = |v: &Value| v["events"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert!(actions(&by_member).contains(&"organisation.invite".to_owned()), "{by_member}");
+    let (_, by_customer) = search("filter[customer]", "dev@acme.example").await;
+    let events = by_customer["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["action"] == "organisation.ownership_transfer"), "{by_customer}");
+    assert!(events.iter().all(|e| e["organisation_id"] == org), "only the organisation's events");
+    let (status, unknown) = search("filter[member]", "nobody@nowhere.example").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(unknown["Invalid"]["field"], "member", "{unknown}");
 }
 
 async fn sqlx_id(app: &TestApp, email: &str) -> i64 {

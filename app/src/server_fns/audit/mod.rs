@@ -29,8 +29,8 @@ pub async fn search_events(filter: Option<AuditFilter>) -> Result<AuditPage, App
     respond(
         async {
             require_role(&[Role::Admin, Role::Auditor]).await?;
-            let parsed = audit_query::parse(&filter.unwrap_or_default())?;
             let st = state()?;
+            let parsed = audit_query::parse_naming(&st.db, &filter.unwrap_or_default()).await?;
             let rows = read::search(&st, &parsed, AUDIT_PAGE_SIZE + 1).await?;
             let more = rows.len() as i64 > AUDIT_PAGE_SIZE;
             let events: Vec<AuditEntry> = rows.into_iter().take(AUDIT_PAGE_SIZE as usize).map(entry).collect();

@@ -89,6 +89,27 @@ pub fn parse(f: &AuditFilter) -> Result<Filter, AppError> {
     })
 }
 
+/// The page's filters may name the customer or the member by an e-mail
+/// address (auditors know addresses, not ids): resolved to ids (a
+/// member's organisation for `customer`), then `parse`. An address no
+/// account has is refused, naming its field.
+pub async fn parse_naming(db: &crate::backend::db::Db, f: &AuditFilter) -> Result<Filter, AppError> {
+    let mut f = f.clone();
+    for field in ["customer", "member"] {
+        let value = if field == "customer" { &mut f.customer } else { &mut f.member };
+        let Some(raw) = value.as_deref().map(str::trim).filter(|v| v.contains('@')) else { continue };
+        let email = crate::domain::Email::parse(raw).map_err(|e| invalid(field, e.to_string()))?;
+        let user = crate::backend::db::users::find_by_email(db, &email).await?;
+        let id = match (field, user) {
+            ("customer", Some(u)) => u.organisation_id.ok_or_else(|| invalid(field, "this address belongs to no customer"))?,
+            (_, Some(u)) => u.id,
+            (_, None) => return Err(invalid(field, "no account has this address")),
+        };
+        *value = Some(id.to_string());
+    }
+    parse(&f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

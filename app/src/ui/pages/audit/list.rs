@@ -103,8 +103,8 @@ fn FilterForm(filter: AuditFilter) -> impl IntoView {
         <form method="get" action="/audit" class="mt-4 grid gap-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:grid-cols-2 lg:grid-cols-4" data-testid="audit-filters">
             {field("from", "From (UTC)", filter.from.clone(), "2026-11-01 or 2026-11-01T09:00")}
             {field("to", "To (UTC)", filter.to.clone(), "2026-11-30")}
-            {field("customer", "Customer (organisation id)", filter.customer.clone(), "42")}
-            {field("member", "Member (user id)", filter.member.clone(), "57")}
+            {field("customer", "Customer (id or a member's e-mail)", filter.customer.clone(), "42 or ops@acme.example")}
+            {field("member", "Member (user id or e-mail)", filter.member.clone(), "57 or dev@acme.example")}
             {field("credential", "Credential user name", filter.credential.clone(), "pull-…")}
             {field("repository", "Repository", filter.repository.clone(), "acme/widget")}
             {field("action", "Action", filter.action.clone(), "registry.token or registry.*")}
