@@ -34,6 +34,33 @@ impl Source {
 
 crate::text_column!(Source, Source::parse);
 
+/// What a manifest refers to (`manifest_refs.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefKind {
+    /// Its config or a layer.
+    Blob,
+    /// A manifest an index lists.
+    Child,
+    /// The manifest a signature, attestation or SBOM is about.
+    Subject,
+}
+
+impl RefKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Blob => "blob",
+            Self::Child => "child",
+            Self::Subject => "subject",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Blob, Self::Child, Self::Subject].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+crate::text_column!(RefKind, RefKind::parse);
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ReleaseRow {
     pub repository: String,
@@ -97,10 +124,10 @@ pub async fn note_refs(db: &Db, repository: &str, manifest: &str, refs: &Referen
     let rows = refs
         .blobs
         .iter()
-        .map(|t| ("blob", t))
-        .chain(refs.children.iter().map(|t| ("child", t)))
-        .chain(refs.subject.iter().map(|t| ("subject", t)));
-    let rows: Vec<(&str, &String)> = rows.collect();
+        .map(|t| (RefKind::Blob, t))
+        .chain(refs.children.iter().map(|t| (RefKind::Child, t)))
+        .chain(refs.subject.iter().map(|t| (RefKind::Subject, t)));
+    let rows: Vec<(RefKind, &String)> = rows.collect();
     if rows.is_empty() {
         return Ok(());
     }
@@ -119,13 +146,13 @@ pub async fn note_refs(db: &Db, repository: &str, manifest: &str, refs: &Referen
 }
 
 /// The manifests of `repository` that refer to `target` as `kind`.
-pub async fn referring(db: &Db, repository: &str, target: &str, kind: &str, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+pub async fn referring(db: &Db, repository: &str, target: &str, kind: RefKind, limit: i64) -> Result<Vec<String>, sqlx::Error> {
     let sql = "SELECT manifest FROM manifest_refs WHERE repository = $1 AND target = $2 AND kind = $3 ORDER BY manifest LIMIT $4";
     on_db!(db, |pool| sqlx::query_scalar(sql).bind(repository).bind(target).bind(kind).bind(limit).fetch_all(pool).await)
 }
 
 /// What `manifest` refers to as `kind`.
-pub async fn targets(db: &Db, repository: &str, manifest: &str, kind: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn targets(db: &Db, repository: &str, manifest: &str, kind: RefKind) -> Result<Vec<String>, sqlx::Error> {
     let sql = "SELECT target FROM manifest_refs WHERE repository = $1 AND manifest = $2 AND kind = $3 ORDER BY target";
     on_db!(db, |pool| sqlx::query_scalar(sql).bind(repository).bind(manifest).bind(kind).fetch_all(pool).await)
 }

@@ -13,7 +13,7 @@
 //! the manifests themselves, `db::releases::note_refs`).
 
 use crate::backend::db::{self, Db};
-use crate::backend::db::releases::Source;
+use crate::backend::db::releases::{RefKind, Source};
 use crate::backend::services::audit::{self, Actor, AuditEvent, Outcome};
 use crate::backend::services::entitlements::AccessEntry;
 use crate::backend::services::registry::Decider;
@@ -164,8 +164,8 @@ async fn allowed(db: &Db, who: &Puller, repository: &str, digest: &str, now: Dat
         return Ok(own);
     }
     // An index that lists it, or the manifest it signs or describes.
-    let mut parents = db::releases::referring(db, repository, digest, "child", PARENTS).await?;
-    parents.extend(db::releases::targets(db, repository, digest, "subject").await?);
+    let mut parents = db::releases::referring(db, repository, digest, RefKind::Child, PARENTS).await?;
+    parents.extend(db::releases::targets(db, repository, digest, RefKind::Subject).await?);
     for p in parents {
         if Box::pin(allowed(db, who, repository, &p, now, depth - 1)).await?.is_ok() {
             return Ok(Ok(()));
@@ -194,7 +194,7 @@ fn decide(entries: &[AccessEntry], released: DateTime<Utc>, now: DateTime<Utc>) 
 
 /// May `who` fetch the blob `digest`: does an allowed manifest refer to it?
 async fn blob(db: &Db, who: &Puller, repository: &str, digest: &str, now: DateTime<Utc>) -> Result<(), GatewayError> {
-    let manifests = db::releases::referring(db, repository, digest, "blob", PARENTS).await?;
+    let manifests = db::releases::referring(db, repository, digest, RefKind::Blob, PARENTS).await?;
     let mut last = None;
     for m in &manifests {
         match allowed(db, who, repository, m, now, DEPTH).await? {
