@@ -54,6 +54,12 @@ pub fn Layout(children: Children) -> impl IntoView {
     let user = move || auth.user.get().and_then(|r| r.ok()).flatten();
 
     view! {
+        <a
+            href="#main"
+            class="sr-only rounded bg-white px-3 py-2 text-sm font-semibold text-indigo-800 shadow focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50"
+        >
+            "Skip to content"
+        </a>
         <header class="bg-slate-900 text-white">
             <div class="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-2 px-4 py-3">
                 <a href="/" class="text-lg font-semibold tracking-tight">"Portcullis"</a>
@@ -100,7 +106,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </nav>
             </div>
         </header>
-        <main class="mx-auto max-w-6xl px-4 py-8">{children()}</main>
+        <main id="main" tabindex="-1" class="mx-auto max-w-6xl px-4 py-8 focus:outline-none">{children()}</main>
         <footer class="mx-auto max-w-6xl px-4 pb-8 text-xs text-slate-500">
             "Portcullis · access to container images, enforced at every pull"
         </footer>
@@ -111,8 +117,8 @@ pub fn Layout(children: Children) -> impl IntoView {
 fn UserMenu(user: SessionUser) -> impl IntoView {
     let auth = use_auth();
     view! {
-        <span class="flex items-center gap-2 border-slate-700 pt-2 text-sm md:border-l md:pl-4 md:pt-0">
-            <span data-testid="signed-in-as" class="text-slate-300">{user.email}</span>
+        <span class="flex min-w-0 max-w-full flex-wrap items-center gap-2 border-slate-700 pt-2 text-sm md:flex-nowrap md:border-l md:pl-4 md:pt-0">
+            <span data-testid="signed-in-as" class="min-w-0 max-w-full break-all text-slate-300 md:max-w-56 md:truncate" title=user.email.clone()>{user.email.clone()}</span>
             <span class="rounded bg-slate-700 px-1.5 py-0.5 text-xs uppercase">{user.role.as_str()}</span>
             <ActionForm action=auth.logout>
                 <button type="submit" class="rounded px-2 py-1 text-slate-200 hover:bg-slate-700">"Log out"</button>

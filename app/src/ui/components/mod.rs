@@ -5,6 +5,7 @@ pub mod copy_button;
 pub mod data_table;
 pub mod errors;
 pub mod escape;
+pub mod feedback;
 pub mod form;
 pub mod layout;
 pub mod role_gate;

@@ -15,15 +15,7 @@ pub const TABLE_WRAP: &str = "overflow-x-auto rounded-lg border border-slate-200
 pub const THEAD: &str = "bg-slate-100 text-xs uppercase text-slate-600";
 pub const LINK: &str = "text-indigo-700 underline hover:text-indigo-500";
 
-/// The message for field `name` (from the last error), under its input.
-#[component]
-pub fn FieldError(name: &'static str, #[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
-    move || {
-        error.get().and_then(|e| e.for_field(name)).map(|m| {
-            view! { <p class="mt-1 text-sm text-red-700" data-testid=format!("error-{name}")>{m}</p> }
-        })
-    }
-}
+pub use crate::ui::components::form::FieldError;
 
 /// Succeeds when the signed-in user has one of `roles`. A page awaits this
 /// in its resource before calling its server function, so visitors who may
@@ -122,6 +114,12 @@ pub fn source_words(source: crate::domain::access::EntitlementSource) -> &'stati
     }
 }
 
+/// "1 customer", "2 customers", "0 customers".
+pub fn plural(n: impl Into<i64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The day of an RFC 3339 time as the server wrote it ("2027-03-12").
 pub fn day(rfc3339: &str) -> String {
     rfc3339.get(..10).unwrap_or(rfc3339).to_string()
@@ -143,5 +141,8 @@ mod tests {
         assert_eq!(day("2027-03-12T00:00:00+00:00"), "2027-03-12");
         assert_eq!(day("short"), "short");
         assert_eq!(urlencode("a b&c"), "a%20b%26c");
+        assert_eq!(plural(1, "customer", "customers"), "1 customer");
+        assert_eq!(plural(2, "customer", "customers"), "2 customers");
+        assert_eq!(plural(0, "customer", "customers"), "0 customers");
     }
 }
