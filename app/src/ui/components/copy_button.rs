@@ -8,18 +8,27 @@ use leptos::prelude::*;
 
 /// Copies `text` to the clipboard and says whether it worked.
 #[component]
-pub fn CopyButton(#[prop(into)] text: Signal<String>, #[prop(into)] testid: String) -> impl IntoView {
+pub fn CopyButton(
+    #[prop(into)] text: Signal<String>,
+    #[prop(into)] testid: String,
+    /// The button's accessible name when a page has several ("Copy the
+    /// password of ci-bot"); it starts with "Copy".
+    #[prop(optional, into)]
+    name: Option<String>,
+) -> impl IntoView {
     let (copied, set_copied) = signal(None::<bool>);
     view! {
-        <span class="inline-flex items-center gap-2">
-            <button type="button" class=BUTTON data-testid=testid on:click=move |_| set_copied.set(Some(copy_to_clipboard(&text.get_untracked())))>
+        <span class="inline-flex flex-wrap items-center gap-2">
+            <button type="button" class=BUTTON data-testid=testid aria-label=name on:click=move |_| set_copied.set(Some(copy_to_clipboard(&text.get_untracked())))>
                 "Copy"
             </button>
+            <span role="status">
             {move || copied.get().map(|ok| if ok {
                 view! { <span class="text-sm text-emerald-700" data-testid="copied">"Copied."</span> }.into_any()
             } else {
                 view! { <span class="text-sm text-red-700">"Could not copy: select the text and copy it by hand."</span> }.into_any()
             })}
+            </span>
         </span>
     }
 }

@@ -2,8 +2,9 @@
 //! one (its secret is shown once, with a copy button), and revoking (asks
 //! first).
 
-use crate::ui::components::data_table::DataTable;
-use crate::ui::components::utc_time::{utc_text, MaybeUtcTime, UtcTime};
+use crate::ui::components::data_table::{DataTable, Empty, TD, TD2};
+use crate::ui::components::feedback::{reset_on, OneTimeSecret};
+use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::server_fns::api_keys::{list_api_keys, CreateApiKey, RevokeApiKey};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::confirm::{Confirm, CONFIRM_DANGER, SECONDARY};
@@ -44,19 +45,20 @@ pub fn AdminApiKeysPage() -> impl IntoView {
 fn ApiKeysBody(keys: Keys, create: ServerAction<CreateApiKey>, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
     let error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
     let revoke_error = Signal::derive(move || revoke.value().get().and_then(|r| r.err()));
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_on(move || matches!(create.value().get(), Some(Ok(_))), form);
 
     view! {
         <h1 class="text-2xl font-semibold">"API keys"</h1>
         <p class="mt-1 text-sm text-slate-600">"Keys for the REST API (/api/v1). An admin key may change things; an auditor key may only read."</p>
-        {move || create.value().get().and_then(|r| r.ok()).map(|k| view! { <SecretOnce new_key=k on_done=move || create.value().set(None)/> })}
         <div class="mt-6 grid gap-6 lg:grid-cols-3">
             <section class="min-w-0 lg:col-span-2">
                 <FormError error=revoke_error fields=&[]/>
                 <Transition fallback=|| view! { <p>"Loading…"</p> }>
                     {move || keys.get().map(|r| match r {
-                        Ok(list) if list.is_empty() => view! { <p class="text-slate-600" data-testid="no-api-keys">"No API keys yet."</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <Empty text="No API keys yet." testid="no-api-keys"/> }.into_any(),
                         Ok(list) => view! {
-                            <DataTable columns=&["Name", "Role", "Key id", "Created", "Last used", "State"] testid="api-keys-table">
+                            <DataTable columns=&["Name", "Role", "Key id", "Created", "Last used", "State"] secondary=&["Key id", "Created"] label="API keys" testid="api-keys-table">
                                 {list.into_iter().map(|k| view! { <KeyRow key=k revoke/> }).collect_view()}
                             </DataTable>
                         }.into_any(),
@@ -66,7 +68,7 @@ fn ApiKeysBody(keys: Keys, create: ServerAction<CreateApiKey>, revoke: ServerAct
             </section>
             <section class=format!("{CARD} h-fit")>
                 <h2 class="mb-3 font-semibold">"New API key"</h2>
-                <ActionForm action=create attr:class="space-y-3" attr:data-testid="new-api-key">
+                <ActionForm action=create node_ref=form attr:class="space-y-3" attr:data-testid="new-api-key">
                     <FormError error fields=&["name", "role"]/>
                     <label class=LABEL>
                         "Name"<span class="font-normal text-slate-500">" (what uses it, e.g. \"billing sync\")"</span>
@@ -83,6 +85,7 @@ fn ApiKeysBody(keys: Keys, create: ServerAction<CreateApiKey>, revoke: ServerAct
                     <FieldError name="role" error/>
                     <button type="submit" class=BUTTON>"Create key"</button>
                 </ActionForm>
+                {move || create.value().get().and_then(|r| r.ok()).map(|k| view! { <SecretOnce new_key=k on_done=move || create.value().set(None)/> })}
             </section>
         </div>
     }
@@ -91,10 +94,12 @@ fn ApiKeysBody(keys: Keys, create: ServerAction<CreateApiKey>, revoke: ServerAct
 #[component]
 fn KeyRow(key: ApiKeyView, revoke: ServerAction<RevokeApiKey>) -> impl IntoView {
     let id = key.id;
+    let revoked = key.revoked_at.is_some();
     let state = match key.revoked_at {
-        Some(at) => view! { <Badge text=format!("revoked {}", utc_text(&at)) tone=Tone::Bad/> }.into_any(),
+        Some(at) => view! { <Badge text="revoked" tone=Tone::Bad/>" "<span class="text-xs text-slate-600"><UtcTime at/></span> }.into_any(),
         None => view! {
-            <Confirm label="Revoke" danger=true testid="revoke-key" question="Revoke this key? Programs using it stop working at once.">
+            <Confirm label="Revoke" name=format!("Revoke key {}", key.name) danger=true testid="revoke-key"
+                question=format!("Revoke the key \"{}\"? Programs using it stop working at once.", key.name)>
                 <ActionForm action=revoke>
                     <input type="hidden" name="id" value=id.to_string()/>
                     <button type="submit" class=CONFIRM_DANGER>"Confirm revoke"</button>
@@ -104,13 +109,13 @@ fn KeyRow(key: ApiKeyView, revoke: ServerAction<RevokeApiKey>) -> impl IntoView 
         .into_any(),
     };
     view! {
-        <tr class="border-t border-slate-100 align-top" data-testid="api-key-row">
-            <td class="min-w-[10rem] px-3 py-2">{key.name}<div class="text-xs text-slate-500">{format!("by {}", key.created_by)}</div></td>
-            <td class="px-3 py-2">{key.role.as_str()}</td>
-            <td class="px-3 py-2 font-mono text-xs whitespace-nowrap">{key.key_id}</td>
-            <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=key.created_at/></td>
-            <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=key.last_used_at/></td>
-            <td class="min-w-[9rem] px-3 py-2">{state}</td>
+        <tr class=if revoked { "border-t border-slate-100 bg-slate-50 align-top text-slate-700" } else { "border-t border-slate-100 align-top" } data-testid="api-key-row">
+            <td class=TD data-label="Name">{key.name}<div class="text-xs text-slate-600">{format!("by {}", key.created_by)}</div></td>
+            <td class=TD data-label="Role">{key.role.as_str()}</td>
+            <td class=format!("{TD2} font-mono text-xs whitespace-nowrap") data-label="Key id">{key.key_id}</td>
+            <td class=format!("{TD2} whitespace-nowrap") data-label="Created"><UtcTime at=key.created_at/></td>
+            <td class=format!("{TD} whitespace-nowrap") data-label="Last used"><MaybeUtcTime at=key.last_used_at/></td>
+            <td class=TD data-label="State">{state}</td>
         </tr>
     }
 }
@@ -120,8 +125,7 @@ fn KeyRow(key: ApiKeyView, revoke: ServerAction<RevokeApiKey>) -> impl IntoView 
 fn SecretOnce(new_key: NewApiKey, on_done: impl Fn() + Send + Sync + 'static) -> impl IntoView {
     let secret = StoredValue::new(new_key.secret);
     view! {
-        <section role="status" data-testid="new-secret" class="mt-4 rounded-lg border border-amber-300 bg-amber-50 p-4">
-            <h2 class="font-semibold">{format!("Key \"{}\" created", new_key.key.name)}</h2>
+        <OneTimeSecret title=format!("Key \"{}\" created", new_key.key.name) testid="new-secret">
             <p class="mt-1 text-sm text-amber-900">
                 <strong>"Copy the secret now: it is shown only this once."</strong>
                 " Portcullis keeps only a hash of it; if it is lost, revoke the key and create another."
@@ -129,9 +133,9 @@ fn SecretOnce(new_key: NewApiKey, on_done: impl Fn() + Send + Sync + 'static) ->
             <div class="mt-3 flex flex-wrap items-center gap-2">
                 <input readonly=true class=format!("{INPUT_CLASS} mt-0 min-w-0 flex-1 font-mono") aria-label="Secret"
                     data-testid="api-key-secret" value=secret.get_value() on:focus=|ev| select_target(&ev)/>
-                <CopyButton text=secret.get_value() testid="copy-secret"/>
+                <CopyButton text=secret.get_value() testid="copy-secret" name=format!("Copy the secret of key {}", new_key.key.name)/>
                 <button type="button" class=SECONDARY on:click=move |_| on_done()>"Done"</button>
             </div>
-        </section>
+        </OneTimeSecret>
     }
 }

@@ -3,7 +3,7 @@
 //! which shows a time in UTC and the viewer's local time on hover.
 
 use crate::ui::components::utc_time::UtcTime;
-use crate::ui::pages::audit::list::outcome_class;
+use crate::ui::pages::audit::list::{outcome_class, Details};
 use crate::server_fns::audit::audit_event;
 use crate::views::AuditEntry;
 use crate::ui::auth_context::use_auth;
@@ -47,10 +47,6 @@ fn filter_link(key: &str, value: &str) -> String {
 
 #[component]
 fn EventDetail(e: AuditEntry) -> impl IntoView {
-    let details = serde_json::from_str::<serde_json::Value>(&e.details)
-        .ok()
-        .and_then(|v| serde_json::to_string_pretty(&v).ok())
-        .unwrap_or_else(|| e.details.clone());
     let credential = serde_json::from_str::<serde_json::Value>(&e.details).ok().and_then(|v| {
         v.get("username").or_else(|| v.get("credential")).and_then(|c| c.as_str()).map(str::to_owned)
     });
@@ -61,7 +57,7 @@ fn EventDetail(e: AuditEntry) -> impl IntoView {
     view! {
         <h1 class="mt-3 text-2xl font-semibold">"Event " {e.id}</h1>
         <dl class=format!("mt-4 divide-y divide-slate-100 text-sm {CARD}") data-testid="audit-event">
-            {row("Time", view! { <UtcTime at=e.occurred_at_iso.clone()/> " " <span class="text-slate-500">{e.occurred_at_iso.clone()}</span> }.into_any())}
+            {row("Time", view! { <UtcTime at=e.occurred_at_iso.clone()/> " " <span class="text-slate-600">{e.occurred_at_iso.clone()}</span> }.into_any())}
             {row("Action", view! { <a class=LINK href=filter_link("action", &e.action)><code>{e.action.clone()}</code></a> }.into_any())}
             {row("Outcome", view! { <span class=outcome_class(&e.outcome)>{e.outcome.clone()}</span> }.into_any())}
             {row("Actor", view! { {e.actor.clone()} {e.actor_user_id.map(|id| format!(" (user {id})"))} }.into_any())}
@@ -77,7 +73,7 @@ fn EventDetail(e: AuditEntry) -> impl IntoView {
                 None => view! { "—" }.into_any(),
             })}
             {row("User agent", view! { {e.user_agent.clone().unwrap_or_else(|| "—".into())} }.into_any())}
-            {row("Details", view! { <pre class="whitespace-pre-wrap font-mono text-xs">{details}</pre> }.into_any())}
+            {row("Details", view! { <Details json=e.details.clone()/> }.into_any())}
             {row("Chain hash", view! { <code class="font-mono text-xs">{e.chain_hash.clone().unwrap_or_else(|| "not sealed yet".into())}</code> }.into_any())}
         </dl>
     }

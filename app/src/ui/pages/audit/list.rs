@@ -12,7 +12,8 @@ use crate::views::AuditFilter;
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::form::{BUTTON, INPUT_CLASS};
 use crate::ui::components::role_gate::RequireRole;
-use crate::ui::components::widgets::{gate, LoadError, LABEL, LINK, TABLE_WRAP, THEAD};
+use crate::ui::components::data_table::{DataTable, Empty, TD, TD2};
+use crate::ui::components::widgets::{gate, LoadError, LABEL, LINK};
 use crate::domain::Role;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -143,36 +144,33 @@ fn EventsTable(page: AuditPage, filter: AuditFilter) -> impl IntoView {
     let older = older.map(|id| format!("/audit?{}", filter.query_string(&[("before", id.to_string())])));
     let empty = events.is_empty();
     view! {
-        <div class=format!("mt-4 {TABLE_WRAP}")>
-            <table class="min-w-full text-left text-sm" data-testid="audit-table">
-                <thead class=THEAD>
-                    <tr>
-                        <th class="px-3 py-2">"Time (UTC)"</th><th class="px-3 py-2">"Actor"</th><th class="px-3 py-2">"Action"</th>
-                        <th class="px-3 py-2">"Outcome"</th><th class="px-3 py-2">"Target"</th><th class="px-3 py-2">"IP"</th><th class="px-3 py-2">"Details"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {events.into_iter().map(|e| {
-                        let href = format!("/audit/events/{}", e.id);
-                        let cell = format!("px-3 py-2 {}", outcome_class(&e.outcome));
-                        view! {
-                            <tr class="border-t border-slate-100 align-top" data-testid="audit-row">
-                                <td class="px-3 py-2 whitespace-nowrap">
-                                    <a class=LINK href=href><UtcTime at=e.occurred_at_iso/></a>
-                                </td>
-                                <td class="px-3 py-2">{e.actor}</td>
-                                <td class="px-3 py-2 font-mono text-xs">{e.action}</td>
-                                <td class=cell>{e.outcome}</td>
-                                <td class="px-3 py-2">{e.target.unwrap_or_default()}</td>
-                                <td class="px-3 py-2 font-mono text-xs" title=e.user_agent.unwrap_or_default()>{e.ip.unwrap_or_default()}</td>
-                                <td class="px-3 py-2 font-mono text-xs break-all max-w-md">{truncate(&e.details, 160)}</td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
+        <div class="mt-4">
+            <DataTable
+                columns=&["Time (UTC)", "Actor", "Action", "Outcome", "Target", "IP", "Details"]
+                secondary=&["IP", "Details"]
+                label="Audit events"
+                testid="audit-table"
+            >
+                {events.into_iter().map(|e| {
+                    let href = format!("/audit/events/{}", e.id);
+                    let cell = format!("{TD} {}", outcome_class(&e.outcome));
+                    view! {
+                        <tr class="border-t border-slate-100 align-top" data-testid="audit-row">
+                            <td class=format!("{TD} whitespace-nowrap") data-label="Time (UTC)">
+                                <a class=LINK href=href><UtcTime at=e.occurred_at_iso/></a>
+                            </td>
+                            <td class=format!("{TD} break-words") data-label="Actor">{e.actor}</td>
+                            <td class=format!("{TD} font-mono text-xs") data-label="Action">{e.action}</td>
+                            <td class=cell data-label="Outcome">{e.outcome}</td>
+                            <td class=format!("{TD} break-words") data-label="Target">{e.target.unwrap_or_default()}</td>
+                            <td class=format!("{TD2} font-mono text-xs") data-label="IP" title=e.user_agent.unwrap_or_default()>{e.ip.unwrap_or_default()}</td>
+                            <td class=format!("{TD2} max-w-xs text-xs") data-label="Details"><Details json=e.details max=4/></td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </DataTable>
         </div>
-        {empty.then(|| view! { <p class="mt-2 text-sm text-slate-600" data-testid="audit-empty">"No events match this filter."</p> })}
+        {empty.then(|| view! { <div class="mt-2"><Empty text="No events match this filter." testid="audit-empty"/></div> })}
         <p class="mt-2 flex gap-4 text-sm">
             {paged.then(|| view! { <a class=LINK href=newest>"Newest events"</a> })}
             {older.map(|href| view! { <a class=LINK href=href data-testid="audit-older">"Older events"</a> })}
@@ -180,10 +178,83 @@ fn EventsTable(page: AuditPage, filter: AuditFilter) -> impl IntoView {
     }
 }
 
+/// An event's details (a JSON object) as "key: value" lines people read:
+/// nested objects as "outer.inner", lists joined with commas, strings
+/// without quotes. Details that are not an object are one line as written.
+pub fn detail_pairs(json: &str) -> Vec<(String, String)> {
+    fn scalar(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "—".into(),
+            serde_json::Value::Array(items) => items.iter().map(scalar).collect::<Vec<_>>().join(", "),
+            serde_json::Value::Object(_) => v.to_string(),
+            other => other.to_string(),
+        }
+    }
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    let key = if prefix.is_empty() { k.replace('_', " ") } else { format!("{prefix}.{}", k.replace('_', " ")) };
+                    walk(&key, v, out);
+                }
+            }
+            other => out.push((prefix.to_owned(), scalar(other))),
+        }
+    }
+    match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(v @ serde_json::Value::Object(_)) => {
+            let mut out = Vec::new();
+            walk("", &v, &mut out);
+            out
+        }
+        Ok(serde_json::Value::Null) | Err(_) if json.trim().is_empty() => Vec::new(),
+        Ok(v) => vec![("details".into(), scalar(&v))],
+        Err(_) => vec![("details".into(), json.to_owned())],
+    }
+}
+
+/// An event's details as a short list: at most `max` lines (0: all), each
+/// value cut at 80 characters, "+ 3 more" when lines were left out.
+#[component]
+pub fn Details(json: String, #[prop(default = 0)] max: usize) -> impl IntoView {
+    let pairs = detail_pairs(&json);
+    let more = if max > 0 && pairs.len() > max { pairs.len() - max } else { 0 };
+    let shown = if max > 0 { pairs.into_iter().take(max).collect::<Vec<_>>() } else { pairs };
+    let cut = max > 0;
+    (!shown.is_empty()).then(|| view! {
+        <dl class="space-y-0.5" data-testid="audit-details">
+            {shown.into_iter().map(|(k, v)| {
+                let v = if cut { truncate(&v, 80) } else { v };
+                view! { <div class="break-words"><dt class="inline font-medium text-slate-700">{k}": "</dt><dd class="inline break-all">{v}</dd></div> }
+            }).collect_view()}
+            {(more > 0).then(|| view! { <div class="text-slate-600">{format!("+ {more} more")}</div> })}
+        </dl>
+    })
+}
+
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_owned()
     } else {
         format!("{}…", s.chars().take(max).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::detail_pairs;
+
+    #[test]
+    fn details_read_as_key_value_lines() {
+        let pairs = detail_pairs(r#"{"reason":"wrong_password","scopes":["pull","push"],"limits":{"max_n":3},"gone":null}"#);
+        let text: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        assert!(text.contains(&"reason: wrong_password".to_owned()));
+        assert!(text.contains(&"scopes: pull, push".to_owned()));
+        assert!(text.contains(&"limits.max n: 3".to_owned()));
+        assert!(text.contains(&"gone: —".to_owned()));
+        assert!(detail_pairs("{}").is_empty());
+        assert!(detail_pairs("").is_empty());
+        assert_eq!(detail_pairs("plain words"), [("details".to_owned(), "plain words".to_owned())]);
     }
 }

@@ -12,7 +12,8 @@ pub mod snippets;
 
 use crate::ui::pages::account::credentials::limits::{products_of, LimitFields, Products};
 use crate::ui::pages::account::credentials::snippets::{Login, Snippets};
-use crate::ui::pages::account::credentials::parts::{credential_table, latest_secret, limit_lines, CredentialFields, Credentials, SecretOnce};
+use crate::ui::pages::account::credentials::parts::{credential_table, latest_secret, limit_lines, CredentialFields, Credentials, SecretSlot, Shown};
+use crate::ui::components::feedback::reset_on;
 use crate::server_fns::credentials::{
     my_credentials, my_registry_access, CreateMyCredential, RevealMyCredential, RevokeMyCredential, RotateMyCredential,
 };
@@ -25,7 +26,7 @@ use crate::ui::components::widgets::{member_gate, LoadError, CARD, LABEL, LINK};
 use crate::domain::credential::CredentialStatus;
 use crate::domain::organisation::Capability;
 use crate::error::AppError;
-use crate::views::{CredentialView, NewCredential, RegistryAccessView};
+use crate::views::{CredentialView, RegistryAccessView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -40,7 +41,7 @@ struct Actions {
     /// Shows a recreated Harbor robot's new secret, once.
     reveal: ServerAction<RevealMyCredential>,
     /// The secret of the last create, rotate or reveal, until "Done".
-    shown: RwSignal<Option<NewCredential>>,
+    shown: Shown,
     /// The credential the snippets name (by id), when the customer picks one.
     picked: RwSignal<Option<i64>>,
 }
@@ -93,16 +94,19 @@ fn Body(list: Credentials, access: Access, products: Products, actions: Actions)
     let row_error = Signal::derive(move || {
         revoke.value().get().and_then(|r| r.err()).or_else(|| rotate.value().get().and_then(|r| r.err())).or_else(|| reveal.value().get().and_then(|r| r.err()))
     });
-    let done = move || {
+    let done = Callback::new(move |()| {
         shown.set(None);
         create.value().set(None);
         rotate.value().set(None);
         reveal.value().set(None);
-    };
+    });
+    let slot = SecretSlot { shown, done };
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_on(move || matches!(create.value().get(), Some(Ok(_))), form);
     // The snippets name the credential just shown (with its secret), else
     // the one picked, else the newest active one.
     let login = Signal::derive(move || {
-        if let Some(n) = shown.get() {
+        if let Some((_, n)) = shown.get() {
             return Login { limits: limit_lines(&n.credential), username: n.username, secret: Some(n.secret) };
         }
         let active = active(list);
@@ -120,24 +124,24 @@ fn Body(list: Credentials, access: Access, products: Products, actions: Actions)
             "Your registry clients log in with these to pull the images of your organisation's products. Make one per cluster or machine, so each can be revoked alone, and limit it to what it needs."
             {move || owner.get().then_some(" As an owner you see every credential of the organisation.")}
         </p>
-        {move || shown.get().map(|n| view! { <SecretOnce new=n on_done=done/> })}
         <section class="mt-6 min-w-0">
             <FormError error=row_error fields=&[]/>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || list.get().map(|r| match r {
-                    Ok(items) => credential_table(items, false, move |c| row_actions(c, revoke, rotate, reveal)),
+                    Ok(items) => credential_table(items, false, slot, move |c| row_actions(c, revoke, rotate, reveal)),
                     Err(e) => view! { <LoadError error=e/> }.into_any(),
                 })}
             </Transition>
         </section>
         <section class=format!("{CARD} mt-6")>
             <h2 class="mb-3 font-semibold">"New credential"</h2>
-            <ActionForm action=create attr:class="space-y-3" attr:data-testid="new-credential">
+            <ActionForm action=create node_ref=form attr:class="space-y-3" attr:data-testid="new-credential">
                 <FormError error=create_error fields=&["name", "expires_at", "holder", "products", "networks"]/>
                 <CredentialFields error=create_error placeholder="production cluster"/>
                 <LimitFields products owner error=create_error/>
                 <button type="submit" class=BUTTON>"Create credential"</button>
             </ActionForm>
+            {slot.created()}
         </section>
         <Transition fallback=|| ()>
             {move || access.get().map(|r| match r {
@@ -155,7 +159,7 @@ fn active(list: Credentials) -> Vec<CredentialView> {
 
 /// Chooses the credential the snippets name, when there are several.
 #[component]
-fn Picker(list: Credentials, picked: RwSignal<Option<i64>>, shown: RwSignal<Option<NewCredential>>) -> impl IntoView {
+fn Picker(list: Credentials, picked: RwSignal<Option<i64>>, shown: Shown) -> impl IntoView {
     move || {
         let active = active(list);
         (shown.get().is_none() && active.len() > 1).then(|| {
@@ -188,6 +192,7 @@ fn row_actions(
     let revocable = c.status != CredentialStatus::Revoked;
     let waiting = live && c.robot.as_ref().is_some_and(|r| r.new_secret_reason.is_some());
     let reveal_label = format!("Show the new secret of {}", c.name);
+    let name = c.name.clone();
     view! {
         {waiting.then(|| view! {
             <ActionForm action=reveal>
@@ -198,7 +203,7 @@ fn row_actions(
             </ActionForm>
         })}
         {live.then(|| view! {
-            <Confirm label="Rotate" testid="rotate-credential" question="Make a new secret? The current one stops working at once.">
+            <Confirm label="Rotate" name=format!("Rotate credential {name}") testid="rotate-credential" question="Make a new secret? The current one stops working at once.">
                 <ActionForm action=rotate>
                     <input type="hidden" name="id" value=id.to_string()/>
                     <button type="submit" class=CONFIRM>"Confirm rotate"</button>
@@ -206,7 +211,7 @@ fn row_actions(
             </Confirm>
         })}
         {revocable.then(|| view! {
-            <Confirm label="Revoke" danger=true testid="revoke-credential" question="Revoke this credential? Pulls with it stop at once.">
+            <Confirm label="Revoke" name=format!("Revoke credential {name}") danger=true testid="revoke-credential" question="Revoke this credential? Pulls with it stop at once.">
                 <ActionForm action=revoke>
                     <input type="hidden" name="id" value=id.to_string()/>
                     <button type="submit" class=CONFIRM_DANGER>"Confirm revoke"</button>

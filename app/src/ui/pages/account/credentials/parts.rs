@@ -7,7 +7,9 @@ use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::ui::components::confirm::SECONDARY;
 use crate::ui::components::form::INPUT_CLASS;
 use crate::ui::components::copy_button::{select_target, CopyButton};
-use crate::ui::components::widgets::{Badge, FieldError, Tone, LABEL, TABLE_WRAP, THEAD};
+use crate::ui::components::data_table::{DataTable, Empty, TD, TD2};
+use crate::ui::components::feedback::OneTimeSecret;
+use crate::ui::components::widgets::{Badge, FieldError, Tone, LABEL};
 use crate::domain::credential::CredentialStatus;
 use crate::domain::organisation::CredentialHolder;
 use crate::error::AppError;
@@ -20,19 +22,44 @@ pub type Credentials = Resource<Result<Vec<CredentialView>, AppError>>;
 /// What a create or rotate action answered.
 pub type Answer = MappedSignal<Option<Result<NewCredential, AppError>>>;
 
-/// The secret just made by a create or rotate action (their `value()`s),
-/// until "Done".
-pub fn latest_secret<const N: usize>(answers: [Answer; N]) -> RwSignal<Option<NewCredential>> {
-    let shown = RwSignal::new(None::<NewCredential>);
+/// A secret just made, and by which action: `CREATED` (the create form,
+/// under which it shows) or another (a row's rotate or reveal: it shows
+/// under that row).
+pub type Shown = RwSignal<Option<(usize, NewCredential)>>;
+
+/// The index of the create action in `latest_secret`'s answers.
+pub const CREATED: usize = 0;
+
+/// The secret just made by a create, rotate or reveal action (their
+/// `value()`s, the create first), until "Done".
+pub fn latest_secret<const N: usize>(answers: [Answer; N]) -> Shown {
+    let shown = RwSignal::new(None);
     // Effects run in the browser only, where actions complete.
-    for answer in answers {
+    for (i, answer) in answers.into_iter().enumerate() {
         Effect::new(move |_| {
             if let Some(Ok(n)) = answer.get() {
-                shown.set(Some(n));
+                shown.set(Some((i, n)));
             }
         });
     }
     shown
+}
+
+/// Where a credential table shows a rotated or revealed secret (under its
+/// row), and what "Done" does.
+#[derive(Clone, Copy)]
+pub struct SecretSlot {
+    pub shown: Shown,
+    pub done: Callback<()>,
+}
+
+impl SecretSlot {
+    /// The secret panel for a secret the create form made, under that form.
+    pub fn created(self) -> impl IntoView {
+        move || {
+            self.shown.get().filter(|(i, _)| *i == CREATED).map(|(_, n)| view! { <SecretOnce new=n on_done=move || self.done.run(())/> })
+        }
+    }
 }
 
 pub fn status_tone(status: CredentialStatus) -> Tone {
@@ -67,23 +94,34 @@ pub fn limit_lines(c: &CredentialView) -> Vec<String> {
 }
 
 /// The credentials as a table; `actions` draws the last cell of each row.
-/// `owner` adds a column with the owner's e-mail address.
-pub fn credential_table(list: Vec<CredentialView>, owner: bool, actions: impl Fn(&CredentialView) -> AnyView) -> AnyView {
+/// `owner` adds a column with the owner's e-mail address; `slot` shows a
+/// secret just rotated or revealed under its row.
+pub fn credential_table(list: Vec<CredentialView>, owner: bool, slot: SecretSlot, actions: impl Fn(&CredentialView) -> AnyView) -> AnyView {
     if list.is_empty() {
-        return view! { <p class="text-sm text-slate-600" data-testid="no-credentials">"No credentials yet."</p> }.into_any();
+        return view! { <Empty text="No credentials yet." testid="no-credentials"/> }.into_any();
     }
+    let columns: &'static [&'static str] = if owner {
+        &["Name", "Owner", "Created", "Expires", "Last used", "Last pulled", "Status", "Actions"]
+    } else {
+        &["Name", "Created", "Expires", "Last used", "Last pulled", "Status", "Actions"]
+    };
+    let span = columns.len().to_string();
     let rows = list
         .into_iter()
         .map(|c| {
             let cell = actions(&c);
+            let id = c.id;
             let name = c.name.clone();
             let holder = holder_words(&c);
             let limits = limit_lines(&c);
+            let span = span.clone();
+            let revoked = c.status == CredentialStatus::Revoked;
             view! {
-                <tr class="border-t border-slate-100 align-top" data-testid="credential-row" data-name=name>
-                    <td class="min-w-[10rem] px-3 py-2">
+                <tr class=if revoked { "border-t border-slate-100 bg-slate-50 align-top text-slate-700" } else { "border-t border-slate-100 align-top" }
+                    data-testid="credential-row" data-name=name>
+                    <td class=TD data-label="Name">
                         <span class="font-medium">{c.name}</span>
-                        <div class="font-mono text-xs text-slate-500 break-all" data-testid="credential-user">{c.username}</div>
+                        <div class="font-mono text-xs text-slate-600 break-all" data-testid="credential-user">{c.username}</div>
                         {holder.map(|h| view! {
                             <div class="mt-1 text-xs text-slate-600 break-all">"Held by: "<span data-testid="credential-holder">{h}</span></div>
                         })}
@@ -102,35 +140,29 @@ pub fn credential_table(list: Vec<CredentialView>, owner: bool, actions: impl Fn
                             })}
                         })}
                     </td>
-                    {owner.then(|| view! { <td class="px-3 py-2 break-all">{c.owner_email}</td> })}
-                    <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=c.created_at/><div class="text-xs text-slate-500">{format!("by {}", c.created_by)}</div></td>
-                    <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.expires_at/></td>
-                    <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.last_used_at/></td>
-                    <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.last_pulled_at/></td>
-                    <td class="px-3 py-2">
+                    {owner.then(|| view! { <td class=format!("{TD} break-all") data-label="Owner">{c.owner_email}</td> })}
+                    <td class=format!("{TD2} whitespace-nowrap") data-label="Created"><UtcTime at=c.created_at/><div class="text-xs text-slate-600">{format!("by {}", c.created_by)}</div></td>
+                    <td class=format!("{TD} whitespace-nowrap") data-label="Expires"><MaybeUtcTime at=c.expires_at/></td>
+                    <td class=format!("{TD2} whitespace-nowrap") data-label="Last used"><MaybeUtcTime at=c.last_used_at/></td>
+                    <td class=format!("{TD2} whitespace-nowrap") data-label="Last pulled"><MaybeUtcTime at=c.last_pulled_at/></td>
+                    <td class=TD data-label="Status">
                         <Badge text=c.status.as_str() tone=status_tone(c.status) testid="credential-status"/>
-                        {c.revoked_at.map(|at| view! { <div class="text-xs text-slate-500 whitespace-nowrap"><UtcTime at/></div> })}
+                        {c.revoked_at.map(|at| view! { <div class="text-xs text-slate-600 whitespace-nowrap"><UtcTime at/></div> })}
                     </td>
-                    <td class="px-3 py-2"><div class="flex min-w-[12rem] flex-wrap gap-2">{cell}</div></td>
+                    <td class=TD data-label="Actions"><div class="flex flex-wrap gap-2">{cell}</div></td>
                 </tr>
+                {move || {
+                    slot.shown.get().filter(|(i, n)| *i != CREATED && n.credential.id == id).map(|(_, n)| view! {
+                        <tr><td colspan=span.clone() class="px-3 pb-3"><SecretOnce new=n on_done=move || slot.done.run(())/></td></tr>
+                    })
+                }}
             }
         })
         .collect_view();
     view! {
-        <div class=TABLE_WRAP>
-            <table class="min-w-full text-left text-sm" data-testid="credentials-table">
-                <thead class=THEAD>
-                    <tr>
-                        <th class="px-3 py-2">"Name"</th>
-                        {owner.then(|| view! { <th class="px-3 py-2">"Owner"</th> })}
-                        <th class="px-3 py-2">"Created"</th><th class="px-3 py-2">"Expires"</th>
-                        <th class="px-3 py-2">"Last used"</th><th class="px-3 py-2">"Last pulled"</th>
-                        <th class="px-3 py-2">"Status"</th><th class="px-3 py-2">"Actions"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable columns secondary=&["Created", "Last used", "Last pulled"] label="Credentials" testid="credentials-table">
+            {rows}
+        </DataTable>
     }
     .into_any()
 }
@@ -164,24 +196,24 @@ pub fn CredentialFields(#[prop(into)] error: Signal<Option<AppError>>, placehold
 pub fn SecretOnce(new: NewCredential, on_done: impl Fn() + Send + Sync + 'static) -> impl IntoView {
     let rotated = new.credential.rotated_at.is_some();
     let heading = format!("Credential \"{}\" {}", new.credential.name, if rotated { "rotated" } else { "created" });
+    let name = new.credential.name.clone();
     view! {
-        <section role="status" data-testid="new-secret" class="mt-4 rounded-lg border border-amber-300 bg-amber-50 p-4">
-            <h2 class="font-semibold">{heading}</h2>
+        <OneTimeSecret title=heading testid="new-secret">
             <p class="mt-1 text-sm text-amber-900">
                 <strong>"Copy the secret now: it is shown only this once."</strong>
                 " Portcullis keeps only a hash of it; if it is lost, rotate the credential to get a new one."
                 {rotated.then_some(" The old secret no longer works.")}
             </p>
-            <CopyField label="User name" value=new.username testid="credential-username"/>
-            <CopyField label="Secret" value=new.secret testid="credential-secret"/>
+            <CopyField label="User name" value=new.username testid="credential-username" of=name.clone()/>
+            <CopyField label="Secret" value=new.secret testid="credential-secret" of=name/>
             <button type="button" class=format!("{SECONDARY} mt-3") on:click=move |_| on_done()>"Done"</button>
-        </section>
+        </OneTimeSecret>
     }
 }
 
 /// A read-only input holding `value`, with a Copy button.
 #[component]
-fn CopyField(label: &'static str, value: String, testid: &'static str) -> impl IntoView {
+fn CopyField(label: &'static str, value: String, testid: &'static str, of: String) -> impl IntoView {
     let value = StoredValue::new(value);
     view! {
         <div class="mt-3">
@@ -189,7 +221,7 @@ fn CopyField(label: &'static str, value: String, testid: &'static str) -> impl I
             <div class="mt-1 flex flex-wrap items-center gap-2">
                 <input readonly=true class=format!("{INPUT_CLASS} mt-0 min-w-0 flex-1 font-mono") aria-label=label
                     data-testid=testid value=value.get_value() on:focus=|ev| select_target(&ev)/>
-                <CopyButton text=value.get_value() testid=format!("copy-{testid}")/>
+                <CopyButton text=value.get_value() testid=format!("copy-{testid}") name=format!("Copy the {} of {of}", label.to_lowercase())/>
             </div>
         </div>
     }

@@ -3,7 +3,8 @@
 //! credentials page shares. Every change asks first; the server writes the
 //! audit event in the same transaction.
 
-use crate::ui::pages::account::credentials::parts::{credential_table, latest_secret, CredentialFields, Credentials, SecretOnce};
+use crate::ui::pages::account::credentials::parts::{credential_table, latest_secret, CredentialFields, Credentials, SecretSlot, Shown};
+use crate::ui::components::feedback::reset_on;
 use crate::server_fns::credentials::{customer_credentials, CreateCustomerCredential, RevokeCredential, RotateCredential};
 use crate::ui::auth_context::Auth;
 use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER};
@@ -12,7 +13,7 @@ use crate::ui::components::widgets::{gate, LoadError, CARD};
 use crate::domain::credential::CredentialStatus;
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::views::{CredentialView, NewCredential};
+use crate::views::CredentialView;
 use leptos::prelude::*;
 
 /// Revoke and rotate of any credential (admins).
@@ -39,10 +40,11 @@ impl RowActions {
         let id = c.id;
         let Self { revoke, rotate } = self;
         let events = format!("/audit?credential={}", crate::views::urlencode(&c.username));
+        let name = c.name.clone();
         view! {
-            <a class=crate::ui::components::widgets::LINK href=events data-testid="credential-events">"Events"</a>
+            <a class=crate::ui::components::widgets::LINK href=events data-testid="credential-events" aria-label=format!("Events of credential {name}")>"Events"</a>
             {(c.status == CredentialStatus::Active).then(|| view! {
-                <Confirm label="Rotate" testid="rotate-credential" question="Make a new secret? The current one stops working at once.">
+                <Confirm label="Rotate" name=format!("Rotate credential {name}") testid="rotate-credential" question="Make a new secret? The current one stops working at once.">
                     <ActionForm action=rotate>
                         <input type="hidden" name="id" value=id.to_string()/>
                         <button type="submit" class=CONFIRM>"Confirm rotate"</button>
@@ -50,7 +52,7 @@ impl RowActions {
                 </Confirm>
             })}
             {(c.status != CredentialStatus::Revoked).then(|| view! {
-                <Confirm label="Revoke" danger=true testid="revoke-credential" question="Revoke this credential? Its next token request is refused.">
+                <Confirm label="Revoke" name=format!("Revoke credential {name}") danger=true testid="revoke-credential" question="Revoke this credential? Its next token request is refused.">
                     <ActionForm action=revoke>
                         <input type="hidden" name="id" value=id.to_string()/>
                         <button type="submit" class=CONFIRM_DANGER>"Confirm revoke"</button>
@@ -75,7 +77,7 @@ pub struct CustomerCredentials {
     pub list: Credentials,
     pub create: ServerAction<CreateCustomerCredential>,
     pub rows: RowActions,
-    pub shown: RwSignal<Option<NewCredential>>,
+    pub shown: Shown,
 }
 
 impl CustomerCredentials {
@@ -99,11 +101,14 @@ impl CustomerCredentials {
 pub fn CustomerCredentialsSection(#[prop(into)] customer_id: Signal<Option<i64>>, creds: CustomerCredentials) -> impl IntoView {
     let CustomerCredentials { list, create, rows, shown } = creds;
     let create_error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
-    let done = move || {
+    let done = Callback::new(move |()| {
         shown.set(None);
         create.value().set(None);
         rows.rotate.value().set(None);
-    };
+    });
+    let slot = SecretSlot { shown, done };
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_on(move || matches!(create.value().get(), Some(Ok(_))), form);
     view! {
         <Transition fallback=|| ()>
             {move || list.get().map(|r| match r {
@@ -113,20 +118,20 @@ pub fn CustomerCredentialsSection(#[prop(into)] customer_id: Signal<Option<i64>>
                 Ok(items) => view! {
                     <section class="mt-6" data-testid="customer-credentials">
                         <h2 class="mb-2 text-lg font-semibold">"Pull credentials"</h2>
-                        {move || shown.get().map(|n| view! { <SecretOnce new=n on_done=done/> })}
                         <div class="mt-2 min-w-0">
                             <FormError error=rows.error() fields=&[]/>
-                            {credential_table(items, false, move |c| rows.cell(c))}
+                            {credential_table(items, false, slot, move |c| rows.cell(c))}
                         </div>
                         <div class=format!("{CARD} mt-4")>
                             <h3 class="mb-3 font-semibold">"New credential for this customer"</h3>
-                            <ActionForm action=create attr:class="space-y-3" attr:data-testid="new-credential">
+                            <ActionForm action=create node_ref=form attr:class="space-y-3" attr:data-testid="new-credential">
                                 <input type="hidden" name="customer_id" value=move || customer_id.get().map(|i| i.to_string()).unwrap_or_default()/>
                                 <FormError error=create_error fields=&["name", "expires_at"]/>
                                 <CredentialFields error=create_error placeholder="production cluster"/>
                                 <button type="submit" class=BUTTON>"Create credential"</button>
                             </ActionForm>
-                            <p class="mt-2 text-xs text-slate-500">"Send the secret to the customer by a safe channel; it is shown only once."</p>
+                            {slot.created()}
+                            <p class="mt-2 text-xs text-slate-600">"Send the secret to the customer by a safe channel; it is shown only once."</p>
                         </div>
                     </section>
                 }.into_any(),
