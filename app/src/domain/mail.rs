@@ -33,10 +33,13 @@ pub enum MailKind {
     GraceEnded,
     /// To vendor admins, daily: what ends soon.
     AdminDigest,
+    /// To the member who asked for a trial or for sales: the vendor's answer
+    /// (a grant and its end, or a reply).
+    RequestAnswered,
 }
 
 impl MailKind {
-    pub const ALL: [MailKind; 11] = [
+    pub const ALL: [MailKind; 12] = [
         MailKind::PasswordReset,
         MailKind::Invitation,
         MailKind::VerifyEmail,
@@ -48,6 +51,7 @@ impl MailKind {
         MailKind::GraceStarted,
         MailKind::GraceEnded,
         MailKind::AdminDigest,
+        MailKind::RequestAnswered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +67,7 @@ impl MailKind {
             MailKind::GraceStarted => "grace_started",
             MailKind::GraceEnded => "grace_ended",
             MailKind::AdminDigest => "admin_digest",
+            MailKind::RequestAnswered => "request_answered",
         }
     }
 
@@ -84,6 +89,7 @@ impl MailKind {
             MailKind::GraceStarted => "renewal payment failed",
             MailKind::GraceEnded => "grace period ended",
             MailKind::AdminDigest => "daily digest",
+            MailKind::RequestAnswered => "answer to a request",
         }
     }
 
@@ -100,7 +106,8 @@ impl MailKind {
             | MailKind::AccessEnding
             | MailKind::GraceStarted
             | MailKind::GraceEnded
-            | MailKind::AdminDigest => None,
+            | MailKind::AdminDigest
+            | MailKind::RequestAnswered => None,
         }
     }
 

@@ -19,6 +19,7 @@ pub mod order;
 pub mod organisation;
 pub mod registry;
 pub mod release;
+pub mod request;
 pub mod signing_key;
 mod email;
 mod password;

@@ -17,7 +17,7 @@ pub struct CustomerPage {
 }
 
 #[server(prefix = "/fn", endpoint = "admin/customers")]
-pub async fn list_customers(search: Option<String>, page: Option<u32>) -> Result<CustomerPage, AppError> {
+pub async fn list_customers(search: Option<String>, page: Option<u32>, segment: Option<String>) -> Result<CustomerPage, AppError> {
     use crate::backend::services::auth::require_role;
     use crate::backend::services::customers;
     use crate::backend::web::request::state;
@@ -27,8 +27,15 @@ pub async fn list_customers(search: Option<String>, page: Option<u32>) -> Result
             require_role(&[crate::domain::Role::Admin]).await?;
             let page = page.unwrap_or(1).clamp(1, 100_000);
             let offset = i64::from(page - 1) * i64::from(CUSTOMERS_PER_PAGE);
+            let segment = match segment.as_deref().filter(|s| !s.is_empty()) {
+                Some(s) => Some(
+                    crate::views::CustomerSegment::parse(s)
+                        .ok_or_else(|| AppError::invalid("segment", "active, subscribers, billed, failing or ending"))?,
+                ),
+                None => None,
+            };
             let (customers, total) =
-                customers::list(&state()?.db, search.as_deref(), i64::from(CUSTOMERS_PER_PAGE), offset).await?;
+                customers::list(&state()?.db, search.as_deref(), segment, i64::from(CUSTOMERS_PER_PAGE), offset).await?;
             Ok(CustomerPage { customers, total, page, per_page: CUSTOMERS_PER_PAGE })
         }
         .await,

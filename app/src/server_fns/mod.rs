@@ -16,4 +16,5 @@ pub mod mail;
 pub mod organisation;
 pub mod pulls;
 pub mod recovery;
+pub mod requests;
 pub mod users;

@@ -16,10 +16,12 @@ use serde::{Deserialize, Serialize};
 
 mod audit;
 mod auth;
+mod dashboard;
 mod organisation;
 mod mail;
 
 pub use audit::{AuditEntry, AuditFilter};
+pub use dashboard::{money_words, AccessRequestView, CustomerSegment, DashboardNumbers, Money, Ownership};
 pub use auth::{Membership, SessionUser, SessionView, TwoFactorEnrolment};
 pub use mail::{LinkInfo, LocalMailView, MailOverview, MailView};
 pub use organisation::{MemberView, OrganisationView};

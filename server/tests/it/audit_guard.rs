@@ -120,6 +120,11 @@ const FNS: &[(&str, Kind, &[(&str, &str)])] = &[
     ("/fn/admin/mail", Read, &[]),
     ("/fn/admin/resend_mail", Write, &[("id", "{mail}")]),
     ("/fn/demo/mailbox", Read, &[]),
+    ("/fn/my/request_access", Write, &[("slug", "widget-pro"), ("kind", "trial")]),
+    ("/fn/my/ownership", Read, &[]),
+    ("/fn/admin/requests", Read, &[]),
+    ("/fn/admin/answer_request", Write, &[("id", "1"), ("action", "reply"), ("reply", "no")]),
+    ("/fn/admin/dashboard", Read, &[]),
 ];
 
 #[test]

@@ -215,19 +215,19 @@ async fn customers_search_and_paginate(backend: Backend) {
     }
     customers::create(db, "odd_one@x.example", Some("100% <b>Odd</b>"), None, Actor::System, &meta()).await.unwrap();
     app.create_user("admin@shop.example", PASSWORD, Role::Admin).await;
-    let (page1, total) = customers::list(db, Some("shop.example"), 5, 0).await.unwrap();
+    let (page1, total) = customers::list(db, Some("shop.example"), None, 5, 0).await.unwrap();
     assert_eq!((page1.len(), total), (5, 7), "admins are not customers");
-    let (page2, _) = customers::list(db, Some("shop.example"), 5, 5).await.unwrap();
+    let (page2, _) = customers::list(db, Some("shop.example"), None, 5, 5).await.unwrap();
     assert_eq!(page2.len(), 2);
     assert!(page1.iter().chain(&page2).all(|c| c.email.ends_with("@shop.example")));
-    let (by_name, _) = customers::list(db, Some("SHOP 3"), 50, 0).await.unwrap();
+    let (by_name, _) = customers::list(db, Some("SHOP 3"), None, 50, 0).await.unwrap();
     assert_eq!(by_name.len(), 1, "search matches names, case-insensitively");
-    let (literal, _) = customers::list(db, Some("100%"), 50, 0).await.unwrap();
+    let (literal, _) = customers::list(db, Some("100%"), None, 50, 0).await.unwrap();
     assert_eq!(literal.len(), 1, "% is a literal character");
     assert_eq!(literal[0].name.as_deref(), Some("100% <b>Odd</b>"), "stored as given");
-    let (injection, _) = customers::list(db, Some("' OR '1'='1"), 50, 0).await.unwrap();
+    let (injection, _) = customers::list(db, Some("' OR '1'='1"), None, 50, 0).await.unwrap();
     assert!(injection.is_empty());
-    assert!(customers::list(db, Some(&"x".repeat(101)), 50, 0).await.unwrap_err().for_field("search").is_some());
+    assert!(customers::list(db, Some(&"x".repeat(101)), None, 50, 0).await.unwrap_err().for_field("search").is_some());
     let err = customers::create(db, "c1@shop.example", None, None, Actor::System, &meta()).await.unwrap_err();
     assert!(matches!(err, AppError::Conflict { .. }));
     // A customer made without a password cannot log in.

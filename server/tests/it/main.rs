@@ -39,4 +39,5 @@ mod http;
 mod keys;
 mod registry;
 mod registry_token;
+mod requests;
 mod two_factor;

@@ -22,9 +22,12 @@ pub struct MailRow {
     pub subject: Option<String>,
     /// What a notice is about.
     pub entitlement_id: Option<i64>,
+    /// What an answer to an access request answers.
+    pub request_id: Option<i64>,
 }
 
-const COLUMNS: &str = "id, created_at, kind, user_id, to_address, status, attempts, next_attempt_at, last_error, sent_at, subject, entitlement_id";
+const COLUMNS: &str =
+    "id, created_at, kind, user_id, to_address, status, attempts, next_attempt_at, last_error, sent_at, subject, entitlement_id, request_id";
 
 /// Queues a mail in `tx` (the transaction of the event that causes it),
 /// due at once.
@@ -40,6 +43,21 @@ pub async fn enqueue_notice(tx: &mut Tx, kind: MailKind, user_id: i64, to: &str,
     let sql = "INSERT INTO mail_outbox (created_at, kind, user_id, to_address, status, attempts, next_attempt_at, entitlement_id) \
                VALUES ($1, $2, $3, $4, 'pending', 0, $1, $5) RETURNING id";
     on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(now).bind(kind).bind(user_id).bind(to).bind(entitlement_id).fetch_one(conn).await)
+}
+
+/// Queues the answer to an access request in `tx` (what it says is read
+/// when it is delivered).
+pub async fn enqueue_answer(tx: &mut Tx, user_id: i64, to: &str, request_id: i64, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+    let sql = "INSERT INTO mail_outbox (created_at, kind, user_id, to_address, status, attempts, next_attempt_at, request_id) \
+               VALUES ($1, $2, $3, $4, 'pending', 0, $1, $5) RETURNING id";
+    on_tx!(tx, |conn| sqlx::query_scalar(sql)
+        .bind(now)
+        .bind(MailKind::RequestAnswered)
+        .bind(user_id)
+        .bind(to)
+        .bind(request_id)
+        .fetch_one(conn)
+        .await)
 }
 
 /// Up to `limit` pending mails due at `now`, oldest first.

@@ -119,6 +119,17 @@ pub async fn digest_lines(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>, limit
     on_db!(db, |pool| sqlx::query_as(sql).bind(from).bind(to).bind(limit).fetch_all(pool).await)
 }
 
+/// The customers (organisations) whose access ends for good between
+/// `from` and `to` (the digest's rule), and how many such entitlements.
+pub async fn ending_customers(db: &Db, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<i64>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT e.customer_id FROM entitlements e \
+         WHERE e.status = 'active' AND e.ends_at IS NOT NULL AND e.ends_at > $1 AND e.ends_at <= $2 AND NOT ",
+        renews!(),
+    );
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(from).bind(to).fetch_all(pool).await)
+}
+
 /// The account's one-click unsubscribe token, made on first use.
 pub async fn unsubscribe_token(db: &Db, user_id: i64, fresh: &str) -> Result<String, sqlx::Error> {
     let set = "UPDATE users SET unsubscribe_token = $1 WHERE id = $2 AND unsubscribe_token IS NULL";

@@ -94,12 +94,28 @@ pub const SEARCH_MAX: usize = 100;
 
 /// A page of customers (newest first) whose name or a member's address
 /// contains `search`, and how many match in all.
-pub async fn list(db: &Db, search: Option<&str>, limit: i64, offset: i64) -> Result<(Vec<CustomerView>, i64), AppError> {
+pub async fn list(
+    db: &Db,
+    search: Option<&str>,
+    segment: Option<crate::views::CustomerSegment>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<CustomerView>, i64), AppError> {
     let search = search.map(str::trim).filter(|s| !s.is_empty());
     if search.is_some_and(|s| s.chars().count() > SEARCH_MAX) {
         return Err(AppError::invalid("search", format!("at most {SEARCH_MAX} characters")));
     }
     let pattern = search.map(db::users::like_pattern);
+    // A dashboard number's list: the organisations it counts, in the same
+    // order and pages (read whole: the dashboard counts thousands, not millions).
+    if let Some(segment) = segment {
+        let ids = crate::backend::services::dashboard::segment(db, segment, chrono::Utc::now()).await?;
+        let all = db::organisations::list(db, pattern.as_deref(), i64::MAX, 0).await?;
+        let matching: Vec<_> = all.into_iter().filter(|o| ids.contains(&o.id)).collect();
+        let total = matching.len() as i64;
+        let page = matching.into_iter().skip(offset.max(0) as usize).take(limit.max(0) as usize);
+        return Ok((page.map(|o| view(o, Vec::new())).collect(), total));
+    }
     let rows = db::organisations::list(db, pattern.as_deref(), limit, offset).await?;
     let total = db::organisations::count(db, pattern.as_deref()).await?;
     Ok((rows.into_iter().map(|o| view(o, Vec::new())).collect(), total))

@@ -9,7 +9,7 @@ use crate::backend::services::audit;
 use crate::backend::services::audit::{Actor, AuditEvent, Outcome};
 use crate::backend::db;
 use crate::backend::db::entitlements::EntitlementRow;
-use crate::backend::db::Db;
+use crate::backend::db::{Db, Tx};
 use crate::backend::web::request::RequestMeta;
 use crate::domain::{
     access::{self, EntitlementSource, EntitlementStatus, Window},
@@ -114,6 +114,16 @@ pub struct Grant {
 /// A grant by hand (admins in the UI, API keys): `manual` or `trial` only
 /// (`EntitlementSource::granted_by_hand`); bought access is made by billing.
 pub async fn grant(db: &Db, g: &Grant, actor: Actor, meta: &RequestMeta) -> Result<EntitlementView, AppError> {
+    check_grant(db, g).await?;
+    let mut tx = db.begin().await?;
+    let id = grant_in(&mut tx, g, actor, meta, Utc::now()).await?;
+    tx.commit().await?;
+    get(db, id).await
+}
+
+/// What makes a grant acceptable: a source people may grant, an end after
+/// the start, a plain note, an existing customer and product.
+pub async fn check_grant(db: &Db, g: &Grant) -> Result<(), AppError> {
     if !g.source.granted_by_hand() {
         return Err(AppError::invalid(
             "source",
@@ -139,10 +149,14 @@ pub async fn grant(db: &Db, g: &Grant, actor: Actor, meta: &RequestMeta) -> Resu
     if db::products::find(db, g.product_id).await?.is_none() {
         return Err(AppError::invalid("product_id", "no product with this id"));
     }
-    let now = Utc::now();
-    let mut tx = db.begin().await?;
+    Ok(())
+}
+
+/// Writes a grant checked by `check_grant` and its audit event in `tx`
+/// (the caller commits, with whatever else belongs to the same change).
+pub async fn grant_in(tx: &mut Tx, g: &Grant, actor: Actor, meta: &RequestMeta, now: DateTime<Utc>) -> Result<i64, AppError> {
     let id = db::entitlements::insert(
-        &mut tx,
+        tx,
         &db::entitlements::NewEntitlement {
             customer_id: g.customer_id,
             product_id: g.product_id,
@@ -155,7 +169,7 @@ pub async fn grant(db: &Db, g: &Grant, actor: Actor, meta: &RequestMeta) -> Resu
     )
     .await?;
     audit::record(
-        &mut tx,
+        tx,
         &AuditEvent::new(actor, "entitlement.grant", Outcome::Success)
             .target("entitlement", id)
             .subject(g.customer_id)
@@ -169,8 +183,7 @@ pub async fn grant(db: &Db, g: &Grant, actor: Actor, meta: &RequestMeta) -> Resu
             })),
     )
     .await?;
-    tx.commit().await?;
-    get(db, id).await
+    Ok(id)
 }
 
 /// A change to one entitlement. Fields left `None` stay as they are; for

@@ -23,6 +23,8 @@ pub mod organisations;
 pub mod periodic;
 pub mod pulls;
 pub mod recovery;
+pub mod requests;
+pub mod dashboard;
 pub mod registry;
 pub mod signing_keys;
 pub mod two_factor;

@@ -81,5 +81,5 @@ pub fn FormError(#[prop(into)] error: Signal<Option<AppError>>, fields: &'static
     }
 }
 
-pub const BUTTON: &str = "inline-flex items-center justify-center rounded bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-300 disabled:opacity-50";
+pub const BUTTON: &str = "inline-flex items-center justify-center rounded bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:opacity-50";
 pub const INPUT_CLASS: &str = INPUT;

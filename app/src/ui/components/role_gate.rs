@@ -22,6 +22,15 @@ use leptos_router::components::Redirect;
 pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoView {
     let auth = use_auth();
     let children = StoredValue::new(children);
+    // A visitor who follows a deep link logs in and comes back to it (the
+    // log-in accepts only a path on this site: `safe_return_path`).
+    let location = leptos_router::hooks::use_location();
+    let (path, search) = (location.pathname.get_untracked(), location.search.get_untracked());
+    let here = match search.trim_start_matches('?') {
+        "" => path,
+        q => format!("{path}?{q}"),
+    };
+    let login = StoredValue::new(format!("/login?next={}", crate::views::urlencode(&here)));
     view! {
         <Suspense fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
             // Awaiting (not reading) the resource waits for a refetch in
@@ -31,7 +40,7 @@ pub fn RequireRole(roles: &'static [Role], children: ChildrenFn) -> impl IntoVie
                 match auth.user.await {
                     Ok(Some(user)) if roles.contains(&user.role) => children.read_value()().into_any(),
                     Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
-                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Ok(None) => view! { <Redirect path=login.get_value()/> }.into_any(),
                     Err(AppError::Internal { request_id, .. }) => view! { <ServerError request_id/> }.into_any(),
                     Err(e) => view! { <ServerError request_id=e.to_string()/> }.into_any(),
                 }

@@ -10,7 +10,8 @@ use crate::ui::components::utc_time::UtcTime;
 use crate::views::SessionView;
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::form::{Field, FormError, BUTTON};
-use crate::ui::components::confirm::SECONDARY;
+use crate::ui::components::confirm::{Confirm, CONFIRM_DANGER, SECONDARY};
+use crate::ui::components::feedback::{reset_on, OneTimeSecret, Toast};
 use crate::ui::components::widgets::{Badge, Tone, CARD};
 use crate::views::SessionUser;
 use leptos::prelude::*;
@@ -65,9 +66,15 @@ fn SettingsBody(me: SessionUser, actions: Actions) -> impl IntoView {
     let confirmed_now = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("email").as_deref() == Some("confirmed"));
     let two_factor_required = leptos_router::hooks::use_query_map().with_untracked(|q| q.get("two_factor").as_deref() == Some("required"));
     let two_factor_on = me.two_factor;
-    let done = |a: bool, text: &'static str, testid: &'static str| {
-        a.then(|| view! { <p role="status" data-testid=testid class="mt-2 text-sm text-emerald-800">{text}</p> })
-    };
+    // A success line that fades (and goes when the same form is sent again).
+    fn done(ok: impl Fn() -> bool + Send + Sync + 'static, pending: Memo<bool>, text: &'static str, testid: &'static str) -> impl IntoView {
+        let message = Signal::derive(move || ok().then(|| text.to_owned()));
+        view! { <Toast message pending testid/> }
+    }
+    let email_form = NodeRef::<leptos::html::Form>::new();
+    reset_on(move || matches!(email.value().get(), Some(Ok(()))), email_form);
+    let password_form = NodeRef::<leptos::html::Form>::new();
+    reset_on(move || matches!(password.value().get(), Some(Ok(()))), password_form);
     view! {
         {two_factor_required.then(|| view! {
             <p role="alert" data-testid="two-factor-required" class="mt-4 rounded border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900">
@@ -93,34 +100,39 @@ fn SettingsBody(me: SessionUser, actions: Actions) -> impl IntoView {
                     <ActionForm action=resend attr:class="mt-2">
                         <button type="submit" class=SECONDARY data-testid="resend-confirmation">"Send the link again"</button>
                     </ActionForm>
-                    {move || done(matches!(resend.value().get(), Some(Ok(()))), "Sent: look in your mailbox.", "confirmation-sent")}
+                    {done(move || matches!(resend.value().get(), Some(Ok(()))), resend.pending(), "Sent: look in your mailbox.", "confirmation-sent")}
                     <FormError error=Signal::derive(move || resend.value().get().and_then(|r| r.err())) fields=&[]/>
                 })}
                 <h3 class="mt-4 text-sm font-semibold">"Change the address"</h3>
-                <ActionForm action=email attr:class="mt-2 space-y-3">
+                <ActionForm action=email node_ref=email_form attr:class="mt-2 space-y-3">
                     <FormError error=email_error fields=&["new_email", "current_password"]/>
                     <Field name="new_email" label="New address" kind="email" autocomplete="email" error=email_error/>
                     <Field name="current_password" label="Current password" kind="password" autocomplete="current-password" error=email_error/>
                     <button type="submit" class=BUTTON>"Send a link to the new address"</button>
                 </ActionForm>
-                {move || done(matches!(email.value().get(), Some(Ok(()))), "Sent: the address changes once you follow the link mailed to it.", "email-change-sent")}
+                {done(move || matches!(email.value().get(), Some(Ok(()))), email.pending(), "Sent: the address changes once you follow the link mailed to it.", "email-change-sent")}
             </section>
             <section class=CARD data-testid="settings-password">
                 <h2 class="font-semibold">"Password"</h2>
-                <ActionForm action=password attr:class="mt-2 space-y-3">
+                <ActionForm action=password node_ref=password_form attr:class="mt-2 space-y-3">
                     <FormError error=password_error fields=&["current_password", "new_password"]/>
                     <Field name="current_password" label="Current password" kind="password" autocomplete="current-password" error=password_error/>
                     <Field name="new_password" label="New password" kind="password" autocomplete="new-password" error=password_error/>
                     <button type="submit" class=BUTTON>"Change the password"</button>
                 </ActionForm>
-                {move || done(matches!(password.value().get(), Some(Ok(()))), "Changed: every other session has ended.", "password-changed")}
+                {done(move || matches!(password.value().get(), Some(Ok(()))), password.pending(), "Changed: every other session has ended.", "password-changed")}
                 <h2 class="mt-6 font-semibold">"Sessions"</h2>
                 <p class="mt-1 text-sm text-slate-600">"Logged in on a computer you no longer use? End its session, or every session but this one."</p>
                 <MySessions everywhere/>
-                <ActionForm action=everywhere attr:class="mt-2">
-                    <button type="submit" class=SECONDARY data-testid="logout-everywhere">"Log out everywhere else"</button>
-                </ActionForm>
-                {move || done(matches!(everywhere.value().get(), Some(Ok(()))), "Done: every other session has ended.", "logged-out-elsewhere")}
+                <div class="mt-2">
+                    <Confirm label="Log out everywhere else" danger=true testid="logout-everywhere"
+                        question="End every session but this one? Other browsers and devices must log in again.">
+                        <ActionForm action=everywhere>
+                            <button type="submit" class=CONFIRM_DANGER>"Confirm log out"</button>
+                        </ActionForm>
+                    </Confirm>
+                </div>
+                {done(move || matches!(everywhere.value().get(), Some(Ok(()))), everywhere.pending(), "Done: every other session has ended.", "logged-out-elsewhere")}
                 <TwoFactor on=two_factor_on actions/>
                 <h2 class="mt-6 font-semibold">"Notices by mail"</h2>
                 <p class="mt-1 text-sm text-slate-600" data-testid="notices-state">
@@ -156,10 +168,12 @@ fn TwoFactor(on: bool, actions: Actions) -> impl IntoView {
         <div data-testid="two-factor">
             {move || if let Some(list) = codes() {
                 view! {
-                    <p role="status" data-testid="two-factor-on" class="mt-1 text-sm text-emerald-800">"On. Keep these recovery codes somewhere safe: each works once if you lose your phone. They are shown only now."</p>
-                    <ul class="mt-2 grid grid-cols-2 gap-1 font-mono text-sm" data-testid="recovery-codes">
-                        {list.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}
-                    </ul>
+                    <OneTimeSecret title="Two-factor sign-in is on: your recovery codes">
+                        <p data-testid="two-factor-on" class="mt-1 text-sm text-amber-900">"On. Keep these recovery codes somewhere safe: each works once if you lose your phone. They are shown only now."</p>
+                        <ul class="mt-2 grid grid-cols-2 gap-1 font-mono text-sm" data-testid="recovery-codes">
+                            {list.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}
+                        </ul>
+                    </OneTimeSecret>
                 }.into_any()
             } else if now_on() {
                 view! {
@@ -226,15 +240,16 @@ fn SessionItem(s: SessionView, end: ServerAction<EndMySession>) -> impl IntoView
     view! {
         <li class="flex flex-wrap items-center gap-2 rounded border border-slate-200 px-2 py-1" data-testid="session">
             <span class="break-all">{s.user_agent.clone().unwrap_or_else(|| "unknown browser".into())}</span>
-            <span class="text-slate-500">{s.ip.clone().unwrap_or_default()}</span>
-            <span class="text-slate-500">"seen "<UtcTime at=s.last_seen_at.clone()/></span>
+            <span class="text-slate-600">{s.ip.clone().unwrap_or_default()}</span>
+            <span class="text-slate-600">"seen "<UtcTime at=s.last_seen_at.clone()/></span>
             {if s.current {
                 view! { <Badge text="this one" tone=Tone::Good/> }.into_any()
             } else {
                 view! {
                     <ActionForm action=end attr:class="inline">
                         <input type="hidden" name="session_id" value=id/>
-                        <button type="submit" class=SECONDARY data-testid="end-session">"End"</button>
+                        <button type="submit" class=SECONDARY data-testid="end-session"
+                            aria-label=format!("End the session of {}", s.user_agent.clone().unwrap_or_else(|| "an unknown browser".into()))>"End"</button>
                     </ActionForm>
                 }.into_any()
             }}

@@ -70,7 +70,7 @@ pub async fn list(
     if q.search.as_deref().is_some_and(|s| s.chars().any(char::is_control)) {
         return Err(ApiError::invalid("search", "search must not contain control characters"));
     }
-    let (items, total) = customers::list(&st.db, q.search.as_deref(), limit, offset).await?;
+    let (items, total) = customers::list(&st.db, q.search.as_deref(), None, limit, offset).await?;
     Ok(Json(CustomerPage { items, total, limit, offset }))
 }
 

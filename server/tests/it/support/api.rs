@@ -58,7 +58,7 @@ impl Api {
     pub async fn snapshot(&self) -> Value {
         let db = &self.app.db;
         let products = catalogue::list(db, None).await.unwrap();
-        let (customers, _) = customers::list(db, None, 200, 0).await.unwrap();
+        let (customers, _) = customers::list(db, None, None, 200, 0).await.unwrap();
         let ents = entitlements::list(db, &app::views::EntitlementFilter::default(), 200, 0).await.unwrap();
         json!({ "products": products, "customers": customers, "entitlements": ents })
     }

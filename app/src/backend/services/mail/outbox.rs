@@ -71,6 +71,15 @@ pub async fn deliver_due(db: &Db, mail: &Mail, now: DateTime<Utc>) -> Result<Str
         } else {
             Vec::new()
         };
+        let answer = match row.request_id {
+            Some(id) => db::requests::find(db, id).await.map_err(|e| e.to_string())?.map(|r| templates::Answer {
+                product: r.product_name,
+                kind: r.kind,
+                granted_until: r.entitlement_id.map(|_| r.granted_until),
+                reply: r.answer,
+            }),
+            None => None,
+        };
         let unsubscribe = if row.kind.optional() {
             let token = db::notices::unsubscribe_token(db, row.user_id, &random_token(UNSUBSCRIBE_TOKEN_CHARS)).await.map_err(|e| e.to_string())?;
             Some(mail.url(&format!("/unsubscribe?token={token}")))
@@ -87,6 +96,7 @@ pub async fn deliver_due(db: &Db, mail: &Mail, now: DateTime<Utc>) -> Result<Str
             digest: &digest,
             unsubscribe: unsubscribe.as_deref(),
             invitation: invitation.as_ref(),
+            answer: answer.as_ref(),
         };
         let rendered = templates::render(row.kind, &cx);
         match mail.send(row.id, &row.to_address, &rendered, unsubscribe.as_deref()).await {

@@ -31,6 +31,18 @@ pub struct Context<'a> {
     pub unsubscribe: Option<&'a str>,
     /// An invitation to an organisation: its name, who invited, the role.
     pub invitation: Option<&'a Invitation>,
+    /// The vendor's answer to an access request, as it stands when sent.
+    pub answer: Option<&'a Answer>,
+}
+
+/// What an answer to an access request says.
+pub struct Answer {
+    pub product: String,
+    pub kind: crate::domain::request::RequestKind,
+    /// A grant: `Some(end)` (`Some(None)`: open-ended); a reply only: `None`.
+    pub granted_until: Option<Option<chrono::DateTime<chrono::Utc>>>,
+    /// The vendor's words, if any.
+    pub reply: Option<String>,
 }
 
 /// What an invitation mail says of the organisation it invites to.
@@ -43,7 +55,7 @@ pub struct Invitation {
 impl<'a> Context<'a> {
     /// A context with nothing but the addresses and the site (tests, account mails).
     pub fn plain(to: &'a str, account: &'a str, site: &'a str, link: Option<&'a str>) -> Self {
-        Self { to, account, site, link, notice: None, digest: &[], unsubscribe: None, invitation: None }
+        Self { to, account, site, link, notice: None, digest: &[], unsubscribe: None, invitation: None, answer: None }
     }
 }
 
@@ -156,6 +168,26 @@ pub fn render(kind: MailKind, cx: &Context<'_>) -> Rendered {
                 format!("Access that ends at {} in the next 7 days ({}):\n{}", cx.site, lines.len(), lines.join("\n"))
             };
             notice(cx, &format!("Ending in the next 7 days: {}", cx.digest.len()), &body, &format!("Customers and entitlements: {}/admin/customers", cx.site))
+        }
+        MailKind::RequestAnswered => {
+            let (product, kind) = cx.answer.map_or(("the product", "your request"), |a| (a.product.as_str(), a.kind.words()));
+            let reply = cx.answer.and_then(|a| a.reply.as_deref()).filter(|r| !r.is_empty());
+            let (subject, lead) = match cx.answer.and_then(|a| a.granted_until) {
+                Some(Some(end)) => (
+                    format!("Your access to {product} is ready"),
+                    format!("You asked for {kind} of {product} at {}. Your access is ready, until {}.", cx.site, human_date(end)),
+                ),
+                Some(None) => (
+                    format!("Your access to {product} is ready"),
+                    format!("You asked for {kind} of {product} at {}. Your access is ready.", cx.site),
+                ),
+                None => (format!("About {product}: the vendor answered"), format!("You asked for {kind} of {product} at {}.", cx.site)),
+            };
+            let body = match reply {
+                Some(r) => format!("{lead}\n\nThe vendor wrote:\n\n{r}"),
+                None => lead,
+            };
+            notice(cx, &subject, &body, &format!("Your products and credentials: {}/account", cx.site))
         }
     }
 }

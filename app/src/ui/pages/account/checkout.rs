@@ -149,6 +149,10 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
     let query = use_query_map();
     let session_id = move || query.read().get("session_id").unwrap_or_default();
     let tick = RwSignal::new(0u32);
+    // Whether the last answer was "pending" (or none came yet): written
+    // where the answer is read, inside the <Transition/>, so the polling
+    // below never reads the resource outside a suspense boundary.
+    let waiting = RwSignal::new(true);
     // Outside RequireRole: see `widgets::gate`.
     let status: Status = Resource::new(
         move || (session_id(), tick.get()),
@@ -165,8 +169,7 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
     Effect::new(move |_| {
         let handle = StoredValue::new(None::<leptos::leptos_dom::helpers::IntervalHandle>);
         let poll = move || {
-            let waiting = matches!(status.get_untracked(), None | Some(Ok(CheckoutStatusView::Pending)));
-            if waiting && tick.get_untracked() < POLL_LIMIT {
+            if waiting.get_untracked() && tick.get_untracked() < POLL_LIMIT {
                 tick.update(|t| *t += 1);
             } else if let Some(h) = handle.get_value() {
                 h.clear();
@@ -182,8 +185,11 @@ pub fn CheckoutSuccessPage() -> impl IntoView {
         <RequireMember>
             <section class=format!("{CARD} mx-auto max-w-xl") data-testid="checkout-result">
                 <h1 class="text-2xl font-semibold">"Thank you"</h1>
-                <Transition fallback=|| view! { <p class="mt-3 text-slate-500">"Loading…"</p> }>
-                    {move || status.get().map(|r| outcome(r, tick.get() >= POLL_LIMIT))}
+                <Transition fallback=|| view! { <p class="mt-3 text-slate-600">"Loading…"</p> }>
+                    {move || status.get().map(|r| {
+                        waiting.set(matches!(r, Ok(CheckoutStatusView::Pending)));
+                        outcome(r, tick.get() >= POLL_LIMIT)
+                    })}
                 </Transition>
             </section>
         </RequireMember>

@@ -9,7 +9,9 @@ use crate::server_fns::billing::{customer_orders, my_orders, BillingPortal};
 use crate::ui::auth_context::{use_auth, Auth};
 use crate::ui::components::form::BUTTON;
 use crate::ui::components::role_gate::RequireMember;
-use crate::ui::components::widgets::{day, gate, member_gate, Badge, LoadError, Tone, LINK, TABLE_WRAP, THEAD};
+use crate::ui::components::data_table::{DataTable, Empty, TD, TD2};
+use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
+use crate::ui::components::widgets::{gate, member_gate, Badge, LoadError, Tone, LINK};
 use crate::domain::catalogue::format_money;
 use crate::domain::organisation::Capability;
 use crate::domain::Role;
@@ -53,7 +55,7 @@ pub fn OrdersPage() -> impl IntoView {
                     <ManageBilling portal/>
                 </div>
                 <section class="mt-6 min-w-0">
-                    <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                    <Transition fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>
                         {move || orders.get().map(|r| match r {
                             Ok(list) if list.is_empty() => view! {
                                 <p class="text-slate-600" data-testid="no-orders">
@@ -122,7 +124,7 @@ pub fn CustomerOrdersSection(orders: Orders) -> impl IntoView {
                     <section class="mt-6" data-testid="customer-orders">
                         <h2 class="mb-2 text-lg font-semibold">"Orders"</h2>
                         {if list.is_empty() {
-                            view! { <p class="text-sm text-slate-600" data-testid="no-orders">"No orders online."</p> }.into_any()
+                            view! { <Empty text="No orders online." testid="no-orders"/> }.into_any()
                         } else {
                             orders_table(list, true)
                         }}
@@ -189,42 +191,37 @@ pub fn orders_table(list: Vec<OrderView>, admin: bool) -> AnyView {
             let what = what_words(&o);
             let amount = amount_words(&o);
             let live = o.status.renews();
-            let until = match (&o.access_until, o.mode) {
-                (Some(t), _) => day(t),
-                (None, OrderMode::Subscription) if live => "while subscribed".to_owned(),
-                _ => "—".to_owned(),
+            let until = match (o.access_until.clone(), o.mode) {
+                (Some(at), _) => view! { <UtcTime at/> }.into_any(),
+                (None, OrderMode::Subscription) if live => "while subscribed".into_any(),
+                _ => "—".into_any(),
             };
             let href = if admin { format!("/admin/products/{}", o.product_id) } else { format!("/catalogue/{}", o.product_slug) };
             view! {
                 <tr class="border-t border-slate-100 align-top" data-testid="order" data-order-id=o.id.to_string()>
-                    <td class="px-3 py-2"><a class="font-medium text-indigo-700 hover:underline" href=href>{o.product_name}</a></td>
-                    <td class="px-3 py-2 whitespace-nowrap" data-testid="order-what">{what}</td>
-                    <td class="px-3 py-2 whitespace-nowrap" data-testid="order-amount">{amount}</td>
-                    <td class="px-3 py-2">
+                    <td class=TD data-label="Product"><a class="font-medium text-indigo-700 underline hover:text-indigo-500" href=href>{o.product_name}</a></td>
+                    <td class=TD2 data-label="What" data-testid="order-what">{what}</td>
+                    <td class=format!("{TD} whitespace-nowrap") data-label="Amount" data-testid="order-amount">{amount}</td>
+                    <td class=TD data-label="Status">
                         <Badge text=status tone testid="order-status"/>
                         {issue.map(|words| view! { <p class="mt-1 max-w-xs text-xs text-red-700" data-testid="order-issue">{words}</p> })}
                     </td>
-                    <td class="px-3 py-2 whitespace-nowrap" data-testid="order-renewal">{o.next_renewal.as_deref().map(day).unwrap_or_else(|| "—".into())}</td>
-                    <td class="px-3 py-2 whitespace-nowrap" data-testid="order-until">{until}</td>
-                    <td class="px-3 py-2 whitespace-nowrap">{day(&o.created_at)}</td>
+                    <td class=TD data-label="Next renewal" data-testid="order-renewal"><MaybeUtcTime at=o.next_renewal.clone() none="—"/></td>
+                    <td class=TD data-label="Access until" data-testid="order-until">{until}</td>
+                    <td class=TD2 data-label="Ordered on"><UtcTime at=o.created_at.clone()/></td>
                 </tr>
             }
         })
         .collect_view();
     view! {
-        <div class=TABLE_WRAP>
-            <table class="min-w-full text-left text-sm" data-testid="orders-table">
-                <thead class=THEAD>
-                    <tr>
-                        <th class="px-3 py-2">"Product"</th><th class="px-3 py-2">"What"</th>
-                        <th class="px-3 py-2">"Amount"</th><th class="px-3 py-2">"Status"</th>
-                        <th class="px-3 py-2">"Next renewal"</th><th class="px-3 py-2">"Access until"</th>
-                        <th class="px-3 py-2">"Ordered on"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            columns=&["Product", "What", "Amount", "Status", "Next renewal", "Access until", "Ordered on"]
+            secondary=&["What", "Ordered on"]
+            label="Orders"
+            testid="orders-table"
+        >
+            {rows}
+        </DataTable>
     }
     .into_any()
 }

@@ -13,7 +13,8 @@ use crate::server_fns::organisation::{
 };
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER, SECONDARY};
-use crate::ui::components::data_table::DataTable;
+use crate::ui::components::data_table::{DataTable, TD, TD2};
+use crate::ui::components::feedback::{reset_on, Toast};
 use crate::ui::components::form::{Field, FormError, BUTTON, INPUT_CLASS};
 use crate::ui::components::role_gate::RequireMember;
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
@@ -126,7 +127,7 @@ fn Loaded(org: OrganisationView, me: SessionUser, actions: Actions) -> impl Into
         <section class="mt-6 min-w-0">
             <h2 class="mb-2 text-lg font-semibold">"Members"</h2>
             <FormError error=row_error fields=&[]/>
-            <DataTable columns testid="members-table">
+            <DataTable columns secondary=&["Last log-in", "Last pull"] label="Members" testid="members-table">
                 {org.members.into_iter().map(|m| view! { <MemberRow member=m me=me.id owner actions/> }).collect_view()}
             </DataTable>
         </section>
@@ -176,13 +177,14 @@ fn MemberRow(member: MemberView, me: i64, owner: bool, actions: Actions) -> impl
     let role_cell = if manage {
         let role = m.role;
         let label = format!("Role of {}", m.email);
+        let save_label = format!("Save the role of {}", m.email);
         view! {
             <ActionForm action=actions.role attr:class="flex items-center gap-2">
                 <input type="hidden" name="id" value=id.to_string()/>
                 <select name="role" class=format!("{INPUT_CLASS} mt-0 min-w-[7.5rem]") aria-label=label data-testid="member-role-select">
                     {MemberRole::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == role>{r.label()}</option> }).collect_view()}
                 </select>
-                <button type="submit" class=SECONDARY>"Save"</button>
+                <button type="submit" class=SECONDARY aria-label=save_label>"Save"</button>
             </ActionForm>
         }
         .into_any()
@@ -193,21 +195,21 @@ fn MemberRow(member: MemberView, me: i64, owner: bool, actions: Actions) -> impl
     let may_own = !pending && !m.disabled && m.role != MemberRole::Owner;
     view! {
         <tr class="border-t border-slate-100 align-top" data-testid="member-row" data-email=email.clone()>
-            <td class="px-3 py-2 break-all">
+            <td class=format!("{TD} break-all") data-label="Address">
                 <span class="font-medium">{m.email}</span>
-                {you.then(|| view! { <span class="whitespace-nowrap text-xs text-slate-500">" (you)"</span> })}
-                {m.name.map(|n| view! { <div class="text-xs text-slate-500">{n}</div> })}
+                {you.then(|| view! { <span class="whitespace-nowrap text-xs text-slate-600">" (you)"</span> })}
+                {m.name.map(|n| view! { <div class="text-xs text-slate-600">{n}</div> })}
                 {m.disabled.then(|| view! { <div class="text-xs text-red-700">"account disabled by the vendor"</div> })}
             </td>
-            <td class="px-3 py-2">{role_cell}</td>
-            <td class="px-3 py-2" data-testid="member-status">{status}</td>
-            <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=m.last_login_at/></td>
-            <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=m.last_pulled_at/></td>
+            <td class=TD data-label="Role">{role_cell}</td>
+            <td class=TD data-label="Status" data-testid="member-status">{status}</td>
+            <td class=format!("{TD2} whitespace-nowrap") data-label="Last log-in"><MaybeUtcTime at=m.last_login_at/></td>
+            <td class=format!("{TD2} whitespace-nowrap") data-label="Last pull"><MaybeUtcTime at=m.last_pulled_at/></td>
             {owner.then(|| view! {
-                <td class="px-3 py-2">
-                    <div class="flex min-w-[12rem] flex-wrap gap-2">
+                <td class=TD data-label="Actions">
+                    <div class="flex flex-wrap gap-2">
                         {(manage && pending).then(|| view! {
-                            <Confirm label="Withdraw" testid="withdraw-invitation" question=format!("Withdraw the invitation to {email}? Its link stops working.")>
+                            <Confirm label="Withdraw" name=format!("Withdraw the invitation to {email}") testid="withdraw-invitation" question=format!("Withdraw the invitation to {email}? Its link stops working.")>
                                 <ActionForm action=actions.remove>
                                     <input type="hidden" name="id" value=id.to_string()/>
                                     <button type="submit" class=CONFIRM_DANGER>"Confirm withdraw"</button>
@@ -215,7 +217,7 @@ fn MemberRow(member: MemberView, me: i64, owner: bool, actions: Actions) -> impl
                             </Confirm>
                         })}
                         {(manage && may_own).then(|| view! {
-                            <Confirm label="Make owner" testid="make-owner" question=format!("Hand ownership to {email}? They become the owner; you become a member.")>
+                            <Confirm label="Make owner" name=format!("Make owner {email}") testid="make-owner" question=format!("Hand ownership to {email}? They become the owner; you become a member.")>
                                 <ActionForm action=actions.transfer>
                                     <input type="hidden" name="id" value=id.to_string()/>
                                     <button type="submit" class=CONFIRM>"Confirm hand-over"</button>
@@ -223,7 +225,7 @@ fn MemberRow(member: MemberView, me: i64, owner: bool, actions: Actions) -> impl
                             </Confirm>
                         })}
                         {(manage && !pending).then(|| view! {
-                            <Confirm label="Remove" danger=true testid="remove-member"
+                            <Confirm label="Remove" name=format!("Remove {email}") danger=true testid="remove-member"
                                 question=format!("Remove {email}? Their own credentials are revoked at once; the organisation's credentials keep working.")>
                                 <ActionForm action=actions.remove>
                                     <input type="hidden" name="id" value=id.to_string()/>
@@ -245,11 +247,13 @@ fn MemberRow(member: MemberView, me: i64, owner: bool, actions: Actions) -> impl
 fn InviteForm(actions: Actions) -> impl IntoView {
     let Actions { invite, invited, .. } = actions;
     let error = Signal::derive(move || invite.value().get().and_then(|r| r.err()));
-    let sent = move || matches!(invite.value().get(), Some(Ok(())));
+    let sent = Signal::derive(move || matches!(invite.value().get(), Some(Ok(()))).then(|| format!("Invitation sent to {}.", invited.get())));
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_on(move || matches!(invite.value().get(), Some(Ok(()))), form);
     view! {
         <section class=CARD>
             <h2 class="mb-3 font-semibold">"Invite a colleague"</h2>
-            <ActionForm action=invite attr:class="space-y-3" attr:data-testid="invite-member">
+            <ActionForm action=invite node_ref=form attr:class="space-y-3" attr:data-testid="invite-member">
                 <FormError error fields=&["email", "role"]/>
                 <Field name="email" label="E-mail" kind="email" autocomplete="off" error/>
                 <label class=LABEL>
@@ -263,9 +267,7 @@ fn InviteForm(actions: Actions) -> impl IntoView {
                 <FieldError name="role" error/>
                 <p class="text-sm text-slate-600">"They get a mail with a link to set their password and join."</p>
                 <button type="submit" class=BUTTON>"Send invitation"</button>
-                {move || sent().then(|| view! {
-                    <p role="status" class="text-sm text-emerald-800" data-testid="invited">{format!("Invitation sent to {}.", invited.get())}</p>
-                })}
+                <Toast message=sent pending=invite.pending() testid="invited"/>
             </ActionForm>
         </section>
     }

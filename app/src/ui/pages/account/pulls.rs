@@ -10,7 +10,7 @@ use crate::domain::organisation::Capability;
 use crate::error::AppError;
 use crate::server_fns::pulls::my_pulls;
 use crate::ui::auth_context::use_auth;
-use crate::ui::components::data_table::DataTable;
+use crate::ui::components::data_table::{DataTable, Empty, TD, TD2};
 use crate::ui::components::form::{BUTTON, INPUT_CLASS};
 use crate::ui::components::role_gate::RequireMember;
 use crate::ui::components::utc_time::UtcTime;
@@ -152,7 +152,7 @@ fn PullsPageTable(pulls: Vec<PullView>, filter: PullFilterView) -> impl IntoView
     view! {
         <div class="mt-4">
             {match empty {
-                Some(words) => view! { <p class="text-sm text-slate-600" data-testid="pulls-empty">{words}</p> }.into_any(),
+                Some(words) => view! { <Empty text=words testid="pulls-empty"/> }.into_any(),
                 None => view! { <PullsTable pulls/> }.into_any(),
             }}
         </div>
@@ -187,7 +187,12 @@ fn shorten(s: &str, max: usize) -> String {
 #[component]
 pub fn PullsTable(pulls: Vec<PullView>) -> impl IntoView {
     view! {
-        <DataTable columns=&["Time (UTC)", "Member", "Credential", "Image", "Digest", "IP", "User agent", "Source"] testid="pulls-table">
+        <DataTable
+            columns=&["Time (UTC)", "Member", "Credential", "Image", "Digest", "IP", "User agent", "Source"]
+            secondary=&["Digest", "IP", "User agent", "Source"]
+            label="Pulls"
+            testid="pulls-table"
+        >
             {pulls.into_iter().map(|p| view! { <PullRow pull=p/> }).collect_view()}
         </DataTable>
     }
@@ -210,20 +215,20 @@ fn PullRow(pull: PullView) -> impl IntoView {
     let tone = if pull.source == "gateway" { Tone::Good } else { Tone::Neutral };
     view! {
         <tr class="border-t border-slate-100 align-top" data-testid="pull-row">
-            <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=pull.occurred_at/></td>
-            <td class="px-3 py-2 break-all">{pull.member.unwrap_or_else(|| "—".into())}</td>
-            <td class="px-3 py-2">
+            <td class=format!("{TD} whitespace-nowrap") data-label="Time (UTC)"><UtcTime at=pull.occurred_at/></td>
+            <td class=format!("{TD} break-all") data-label="Member">{pull.member.unwrap_or_else(|| "—".into())}</td>
+            <td class=TD data-label="Credential">
                 {pull.credential_name.map(|n| view! { <div class="break-all">{n}</div> })}
                 {match pull.credential {
-                    Some(u) => view! { <div class="font-mono text-xs text-slate-500 break-all">{u}</div> }.into_any(),
-                    None => view! { <span class="text-slate-500">"—"</span> }.into_any(),
+                    Some(u) => view! { <div class="font-mono text-xs text-slate-600 break-all">{u}</div> }.into_any(),
+                    None => view! { <span class="text-slate-600">"—"</span> }.into_any(),
                 }}
             </td>
-            <td class="px-3 py-2 font-mono text-xs break-all" data-testid="pull-image">{image}</td>
-            <td class="px-3 py-2 whitespace-nowrap">{digest}</td>
-            <td class="px-3 py-2 font-mono text-xs">{pull.ip.unwrap_or_default()}</td>
-            <td class="px-3 py-2 max-w-xs">{agent}</td>
-            <td class="px-3 py-2"><Badge text=pull.source tone/></td>
+            <td class=format!("{TD} font-mono text-xs break-all") data-label="Image" data-testid="pull-image">{image}</td>
+            <td class=format!("{TD2} whitespace-nowrap") data-label="Digest">{digest}</td>
+            <td class=format!("{TD2} font-mono text-xs") data-label="IP">{pull.ip.unwrap_or_default()}</td>
+            <td class=format!("{TD2} max-w-xs") data-label="User agent">{agent}</td>
+            <td class=TD2 data-label="Source"><Badge text=pull.source tone/></td>
         </tr>
     }
 }

@@ -6,7 +6,8 @@
 use crate::domain::order::EndAccess;
 use crate::server_fns::billing::billing_status;
 use crate::ui::auth_context::use_auth;
-use crate::ui::components::widgets::{gate, Badge, LoadError, Tone, CARD};
+use crate::ui::components::utc_time::UtcTime;
+use crate::ui::components::widgets::{gate, plural, Badge, LoadError, Tone, CARD};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::views::BillingStatusView;
@@ -28,7 +29,7 @@ pub fn BillingCard(status: Status) -> impl IntoView {
     view! {
         <section class=format!("{CARD} mt-6") data-testid="billing-status">
             <h2 class="font-semibold">"Online payment"</h2>
-            <Suspense fallback=|| view! { <p class="mt-2 text-sm text-slate-500">"Loading…"</p> }>
+            <Suspense fallback=|| view! { <p class="mt-2 text-sm text-slate-600">"Loading…"</p> }>
                 {move || status.get().map(|r| match r {
                     Ok(s) => view! { <StatusBody s/> }.into_any(),
                     Err(e) => view! { <LoadError error=e/> }.into_any(),
@@ -38,28 +39,27 @@ pub fn BillingCard(status: Status) -> impl IntoView {
     }
 }
 
-/// The last reconciliation with Stripe, in words.
-fn reconcile_words(run: Option<&crate::views::ReconcileView>) -> String {
+/// The last reconciliation with Stripe, in words (its time as `UtcTime`).
+fn reconcile_words(run: Option<&crate::views::ReconcileView>) -> AnyView {
     use crate::domain::order::ReconcileCause;
     let Some(r) = run else {
-        return "Reconciliation with Stripe has not run yet (the first run starts within minutes of start-up, then daily).".into();
+        return "Reconciliation with Stripe has not run yet (the first run starts within minutes of start-up, then daily).".into_any();
     };
-    let when = r.started_at.replace('T', " ");
-    let when = when.trim_end_matches('Z');
+    let when = r.started_at.clone();
     let why = match r.cause {
         ReconcileCause::Schedule => "the daily run",
         ReconcileCause::Refusals => "after refused webhook deliveries",
         ReconcileCause::Cli => "from the command line",
     };
     if r.finished_at.is_none() {
-        return format!("Reconciliation with Stripe started at {when} UTC ({why}) and has not finished.");
+        return view! { "Reconciliation with Stripe started at "<UtcTime at=when/>{format!(" ({why}) and has not finished.")} }.into_any();
     }
-    let mut s = format!("Last reconciliation with Stripe at {when} UTC ({why}): {} order(s) re-read, {} repaired", r.checked, r.repaired);
+    let mut s = format!(" ({why}): {} re-read, {} repaired", plural(r.checked, "order", "orders"), r.repaired);
     if r.failed > 0 {
         s.push_str(&format!(", {} could not be read from Stripe (see the server log)", r.failed));
     }
     s.push('.');
-    s
+    view! { "Last reconciliation with Stripe at "<UtcTime at=when/>{s} }.into_any()
 }
 
 #[component]
@@ -74,11 +74,11 @@ fn StatusBody(s: BillingStatusView) -> impl IntoView {
         .into_any();
     }
     let end = if s.end_access == Some(EndAccess::Immediately) { "at once" } else { "at the end of the paid period" };
-    let last = s.last_event_at.map(|t| format!("; the last at {} UTC", t.replace('T', " ").trim_end_matches('Z'))).unwrap_or_default();
+    let last = s.last_event_at.clone().map(|at| view! { "; the last at "<UtcTime at/> });
     let (tone, traffic) = match (s.events_24h, s.refused_24h) {
-        (_, r) if r > 0 => (Tone::Bad, format!("{r} webhook deliveries refused in the last 24 hours (wrong signing secret or API version?): see the audit log, action billing.webhook")),
-        (0, _) => (Tone::Neutral, "No webhook events in the last 24 hours.".to_owned()),
-        (n, _) => (Tone::Good, format!("{n} webhook events processed in the last 24 hours{last}.")),
+        (_, r) if r > 0 => (Tone::Bad, view! { {format!("{} refused in the last 24 hours (wrong signing secret or API version?): see the audit log, action billing.webhook", plural(r, "webhook delivery", "webhook deliveries"))} }.into_any()),
+        (0, _) => (Tone::Neutral, view! { "No webhook events in the last 24 hours." }.into_any()),
+        (n, _) => (Tone::Good, view! { {format!("{} processed in the last 24 hours", plural(n, "webhook event", "webhook events"))}{last}"." }.into_any()),
     };
     view! {
         <div class="mt-2 space-y-1 text-sm text-slate-700">
@@ -91,7 +91,7 @@ fn StatusBody(s: BillingStatusView) -> impl IntoView {
             {(s.unsynced_products > 0).then(|| view! {
                 <p data-testid="billing-unsynced">
                     <Badge text="sync" tone=Tone::Warn/>
-                    {format!(" {} published product(s) not yet in Stripe; checkout creates them, or save the product again.", s.unsynced_products)}
+                    {format!(" {} not yet in Stripe; checkout creates them, or save the product again.", plural(s.unsynced_products, "published product", "published products"))}
                 </p>
             })}
         </div>

@@ -12,46 +12,168 @@ use crate::ui::components::widgets::gate;
 use crate::ui::components::form::{Field, FormError, BUTTON, INPUT_CLASS};
 use crate::ui::components::role_gate::RequireRole;
 use crate::domain::Role;
+use crate::server_fns::requests::{admin_requests, dashboard_figures, AnswerRequest};
+use crate::domain::request::RequestKind;
+use crate::ui::components::widgets::{FieldError, LoadError, CARD, LINK};
+use crate::views::{money_words, AccessRequestView, CustomerSegment, DashboardNumbers};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn AdminDashboard() -> impl IntoView {
+    let auth = use_auth();
     // Outside RequireRole: see `widgets::gate`.
     let charts = crate::ui::pages::audit::charts::charts_resource();
     let billing = crate::ui::pages::admin::billing::status_resource();
     let provisioning = crate::ui::pages::admin::provisioning::status_resource();
+    let answer = ServerAction::<AnswerRequest>::new();
+    let figures = Resource::new(move || answer.version().get(), move |_| async move {
+        gate(auth, &[Role::Admin]).await?;
+        dashboard_figures().await
+    });
+    let requests = Resource::new(move || answer.version().get(), move |_| async move {
+        gate(auth, &[Role::Admin]).await?;
+        admin_requests(Some("open".into())).await
+    });
     view! {
         <Title text="Admin"/>
         <RequireRole roles=&[Role::Admin]>
             <h1 class="text-2xl font-semibold">"Vendor admin"</h1>
-            <div class="mt-6 grid gap-4 md:grid-cols-3">
-                <a href="/admin/products" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
-                    <h2 class="font-semibold">"Products"</h2>
-                    <p class="mt-1 text-sm text-slate-600">"The catalogue: repositories, prices, publishing."</p>
-                </a>
-                <a href="/admin/customers" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
-                    <h2 class="font-semibold">"Customers"</h2>
-                    <p class="mt-1 text-sm text-slate-600">"Accounts, their entitlements; grant, extend, suspend, revoke."</p>
-                </a>
-                <a href="/admin/api-keys" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
-                    <h2 class="font-semibold">"API keys"</h2>
-                    <p class="mt-1 text-sm text-slate-600">"Keys for the REST API; create and revoke."</p>
-                </a>
-                <a href="/admin/users" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
-                    <h2 class="font-semibold">"Users"</h2>
-                    <p class="mt-1 text-sm text-slate-600">"Customers, admins and auditors; create accounts."</p>
-                </a>
-                <a href="/audit" class="rounded-lg border border-slate-200 bg-white p-5 shadow-sm hover:border-indigo-300">
-                    <h2 class="font-semibold">"Audit log"</h2>
-                    <p class="mt-1 text-sm text-slate-600">"Every sign-in, account and access change."</p>
-                </a>
-            </div>
+            <Transition fallback=|| view! { <p class="mt-4 text-slate-600">"Loading the numbers…"</p> }>
+                {move || figures.get().map(|r| match r {
+                    Ok(n) => view! { <Figures n/> }.into_any(),
+                    Err(e) => view! { <LoadError error=e/> }.into_any(),
+                })}
+            </Transition>
+            <section id="requests" class="mt-8" aria-labelledby="requests-heading">
+                <h2 id="requests-heading" class="text-lg font-semibold">"Requests for trials and sales"</h2>
+                <Transition fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>
+                    {move || requests.get().map(|r| match r {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="mt-2 text-sm text-slate-600" data-testid="requests-empty">"No request waits for an answer."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="mt-3 space-y-3" data-testid="requests">
+                                {list.into_iter().map(|r| view! { <RequestItem request=r answer/> }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(e) => view! { <LoadError error=e/> }.into_any(),
+                    })}
+                </Transition>
+            </section>
             <crate::ui::pages::admin::billing::BillingCard status=billing/>
             <crate::ui::pages::admin::provisioning::ProvisioningCard status=provisioning/>
             <crate::ui::pages::audit::charts::AuditCharts charts/>
         </RequireRole>
+    }
+}
+
+/// One number: what it counts, the figure, a line of context; the whole
+/// card links to the list behind it.
+#[component]
+fn Figure(
+    label: &'static str,
+    #[prop(into)] value: String,
+    #[prop(into)] note: String,
+    href: String,
+    #[prop(optional)] warn: bool,
+    testid: &'static str,
+) -> impl IntoView {
+    let class = if warn {
+        "block rounded-lg border border-amber-300 bg-amber-50 p-4 shadow-sm hover:border-amber-400 focus:outline-none focus:ring-2 focus:ring-indigo-300"
+    } else {
+        "block rounded-lg border border-slate-200 bg-white p-4 shadow-sm hover:border-indigo-300 focus:outline-none focus:ring-2 focus:ring-indigo-300"
+    };
+    view! {
+        <a href=href class=class data-testid=testid>
+            <span class="block text-sm text-slate-700">{label}</span>
+            <span class="mt-1 block text-2xl font-semibold text-slate-900" data-testid="figure-value">{value}</span>
+            <span class="mt-1 block text-xs text-slate-600">{note}</span>
+        </a>
+    }
+}
+
+#[component]
+fn Figures(n: DashboardNumbers) -> impl IntoView {
+    let customers = |seg: CustomerSegment| format!("/admin/customers?segment={}", seg.as_str());
+    let provisioning = n.provisioning_failing.map(|f| {
+        view! {
+            <Figure label="Harbor provisioning" value=plural(f, "customer failing", "customers failing")
+                note="robots not converged; see the provisioning card" href="#provisioning".to_owned() warn={f > 0} testid="figure-provisioning"/>
+        }
+    });
+    view! {
+        <div class="mt-4 grid grid-cols-1 gap-3 sm:grid-cols-2 lg:grid-cols-4" data-testid="figures">
+            <Figure label="Active customers" value=n.active_customers.to_string()
+                note="with access now" href=customers(CustomerSegment::Active) testid="figure-active"/>
+            <Figure label="Monthly recurring revenue" value=money_words(&n.mrr)
+                note="live subscriptions; yearly as a twelfth" href=customers(CustomerSegment::Subscribers) testid="figure-mrr"/>
+            <Figure label="Billed, last 30 days" value=money_words(&n.billed_30d)
+                note="periods started and purchases paid" href=customers(CustomerSegment::Billed) testid="figure-billed"/>
+            <Figure label="Renewals failing" value=n.renewals_failing.to_string()
+                note="past due or unpaid" href=customers(CustomerSegment::Failing) warn={n.renewals_failing > 0} testid="figure-failing"/>
+            <Figure label="Ending within 30 days" value=n.ending_30d.to_string()
+                note=plural(n.ending_30d, "entitlement that does not renew", "entitlements that do not renew")
+                href=customers(CustomerSegment::Ending) warn={n.ending_30d > 0} testid="figure-ending"/>
+            <Figure label="Open requests" value=n.open_requests.to_string()
+                note="trials and sales to answer" href="#requests".to_owned() warn={n.open_requests > 0} testid="figure-requests"/>
+            <Figure label="Stripe webhooks, 24 h" value=plural(n.webhooks_24h, "event", "events")
+                note=format!("{} refused", n.webhooks_refused_24h)
+                href="/audit?action=billing.webhook".to_owned() warn={n.webhooks_refused_24h > 0} testid="figure-webhooks"/>
+            {provisioning}
+        </div>
+    }
+}
+
+/// "1 customer", "3 customers".
+fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// An open request with its two answers: a grant for some days, or a reply.
+#[component]
+fn RequestItem(request: AccessRequestView, answer: ServerAction<AnswerRequest>) -> impl IntoView {
+    let id = request.id;
+    let default_days = if request.kind == RequestKind::Trial { "14" } else { "30" };
+    let error = Signal::derive(move || answer.value().get().and_then(|r| r.err()).filter(|_| answer.input().get().is_none_or(|i| i.id == id)));
+    let days_id = format!("days-{id}");
+    let reply_id = format!("reply-{id}");
+    view! {
+        <li class=CARD data-testid="request">
+            <p class="text-sm">
+                <span class="font-semibold">{request.organisation.clone()}</span>
+                " ("{request.requested_by.clone()}") asks for "{request.kind.words()}" of "
+                <a class=LINK href=format!("/catalogue/{}", request.product_slug)>{request.product.clone()}</a>
+                " · "<UtcTime at=request.created_at.clone()/>
+            </p>
+            {(!request.message.is_empty()).then(|| view! {
+                <blockquote class="mt-2 whitespace-pre-line border-l-4 border-slate-200 pl-3 text-sm text-slate-800" data-testid="request-message">
+                    {request.message.clone()}
+                </blockquote>
+            })}
+            <p class="mt-1 text-sm"><a class=LINK href=format!("/admin/customers/{}", request.organisation_id)>"The customer's page"</a></p>
+            <ActionForm action=answer attr:class="mt-3 grid gap-2 sm:grid-cols-[8rem_1fr]">
+                <input type="hidden" name="id" value=id.to_string()/>
+                <FormError error fields=&["days", "reply"]/>
+                <div>
+                    <label class="block text-sm font-medium text-slate-700" for=days_id.clone()>"Days of access"</label>
+                    <input id=days_id name="days" type="number" min="1" max="3660" value=default_days class=INPUT_CLASS/>
+                    <FieldError name="days" error/>
+                </div>
+                <div>
+                    <label class="block text-sm font-medium text-slate-700" for=reply_id.clone()>"Words to the customer (sent by mail)"</label>
+                    <textarea id=reply_id name="reply" rows="2" maxlength="4000" class=INPUT_CLASS></textarea>
+                    <FieldError name="reply" error/>
+                </div>
+                <div class="flex flex-wrap gap-2 sm:col-span-2">
+                    <button type="submit" name="action" value="grant" class=BUTTON data-testid="grant-request">
+                        {format!("Grant {} to {}", if request.kind == RequestKind::Trial { "a trial" } else { "access" }, request.organisation)}
+                    </button>
+                    <button type="submit" name="action" value="reply" class=SECONDARY data-testid="reply-request">"Reply without access"</button>
+                </div>
+            </ActionForm>
+        </li>
     }
 }
 

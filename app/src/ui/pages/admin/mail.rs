@@ -7,12 +7,12 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::server_fns::mail::{outbox_overview, ResendMail};
 use crate::ui::auth_context::use_auth;
-use crate::ui::components::data_table::DataTable;
+use crate::ui::components::data_table::{DataTable, Empty, TD, TD2};
 use crate::ui::components::form::FormError;
-use crate::ui::components::confirm::SECONDARY;
+use crate::ui::components::confirm::{Confirm, CONFIRM};
 use crate::ui::components::role_gate::RequireRole;
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
-use crate::ui::components::widgets::{gate, Badge, LoadError, Tone, CARD, LINK};
+use crate::ui::components::widgets::{gate, plural, Badge, LoadError, Tone, CARD, LINK};
 use crate::views::{MailOverview, MailView};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -56,18 +56,18 @@ fn MailBody(overview: MailOverview, resend: ServerAction<ResendMail>) -> impl In
             <p class="text-sm">"Mail leaves through: "<strong data-testid="mail-transport">{overview.transport}</strong></p>
             {(!overview.delivers).then(|| view! { <p class="mt-2 text-sm text-amber-900">"No mail leaves until an SMTP server is configured."</p> })}
             <p class="mt-2 flex flex-wrap gap-4 text-sm">
-                <span data-testid="mail-pending">{format!("{} waiting", overview.pending)}</span>
-                <span data-testid="mail-sent">{format!("{} sent", overview.sent)}</span>
-                <span data-testid="mail-failed">{format!("{} failed", overview.failed)}</span>
+                <span data-testid="mail-pending">{format!("{} waiting", plural(overview.pending, "mail", "mails"))}</span>
+                <span data-testid="mail-sent">{format!("{} sent", plural(overview.sent, "mail", "mails"))}</span>
+                <span data-testid="mail-failed">{format!("{} failed", plural(overview.failed, "mail", "mails"))}</span>
             </p>
             <p class="mt-2 flex flex-wrap gap-3 text-sm">"Show: "{filter("all", "/admin/mail")}{filter("waiting", "/admin/mail?status=pending")}{filter("failed", "/admin/mail?status=failed")}{filter("sent", "/admin/mail?status=sent")}</p>
         </section>
         <section class="mt-4 min-w-0">
             {if overview.mails.is_empty() {
-                view! { <p class="text-slate-600" data-testid="no-mail">"No mail here."</p> }.into_any()
+                view! { <Empty text="No mail here." testid="no-mail"/> }.into_any()
             } else {
                 view! {
-                    <DataTable columns=&["Mail", "To", "Queued", "State", "Attempts", ""] testid="mail-table">
+                    <DataTable columns=&["Mail", "To", "Queued", "State", "Attempts", "Actions"] secondary=&["Queued", "Attempts"] label="Mail" testid="mail-table">
                         {overview.mails.into_iter().map(|m| view! { <MailRow mail=m resend/> }).collect_view()}
                     </DataTable>
                 }.into_any()
@@ -79,7 +79,7 @@ fn MailBody(overview: MailOverview, resend: ServerAction<ResendMail>) -> impl In
 fn state(m: &MailView) -> impl IntoView {
     match m.status {
         MailStatus::Sent => view! { <Badge text="sent" tone=Tone::Good/>" "<MaybeUtcTime at=m.sent_at.clone()/> }.into_any(),
-        MailStatus::Pending => view! { <Badge text="waiting" tone=Tone::Neutral/><div class="text-xs text-slate-500">"next try "<UtcTime at=m.next_attempt_at.clone()/></div> }.into_any(),
+        MailStatus::Pending => view! { <Badge text="waiting" tone=Tone::Neutral/><div class="text-xs text-slate-600">"next try "<UtcTime at=m.next_attempt_at.clone()/></div> }.into_any(),
         MailStatus::Failed => view! { <Badge text="failed" tone=Tone::Bad/> }.into_any(),
     }
 }
@@ -91,17 +91,20 @@ fn MailRow(mail: MailView, resend: ServerAction<ResendMail>) -> impl IntoView {
     let can_resend = mail.status != MailStatus::Pending;
     view! {
         <tr class="border-t border-slate-100 align-top" data-testid="mail-row">
-            <td class="px-3 py-2">{mail.kind.label()}<div class="text-xs text-slate-500">{format!("#{id}")}</div></td>
-            <td class="px-3 py-2 break-all">{mail.to_address.clone()}</td>
-            <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=mail.created_at.clone()/></td>
-            <td class="px-3 py-2">{state(&mail)}{error}</td>
-            <td class="px-3 py-2">{mail.attempts}</td>
-            <td class="px-3 py-2">
+            <td class=TD data-label="Mail">{mail.kind.label()}<div class="text-xs text-slate-600">{format!("#{id}")}</div></td>
+            <td class=format!("{TD} break-all") data-label="To">{mail.to_address.clone()}</td>
+            <td class=format!("{TD2} whitespace-nowrap") data-label="Queued"><UtcTime at=mail.created_at.clone()/></td>
+            <td class=TD data-label="State">{state(&mail)}{error}</td>
+            <td class=TD2 data-label="Attempts">{mail.attempts}</td>
+            <td class=TD>
                 {can_resend.then(|| view! {
-                    <ActionForm action=resend>
-                        <input type="hidden" name="id" value=id.to_string()/>
-                        <button type="submit" class=SECONDARY data-testid="resend-mail">"Send again"</button>
-                    </ActionForm>
+                    <Confirm label="Send again" name=format!("Send mail #{id} again") testid="resend-mail"
+                        question=format!("Send mail #{id} to {} again?", mail.to_address)>
+                        <ActionForm action=resend>
+                            <input type="hidden" name="id" value=id.to_string()/>
+                            <button type="submit" class=CONFIRM>"Confirm send"</button>
+                        </ActionForm>
+                    </Confirm>
                 })}
             </td>
         </tr>

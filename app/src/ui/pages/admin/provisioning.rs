@@ -5,7 +5,8 @@
 
 use crate::server_fns::credentials::provisioning_status;
 use crate::ui::auth_context::use_auth;
-use crate::ui::components::widgets::{gate, Badge, LoadError, Tone, CARD};
+use crate::ui::components::utc_time::UtcTime;
+use crate::ui::components::widgets::{gate, plural, Badge, LoadError, Tone, CARD};
 use crate::domain::Role;
 use crate::error::AppError;
 use crate::views::ProvisioningView;
@@ -20,10 +21,6 @@ pub fn status_resource() -> Status {
         gate(auth, &[Role::Admin, Role::Auditor]).await?;
         provisioning_status().await
     })
-}
-
-fn utc(t: &str) -> String {
-    format!("{} UTC", t.replace('T', " ").trim_end_matches('Z'))
 }
 
 #[component]
@@ -41,20 +38,27 @@ pub fn ProvisioningCard(status: Status) -> impl IntoView {
 
 #[component]
 fn Body(p: ProvisioningView) -> impl IntoView {
+    let changes = |n: i64| plural(n, "change", "changes");
     let (tone, queue) = match (p.pending, p.failing) {
-        (0, _) => (Tone::Good, "Every change has reached Harbor.".to_owned()),
-        (n, 0) => (Tone::Neutral, format!("{n} change(s) on their way to Harbor{}.", p.oldest_pending.as_deref().map(|t| format!(", the oldest from {}", utc(t))).unwrap_or_default())),
-        (n, f) => (Tone::Bad, format!("{n} change(s) waiting for Harbor, {f} failing and retried with backoff{}.", p.last_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())),
+        (0, _) => (Tone::Good, view! { "Every change has reached Harbor." }.into_any()),
+        (n, 0) => (Tone::Neutral, view! {
+            {format!("{} on their way to Harbor", changes(n))}
+            {p.oldest_pending.clone().map(|at| view! { ", the oldest from "<UtcTime at/> })}
+            "."
+        }.into_any()),
+        (n, f) => (Tone::Bad, view! {
+            {format!("{} waiting for Harbor, {f} failing and retried with backoff{}.", changes(n), p.last_error.as_deref().map(|e| format!(": {e}")).unwrap_or_default())}
+        }.into_any()),
     };
-    let reconcile = match &p.last_reconcile {
-        None => "The reconciler has not run yet (it runs within seconds of start-up, then regularly).".to_owned(),
+    let reconcile = match p.last_reconcile.clone() {
+        None => view! { "The reconciler has not run yet (it runs within seconds of start-up, then regularly)." }.into_any(),
         Some(at) => {
-            let mut s = format!("Last reconcile at {}: {} robot(s) checked, {} drift(s) repaired", utc(at), p.last_checked, p.last_repaired);
+            let mut s = format!(": {} checked, {} repaired", plural(p.last_checked, "robot", "robots"), plural(p.last_repaired, "drift", "drifts"));
             if p.last_failed > 0 {
                 s.push_str(&format!(", {} failed{}", p.last_failed, p.last_reconcile_error.as_deref().map(|e| format!(" ({e})")).unwrap_or_default()));
             }
             s.push('.');
-            s
+            view! { "Last reconcile at "<UtcTime at/>{s} }.into_any()
         }
     };
     view! {

@@ -37,10 +37,36 @@ const PALETTE: [Colour; 6] = [
     Colour { fill: "fill-slate-500", swatch: "bg-slate-500" },
 ];
 const DENIED: Colour = Colour { fill: "fill-amber-600", swatch: "bg-amber-600" };
-const W: f64 = 600.0;
-const H: f64 = 160.0;
-const LEFT: f64 = 36.0;
-const BOTTOM: f64 = 20.0;
+// Drawn at about the size a phone shows it (a 360-unit-wide view box), so
+// 11-unit text stays ~11 px on a phone and grows a little on wider screens.
+const W: f64 = 360.0;
+const H: f64 = 200.0;
+const LEFT: f64 = 40.0;
+const RIGHT: f64 = 8.0;
+const TOP: f64 = 10.0;
+const BOTTOM: f64 = 34.0;
+const AXIS_TEXT: &str = "fill-slate-600 text-[11px]";
+
+/// Round tick steps for a maximum: 1, 2, 5 × 10ⁿ, at most five ticks above 0.
+pub fn ticks(max: i64) -> Vec<i64> {
+    let max = max.max(1);
+    let mut step = 1i64;
+    'outer: loop {
+        for m in [1, 2, 5] {
+            if (max + step * m - 1) / (step * m) <= 5 {
+                step *= m;
+                break 'outer;
+            }
+        }
+        step *= 10;
+    }
+    (0..=(max + step - 1) / step).map(|i| i * step).collect()
+}
+
+/// "12-01" for "2026-12-01" (the month and day; the year is in the summary).
+fn short_day(day: &str) -> String {
+    day.get(5..).unwrap_or(day).to_owned()
+}
 
 #[component]
 pub fn AuditCharts(charts: Charts) -> impl IntoView {
@@ -65,52 +91,94 @@ pub fn AuditCharts(charts: Charts) -> impl IntoView {
     }
 }
 
-/// A bar per day, stacked by series, with a y-axis maximum and a legend.
+/// A bar per day, stacked by series, with a y axis of round ticks and
+/// grid lines, dates along the x axis, and a legend.
 #[component]
 fn StackedBars(days: Vec<String>, series: Vec<(String, Vec<i64>)>, label: &'static str) -> impl IntoView {
     let n = days.len().max(1);
     let totals: Vec<i64> = (0..days.len()).map(|d| series.iter().map(|s| s.1.get(d).copied().unwrap_or(0)).sum()).collect();
-    let max = totals.iter().copied().max().unwrap_or(0).max(1);
+    let max = totals.iter().copied().max().unwrap_or(0);
+    let ticks = ticks(max);
+    let top = *ticks.last().unwrap_or(&1) as f64;
     let sum: i64 = totals.iter().sum();
-    let slot = (W - LEFT) / n as f64;
-    let scale = (H - BOTTOM - 8.0) / max as f64;
+    let plot_w = W - LEFT - RIGHT;
+    let plot_h = H - TOP - BOTTOM;
+    let slot = plot_w / n as f64;
+    let y_of = move |v: f64| TOP + plot_h - v / top * plot_h;
     let colour = |i: usize| if label == "denials" { DENIED } else { PALETTE[i % PALETTE.len()] };
+    let grid = ticks.iter().map(|t| {
+        let y = y_of(*t as f64);
+        view! {
+            <line x1=LEFT y1=format!("{y:.1}") x2=W - RIGHT y2=format!("{y:.1}") class=if *t == 0 { "stroke-slate-400" } else { "stroke-slate-200" }/>
+            <text x=LEFT - 4.0 y=format!("{:.1}", y + 4.0) text-anchor="end" class=AXIS_TEXT>{t.to_string()}</text>
+        }
+    }).collect_view();
+    // At most six dates along the axis, the last day always among them.
+    let every = days.len().div_ceil(6).max(1);
+    let x_labels = days.iter().enumerate().filter(|(d, _)| (days.len() - 1 - d) % every == 0).map(|(d, day)| {
+        let x = LEFT + (d as f64 + 0.5) * slot;
+        view! {
+            <line x1=format!("{x:.1}") y1=TOP + plot_h x2=format!("{x:.1}") y2=TOP + plot_h + 4.0 class="stroke-slate-400"/>
+            <text x=format!("{x:.1}") y=TOP + plot_h + 16.0 text-anchor="middle" class=AXIS_TEXT>{short_day(day)}</text>
+        }
+    }).collect_view();
     let mut bars = Vec::new();
     for (d, day) in days.iter().enumerate() {
-        let mut y = H - BOTTOM;
+        let mut acc = 0i64;
         for (i, (name, values)) in series.iter().enumerate() {
             let v = values.get(d).copied().unwrap_or(0);
             if v == 0 {
                 continue;
             }
-            let h = v as f64 * scale;
-            y -= h;
+            let y = y_of((acc + v) as f64);
+            let h = y_of(acc as f64) - y;
+            acc += v;
             bars.push(view! {
-                <rect x=format!("{:.1}", LEFT + d as f64 * slot + 1.0) y=format!("{y:.1}") width=format!("{:.1}", (slot - 2.0).max(1.0))
+                <rect x=format!("{:.1}", LEFT + d as f64 * slot + slot * 0.1) y=format!("{y:.1}") width=format!("{:.1}", (slot * 0.8).max(1.0))
                     height=format!("{h:.1}") class=colour(i).fill>
                     <title>{format!("{day}: {v} {label} ({name})")}</title>
                 </rect>
             });
         }
     }
-    let first = days.first().cloned().unwrap_or_default();
-    let last = days.last().cloned().unwrap_or_default();
-    let legend = series.iter().enumerate().map(|(i, (name, _))| {
+    let legend = series.iter().enumerate().map(|(i, (name, values))| {
         let swatch = format!("inline-block h-3 w-3 rounded-sm {}", colour(i).swatch);
-        view! { <li class="flex items-center gap-1"><span class=swatch></span>{name.clone()}</li> }
+        let total: i64 = values.iter().sum();
+        view! { <li class="flex items-center gap-1"><span class=swatch aria-hidden="true"></span>{format!("{name} ({total})")}</li> }
     }).collect_view();
-    let summary = format!("{sum} {label} in {} days; the busiest day had {}", days.len(), totals.iter().max().copied().unwrap_or(0));
+    let busiest = totals.iter().max().copied().unwrap_or(0);
+    let summary = format!(
+        "{sum} {label} in {} days ({} to {}); the busiest day had {busiest}",
+        days.len(),
+        days.first().cloned().unwrap_or_default(),
+        days.last().cloned().unwrap_or_default()
+    );
     view! {
-        <svg viewBox=format!("0 0 {W} {H}") class="mt-2 w-full" role="img" aria-label=summary.clone() data-testid=format!("chart-{label}")>
-            <line x1=LEFT y1=H - BOTTOM x2=W y2=H - BOTTOM stroke="#cbd5e1"/>
-            <text x=LEFT - 4.0 y="12" text-anchor="end" font-size="10" fill="#64748b">{max}</text>
-            <text x=LEFT - 4.0 y=H - BOTTOM text-anchor="end" font-size="10" fill="#64748b">"0"</text>
-            <text x=LEFT y=H - 4.0 font-size="10" fill="#64748b">{first}</text>
-            <text x=W y=H - 4.0 text-anchor="end" font-size="10" fill="#64748b">{last}</text>
+        <svg viewBox=format!("0 0 {W} {H}") class="mt-2 w-full max-w-2xl" role="img" aria-label=summary.clone() data-testid=format!("chart-{label}")>
+            {grid}
+            {x_labels}
             {bars}
+            <text x=LEFT + plot_w / 2.0 y=H - 2.0 text-anchor="middle" class=AXIS_TEXT>"Day (UTC, month-day)"</text>
+            <text x="10" y=TOP + plot_h / 2.0 text-anchor="middle" transform=format!("rotate(-90 10 {})", TOP + plot_h / 2.0) class=AXIS_TEXT>
+                {format!("{label} per day")}
+            </text>
         </svg>
         <p class="mt-1 text-xs text-slate-600">{summary}</p>
         {(series.is_empty() || sum == 0).then(|| view! { <p class="text-sm text-slate-600">"None in this period."</p> })}
-        <ul class="mt-2 flex flex-wrap gap-3 text-xs text-slate-700">{legend}</ul>
+        <ul class="mt-2 flex flex-wrap gap-3 text-xs text-slate-700" aria-label="Legend">{legend}</ul>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ticks;
+
+    #[test]
+    fn ticks_are_round_and_cover_the_maximum() {
+        assert_eq!(ticks(0), vec![0, 1]);
+        assert_eq!(ticks(3), vec![0, 1, 2, 3]);
+        assert_eq!(ticks(7), vec![0, 2, 4, 6, 8]);
+        assert_eq!(ticks(23), vec![0, 5, 10, 15, 20, 25]);
+        assert_eq!(ticks(480), vec![0, 100, 200, 300, 400, 500]);
     }
 }

@@ -17,26 +17,43 @@ use crate::ui::components::widgets::{Badge, LoadError, Tone, CARD, LINK};
 use crate::error::AppError;
 use crate::ui::components::errors::NotFound;
 use crate::ui::pages::account::pulls::short_digest;
-use crate::views::{urlencode, BillingInfo, PriceView, ProductVersionsView, ProductView, VersionView};
+use crate::server_fns::requests::{my_ownership, RequestAccess};
+use crate::ui::components::form::{FormError, BUTTON};
+use crate::ui::components::confirm::SECONDARY;
+use crate::ui::auth_context::use_auth;
+use crate::ui::components::widgets::{FieldError, LABEL};
+use crate::domain::catalogue::PriceKind;
+use crate::domain::organisation::Capability;
+use crate::domain::request::RequestKind;
+use crate::domain::Role;
+use crate::views::{urlencode, BillingInfo, Ownership, PriceView, ProductVersionsView, ProductView, VersionView};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn CataloguePage() -> impl IntoView {
-    let products = Resource::new(|| (), |_| catalogue());
+    let products = Resource::new(|| (), |_| async move {
+        let list = catalogue().await?;
+        // A visitor or staff member owns nothing: an empty list, not an error.
+        let owned = my_ownership().await.unwrap_or_default();
+        Ok::<_, AppError>((list, owned))
+    });
     view! {
         <Title text="Catalogue"/>
         <h1 class="text-2xl font-semibold">"Catalogue"</h1>
         <p class="mt-1 text-slate-600">"Each product gives access to the image repositories it lists, for as long as its window runs."</p>
         <Transition fallback=|| view! { <p class="mt-6 text-slate-500">"Loading…"</p> }>
             {move || products.get().map(|r| match r {
-                Ok(list) if list.is_empty() => view! {
+                Ok((list, _)) if list.is_empty() => view! {
                     <p class="mt-6 text-slate-600" data-testid="catalogue-empty">"Nothing is on sale yet. Check back soon."</p>
                 }.into_any(),
-                Ok(list) => view! {
+                Ok((list, owned)) => view! {
                     <div class="mt-6 grid gap-4 sm:grid-cols-2 lg:grid-cols-3" data-testid="catalogue">
-                        {list.into_iter().map(|p| view! { <ProductCard product=p/> }).collect_view()}
+                        {list.into_iter().map(|p| {
+                            let own = owned.iter().find(|o| o.product_id == p.id).cloned();
+                            view! { <ProductCard product=p own/> }
+                        }).collect_view()}
                     </div>
                 }.into_any(),
                 Err(e) => view! { <div class="mt-6"><LoadError error=e/></div> }.into_any(),
@@ -46,13 +63,14 @@ pub fn CataloguePage() -> impl IntoView {
 }
 
 #[component]
-fn ProductCard(product: ProductView) -> impl IntoView {
+fn ProductCard(product: ProductView, own: Option<Ownership>) -> impl IntoView {
     let href = format!("/catalogue/{}", product.slug);
     view! {
         <article class=format!("{CARD} flex flex-col") data-testid="product-card">
             <h2 class="text-lg font-semibold">
                 <a class="hover:text-indigo-700" href=href.clone()>{product.name}</a>
             </h2>
+            {own.map(|o| view! { <OwnershipLine own=o/> })}
             <Prices prices=product.prices contact_sales=product.contact_sales/>
             <Includes repositories=product.repositories/>
             <p class="mt-auto pt-4"><a class=LINK href=href>"Details"</a></p>
@@ -145,14 +163,15 @@ pub fn CatalogueProductPage() -> impl IntoView {
         let product = catalogue_product(slug.clone()).await?;
         let tags = catalogue_tags(slug.clone()).await?;
         let info = billing_info().await?;
+        let own = my_ownership().await.unwrap_or_default().into_iter().find(|o| o.product_id == product.id);
         // The versions may fail on their own: the page still shows the rest.
         let versions = product_versions(slug).await;
-        Ok::<_, AppError>((product, tags, info, versions))
+        Ok::<_, AppError>((product, tags, info, own, versions))
     });
     view! {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
             {move || product.get().map(|r| match r {
-                Ok((p, tags, info, versions)) => view! { <ProductDetail product=p tags info/><Versions versions/> }.into_any(),
+                Ok((p, tags, info, own, versions)) => view! { <ProductDetail product=p tags info own/><Versions versions/> }.into_any(),
                 Err(AppError::NotFound) => view! { <NotFound/> }.into_any(),
                 Err(e) => view! { <LoadError error=e/> }.into_any(),
             })}
@@ -161,8 +180,19 @@ pub fn CatalogueProductPage() -> impl IntoView {
 }
 
 #[component]
-fn ProductDetail(product: ProductView, tags: Vec<PatternTags>, info: BillingInfo) -> impl IntoView {
+fn ProductDetail(product: ProductView, tags: Vec<PatternTags>, info: BillingInfo, own: Option<Ownership>) -> impl IntoView {
     let prices = product.prices.clone();
+    // A renewing subscription is not offered again; trials and fixed terms
+    // may be bought on top (to keep access after they end).
+    let subscribed = own.as_ref().is_some_and(|o| o.access && o.renews);
+    let trial_days = prices.iter().find_map(|p| match p.kind {
+        PriceKind::Trial { days } if p.active => Some(days),
+        _ => None,
+    });
+    let sold_online = prices.iter().any(|p| p.active && !matches!(p.kind, PriceKind::Trial { .. }));
+    let asks = RequestOptions { trial: trial_days.is_some(), contact: product.contact_sales || !sold_online };
+    let slug = product.slug.clone();
+    let open_request = own.as_ref().and_then(|o| o.open_request.clone());
     view! {
         <Title text=product.name.clone()/>
         <p class="text-sm"><a class=LINK href="/catalogue">"← Catalogue"</a></p>
@@ -177,12 +207,130 @@ fn ProductDetail(product: ProductView, tags: Vec<PatternTags>, info: BillingInfo
                 ></div>
             </article>
             <aside class=format!("{CARD} h-fit")>
+                {own.clone().filter(|o| o.access).map(|o| view! { <OwnedPanel own=o/> })}
                 <h2 class="font-semibold">"Price"</h2>
                 <Prices prices=product.prices contact_sales=product.contact_sales/>
                 <IncludesWithTags patterns=tags/>
-                <BuyBox prices online=info.online_payment/>
+                {if subscribed {
+                    view! {
+                        <p class="mt-4 border-t border-slate-100 pt-3 text-sm text-slate-700" data-testid="buying-note">
+                            "Your subscription renews by itself. "
+                            <a class=LINK href="/account/orders">"Your orders"</a>
+                        </p>
+                    }.into_any()
+                } else {
+                    view! { <BuyBox prices online=info.online_payment/> }.into_any()
+                }}
+                {(asks.trial || asks.contact).then(|| view! { <RequestBox slug asks open=open_request/> })}
             </aside>
         </div>
+    }
+}
+
+/// "You have access until 12 March 2027" (or that it renews, or how it ended).
+#[component]
+fn OwnershipLine(own: Ownership) -> impl IntoView {
+    let (class, text) = if own.access {
+        ("mt-1 text-sm font-medium text-emerald-800", format!("You have access: {}", own.summary))
+    } else if own.open_request.is_some() {
+        ("mt-1 text-sm text-slate-700", "You asked the vendor about it".to_owned())
+    } else {
+        ("mt-1 text-sm text-slate-700", format!("Your access: {}", own.summary))
+    };
+    view! { <p class=class data-testid="ownership">{text}</p> }
+}
+
+/// The product page's "you own this" box: until when, and where to go next.
+#[component]
+fn OwnedPanel(own: Ownership) -> impl IntoView {
+    let auth = use_auth();
+    let buyer = move || auth.user.get().and_then(|r| r.ok()).flatten().is_some_and(|u| u.may(Capability::Billing));
+    view! {
+        <div class="mb-4 rounded border border-emerald-200 bg-emerald-50 p-3 text-sm text-emerald-900" data-testid="owned">
+            <p class="font-semibold">"You have access"</p>
+            <p class="mt-1">
+                {own.summary.clone()}
+                {own.until.clone().map(|u| view! { " (" <UtcTime at=u/> ")" })}
+            </p>
+            <p class="mt-2 flex flex-wrap gap-3">
+                <a class=LINK href="/account/credentials">"Registry credentials"</a>
+                <Transition fallback=|| ()>
+                    {move || buyer().then(|| view! { <a class=LINK href="/account/orders">"Orders and billing"</a> })}
+                </Transition>
+            </p>
+        </div>
+    }
+}
+
+/// Which requests a product offers: a trial (it has a trial price), contact
+/// with sales (the vendor says so, or nothing is sold online).
+#[derive(Clone, Copy)]
+struct RequestOptions {
+    trial: bool,
+    contact: bool,
+}
+
+/// Asking for a trial or for sales: members write a message and send it; the
+/// admin answers from the dashboard, by mail. An open request is shown instead.
+#[component]
+fn RequestBox(slug: String, asks: RequestOptions, open: Option<crate::views::AccessRequestView>) -> impl IntoView {
+    let auth = use_auth();
+    let send = ServerAction::<RequestAccess>::new();
+    let here = leptos_router::hooks::use_location().pathname.get_untracked();
+    let login = format!("/login?next={}", urlencode(&here));
+    let error = Signal::derive(move || send.value().get().and_then(|r| r.err()));
+    let sent = move || send.value().get().and_then(|r| r.ok()).or_else(|| open.clone());
+    let slug = StoredValue::new(slug);
+    let login = StoredValue::new(login);
+    view! {
+        <section class="mt-4 border-t border-slate-100 pt-3" data-testid="request-box" aria-labelledby="request-heading">
+            <h2 id="request-heading" class="font-semibold">
+                {if asks.trial { "Try it first" } else { "Talk to sales" }}
+            </h2>
+            <Transition fallback=|| ()>
+                {move || {
+                    let user = auth.user.get().and_then(|r| r.ok()).flatten();
+                    match (user, sent()) {
+                        (_, Some(r)) => view! {
+                            <p class="mt-2 text-sm text-slate-700" role="status" data-testid="request-sent">
+                                {format!("You asked for {} on ", r.kind.words())}
+                                <UtcTime at=r.created_at/>
+                                ". The vendor answers by mail."
+                            </p>
+                        }.into_any(),
+                        (None, None) => view! {
+                            <p class="mt-2 text-sm text-slate-700">
+                                <a class=LINK href=login.get_value() data-testid="login-to-request">"Log in"</a>
+                                {if asks.trial { " to ask for a trial." } else { " to contact sales." }}
+                            </p>
+                        }.into_any(),
+                        (Some(u), None) if u.role != Role::Customer || u.membership.is_none() => view! {
+                            <p class="mt-2 text-sm text-slate-600">"Customers ask for trials and terms here."</p>
+                        }.into_any(),
+                        (Some(_), None) => view! {
+                            <ActionForm action=send attr:class="mt-2 space-y-2" attr:data-testid="request-form">
+                                <input type="hidden" name="slug" value=slug.get_value()/>
+                                <FormError error fields=&["message"]/>
+                                <label class=LABEL for="request-message">"Message to the vendor (optional)"</label>
+                                <textarea id="request-message" name="message" rows="3" maxlength="2000"
+                                    class="mt-1 block w-full rounded border border-slate-300 px-3 py-2 text-sm"
+                                    placeholder="Your team, what you want to try, the terms you need"></textarea>
+                                <FieldError name="message" error/>
+                                <div class="flex flex-wrap gap-2">
+                                    {asks.trial.then(|| view! {
+                                        <button type="submit" name="kind" value=RequestKind::Trial.as_str() class=BUTTON data-testid="request-trial">"Request a trial"</button>
+                                    })}
+                                    {asks.contact.then(|| view! {
+                                        <button type="submit" name="kind" value=RequestKind::Contact.as_str()
+                                            class=if asks.trial { SECONDARY } else { BUTTON } data-testid="contact-sales-request">"Contact sales"</button>
+                                    })}
+                                </div>
+                            </ActionForm>
+                        }.into_any(),
+                    }
+                }}
+            </Transition>
+        </section>
     }
 }
 

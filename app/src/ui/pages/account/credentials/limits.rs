@@ -37,22 +37,34 @@ pub fn product_ids(checked: &[i64]) -> String {
 /// takes the wasm, so they stay disabled until the page is hydrated (a box
 /// ticked before would be sent as "every product").
 #[component]
-pub fn LimitFields(products: Products, #[prop(into)] owner: Signal<bool>, #[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+pub fn LimitFields(
+    products: Products,
+    #[prop(into)] owner: Signal<bool>,
+    #[prop(into)] error: Signal<Option<AppError>>,
+    /// True once the form was sent and emptied: forget the checked products.
+    #[prop(into)]
+    cleared: Signal<bool>,
+) -> impl IntoView {
     let checked = RwSignal::new(Vec::<i64>::new());
+    Effect::new(move |_| {
+        if cleared.get() {
+            checked.set(Vec::new());
+        }
+    });
     let hydrated = RwSignal::new(false);
     // Effects run in the browser only, once the page is hydrated.
     Effect::new(move |_| hydrated.set(true));
-    let choice = "flex items-start gap-2 text-sm text-slate-800";
+    let choice = "flex items-center gap-2 py-0.5 text-sm text-slate-800";
     view! {
         {move || owner.get().then(|| view! {
             <fieldset data-testid="credential-holder-choice">
                 <legend class=LABEL>"Held by"</legend>
                 <label class=format!("{choice} mt-1")>
-                    <input type="radio" name="holder" value="member" checked=true class="mt-1"/>
+                    <input type="radio" name="holder" value="member" checked=true class="h-6 w-6 shrink-0"/>
                     <span>"Me"<span class="text-slate-500">" (revoked if I leave or am removed)"</span></span>
                 </label>
                 <label class=choice>
-                    <input type="radio" name="holder" value="organisation" class="mt-1"/>
+                    <input type="radio" name="holder" value="organisation" class="h-6 w-6 shrink-0"/>
                     <span>"The organisation"<span class="text-slate-500">" — for CI and clusters, survives any member leaving"</span></span>
                 </label>
                 <FieldError name="holder" error/>
@@ -70,7 +82,7 @@ pub fn LimitFields(products: Products, #[prop(into)] owner: Signal<bool>, #[prop
                         <div class="mt-1 flex flex-wrap gap-x-4 gap-y-1">
                             {list.into_iter().map(|(id, name)| view! {
                                 <label class=choice>
-                                    <input type="checkbox" value=id.to_string() class="mt-1" data-testid="credential-product" disabled=move || !hydrated.get()
+                                    <input type="checkbox" value=id.to_string() class="h-6 w-6 shrink-0" data-testid="credential-product" disabled=move || !hydrated.get()
                                         on:change=move |ev| {
                                             let on = event_target_checked(&ev);
                                             checked.update(|c| {

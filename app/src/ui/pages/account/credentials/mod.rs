@@ -138,7 +138,7 @@ fn Body(list: Credentials, access: Access, products: Products, actions: Actions)
             <ActionForm action=create node_ref=form attr:class="space-y-3" attr:data-testid="new-credential">
                 <FormError error=create_error fields=&["name", "expires_at", "holder", "products", "networks"]/>
                 <CredentialFields error=create_error placeholder="production cluster"/>
-                <LimitFields products owner error=create_error/>
+                <LimitFields products owner error=create_error cleared=Signal::derive(move || matches!(create.value().get(), Some(Ok(_))))/>
                 <button type="submit" class=BUTTON>"Create credential"</button>
             </ActionForm>
             {slot.created()}

@@ -17,7 +17,7 @@ use crate::server_fns::customers::{customer_detail, CustomerOverview};
 use crate::server_fns::entitlements::{ChangeEntitlement, GrantEntitlement};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::role_gate::RequireRole;
-use crate::ui::components::data_table::DataTable;
+use crate::ui::components::data_table::{DataTable, Empty, TD, TD2};
 use crate::ui::components::widgets::{gate, Badge, LoadError, Tone, CARD, LINK};
 use crate::domain::Role;
 use crate::error::AppError;
@@ -109,7 +109,7 @@ fn Overview(
                     <a class=LINK href=format!("/audit?customer={customer_id}") data-testid="customer-events">"All events"</a>
                 </h2>
                 {if activity.is_empty() {
-                    view! { <p class="text-sm text-slate-600">"Nothing yet."</p> }.into_any()
+                    view! { <Empty text="No activity yet."/> }.into_any()
                 } else {
                     view! {
                         <ul class="divide-y divide-slate-100 text-sm" data-testid="activity">
@@ -119,7 +119,7 @@ fn Overview(
                                     <li class="py-2">
                                         <div class="flex flex-wrap items-baseline justify-between gap-2">
                                             <span class="font-mono text-xs">{e.action}</span>
-                                            <span class="text-xs text-slate-500 whitespace-nowrap">{e.occurred_at}</span>
+                                            <span class="text-xs text-slate-600 whitespace-nowrap"><UtcTime at=e.occurred_at_iso/></span>
                                         </div>
                                         <div class="text-slate-600">
                                             <span>{e.actor}</span>" · "<span class=outcome_class>{e.outcome}</span>
@@ -141,7 +141,7 @@ fn Facts(customer: CustomerView) -> impl IntoView {
     let row = |term: &'static str, value: AnyView| {
         view! {
             <div>
-                <dt class="text-xs font-semibold uppercase tracking-wide text-slate-500">{term}</dt>
+                <dt class="text-xs font-semibold uppercase tracking-wide text-slate-600">{term}</dt>
                 <dd class="mt-0.5 break-all">{value}</dd>
             </div>
         }
@@ -165,7 +165,7 @@ fn Members(members: Vec<MemberView>) -> impl IntoView {
     view! {
         <section class="mt-6">
             <h2 class="mb-2 text-lg font-semibold">"Members"</h2>
-            <DataTable columns=&["Address", "Role", "Joined / invited", "Last log-in", "Last pull"] testid="members-table">
+            <DataTable columns=&["Address", "Role", "Joined / invited", "Last log-in", "Last pull"] secondary=&["Last log-in", "Last pull"] label="Members" testid="members-table">
                 {members.into_iter().map(|m| {
                     let joined = match m.joined_at {
                         Some(at) => view! { <UtcTime at/> }.into_any(),
@@ -176,16 +176,16 @@ fn Members(members: Vec<MemberView>) -> impl IntoView {
                     };
                     view! {
                         <tr class="border-t border-slate-100 align-top" data-testid="member-row">
-                            <td class="px-3 py-2 break-all">
-                                <span class="font-medium">{m.email}</span>
-                                {m.name.map(|n| view! { <div class="text-xs text-slate-500">{n}</div> })}
+                            <td class=format!("{TD} break-all") data-label="Address">
+                                <span class="font-medium">{m.email.clone()}</span>
+                                {m.name.map(|n| view! { <div class="text-xs text-slate-600">{n}</div> })}
                                 {m.disabled.then(|| view! { <div class="text-xs text-red-700">"disabled"</div> })}
-                                <div class="text-xs"><a class=LINK href=format!("/audit?member={}", m.id)>"Events"</a></div>
+                                <div class="text-xs"><a class=LINK href=format!("/audit?member={}", m.id) aria-label=format!("Events of {}", m.email)>"Events"</a></div>
                             </td>
-                            <td class="px-3 py-2">{m.role.label()}</td>
-                            <td class="px-3 py-2">{joined}</td>
-                            <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=m.last_login_at/></td>
-                            <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=m.last_pulled_at/></td>
+                            <td class=TD data-label="Role">{m.role.label()}</td>
+                            <td class=TD data-label="Joined / invited">{joined}</td>
+                            <td class=format!("{TD2} whitespace-nowrap") data-label="Last log-in"><MaybeUtcTime at=m.last_login_at/></td>
+                            <td class=format!("{TD2} whitespace-nowrap") data-label="Last pull"><MaybeUtcTime at=m.last_pulled_at/></td>
                         </tr>
                     }
                 }).collect_view()}
@@ -200,10 +200,10 @@ fn CustomerPulls(pulls: Pulls) -> impl IntoView {
     view! {
         <section class="mt-6 min-w-0" data-testid="customer-pulls">
             <h2 class="mb-2 text-lg font-semibold">"Pulls"</h2>
-            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            <Transition fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>
                 {move || pulls.get().map(|r| match r {
                     Ok(list) if list.is_empty() => {
-                        view! { <p class="text-sm text-slate-600" data-testid="pulls-empty">"No pulls yet."</p> }.into_any()
+                        view! { <Empty text="No pulls yet." testid="pulls-empty"/> }.into_any()
                     }
                     Ok(list) => view! { <PullsTable pulls=list/> }.into_any(),
                     Err(AppError::NotFound) => ().into_any(),

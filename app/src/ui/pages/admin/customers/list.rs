@@ -2,14 +2,14 @@
 //! first owner, member count): search, pages of 25, and the form that
 //! creates one. Each customer's page is `detail.rs`.
 
-use crate::ui::components::data_table::DataTable;
+use crate::ui::components::data_table::{DataTable, TD, TD2};
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::server_fns::customers::{list_customers, CreateCustomer, CustomerPage};
 use crate::ui::auth_context::use_auth;
 use crate::ui::components::form::{FormError, BUTTON, INPUT_CLASS};
 use crate::ui::components::role_gate::RequireRole;
 use crate::views::urlencode;
-use crate::ui::components::widgets::{gate, FieldError, LoadError, CARD, LABEL, LINK};
+use crate::ui::components::widgets::{gate, plural, FieldError, LoadError, CARD, LABEL, LINK};
 use crate::domain::Role;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -64,22 +64,22 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
                             let q = search().unwrap_or_default();
                             let link = move |n: u32| format!("/admin/customers?q={}&page={n}", urlencode(&q));
                             view! {
-                                <DataTable columns=&["Organisation", "First owner", "Members", "Created", "Last login"] testid="customers-table">
-                                            {p.customers.into_iter().map(|c| view! {
-                                                <tr class="border-t border-slate-100">
-                                                    <td class="px-3 py-2">{c.name.unwrap_or_default()}</td>
-                                                    <td class="px-3 py-2 whitespace-nowrap">
-                                                        <a class=LINK href=format!("/admin/customers/{}", c.id)>{c.email}</a>
-                                                        {c.disabled.then(|| view! { <span class="ml-2 text-xs text-red-700">"disabled"</span> })}
-                                                    </td>
-                                                    <td class="px-3 py-2" data-testid="member-count">{c.member_count}</td>
-                                                    <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=c.created_at/></td>
-                                                    <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=c.last_login_at/></td>
-                                                </tr>
-                                            }).collect_view()}
+                                <DataTable columns=&["Organisation", "First owner", "Members", "Created", "Last login"] secondary=&["Created"] label="Customers" testid="customers-table">
+                                    {p.customers.into_iter().map(|c| view! {
+                                        <tr class="border-t border-slate-100 align-top">
+                                            <td class=TD data-label="Organisation">{c.name.unwrap_or_default()}</td>
+                                            <td class=format!("{TD} break-all") data-label="First owner">
+                                                <a class=LINK href=format!("/admin/customers/{}", c.id)>{c.email}</a>
+                                                {c.disabled.then(|| view! { <span class="ml-2 text-xs text-red-700">"disabled"</span> })}
+                                            </td>
+                                            <td class=TD data-label="Members" data-testid="member-count">{c.member_count}</td>
+                                            <td class=format!("{TD2} whitespace-nowrap") data-label="Created"><UtcTime at=c.created_at/></td>
+                                            <td class=format!("{TD} whitespace-nowrap") data-label="Last login"><MaybeUtcTime at=c.last_login_at/></td>
+                                        </tr>
+                                    }).collect_view()}
                                 </DataTable>
                                 <p class="mt-2 flex flex-wrap gap-4 text-sm text-slate-600" data-testid="pagination">
-                                    <span>{format!("Page {} of {last_page} · {} customers", p.page, p.total)}</span>
+                                    <span>{format!("Page {} of {last_page} · {}", p.page, plural(p.total, "customer", "customers"))}</span>
                                     {(p.page > 1).then(|| view! { <a class=LINK href=link(p.page - 1)>"Previous"</a> })}
                                     {(p.page < last_page).then(|| view! { <a class=LINK href=link(p.page + 1)>"Next"</a> })}
                                 </p>
@@ -99,12 +99,12 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
                     </label>
                     <FieldError name="email" error/>
                     <label class=LABEL>
-                        "Name"<span class="font-normal text-slate-500">" (optional)"</span>
+                        "Name"<span class="font-normal text-slate-600">" (optional)"</span>
                         <input class=INPUT_CLASS type="text" name="name" maxlength="200" autocomplete="off"/>
                     </label>
                     <FieldError name="name" error/>
                     <label class=LABEL>
-                        "Password"<span class="font-normal text-slate-500">" (optional: without one they cannot log in)"</span>
+                        "Password"<span class="font-normal text-slate-600">" (optional: without one they cannot log in)"</span>
                         <input class=INPUT_CLASS type="password" name="password" autocomplete="new-password"/>
                     </label>
                     <FieldError name="password" error/>

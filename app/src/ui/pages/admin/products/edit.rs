@@ -8,10 +8,12 @@ use crate::ui::pages::admin::products::list::ProductFields;
 use crate::ui::pages::admin::products::releases::{Releases, ReleasesSection};
 use crate::server_fns::catalogue::{admin_product, product_releases, AddPrice, RemovePrice, SaveProduct, SetProductDelivery, SetProductStatus, SetRelease};
 use crate::ui::auth_context::use_auth;
-use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER, DANGER, SECONDARY};
+use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER};
+use crate::ui::components::data_table::{DataTable, Empty, TD};
+use crate::ui::components::feedback::{reset_on, Toast};
 use crate::ui::components::form::{FormError, BUTTON, INPUT_CLASS};
 use crate::ui::components::role_gate::RequireRole;
-use crate::ui::components::widgets::{gate, product_tone, Badge, FieldError, LoadError, CARD, LABEL, LINK, TABLE_WRAP, THEAD};
+use crate::ui::components::widgets::{gate, product_tone, Badge, FieldError, LoadError, Tone, CARD, LABEL, LINK};
 use crate::domain::{catalogue::ProductStatus, release::Licence, Role};
 use crate::error::AppError;
 use crate::ui::components::errors::NotFound;
@@ -124,7 +126,7 @@ fn Editor(product: ProductView, a: Actions) -> impl IntoView {
                     <ProductFields error=save_error product=for_fields/>
                     <div class="flex items-center gap-3">
                         <button type="submit" class=BUTTON>"Save changes"</button>
-                        {move || saved().then(|| view! { <span class="text-sm text-emerald-700" data-testid="saved">"Saved."</span> })}
+                        <Toast message=Signal::derive(move || saved().then(|| "Saved.".to_owned())) pending=a.save.pending() testid="saved"/>
                     </div>
                 </ActionForm>
             </section>
@@ -171,16 +173,16 @@ fn DeliverySection(product: ProductView, action: ServerAction<SetProductDelivery
                 </div>
                 <div>
                     <label class="flex items-center gap-2 text-sm text-slate-700">
-                        <input type="checkbox" name="gateway" value="on" checked=product.gateway class="h-4 w-4 rounded border-slate-300"/>
+                        <input type="checkbox" name="gateway" value="on" checked=product.gateway class="h-6 w-6 rounded border-slate-300"/>
                         "Pull through the gateway"
                     </label>
-                    <p class="mt-1 text-xs text-slate-500">"Customers pull it from the portal's pull gateway only, which decides each version; the registry grants them nothing on it directly."</p>
+                    <p class="mt-1 text-xs text-slate-600">"Customers pull it from the portal's pull gateway only, which decides each version; the registry grants them nothing on it directly."</p>
                     <FieldError name="gateway" error/>
                 </div>
                 <FormError error fields=&["licence", "gateway"]/>
                 <div class="flex items-center gap-3">
                     <button type="submit" class=BUTTON>"Save delivery"</button>
-                    {move || saved().then(|| view! { <span class="text-sm text-emerald-700" data-testid="delivery-saved">"Saved."</span> })}
+                    <Toast message=Signal::derive(move || saved().then(|| "Saved.".to_owned())) pending=action.pending() testid="delivery-saved"/>
                 </div>
             </ActionForm>
         </section>
@@ -204,7 +206,15 @@ fn StatusControls(product: ProductView, action: ServerAction<SetProductStatus>) 
     };
     let current = product.status;
     let publish = (current != ProductStatus::Published).then(|| form("published", "Publish", CONFIRM));
-    let draft = (current != ProductStatus::Draft).then(|| form("draft", "Back to draft", SECONDARY));
+    let draft = (current != ProductStatus::Draft).then(|| {
+        let draft_form = form.clone();
+        view! {
+            <Confirm label="Back to draft" testid="back-to-draft"
+                question="Take this product back to draft? It leaves the catalogue until published again; existing customers keep their access.">
+                {draft_form("draft", "Confirm back to draft", CONFIRM)}
+            </Confirm>
+        }
+    });
     let archive = (current != ProductStatus::Archived).then(|| {
         let archive_form = form.clone();
         view! {
@@ -228,30 +238,38 @@ fn StatusControls(product: ProductView, action: ServerAction<SetProductStatus>) 
 fn PricesSection(product: ProductView, a: Actions) -> impl IntoView {
     let add_error = Signal::derive(move || a.add.value().get().and_then(|r| r.err()));
     let remove_error = Signal::derive(move || a.remove.value().get().and_then(|r| r.err()));
+    let add_form = NodeRef::<leptos::html::Form>::new();
+    reset_on(move || matches!(a.add.value().get(), Some(Ok(_))), add_form);
     let product_id = product.id.to_string();
+    let empty = product.prices.is_empty();
     let rows = product
         .prices
         .into_iter()
         .map(|price| {
             let product_id = product_id.clone();
             // Removed prices stay (existing purchases refer to them), greyed.
+            let price_id = StoredValue::new(price.id.to_string());
+            let product_id = StoredValue::new(product_id);
             let control = if price.active {
                 view! {
-                    <ActionForm action=a.remove>
-                        <input type="hidden" name="product_id" value=product_id/>
-                        <input type="hidden" name="price_id" value=price.id.to_string()/>
-                        <button type="submit" class=DANGER>"Remove"</button>
-                    </ActionForm>
+                    <Confirm label="Remove" name=format!("Remove price {}", price.label) danger=true testid="remove-price"
+                        question=format!("Remove the price {}? New buyers no longer see it; existing purchases keep it.", price.label)>
+                        <ActionForm action=a.remove>
+                            <input type="hidden" name="product_id" value=product_id.get_value()/>
+                            <input type="hidden" name="price_id" value=price_id.get_value()/>
+                            <button type="submit" class=CONFIRM_DANGER>"Confirm remove"</button>
+                        </ActionForm>
+                    </Confirm>
                 }
                 .into_any()
             } else {
-                view! { <span class="text-xs text-slate-500">"removed"</span> }.into_any()
+                view! { <Badge text="removed" tone=Tone::Neutral/> }.into_any()
             };
             view! {
-                <tr class=if price.active { "border-t border-slate-100" } else { "border-t border-slate-100 text-slate-400" }>
-                    <td class="px-3 py-2">{price.label}</td>
-                    <td class="px-3 py-2">{price.kind.as_str()}</td>
-                    <td class="px-3 py-2 text-right">{control}</td>
+                <tr class=if price.active { "border-t border-slate-100 align-top" } else { "border-t border-slate-100 bg-slate-50 align-top text-slate-700" }>
+                    <td class=TD data-label="Price">{price.label}</td>
+                    <td class=TD data-label="Kind">{price.kind.as_str()}</td>
+                    <td class=format!("{TD} sm:text-right")>{control}</td>
                 </tr>
             }
         })
@@ -259,18 +277,15 @@ fn PricesSection(product: ProductView, a: Actions) -> impl IntoView {
     view! {
         <section class=format!("{CARD} h-fit min-w-0")>
             <h2 class="mb-3 font-semibold">"Prices"</h2>
-            <div class=TABLE_WRAP>
-                <table class="min-w-full text-left text-sm" data-testid="prices-table">
-                    <thead class=THEAD>
-                        <tr><th class="px-3 py-2">"Price"</th><th class="px-3 py-2">"Kind"</th><th class="px-3 py-2"><span class="sr-only">"Actions"</span></th></tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            {if empty {
+                view! { <Empty text="No prices yet." testid="no-prices"/> }.into_any()
+            } else {
+                view! { <DataTable columns=&["Price", "Kind", "Actions"] label="Prices" testid="prices-table">{rows}</DataTable> }.into_any()
+            }}
             {product.contact_sales.then(|| view! { <p class="mt-2 text-sm text-slate-600">"Marked \"contact sales\": it may be published without a price."</p> })}
             <FormError error=remove_error fields=&[]/>
             <h3 class="mt-5 mb-2 text-sm font-semibold">"Add a price"</h3>
-            <ActionForm action=a.add attr:class="grid gap-3 sm:grid-cols-2" attr:data-testid="add-price">
+            <ActionForm action=a.add node_ref=add_form attr:class="grid gap-3 sm:grid-cols-2" attr:data-testid="add-price">
                 <input type="hidden" name="product_id" value=product.id.to_string()/>
                 <label class=LABEL>
                     "Kind"
@@ -295,7 +310,7 @@ fn PricesSection(product: ProductView, a: Actions) -> impl IntoView {
                 <div>
                     <label class=LABEL>
                         "Duration"
-                        <span class="font-normal text-slate-500">" (months one-time, days trial)"</span>
+                        <span class="font-normal text-slate-600">" (months one-time, days trial)"</span>
                         <input class=INPUT_CLASS type="number" name="duration" min="1" max="1200"/>
                     </label>
                     <FieldError name="duration" error=add_error/>

@@ -2,7 +2,7 @@
 //! Editing, prices and publishing are on `/admin/products/:id`
 //! (`admin_product_edit.rs`).
 
-use crate::ui::components::data_table::DataTable;
+use crate::ui::components::data_table::{DataTable, Empty, TD, TD2};
 use crate::ui::components::escape::TextArea;
 use crate::ui::components::utc_time::UtcTime;
 use crate::server_fns::catalogue::{admin_products, SaveProduct};
@@ -57,23 +57,21 @@ fn ProductsBody(products: Products, create: ServerAction<SaveProduct>) -> impl I
                 <Transition fallback=|| view! { <p>"Loading…"</p> }>
                     {move || products.get().map(|r| match r {
                         Ok(list) if list.is_empty() => view! {
-                            <p class="text-slate-600" data-testid="no-products">"No products yet. Create the first one here."</p>
+                            <Empty text="No products yet. Create the first one here." testid="no-products"/>
                         }.into_any(),
                         Ok(list) => view! {
-                            <DataTable columns=&["Name", "Status", "Prices", "Updated"] testid="products-table">
-                                        {list.into_iter().map(|p| view! {
-                                            <tr class="border-t border-slate-100 align-top">
-                                                <td class="px-3 py-2">
-                                                    <a class=LINK href=format!("/admin/products/{}", p.id)>{p.name}</a>
-                                                    <div class="font-mono text-xs text-slate-500">{p.slug}</div>
-                                                </td>
-                                                <td class="px-3 py-2"><Badge text=p.status.as_str() tone=product_tone(p.status)/></td>
-                                                <td class="px-3 py-2">
-                                                    {price_summary(p.prices, p.contact_sales)}
-                                                </td>
-                                                <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=p.updated_at/></td>
-                                            </tr>
-                                        }).collect_view()}
+                            <DataTable columns=&["Name", "Status", "Prices", "Updated"] secondary=&["Updated"] label="Products" testid="products-table">
+                                {list.into_iter().map(|p| view! {
+                                    <tr class="border-t border-slate-100 align-top">
+                                        <td class=TD data-label="Name">
+                                            <a class=LINK href=format!("/admin/products/{}", p.id)>{p.name}</a>
+                                            <div class="font-mono text-xs text-slate-600">{p.slug}</div>
+                                        </td>
+                                        <td class=TD data-label="Status"><Badge text=p.status.as_str() tone=product_tone(p.status)/></td>
+                                        <td class=TD data-label="Prices">{price_summary(p.prices, p.contact_sales)}</td>
+                                        <td class=format!("{TD2} whitespace-nowrap") data-label="Updated"><UtcTime at=p.updated_at/></td>
+                                    </tr>
+                                }).collect_view()}
                             </DataTable>
                         }.into_any(),
                         Err(e) => view! { <LoadError error=e/> }.into_any(),
@@ -133,7 +131,7 @@ pub fn ProductFields(
             </ul>
         })}
         <label class="flex items-center gap-2 text-sm text-slate-700">
-            <input type="checkbox" name="contact_sales" value="on" checked=contact_sales class="h-4 w-4 rounded border-slate-300"/>
+            <input type="checkbox" name="contact_sales" value="on" checked=contact_sales class="h-6 w-6 rounded border-slate-300"/>
             "Contact sales (no online price needed)"
         </label>
     }

@@ -6,7 +6,7 @@
 use crate::error::AppError;
 use crate::server_fns::catalogue::SetRelease;
 use crate::ui::components::confirm::SECONDARY;
-use crate::ui::components::data_table::DataTable;
+use crate::ui::components::data_table::{DataTable, Empty, TD, TD2};
 use crate::ui::components::errors::NotFound;
 use crate::ui::components::form::FormError;
 use crate::ui::components::utc_time::UtcTime;
@@ -63,12 +63,10 @@ pub fn ReleasesSection(releases: Releases, set: Option<ServerAction<SetRelease>>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || releases.get().map(|r| match r {
                     Ok(list) if list.is_empty() => view! {
-                        <p class="text-sm text-slate-600" data-testid="no-releases">
-                            "No release recorded yet for its repositories (prefix patterns such as acme/widget-* are not listed)."
-                        </p>
+                        <Empty text="No release recorded yet for its repositories (prefix patterns such as acme/widget-* are not listed)." testid="no-releases"/>
                     }.into_any(),
                     Ok(list) => view! {
-                        <DataTable columns=if set.is_some() { ADMIN_COLUMNS } else { COLUMNS } testid="releases-table">
+                        <DataTable columns=if set.is_some() { ADMIN_COLUMNS } else { COLUMNS } secondary=&["Digest", "Source", "Set by"] label="Releases" testid="releases-table">
                             {list.into_iter().map(|r| view! { <ReleaseRow release=r set last/> }).collect_view()}
                         </DataTable>
                     }.into_any(),
@@ -96,13 +94,13 @@ fn ReleaseRow(release: ReleaseView, set: Option<ServerAction<SetRelease>>, last:
         });
         let saved = move || mine() && matches!(action.value().get(), Some(Ok(())));
         view! {
-            <td class="px-3 py-2">
+            <td class=TD data-label="Set the release time">
                 <ActionForm action attr:class="flex flex-wrap items-center gap-2" attr:data-testid="set-release">
                     <input type="hidden" name="repository" value=repository/>
                     <input type="hidden" name="digest" value=digest/>
                     <input class=TIME_INPUT type="text" name="released_at" required=true
                         placeholder="2027-01-31" aria-label=format!("Release time of {what}")/>
-                    <button type="submit" class=SECONDARY>"Set"</button>
+                    <button type="submit" class=SECONDARY aria-label=format!("Set the release time of {what}")>"Set"</button>
                     {move || saved().then(|| view! { <span class="text-sm text-emerald-700" data-testid="release-saved">"Saved."</span> })}
                 </ActionForm>
                 <FieldError name="released_at" error/>
@@ -112,14 +110,14 @@ fn ReleaseRow(release: ReleaseView, set: Option<ServerAction<SetRelease>>, last:
     });
     view! {
         <tr class="border-t border-slate-100 align-top" data-testid="release-row">
-            <td class="px-3 py-2 font-mono break-all">{release.repository.clone()}</td>
-            <td class="px-3 py-2 font-mono">{release.tag.clone().unwrap_or_else(|| "—".into())}</td>
-            <td class="px-3 py-2 font-mono whitespace-nowrap">
+            <td class=format!("{TD} font-mono break-all") data-label="Repository">{release.repository.clone()}</td>
+            <td class=format!("{TD} font-mono") data-label="Tag">{release.tag.clone().unwrap_or_else(|| "—".into())}</td>
+            <td class=format!("{TD2} font-mono whitespace-nowrap") data-label="Digest">
                 <code title=release.digest.clone() data-testid="release-digest">{short_digest(&release.digest)}</code>
             </td>
-            <td class="px-3 py-2 whitespace-nowrap" data-testid="release-time"><UtcTime at=release.released_at.clone()/></td>
-            <td class="px-3 py-2">{source_words(&release.source).to_owned()}</td>
-            <td class="px-3 py-2">{release.set_by.clone().unwrap_or_else(|| "—".into())}</td>
+            <td class=format!("{TD} whitespace-nowrap") data-label="Released" data-testid="release-time"><UtcTime at=release.released_at.clone()/></td>
+            <td class=TD2 data-label="Source">{source_words(&release.source).to_owned()}</td>
+            <td class=TD2 data-label="Set by">{release.set_by.clone().unwrap_or_else(|| "—".into())}</td>
             {form}
         </tr>
     }

@@ -1,0 +1,138 @@
+//! Trials and "contact sales", on SQLite and PostgreSQL: a customer asks
+//! from the product page (once: asking again is a conflict), the admin sees
+//! the request and the dashboard counts it, answers with a grant; the
+//! customer now owns the product until the grant's end and receives the
+//! answer by mail from a real SMTP server. Answering twice is refused. And
+//! the dashboard's numbers each name the customers behind them.
+
+use crate::support::mail::SmtpServer;
+use crate::support::{self, json, Backend, Options, TestApp};
+use app::backend::services::audit::Actor;
+use app::backend::services::catalogue::{self, ProductInput};
+use app::backend::web::RequestMeta;
+use app::domain::catalogue::ProductStatus;
+use app::domain::Role;
+use chrono::{DateTime, Duration, Utc};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+on_both_backends!(a_trial_request_is_answered_with_a_grant_and_a_mail, the_dashboard_counts_and_lists_the_same_customers);
+
+async fn published(app: &TestApp, name: &str) -> i64 {
+    let input = ProductInput {
+        name: name.into(),
+        slug: Some(name.to_lowercase()),
+        contact_sales: true,
+        repositories: vec![format!("acme/{}", name.to_lowercase())],
+        ..Default::default()
+    };
+    let p = catalogue::create(&app.db, &input, &[], Actor::System, &RequestMeta::default()).await.unwrap();
+    catalogue::set_status(&app.db, p.id, ProductStatus::Published, Actor::System, &RequestMeta::default()).await.unwrap();
+    p.id
+}
+
+async fn call(app: &TestApp, c: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let res = app.call(c, endpoint, form).await;
+    let status = res.status();
+    (status, json(res).await)
+}
+
+async fn a_trial_request_is_answered_with_a_grant_and_a_mail(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let mut opts = Options::default();
+    opts.mail.smtp = Some(SmtpServer::settings(smtp.port));
+    let app = TestApp::spawn_with(backend, opts).await;
+    let product = published(&app, "Trialware").await;
+    let (customer, email) = app.logged_in(Role::Customer).await;
+    let (admin, _) = app.logged_in(Role::Admin).await;
+
+    // The customer asks; asking again while it is open is a conflict that says when.
+    let (status, asked) = call(&app, &customer, "my/request_access", &[("slug", "trialware"), ("kind", "trial"), ("message", "Ten engineers\nwant to try it")]).await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    assert_eq!(asked["status"], "open");
+    let id = asked["id"].as_i64().unwrap().to_string();
+    let (status, again) = call(&app, &customer, "my/request_access", &[("slug", "trialware"), ("kind", "contact")]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
+    assert!(again.to_string().contains("already asked"), "{again}");
+    // Bad input is a 4xx naming the field; an unknown product is a 404.
+    let (status, bad) = call(&app, &customer, "my/request_access", &[("slug", "trialware"), ("kind", "buy")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let (status, _) = call(&app, &customer, "my/request_access", &[("slug", "no-such"), ("kind", "trial")]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, owned) = call(&app, &customer, "my/ownership", &[]).await;
+    let mine = owned.as_array().unwrap().iter().find(|o| o["product_id"] == product).expect("the product is listed");
+    assert_eq!(mine["access"], false);
+    assert_eq!(mine["open_request"]["id"].as_i64().unwrap().to_string(), id);
+
+    // The admin sees it and the dashboard counts it.
+    let (_, open) = call(&app, &admin, "admin/requests", &[("status", "open")]).await;
+    assert_eq!(open.as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open[0]["message"], "Ten engineers\nwant to try it");
+    assert_eq!(open[0]["requested_by"], email.as_str());
+    let (_, figures) = call(&app, &admin, "admin/dashboard", &[]).await;
+    assert_eq!(figures["open_requests"], 1, "{figures}");
+    // A customer may not answer, nor read the admin's list.
+    let (status, _) = call(&app, &customer, "admin/answer_request", &[("id", &id), ("action", "grant"), ("days", "14")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The answer: 14 days of trial, with words.
+    let (status, answered) =
+        call(&app, &admin, "admin/answer_request", &[("id", &id), ("action", "grant"), ("days", "14"), ("reply", "Enjoy <the> trial")]).await;
+    assert_eq!(status, StatusCode::OK, "{answered}");
+    assert_eq!(answered["status"], "granted");
+    assert!(answered["entitlement_id"].as_i64().is_some());
+    let (status, _) = call(&app, &admin, "admin/answer_request", &[("id", &id), ("action", "reply"), ("reply", "twice")]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "an answered request stays answered");
+
+    // The customer owns it now, until the grant's end.
+    let (_, owned) = call(&app, &customer, "my/ownership", &[]).await;
+    let mine = owned.as_array().unwrap().iter().find(|o| o["product_id"] == product).unwrap();
+    assert_eq!(mine["access"], true, "{mine}");
+    assert!(mine["open_request"].is_null());
+    let until = DateTime::parse_from_rfc3339(mine["until"].as_str().unwrap()).unwrap().with_timezone(&Utc);
+    assert!((until - (Utc::now() + Duration::days(14))).num_minutes().abs() < 5, "{until}");
+    let (_, ents) = call(&app, &customer, "my/entitlements", &[]).await;
+    assert!(ents.to_string().contains("trial"), "a trial entitlement: {ents}");
+
+    // And the mail says so.
+    let mail = smtp.wait_for(&email, 1).await.remove(0);
+    assert_eq!(mail.subject, "Your access to Trialware is ready");
+    assert!(mail.text.contains("Enjoy <the> trial"), "{}", mail.text);
+    assert!(mail.html.contains("Enjoy &lt;the&gt; trial"), "escaped in HTML");
+
+    // Each step is in the audit log.
+    let (_, events) = call(&app, &admin, "audit/search", &[("filter[action]", "request.*")]).await;
+    let actions: Vec<&str> = events["events"].as_array().map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect()).unwrap_or_default();
+    assert!(actions.contains(&"request.create") && actions.contains(&"request.answer"), "{events}");
+}
+
+async fn the_dashboard_counts_and_lists_the_same_customers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let product = published(&app, "Counted").await;
+    let (admin, _) = app.logged_in(Role::Admin).await;
+    let (_, before) = call(&app, &admin, "admin/dashboard", &[]).await;
+    let org = app.create_user(&format!("counted-{}@example.com", uuid::Uuid::new_v4().simple()), support::PASSWORD, Role::Customer).await;
+    // Access that ends in 10 days: counted as active and as ending.
+    let now = Utc::now();
+    let g = app::backend::services::entitlements::Grant {
+        customer_id: org,
+        product_id: product,
+        source: app::domain::access::EntitlementSource::Manual,
+        starts_at: now - Duration::days(1),
+        ends_at: Some(now + Duration::days(10)),
+        note: None,
+    };
+    app::backend::services::entitlements::grant(&app.db, &g, Actor::System, &RequestMeta::default()).await.unwrap();
+    let (_, after) = call(&app, &admin, "admin/dashboard", &[]).await;
+    assert_eq!(after["active_customers"].as_i64().unwrap(), before["active_customers"].as_i64().unwrap() + 1, "{after}");
+    assert_eq!(after["ending_30d"].as_i64().unwrap(), before["ending_30d"].as_i64().unwrap() + 1, "{after}");
+    for segment in ["active", "ending"] {
+        let (status, page) = call(&app, &admin, "admin/customers", &[("segment", segment)]).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(page["customers"].as_array().unwrap().iter().any(|c| c["id"] == org), "{segment}: {page}");
+    }
+    let (_, failing) = call(&app, &admin, "admin/customers", &[("segment", "failing")]).await;
+    assert!(!failing["customers"].as_array().unwrap().iter().any(|c| c["id"] == org), "{failing}");
+    let (status, _) = call(&app, &admin, "admin/customers", &[("segment", "everyone")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
