@@ -63,7 +63,7 @@ pub fn BuyBox(prices: Vec<PriceView>, online: bool) -> impl IntoView {
                         <p class=NOTE data-testid="buying-note">"Customers buy here online; staff accounts cannot buy."</p>
                     }.into_any(),
                     _ if prices.is_empty() => view! {
-                        <p class=NOTE data-testid="buying-note">"Contact the vendor for access."</p>
+                        <p class=NOTE data-testid="buying-note">"Not sold online: contact sales below."</p>
                     }.into_any(),
                     _ if !online => view! {
                         <p class=NOTE data-testid="buying-note">"Online payment is not set up yet: contact the vendor for access."</p>
@@ -96,7 +96,7 @@ fn BuyOption(price: PriceView) -> impl IntoView {
     let Some(label) = buy_label(&price) else {
         return view! {
             <li class="text-sm text-slate-600" data-testid="trial-note">
-                "Trial: ask the vendor"
+                "Trial: request it below"
                 <span class="block text-xs text-slate-500">{price.label}</span>
             </li>
         }

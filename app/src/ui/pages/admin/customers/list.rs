@@ -25,12 +25,13 @@ pub fn AdminCustomersPage() -> impl IntoView {
     let create = ServerAction::<CreateCustomer>::new();
     let search = move || query.read().get("q").filter(|s| !s.is_empty());
     let page = move || query.read().get("page").and_then(|p| p.parse::<u32>().ok()).unwrap_or(1);
+    let segment = move || query.read().get("segment").filter(|s| !s.is_empty());
     // Outside RequireRole: see `widgets::gate`.
     let customers: Customers = Resource::new(
-        move || (search(), page(), create.version().get()),
-        move |(q, p, _)| async move {
+        move || (search(), page(), segment(), create.version().get()),
+        move |(q, p, s, _)| async move {
             gate(auth, &[Role::Admin]).await?;
-            list_customers(q, Some(p)).await
+            list_customers(q, Some(p), s).await
         },
     );
     view! {
@@ -50,9 +51,18 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
 
     view! {
         <h1 class="text-2xl font-semibold">"Customers"</h1>
+        {move || {
+            let segment = query.read().get("segment").and_then(|s| crate::views::CustomerSegment::parse(&s));
+            segment.map(|s| view! {
+                <p class="mt-1 text-sm text-slate-700" data-testid="customer-segment">
+                    {s.title()}" · "<a class=LINK href="/admin/customers">"All customers"</a>
+                </p>
+            })
+        }}
         <div class="mt-6 grid gap-6 lg:grid-cols-3">
             <section class="min-w-0 lg:col-span-2">
                 <form method="get" action="/admin/customers" class="mb-3 flex gap-2" role="search">
+                    {move || query.read().get("segment").filter(|s| !s.is_empty()).map(|s| view! { <input type="hidden" name="segment" value=s/> })}
                     <input class=INPUT_CLASS type="search" name="q" placeholder="Search by e-mail or name" maxlength="100"
                         aria-label="Search customers" prop:value=move || search().unwrap_or_default()/>
                     <button type="submit" class=BUTTON>"Search"</button>
@@ -62,7 +72,8 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
                         Ok(p) => {
                             let last_page = (p.total.max(1) as u32).div_ceil(p.per_page.max(1));
                             let q = search().unwrap_or_default();
-                            let link = move |n: u32| format!("/admin/customers?q={}&page={n}", urlencode(&q));
+                            let seg = query.read().get("segment").unwrap_or_default();
+                            let link = move |n: u32| format!("/admin/customers?q={}&segment={}&page={n}", urlencode(&q), urlencode(&seg));
                             view! {
                                 <DataTable columns=&["Organisation", "First owner", "Members", "Created", "Last login"] secondary=&["Created"] label="Customers" testid="customers-table">
                                     {p.customers.into_iter().map(|c| view! {
