@@ -190,7 +190,9 @@ fn ProductDetail(product: ProductView, tags: Vec<PatternTags>, info: BillingInfo
         _ => None,
     });
     let sold_online = prices.iter().any(|p| p.active && !matches!(p.kind, PriceKind::Trial { .. }));
-    let asks = RequestOptions { trial: trial_days.is_some(), contact: product.contact_sales || !sold_online };
+    let has_access = own.as_ref().is_some_and(|o| o.access);
+    // A trial is for those who have no access yet.
+    let asks = RequestOptions { trial: trial_days.is_some() && !has_access, contact: product.contact_sales || !sold_online };
     let slug = product.slug.clone();
     let open_request = own.as_ref().and_then(|o| o.open_request.clone());
     view! {
