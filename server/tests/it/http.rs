@@ -58,7 +58,7 @@ async fn unknown_pages_are_404_and_forbidden_pages_403(backend: Backend) {
     // Anonymous: sent to the login page.
     let res = app.get(&client(), "/admin").await;
     assert!(res.status().is_redirection(), "{}", res.status());
-    assert_eq!(res.headers()["location"], "/login");
+    assert_eq!(res.headers()["location"], "/login?next=%2Fadmin", "the log-in brings the visitor back");
 
     // A customer asking for an admin page: 403, rendered by the server.
     let (customer, _) = app.logged_in(Role::Customer).await;

@@ -95,7 +95,7 @@ async fn missed_webhooks_are_repaired_by_reconciliation(backend: Backend) {
     let last = &status["last_reconcile"];
     assert_eq!((last["cause"].as_str(), last["checked"].as_i64(), last["repaired"].as_i64()), (Some("cli"), Some(2), Some(2)), "{status}");
     let page = shop.app.get(&admin, "/admin").await.text().await.unwrap();
-    assert!(page.contains("2 order(s) re-read, 2 repaired"), "the dashboard says so");
+    assert!(page.contains("2 orders re-read, 2 repaired"), "the dashboard says so");
 
     // Nothing more to repair; the lost events arriving late (reversed,
     // twice) change nothing either.
