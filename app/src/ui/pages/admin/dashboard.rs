@@ -16,6 +16,7 @@ use crate::server_fns::requests::{admin_requests, dashboard_figures, AnswerReque
 use crate::domain::request::RequestKind;
 use crate::ui::components::widgets::{FieldError, LoadError, CARD, LINK};
 use crate::views::{money_words, AccessRequestView, CustomerSegment, DashboardNumbers};
+use crate::ui::components::escape::TextArea;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -163,7 +164,7 @@ fn RequestItem(request: AccessRequestView, answer: ServerAction<AnswerRequest>) 
                 </div>
                 <div>
                     <label class="block text-sm font-medium text-slate-700" for=reply_id.clone()>"Words to the customer (sent by mail)"</label>
-                    <textarea id=reply_id name="reply" rows="2" maxlength="4000" class=INPUT_CLASS></textarea>
+                    <TextArea text="" attr:id=reply_id attr:name="reply" attr:rows="2" attr:maxlength="4000" attr:class=INPUT_CLASS/>
                     <FieldError name="reply" error/>
                 </div>
                 <div class="flex flex-wrap gap-2 sm:col-span-2">

@@ -11,6 +11,7 @@ use crate::server_fns::billing::billing_info;
 use crate::server_fns::catalogue::{catalogue, catalogue_product, product_versions};
 use crate::server_fns::credentials::{catalogue_tags, PatternTags};
 use crate::ui::components::copy_button::CopyButton;
+use crate::ui::components::escape::TextArea;
 use crate::ui::components::data_table::DataTable;
 use crate::ui::components::utc_time::UtcTime;
 use crate::ui::components::widgets::{Badge, LoadError, Tone, CARD, LINK};
@@ -314,9 +315,9 @@ fn RequestBox(slug: String, asks: RequestOptions, open: Option<crate::views::Acc
                                 <input type="hidden" name="slug" value=slug.get_value()/>
                                 <FormError error fields=&["message"]/>
                                 <label class=LABEL for="request-message">"Message to the vendor (optional)"</label>
-                                <textarea id="request-message" name="message" rows="3" maxlength="2000"
-                                    class="mt-1 block w-full rounded border border-slate-300 px-3 py-2 text-sm"
-                                    placeholder="Your team, what you want to try, the terms you need"></textarea>
+                                <TextArea text="" attr:id="request-message" attr:name="message" attr:rows="3" attr:maxlength="2000"
+                                    attr:class="mt-1 block w-full rounded border border-slate-300 px-3 py-2 text-sm"
+                                    attr:placeholder="Your team, what you want to try, the terms you need"/>
                                 <FieldError name="message" error/>
                                 <div class="flex flex-wrap gap-2">
                                     {asks.trial.then(|| view! {
