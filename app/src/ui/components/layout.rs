@@ -56,6 +56,16 @@ pub fn Layout(children: Children) -> impl IntoView {
     view! {
         <a
             href="#main"
+            on:click=|ev| {
+                // Move focus itself: the router handles in-page links, and the
+                // browser's own fragment jump would not focus <main>.
+                use leptos::wasm_bindgen::JsCast;
+                if let Some(main) = document().get_element_by_id("main").and_then(|m| m.dyn_into::<leptos::web_sys::HtmlElement>().ok()) {
+                    ev.prevent_default();
+                    main.scroll_into_view();
+                    let _ = main.focus();
+                }
+            }
             class="sr-only rounded bg-white px-3 py-2 text-sm font-semibold text-indigo-800 shadow focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50"
         >
             "Skip to content"

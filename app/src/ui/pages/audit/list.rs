@@ -223,13 +223,15 @@ pub fn Details(json: String, #[prop(default = 0)] max: usize) -> impl IntoView {
     let shown = if max > 0 { pairs.into_iter().take(max).collect::<Vec<_>>() } else { pairs };
     let cut = max > 0;
     (!shown.is_empty()).then(|| view! {
-        <dl class="space-y-0.5" data-testid="audit-details">
-            {shown.into_iter().map(|(k, v)| {
-                let v = if cut { truncate(&v, 80) } else { v };
-                view! { <div class="break-words"><dt class="inline font-medium text-slate-700">{k}": "</dt><dd class="inline break-all">{v}</dd></div> }
-            }).collect_view()}
-            {(more > 0).then(|| view! { <div class="text-slate-600">{format!("+ {more} more")}</div> })}
-        </dl>
+        <div data-testid="audit-details">
+            <dl class="space-y-0.5">
+                {shown.into_iter().map(|(k, v)| {
+                    let v = if cut { truncate(&v, 80) } else { v };
+                    view! { <div class="break-words"><dt class="inline font-medium text-slate-700">{k}": "</dt><dd class="inline break-all">{v}</dd></div> }
+                }).collect_view()}
+            </dl>
+            {(more > 0).then(|| view! { <p class="text-slate-600">{format!("+ {more} more")}</p> })}
+        </div>
     })
 }
 

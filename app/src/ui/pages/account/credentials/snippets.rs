@@ -161,9 +161,10 @@ pub fn CodeBlock(title: &'static str, #[prop(into)] text: Signal<String>, testid
         <div class="mt-3">
             <div class="flex flex-wrap items-center justify-between gap-2">
                 <h4 class="text-sm font-medium text-slate-700">{title}</h4>
-                <CopyButton text=text testid=format!("copy-{testid}")/>
+                <CopyButton text=text testid=format!("copy-{testid}") name=format!("Copy the snippet: {title}")/>
             </div>
-            <pre class="mt-1 overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100" data-testid=testid>{move || text.get()}</pre>
+            // Focusable (and named), so a keyboard can scroll a long line.
+            <pre tabindex="0" aria-label=title class="mt-1 overflow-x-auto rounded bg-slate-900 p-3 text-xs text-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500" data-testid=testid>{move || text.get()}</pre>
         </div>
     }
 }
