@@ -82,7 +82,17 @@ pub async fn customer_detail(id: i64) -> Result<CustomerOverview, AppError> {
             let customer = customers::get(&st.db, id).await?;
             let filter = crate::views::EntitlementFilter { customer_id: Some(id), ..Default::default() };
             let entitlements = entitlements::list(&st.db, &filter, 500, 0).await?;
-            let activity = db::audit::list_for_organisation(&st.db, id, 20).await?.into_iter().map(crate::server_fns::audit::entry).collect();
+            let mut activity: Vec<AuditEntry> =
+                db::audit::list_for_organisation(&st.db, id, 20).await?.into_iter().map(crate::server_fns::audit::entry).collect();
+            // People read products, not numbers: "Acme Widget (entitlement #5)".
+            for e in &mut activity {
+                if e.target_type.as_deref() == Some("entitlement") {
+                    let named = entitlements.iter().find(|x| Some(x.id.to_string()) == e.target_id);
+                    if let Some(x) = named {
+                        e.target = Some(format!("{} (entitlement #{})", x.product_name, x.id));
+                    }
+                }
+            }
             Ok(CustomerOverview { customer, entitlements, activity })
         }
         .await,

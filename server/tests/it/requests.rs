@@ -94,6 +94,11 @@ async fn a_trial_request_is_answered_with_a_grant_and_a_mail(backend: Backend) {
     let (_, ents) = call(&app, &customer, "my/entitlements", &[]).await;
     assert!(ents.to_string().contains("trial"), "a trial entitlement: {ents}");
 
+    // The customer's page names the product in its recent activity.
+    let org = answered["organisation_id"].as_i64().unwrap().to_string();
+    let (_, detail) = call(&app, &admin, "admin/customer", &[("id", &org)]).await;
+    assert!(detail["activity"].to_string().contains("Trialware (entitlement #"), "{}", detail["activity"]);
+
     // And the mail says so.
     let mail = smtp.wait_for(&email, 1).await.remove(0);
     assert_eq!(mail.subject, "Your access to Trialware is ready");
