@@ -124,6 +124,15 @@ fn clean_value(v: &Value, depth: usize) -> Value {
     }
 }
 
+/// What the audit page's action picker offers: each area's prefix and the
+/// actions people look for most (any other action may still be typed).
+pub const ACTION_CHOICES: &[&str] = &[
+    "registry.*", "registry.token", "gateway.*", "gateway.pull", "gateway.download", "auth.*", "auth.login", "authz.denied",
+    "account.*", "entitlement.*", "entitlement.grant", "credential.*", "credential.create", "billing.*", "billing.order",
+    "billing.webhook", "organisation.*", "request.*", "product.*", "price.*", "release.set", "apikey.*", "user.*",
+    "customer.create", "harbor.*", "mail.resend", "audit.*",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

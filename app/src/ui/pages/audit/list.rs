@@ -99,16 +99,35 @@ fn FilterForm(filter: AuditFilter) -> impl IntoView {
             </label>
         }
     };
+    // A day picker for a bare date (the whole day, see `domain::time`); a
+    // time typed into the address stays editable as text.
+    let day = move |name: &'static str, label: &'static str, value: Option<String>| {
+        let value = value.unwrap_or_default();
+        let kind = if value.is_empty() || (value.len() == 10 && value.as_bytes().get(4) == Some(&b'-')) { "date" } else { "text" };
+        view! {
+            <label class="block">
+                <span class=LABEL>{label}</span>
+                <input class=INPUT_CLASS type=kind name=name value=value/>
+            </label>
+        }
+    };
     let outcome = filter.outcome.clone().unwrap_or_default();
     view! {
         <form method="get" action="/audit" class="mt-4 grid gap-3 rounded-lg border border-slate-200 bg-white p-4 shadow-sm sm:grid-cols-2 lg:grid-cols-4" data-testid="audit-filters">
-            {field("from", "From (UTC)", filter.from.clone(), "2026-11-01 or 2026-11-01T09:00")}
-            {field("to", "To (UTC)", filter.to.clone(), "2026-11-30")}
+            {day("from", "From (UTC day)", filter.from.clone())}
+            {day("to", "To (UTC day, included)", filter.to.clone())}
             {field("customer", "Customer (id or a member's e-mail)", filter.customer.clone(), "42 or ops@acme.example")}
             {field("member", "Member (user id or e-mail)", filter.member.clone(), "57 or dev@acme.example")}
             {field("credential", "Credential user name", filter.credential.clone(), "pull-…")}
             {field("repository", "Repository", filter.repository.clone(), "acme/widget")}
-            {field("action", "Action", filter.action.clone(), "registry.token or registry.*")}
+            <label class="block">
+                <span class=LABEL>"Action"</span>
+                <input class=INPUT_CLASS name="action" list="audit-actions" value=filter.action.clone().unwrap_or_default()
+                    placeholder="registry.token or registry.*"/>
+                <datalist id="audit-actions">
+                    {crate::domain::audit_fields::ACTION_CHOICES.iter().map(|a| view! { <option value=*a></option> }).collect_view()}
+                </datalist>
+            </label>
             <label class="block">
                 <span class=LABEL>"Outcome"</span>
                 <select class=INPUT_CLASS name="outcome">
