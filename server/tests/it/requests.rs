@@ -105,6 +105,17 @@ async fn a_trial_request_is_answered_with_a_grant_and_a_mail(backend: Backend) {
     assert!(mail.text.contains("Enjoy <the> trial"), "{}", mail.text);
     assert!(mail.html.contains("Enjoy &lt;the&gt; trial"), "escaped in HTML");
 
+    // Auditors name a credential as people do: by its name.
+    let (status, made) = call(&app, &customer, "my/create_credential", &[("name", "Trial Laptop")]).await;
+    assert_eq!(status, StatusCode::OK, "{made}");
+    let username = made["credential"]["username"].as_str().map(str::to_owned).unwrap_or_else(|| made["username"].as_str().unwrap_or_default().to_owned());
+    let (status, by_name) = call(&app, &admin, "audit/search", &[("filter[credential]", "trial laptop")]).await;
+    assert_eq!(status, StatusCode::OK, "{by_name}");
+    let (_, by_username) = call(&app, &admin, "audit/search", &[("filter[credential]", &username)]).await;
+    assert_eq!(by_name["events"], by_username["events"], "the name finds what the user name finds");
+    let (status, unknown) = call(&app, &admin, "audit/search", &[("filter[credential]", "no such laptop")]).await;
+    assert_eq!((status, unknown["Invalid"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("credential")), "{unknown}");
+
     // Each step is in the audit log.
     let (_, events) = call(&app, &admin, "audit/search", &[("filter[action]", "request.*")]).await;
     let actions: Vec<&str> = events["events"].as_array().map(|a| a.iter().filter_map(|e| e["action"].as_str()).collect()).unwrap_or_default();

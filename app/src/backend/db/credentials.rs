@@ -262,3 +262,11 @@ pub async fn find_by_username(tx: &mut Tx, username: &str) -> Result<Option<(i64
                JOIN users u ON u.id = c.owner_user_id WHERE c.username = $1";
     on_tx!(tx, |conn| sqlx::query_as(sql).bind(username).fetch_optional(conn).await)
 }
+
+/// The user names of credentials called `name` (any case), within the
+/// organisation `org` when given; at most `limit`.
+pub async fn usernames_named(db: &Db, name: &str, org: Option<i64>, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+    let sql = "SELECT username FROM registry_credentials WHERE lower(name) = lower($1) AND ($2 IS NULL OR organisation_id = $2) \
+               ORDER BY id LIMIT $3";
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(name).bind(org).bind(limit).fetch_all(pool).await)
+}

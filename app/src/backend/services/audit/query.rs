@@ -107,6 +107,23 @@ pub async fn parse_naming(db: &crate::backend::db::Db, f: &AuditFilter) -> Resul
         };
         *value = Some(id.to_string());
     }
+    // A credential by the name people gave it ("ci-bot"), within the
+    // customer when one is named; its user name (`pull-…`) as it is.
+    if let Some(raw) = f.credential.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+        let username_like = (raw.starts_with("pull-") || raw.starts_with("push-")) && crate::domain::credential::plausible_username(raw);
+        if !username_like {
+            if raw.chars().count() > 100 {
+                return Err(invalid("credential", "at most 100 characters"));
+            }
+            let org = f.customer.as_deref().and_then(|c| c.trim().parse::<i64>().ok());
+            let found = crate::backend::db::credentials::usernames_named(db, raw, org, 2).await?;
+            f.credential = Some(match found.as_slice() {
+                [one] => one.clone(),
+                [] => return Err(invalid("credential", "no credential has this name or user name")),
+                _ => return Err(invalid("credential", "several credentials have this name: name the customer too, or use the user name (pull-…)")),
+            });
+        }
+    }
     parse(&f)
 }
 

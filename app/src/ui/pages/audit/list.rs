@@ -118,7 +118,7 @@ fn FilterForm(filter: AuditFilter) -> impl IntoView {
             {day("to", "To (UTC day, included)", filter.to.clone())}
             {field("customer", "Customer (id or a member's e-mail)", filter.customer.clone(), "42 or ops@acme.example")}
             {field("member", "Member (user id or e-mail)", filter.member.clone(), "57 or dev@acme.example")}
-            {field("credential", "Credential user name", filter.credential.clone(), "pull-…")}
+            {field("credential", "Credential (name or user name)", filter.credential.clone(), "ci-bot or pull-…")}
             {field("repository", "Repository", filter.repository.clone(), "acme/widget")}
             <label class="block">
                 <span class=LABEL>"Action"</span>
