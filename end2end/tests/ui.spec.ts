@@ -23,6 +23,13 @@ async function noSidewaysScroll(page: Page) {
   expect(scroll, `${page.url()} scrolls sideways: ${wide.join(", ")}`).toBeLessThanOrEqual(client);
 }
 
+/** Hydrated, and a lazily loaded page's code arrived too (the body's marker
+ * comes with the app shell, before a lazy route's own code has loaded). */
+async function settled(page: Page) {
+  await hydrated(page);
+  await page.waitForLoadState("networkidle");
+}
+
 for (const w of widths) {
   test.describe(`at ${w.name} width`, () => {
     test.use({ viewport: { width: w.width, height: w.height } });
@@ -31,7 +38,7 @@ for (const w of widths) {
       await logIn(page, demo.admin.email, demo.admin.password);
       await expect(page).toHaveURL(/\/admin$/);
       await page.goto("/admin/api-keys");
-      await hydrated(page);
+      await settled(page);
       const name = `deploy-${w.name}-${Date.now()}`;
       const form = page.getByTestId("new-api-key");
       await form.getByLabel("Name").fill(name);
@@ -89,6 +96,7 @@ for (const w of widths) {
       await logIn(page, demo.customer.email, demo.customer.password);
       await expect(page).toHaveURL(/\/account$/);
       await page.goto("/account/credentials");
+      await settled(page);
       const name = `cluster-${w.name}-${Date.now()}`;
       await createPullCredential(page, name);
       const secret = page.getByTestId("new-secret");
@@ -122,4 +130,16 @@ test("the skip link is the first stop and leads to the content", async ({ page }
   // The next Tab goes on from the content, not from the top of the page.
   await page.keyboard.press("Tab");
   expect(await page.evaluate(() => !!document.activeElement?.closest("main"))).toBe(true);
+});
+
+test("on a phone, the open menu keeps the signed-in address and Log out on screen", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await logIn(page, demo.customer.email, demo.customer.password);
+  await expect(page).toHaveURL(/\/account$/);
+  await hydrated(page);
+  await page.getByTestId("nav-toggle").click();
+  const nav = page.getByTestId("main-nav");
+  await expect(nav.getByTestId("signed-in-as")).toBeInViewport({ ratio: 1 });
+  await expect(nav.getByRole("button", { name: "Log out" })).toBeInViewport({ ratio: 1 });
+  await noSidewaysScroll(page);
 });
