@@ -52,7 +52,11 @@ pub fn OrdersPage() -> impl IntoView {
                             "What you bought online. Invoices, payment cards and cancellation are on Stripe: Manage billing."
                         </p>
                     </div>
-                    <ManageBilling portal/>
+                    // Only for an organisation that bought something: Stripe
+                    // has nothing to manage for the others.
+                    <Transition fallback=|| ()>
+                        {move || orders.get().and_then(|r| r.ok()).filter(|l| !l.is_empty()).map(|_| view! { <ManageBilling portal/> })}
+                    </Transition>
                 </div>
                 <section class="mt-6 min-w-0">
                     <Transition fallback=|| view! { <p class="text-slate-600">"Loading…"</p> }>
