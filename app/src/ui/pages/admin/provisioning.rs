@@ -62,7 +62,7 @@ fn Body(p: ProvisioningView) -> impl IntoView {
         }
     };
     view! {
-        <section class=format!("{CARD} mt-6") data-testid="provisioning-status">
+        <section id="provisioning" class=format!("{CARD} mt-6") data-testid="provisioning-status">
             <h2 class="font-semibold">"Registry provisioning (Harbor)"</h2>
             <div class="mt-2 space-y-1 text-sm text-slate-700">
                 <p data-testid="provisioning-queue"><Badge text=if tone == Tone::Bad { "failing" } else { "outbox" } tone/>" "{queue}</p>
