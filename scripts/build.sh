@@ -8,10 +8,18 @@
 #      target/debug or target/release: same RUSTFLAGS, LEPTOS_* variables,
 #      target folders and output names as cargo-leptos, so `cargo leptos
 #      build`/`watch` and these scripts reuse each other's artifacts;
-#   2. wasm-bindgen --target=web → target/site/pkg/portcullis.{js,wasm}
-#      (release: wasm-opt -Oz and the JS minified, as cargo-leptos does);
-#   3. Tailwind v4 (style/tailwind.css) → target/site/pkg/portcullis.css;
-#   4. public/ mirrored into target/site.
+#   2. the wasm split at its `#[lazy]` functions (the lazy routes in
+#      app/src/app.rs), as `cargo leptos build --split` does: linked with
+#      --emit-relocs, cut by portcullis-wasm-split (tools/wasm-split, the
+#      library cargo-leptos uses) into target/site/pkg/chunk_*/split_*.wasm,
+#      the loader __wasm_split.______________________.js and
+#      __wasm_split_manifest.json (HydrationScripts reads it to preload the
+#      chunks a page used);
+#   3. wasm-bindgen --target=web → target/site/pkg/portcullis.{js,wasm}
+#      (release: wasm-opt -Oz on every wasm file and the JS minified, as
+#      cargo-leptos does);
+#   4. Tailwind v4 (style/tailwind.css) → target/site/pkg/portcullis.css;
+#   5. public/ mirrored into target/site.
 #
 # Usage: bash scripts/build.sh [--release]
 # The environment comes from scripts/leptos-env.sh (sourced with the same
@@ -40,8 +48,11 @@ mkdir -p "$PKG"
 # target folders differ, so neither waits for the other's lock, and the
 # two cores stay busy through each build's serial stretches.
 echo "==> cargo build -p frontend (wasm32, hydrate) and -p server (ssr)"
-cargo build --package=frontend --lib --target-dir=target/front --target=wasm32-unknown-unknown \
-  --no-default-features --features=hydrate "${front_profile[@]}" &
+# `cargo rustc … -- -Clink-args=--emit-relocs`: the relocations the split
+# needs, passed to the final link only (cargo-leptos puts the flag in
+# RUSTFLAGS, which would rebuild every dependency for a link argument).
+cargo rustc --package=frontend --lib --target-dir=target/front --target=wasm32-unknown-unknown \
+  --no-default-features --features=hydrate "${front_profile[@]}" -- -Clink-args=--emit-relocs &
 front_pid=$!
 server_rc=0
 cargo build --package=server --bin=portcullis --no-default-features --features=ssr "${server_profile[@]}" || server_rc=$?
@@ -59,16 +70,22 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WASM_IN" ] && [ "$PKG/$LEPTOS_OUTP
   echo "==> $PKG/$LEPTOS_OUTPUT_NAME.{js,wasm} are up to date"
 else
 rm -f "$STAMP"
+echo "==> portcullis-wasm-split → $PKG/{chunk_*,split_*}.wasm, __wasm_split.*.js, __wasm_split_manifest.json"
+rm -f "$PKG"/chunk_*.wasm "$PKG"/split_*.wasm "$PKG"/__wasm_split*
+WASM_SPLIT="${WASM_IN%.wasm}_split.wasm"
+portcullis-wasm-split "$WASM_IN" "$PKG" "$WASM_SPLIT" "$LEPTOS_OUTPUT_NAME" >/dev/null
 echo "==> wasm-bindgen → $PKG/$LEPTOS_OUTPUT_NAME.{js,wasm}"
-wasm-bindgen --target=web --out-name="$LEPTOS_OUTPUT_NAME" --out-dir="$PKG" "$WASM_IN"
+wasm-bindgen --target=web --keep-lld-exports --no-demangle \
+  --out-name="$LEPTOS_OUTPUT_NAME" --out-dir="$PKG" "$WASM_SPLIT"
 # cargo-leptos renames NAME_bg.wasm to NAME.wasm (what leptos' HydrationScripts loads).
 mv -f "$PKG/${LEPTOS_OUTPUT_NAME}_bg.wasm" "$PKG/$LEPTOS_OUTPUT_NAME.wasm"
 if [ "$MODE" = --release ]; then
-  echo "==> wasm-opt -Oz"
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-    "$PKG/$LEPTOS_OUTPUT_NAME.wasm" -o "$PKG/$LEPTOS_OUTPUT_NAME.wasm"
+  echo "==> wasm-opt -Oz (the main module and each chunk, two at a time)"
+  # Hundreds of chunks: all at once would exhaust memory.
+  printf '%s\0' "$PKG/$LEPTOS_OUTPUT_NAME.wasm" "$PKG"/chunk_*.wasm "$PKG"/split_*.wasm \
+    | xargs -0 -P 2 -I{} wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int {} -o {}
   echo "==> minify $LEPTOS_OUTPUT_NAME.js"
-  esbuild --minify --format=esm --log-level=warning "$PKG/$LEPTOS_OUTPUT_NAME.js" \
+  esbuild --minify --format=esm --log-level=warning --log-override:duplicate-object-key=silent "$PKG/$LEPTOS_OUTPUT_NAME.js" \
     --outfile="$PKG/$LEPTOS_OUTPUT_NAME.min.js"
   mv -f "$PKG/$LEPTOS_OUTPUT_NAME.min.js" "$PKG/$LEPTOS_OUTPUT_NAME.js"
 fi

@@ -6,7 +6,8 @@
 #           haproxy (the fleet tests' balancer), wrk (benchmark)
 #   rustup: the wasm32-unknown-unknown target
 #   cargo:  wasm-bindgen-cli matching Cargo.lock (not cargo-leptos: ~20 min to
-#           compile; scripts/build.sh does its job with the tools below)
+#           compile; scripts/build.sh does its job with the tools below);
+#           portcullis-wasm-split (tools/wasm-split: cargo-leptos's --split step)
 #   npm:    tailwindcss, wasm-opt (binaryen), esbuild (release JS minifier),
 #           Playwright (package.json)
 #   PyPI:   schemathesis (the REST API contract test, scripts/api-contract.sh),
@@ -53,6 +54,14 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb\$"; then
   say "cargo install wasm-bindgen-cli $wb"
   # Not --locked: its lock file wants a crate version the registry lacks.
   cargo install wasm-bindgen-cli --version "$wb"
+fi
+
+# What `cargo leptos build --split` does after cargo (scripts/build.sh step 2):
+# a small command over the library cargo-leptos uses, with its own lock file.
+split_version=$(sed -n 's/^version = "\(.*\)"$/\1/p' tools/wasm-split/Cargo.toml | head -1)
+if ! cargo install --list | grep -q "^portcullis-wasm-split v$split_version "; then
+  say "cargo install portcullis-wasm-split $split_version (tools/wasm-split)"
+  cargo install --locked --path tools/wasm-split --target-dir target/tools
 fi
 
 if [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x node_modules/.bin/wasm-opt ] \

@@ -3,26 +3,10 @@
 use crate::server_fns::auth::{current_user, Login, Logout, Signup};
 use crate::ui::auth_context::Auth;
 use crate::ui::components::layout::Layout;
-use crate::ui::pages::account::products::AccountPage;
-use crate::ui::pages::admin::dashboard::{AdminDashboard, AdminUsersPage};
-use crate::ui::pages::admin::api_keys::AdminApiKeysPage;
-use crate::ui::pages::admin::mail::AdminMailPage;
 use crate::ui::pages::public::mailbox::DemoMailboxPage;
 use crate::ui::pages::public::recovery::{ConfirmEmailPage, ForgotPasswordPage, ResetPasswordPage, SignupSentPage, UnsubscribePage};
-use crate::ui::pages::settings::SettingsPage;
-use crate::ui::pages::admin::customers::detail::AdminCustomerPage;
-use crate::ui::pages::admin::customers::list::AdminCustomersPage;
-use crate::ui::pages::admin::products::edit::AdminProductPage;
-use crate::ui::pages::admin::products::list::AdminProductsPage;
-use crate::ui::pages::admin::push_credentials::AdminPushCredentialsPage;
-use crate::ui::pages::audit::list::AuditPage;
 use crate::ui::pages::public::auth::{LoginCodePage, LoginPage, SignupPage};
-use crate::ui::pages::account::checkout::CheckoutSuccessPage;
-use crate::ui::pages::account::orders::OrdersPage;
-use crate::ui::pages::account::organisation::OrganisationPage;
-use crate::ui::pages::account::pulls::PullsPage;
 use crate::ui::pages::public::catalogue::{CatalogueProductPage, CataloguePage};
-use crate::ui::pages::account::credentials::CredentialsPage;
 use crate::ui::components::errors::NotFound;
 use crate::ui::components::escape::page_title;
 use crate::ui::pages::public::home::HomePage;
@@ -30,7 +14,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
 /// The document around the app. A fresh nonce per response lets exactly the
@@ -91,31 +75,91 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/signup/sent") view=SignupSentPage/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage/>
                     <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings") view={Lazy::<lazy::SettingsPage>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/unsubscribe") view=UnsubscribePage/>
                     <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/demo/mailbox") view=DemoMailboxPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/credentials") view=CredentialsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/orders") view=OrdersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/pulls") view=PullsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/account/organisation") view=OrganisationPage ssr=SsrMode::Async/>
-                    <Route path=path!("/checkout/success") view=CheckoutSuccessPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin") view=AdminDashboard ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/products") view=AdminProductsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/products/:id") view=AdminProductPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/customers") view=AdminCustomersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/customers/:id") view=AdminCustomerPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/api-keys") view=AdminApiKeysPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/push-credentials") view=AdminPushCredentialsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/mail") view=AdminMailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view={Lazy::<lazy::AccountPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/credentials") view={Lazy::<lazy::CredentialsPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/orders") view={Lazy::<lazy::OrdersPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/pulls") view={Lazy::<lazy::PullsPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/account/organisation") view={Lazy::<lazy::OrganisationPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/checkout/success") view={Lazy::<lazy::CheckoutSuccessPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view={Lazy::<lazy::AdminDashboard>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view={Lazy::<lazy::AdminUsersPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products") view={Lazy::<lazy::AdminProductsPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products/:id") view={Lazy::<lazy::AdminProductPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/customers") view={Lazy::<lazy::AdminCustomersPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/customers/:id") view={Lazy::<lazy::AdminCustomerPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/api-keys") view={Lazy::<lazy::AdminApiKeysPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/push-credentials") view={Lazy::<lazy::AdminPushCredentialsPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/mail") view={Lazy::<lazy::AdminMailPage>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/catalogue") view=CataloguePage ssr=SsrMode::Async/>
                     <Route path=path!("/catalogue/:slug") view=CatalogueProductPage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("/audit/events/:id") view=crate::ui::pages::audit::detail::AuditEventPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view={Lazy::<lazy::AuditPage>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/audit/events/:id") view={Lazy::<lazy::AuditEventPage>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </Layout>
         </Router>
     }
+}
+
+/// The pages whose code the browser loads only when it first shows one
+/// (`#[lazy_route]`): signed-in customers', admins' and auditors' pages. The
+/// wasm the first load carries holds the shell, the public pages and what
+/// they share; `scripts/build.sh` splits each of these into its own chunks
+/// (as `cargo leptos build --split` does), `HydrationScripts` preloads the
+/// chunks a server-rendered page used, and `hydrate_lazy` (frontend) waits
+/// for them before hydrating. Each type is named after the page it shows.
+/// A new page that only signed-in people see: add it to `lazy_pages!` and
+/// route it with `view={Lazy::<lazy::ItsPage>::new()}`; bench/payload.sh
+/// prints what each lazy route's first load costs.
+mod lazy {
+    /// The page components, apart from the route types named after them.
+    mod pages {
+        pub use crate::ui::pages::account::checkout::CheckoutSuccessPage;
+        pub use crate::ui::pages::account::credentials::CredentialsPage;
+        pub use crate::ui::pages::account::orders::OrdersPage;
+        pub use crate::ui::pages::account::organisation::OrganisationPage;
+        pub use crate::ui::pages::account::products::AccountPage;
+        pub use crate::ui::pages::account::pulls::PullsPage;
+        pub use crate::ui::pages::admin::api_keys::AdminApiKeysPage;
+        pub use crate::ui::pages::admin::customers::detail::AdminCustomerPage;
+        pub use crate::ui::pages::admin::customers::list::AdminCustomersPage;
+        pub use crate::ui::pages::admin::dashboard::{AdminDashboard, AdminUsersPage};
+        pub use crate::ui::pages::admin::mail::AdminMailPage;
+        pub use crate::ui::pages::admin::products::edit::AdminProductPage;
+        pub use crate::ui::pages::admin::products::list::AdminProductsPage;
+        pub use crate::ui::pages::admin::push_credentials::AdminPushCredentialsPage;
+        pub use crate::ui::pages::audit::detail::AuditEventPage;
+        pub use crate::ui::pages::audit::list::AuditPage;
+        pub use crate::ui::pages::settings::SettingsPage;
+    }
+
+    use leptos::prelude::*;
+    use leptos_router::{lazy_route, LazyRoute};
+
+    macro_rules! lazy_pages {
+        ($($page:ident),* $(,)?) => {$(
+            pub struct $page;
+
+            #[lazy_route]
+            impl LazyRoute for $page {
+                fn data() -> Self {
+                    $page
+                }
+
+                fn view(_this: Self) -> AnyView {
+                    pages::$page().into_any()
+                }
+            }
+        )*};
+    }
+
+    lazy_pages!(
+        SettingsPage, AccountPage, CredentialsPage, OrdersPage, PullsPage, OrganisationPage,
+        CheckoutSuccessPage, AdminDashboard, AdminUsersPage, AdminProductsPage, AdminProductPage,
+        AdminCustomersPage, AdminCustomerPage, AdminApiKeysPage, AdminPushCredentialsPage,
+        AdminMailPage, AuditPage, AuditEventPage,
+    );
 }

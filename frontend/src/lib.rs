@@ -4,5 +4,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // `hydrate_lazy`, not `hydrate_body`: a page behind a lazy route
+    // (`app::app::lazy`) hydrates once its wasm chunks have loaded.
+    leptos::mount::hydrate_lazy(app::App);
 }
