@@ -143,3 +143,26 @@ test("on a phone, the open menu keeps the signed-in address and Log out on scree
   await expect(nav.getByRole("button", { name: "Log out" })).toBeInViewport({ ratio: 1 });
   await noSidewaysScroll(page);
 });
+
+test("a refused field is marked invalid and described by its message, until the next try succeeds", async ({ page }) => {
+  await logIn(page, demo.admin.email, demo.admin.password);
+  await expect(page).toHaveURL(/\/admin$/);
+  await page.goto("/admin/products");
+  await settled(page);
+  const form = page.getByTestId("new-product");
+  await form.getByLabel("Name", { exact: true }).fill(`Field check ${Date.now()}`);
+  const slug = form.getByRole("textbox", { name: /^Slug/ });
+  await slug.fill("Not a slug!");
+  await form.getByRole("button", { name: "Create product" }).click();
+  const message = form.getByTestId("error-slug");
+  await expect(message).toBeVisible();
+  await expect(slug).toHaveAttribute("aria-invalid", "true");
+  const id = await message.getAttribute("id");
+  expect(id).toBeTruthy();
+  await expect(slug).toHaveAttribute("aria-describedby", id!);
+  await expect(slug).toHaveAccessibleDescription(await message.innerText());
+  // Fixed: the product opens in its editor.
+  await slug.fill("");
+  await form.getByRole("button", { name: "Create product" }).click();
+  await expect(page).toHaveURL(/\/admin\/products\/\d+$/);
+});

@@ -89,7 +89,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                     aria-label="Main"
                     class=move || {
                         format!(
-                            "w-full flex-col gap-1 md:flex md:w-auto md:flex-row md:items-center md:gap-1 lg:gap-2 {}",
+                            "w-full flex-col gap-1 md:flex md:w-auto md:flex-row md:flex-wrap md:items-center md:justify-end md:gap-1 lg:gap-2 {}",
                             if menu_open.get() { "flex" } else { "hidden" },
                         )
                     }
@@ -101,7 +101,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 .into_iter()
                                 .map(|(href, label)| {
                                     view! {
-                                        <A href=href exact=true attr:class="rounded px-2 py-1 text-sm text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-700">
+                                        <A href=href exact=true attr:class="whitespace-nowrap rounded px-2 py-1 text-sm text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-700">
                                             {label}
                                         </A>
                                     }
@@ -128,10 +128,10 @@ fn UserMenu(user: SessionUser) -> impl IntoView {
     let auth = use_auth();
     view! {
         <span class="flex min-w-0 max-w-full flex-wrap items-center gap-2 border-slate-700 pt-2 text-sm md:flex-nowrap md:border-l md:pl-4 md:pt-0">
-            <span data-testid="signed-in-as" class="min-w-0 max-w-full break-all text-slate-300 md:max-w-56 md:truncate" title=user.email.clone()>{user.email.clone()}</span>
+            <span data-testid="signed-in-as" class="min-w-0 max-w-full break-all text-slate-300 md:max-w-64 md:truncate" title=user.email.clone()>{user.email.clone()}</span>
             <span class="rounded bg-slate-700 px-1.5 py-0.5 text-xs uppercase">{user.role.as_str()}</span>
             <ActionForm action=auth.logout>
-                <button type="submit" class="rounded px-2 py-1 text-slate-200 hover:bg-slate-700">"Log out"</button>
+                <button type="submit" class="whitespace-nowrap rounded px-2 py-1 text-slate-200 hover:bg-slate-700">"Log out"</button>
             </ActionForm>
         </span>
     }
