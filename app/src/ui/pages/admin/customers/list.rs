@@ -2,7 +2,8 @@
 //! first owner, member count): search, pages of 25, and the form that
 //! creates one. Each customer's page is `detail.rs`.
 
-use crate::ui::components::data_table::{DataTable, TD, TD2};
+use crate::ui::components::data_table::{DataTable, Empty, TD, TD2};
+use crate::ui::components::feedback::reset_on;
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::server_fns::customers::{list_customers, CreateCustomer, CustomerPage};
 use crate::ui::auth_context::use_auth;
@@ -48,6 +49,8 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
     let search = move || query.read().get("q").filter(|s| !s.is_empty());
     let error = Signal::derive(move || create.value().get().and_then(|r| r.err()));
     let created = move || create.value().get().and_then(|r| r.ok());
+    let form = NodeRef::<leptos::html::Form>::new();
+    reset_on(move || matches!(create.value().get(), Some(Ok(_))), form);
 
     view! {
         <h1 class="text-2xl font-semibold">"Customers"</h1>
@@ -74,6 +77,10 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
                             let q = search().unwrap_or_default();
                             let seg = query.read().get("segment").unwrap_or_default();
                             let link = move |n: u32| format!("/admin/customers?q={}&segment={}&page={n}", urlencode(&q), urlencode(&seg));
+                            if p.customers.is_empty() {
+                                let text = if search().is_some() { "No customers match this search." } else { "No customers yet." };
+                                return view! { <Empty text testid="no-customers"/> }.into_any();
+                            }
                             view! {
                                 <DataTable columns=&["Organisation", "First owner", "Members", "Created", "Last login"] secondary=&["Created"] label="Customers" testid="customers-table">
                                     {p.customers.into_iter().map(|c| view! {
@@ -102,7 +109,7 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
             </section>
             <section class=format!("{CARD} h-fit")>
                 <h2 class="mb-3 font-semibold">"New customer"</h2>
-                <ActionForm action=create attr:class="space-y-3" attr:data-testid="new-customer">
+                <ActionForm action=create node_ref=form attr:class="space-y-3" attr:data-testid="new-customer">
                     <FormError error fields=&["email", "name", "password"]/>
                     <label class=LABEL>
                         "E-mail"
@@ -121,7 +128,7 @@ fn CustomersBody(customers: Customers, create: ServerAction<CreateCustomer>) -> 
                     <FieldError name="password" error/>
                     <button type="submit" class=BUTTON>"Create customer"</button>
                     {move || created().map(|c| view! {
-                        <p class="text-sm text-emerald-700" data-testid="created-customer">
+                        <p role="status" class="text-sm text-emerald-800" data-testid="created-customer">
                             "Customer created: "
                             <a class=LINK href=format!("/admin/customers/{}", c.id)>{c.email}</a>
                         </p>
