@@ -216,6 +216,7 @@ pub fn Snippets(access: RegistryAccessView, #[prop(into)] login: Signal<Login>) 
                     </div>
                 })
             }}
+            <h3 class="mt-5 font-semibold">"Registry log-in"</h3>
             {logins}
             <h3 class="mt-5 font-semibold">"Kubernetes image pull secret"</h3>
             <CodeBlock title="kubectl" text=Signal::derive(move || hosts.with_value(|h| kubectl_secret(h, &login.get()))) testid="snippet-kubectl"/>
