@@ -7,6 +7,7 @@ use crate::error::AppError;
 use crate::server_fns::catalogue::SetRelease;
 use crate::ui::components::confirm::SECONDARY;
 use crate::ui::components::data_table::{DataTable, Empty, TD, TD2};
+use crate::ui::components::feedback::Toast;
 use crate::ui::components::errors::NotFound;
 use crate::ui::components::form::FormError;
 use crate::ui::components::utc_time::UtcTime;
@@ -101,7 +102,7 @@ fn ReleaseRow(release: ReleaseView, set: Option<ServerAction<SetRelease>>, last:
                     <input class=TIME_INPUT type="text" name="released_at" required=true
                         placeholder="2027-01-31" aria-label=format!("Release time of {what}")/>
                     <button type="submit" class=SECONDARY aria-label=format!("Set the release time of {what}")>"Set"</button>
-                    {move || saved().then(|| view! { <span class="text-sm text-emerald-700" data-testid="release-saved">"Saved."</span> })}
+                    <Toast message=Signal::derive(move || saved().then(|| "Saved.".to_owned())) pending=action.pending() testid="release-saved"/>
                 </ActionForm>
                 <FieldError name="released_at" error/>
                 <FormError error fields=&["released_at"]/>
