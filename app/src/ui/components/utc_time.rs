@@ -29,7 +29,7 @@ pub fn UtcTime(#[prop(into)] at: String) -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = (&iso, title);
     });
-    view! { <time datetime=at title=move || title.get()>{text}</time> }
+    view! { <time class="whitespace-nowrap" datetime=at title=move || title.get()>{text}</time> }
 }
 
 /// `UtcTime` for a time that may be missing, with the word for "none".

@@ -142,7 +142,7 @@ fn Facts(customer: CustomerView) -> impl IntoView {
         view! {
             <div>
                 <dt class="text-xs font-semibold uppercase tracking-wide text-slate-600">{term}</dt>
-                <dd class="mt-0.5 break-all">{value}</dd>
+                <dd class="mt-0.5 wrap-anywhere">{value}</dd>
             </div>
         }
     };
