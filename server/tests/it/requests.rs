@@ -10,7 +10,7 @@ use crate::support::{self, json, Backend, Options, TestApp};
 use app::backend::services::audit::Actor;
 use app::backend::services::catalogue::{self, ProductInput};
 use app::backend::web::RequestMeta;
-use app::domain::catalogue::ProductStatus;
+use app::domain::catalogue::{PriceKind, PriceSpec, ProductStatus};
 use app::domain::Role;
 use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
@@ -19,6 +19,10 @@ use serde_json::Value;
 on_both_backends!(a_trial_request_is_answered_with_a_grant_and_a_mail, the_dashboard_counts_and_lists_the_same_customers);
 
 async fn published(app: &TestApp, name: &str) -> i64 {
+    published_with(app, name, &[]).await
+}
+
+async fn published_with(app: &TestApp, name: &str, prices: &[PriceSpec]) -> i64 {
     let input = ProductInput {
         name: name.into(),
         slug: Some(name.to_lowercase()),
@@ -26,7 +30,7 @@ async fn published(app: &TestApp, name: &str) -> i64 {
         repositories: vec![format!("acme/{}", name.to_lowercase())],
         ..Default::default()
     };
-    let p = catalogue::create(&app.db, &input, &[], Actor::System, &RequestMeta::default()).await.unwrap();
+    let p = catalogue::create(&app.db, &input, prices, Actor::System, &RequestMeta::default()).await.unwrap();
     catalogue::set_status(&app.db, p.id, ProductStatus::Published, Actor::System, &RequestMeta::default()).await.unwrap();
     p.id
 }
@@ -42,8 +46,13 @@ async fn a_trial_request_is_answered_with_a_grant_and_a_mail(backend: Backend) {
     let mut opts = Options::default();
     opts.mail.smtp = Some(SmtpServer::settings(smtp.port));
     let app = TestApp::spawn_with(backend, opts).await;
-    let product = published(&app, "Trialware").await;
+    let trial = PriceSpec { kind: PriceKind::Trial { days: 14 }, amount_cents: 0, currency: "eur".into() };
+    let product = published_with(&app, "Trialware", &[trial]).await;
+    published(&app, "Notrial").await;
     let (customer, email) = app.logged_in(Role::Customer).await;
+    // A trial only of a product that has one.
+    let (status, none) = call(&app, &customer, "my/request_access", &[("slug", "notrial"), ("kind", "trial")]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{none}");
     let (admin, _) = app.logged_in(Role::Admin).await;
 
     // The customer asks; asking again while it is open is a conflict that says when.
@@ -91,6 +100,9 @@ async fn a_trial_request_is_answered_with_a_grant_and_a_mail(backend: Backend) {
     assert!(mine["open_request"].is_null());
     let until = DateTime::parse_from_rfc3339(mine["until"].as_str().unwrap()).unwrap().with_timezone(&Utc);
     assert!((until - (Utc::now() + Duration::days(14))).num_minutes().abs() < 5, "{until}");
+    // And a trial is not asked for again once access is there.
+    let (status, again) = call(&app, &customer, "my/request_access", &[("slug", "trialware"), ("kind", "trial")]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{again}");
     let (_, ents) = call(&app, &customer, "my/entitlements", &[]).await;
     assert!(ents.to_string().contains("trial"), "a trial entitlement: {ents}");
 

@@ -63,6 +63,17 @@ pub async fn ask(
         .await?
         .filter(|p| p.status == ProductStatus::Published)
         .ok_or(AppError::NotFound)?;
+    if kind == RequestKind::Trial {
+        // The same rule as the product page: a trial of a product that has a
+        // trial price, for an organisation that has no access to it yet.
+        let prices = db::products::prices(db, Some(product.id), true).await?;
+        if !prices.iter().any(|p| p.kind == "trial") {
+            return Err(AppError::conflict("kind", format!("{} has no trial: contact sales instead", product.name)));
+        }
+        if ownership(db, m.organisation_id).await?.iter().any(|o| o.product_id == product.id && o.access) {
+            return Err(AppError::conflict("kind", format!("your organisation has access to {} already", product.name)));
+        }
+    }
     let now = Utc::now();
     let mut tx = db.begin().await?;
     let new = db::requests::NewRequest { organisation_id: m.organisation_id, requested_by: user.id, product_id: product.id, kind, message: &message };
