@@ -52,13 +52,8 @@ pub fn App() -> impl IntoView {
         |_| current_user(),
     );
     provide_context(Auth { user, login, signup, logout });
-    // Effects run only in the browser: this marks the page as hydrated, for
-    // people debugging and for the browser tests to wait on.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
+    // `<body data-hydrated>` (what the browser tests wait on) is set by the
+    // wasm entry (frontend) once the whole page, lazy routes too, is hydrated.
 
     view! {
         <Stylesheet id="leptos" href="/pkg/portcullis.css"/>
