@@ -30,6 +30,7 @@ test("a trial asked for on the product page is granted from the dashboard", asyn
   const customerCtx = await browser.newContext();
   const customer = await customerCtx.newPage();
   await logIn(customer, email, PASSWORD);
+  await expect(customer).toHaveURL(/\/account$/);
   await customer.goto("/catalogue/acme-widget");
   await hydrated(customer);
   await customer.getByLabel("Message to the vendor (optional)").fill("Five of us want to try the plug-ins.");
