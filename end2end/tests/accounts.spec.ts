@@ -96,6 +96,9 @@ test("the demo admin sees the admin navigation and can create an account", async
     }
   };
   await openMenu();
+  // Disabling asks first, naming the account.
+  await row.getByRole("button", { name: `Disable: ${email}` }).click();
+  await expect(row.getByTestId("disable-user-ask-confirm")).toContainText(`Disable ${email}?`);
   await row.getByTestId("disable-user").click();
   await expect(row.getByTestId("user-disabled")).toBeVisible();
   await openMenu();

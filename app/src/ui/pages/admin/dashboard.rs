@@ -4,7 +4,8 @@
 use crate::ui::components::utc_time::{MaybeUtcTime, UtcTime};
 use crate::server_fns::users::{list_users, ChangeUser, CreateUser, EndUserSession, UserSessions, UserSummary};
 use crate::ui::components::utc_time::utc_text;
-use crate::ui::components::confirm::SECONDARY;
+use crate::ui::components::confirm::{Confirm, CONFIRM_DANGER, SECONDARY};
+use crate::ui::components::data_table::{DataTable, TD, TD2};
 use crate::ui::components::widgets::{Badge, Tone};
 use crate::ui::auth_context::use_auth;
 use crate::views::urlencode;
@@ -229,16 +230,10 @@ fn UsersBody(users: Users, create: ServerAction<CreateUser>, change: ServerActio
                             let q = search().unwrap_or_default();
                             let link = move |n: u32| format!("/admin/users?q={}&page={n}", urlencode(&q));
                             view! {
-                                <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white shadow-sm">
-                                    <table class="min-w-full text-left text-sm" data-testid="users-table">
-                                        <thead class="bg-slate-100 text-xs uppercase text-slate-600">
-                                            <tr><th class="px-3 py-2">"E-mail"</th><th class="px-3 py-2">"Role"</th><th class="px-3 py-2">"Created"</th><th class="px-3 py-2">"Last login"</th><th class="px-3 py-2">"Manage"</th></tr>
-                                        </thead>
-                                        <tbody>
-                                            {p.users.into_iter().map(|u| view! { <UserRow user=u change/> }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
+                                <DataTable columns=&["E-mail", "Role", "Created", "Last login", "Manage"] secondary=&["Created", "Last login"]
+                                    testid="users-table" label="Accounts">
+                                    {p.users.into_iter().map(|u| view! { <UserRow user=u change/> }).collect_view()}
+                                </DataTable>
                                 <p class="mt-2 flex gap-4 text-sm text-slate-600">
                                     <span>{format!("Page {} · {} accounts in all", p.page, p.total)}</span>
                                     {(p.page > 1).then(|| view! { <a class="text-indigo-700 underline" href=link(p.page - 1)>"Previous"</a> })}
@@ -274,47 +269,74 @@ fn UsersBody(users: Users, create: ServerAction<CreateUser>, change: ServerActio
 
 
 /// One account: its state, and what an admin may do to it (each a plain
-/// form, so it works before the wasm loads).
+/// form, so it works before the wasm loads). Disabling and ending every
+/// session ask first; every button names the account it acts on.
 #[component]
 fn UserRow(user: UserSummary, change: ServerAction<ChangeUser>) -> impl IntoView {
     let id = user.id.to_string();
-    let act = move |action: &'static str, label: &'static str, testid: &'static str| {
-        let id = id.clone();
+    let email = user.email.clone();
+    let form = {
+        let (id, email) = (id.clone(), email.clone());
+        move |action: &'static str, label: &'static str, testid: &'static str, class: &'static str| {
+            let (id, email) = (id.clone(), email.clone());
+            view! {
+                <ActionForm action=change attr:class="inline">
+                    <input type="hidden" name="id" value=id/>
+                    <input type="hidden" name="action" value=action/>
+                    <button type="submit" class=class data-testid=testid aria-label=format!("{label}: {email}")>{label}</button>
+                </ActionForm>
+            }
+        }
+    };
+    let act = form.clone();
+    let who = email.clone();
+    let confirm = move |action: &'static str, label: &'static str, question: String, testid: &'static str| {
+        let act = act.clone();
+        let name = format!("{label}: {who}");
         view! {
-            <ActionForm action=change attr:class="inline">
-                <input type="hidden" name="id" value=id/>
-                <input type="hidden" name="action" value=action/>
-                <button type="submit" class=SECONDARY data-testid=testid>{label}</button>
-            </ActionForm>
+            <Confirm label question danger=true testid=format!("{testid}-ask") name>
+                {act(action, label, testid, CONFIRM_DANGER)}
+            </Confirm>
         }
     };
     let role_id = user.id.to_string();
+    let disable_q = format!("Disable {email}? They are logged out at once and cannot log in until enabled again.");
+    let end_q = format!("End every session of {email}? They must log in again everywhere.");
     view! {
         <tr class="border-t border-slate-100 align-top" data-testid="user-row">
-            <td class="px-3 py-2">
+            <td class=format!("{TD} break-all") data-label="E-mail">
                 {user.email.clone()}
                 {user.disabled.then(|| view! { " "<Badge text="disabled" tone=Tone::Bad testid="user-disabled"/> })}
                 {(!user.email_verified).then(|| view! { " "<Badge text="unconfirmed" tone=Tone::Warn/> })}
             </td>
-            <td class="px-3 py-2">{user.role.as_str()}</td>
-            <td class="px-3 py-2 whitespace-nowrap"><UtcTime at=user.created_at.clone()/></td>
-            <td class="px-3 py-2 whitespace-nowrap"><MaybeUtcTime at=user.last_login_at.clone()/></td>
-            <td class="px-3 py-2">
+            <td class=TD data-label="Role">{user.role.as_str()}</td>
+            <td class=TD2 data-label="Created"><UtcTime at=user.created_at.clone()/></td>
+            <td class=TD2 data-label="Last login"><MaybeUtcTime at=user.last_login_at.clone()/></td>
+            <td class=TD data-label="Manage">
                 <details data-testid="manage-user">
-                    <summary class="cursor-pointer text-sm text-indigo-700">"Manage"</summary>
+                    <summary class="cursor-pointer text-sm text-indigo-700" aria-label=format!("Manage {}", user.email)>"Manage"</summary>
                     <div class="mt-2 flex min-w-[14rem] flex-col gap-2">
-                        {if user.disabled { act("enable", "Enable", "enable-user") } else { act("disable", "Disable", "disable-user") }}
-                        {act("send_reset", "Mail a reset link", "send-reset")}
-                        {act("end_sessions", "End all sessions", "end-sessions")}
-                        {user.two_factor.then(|| act("reset_2fa", "Turn off two-factor sign-in", "reset-2fa"))}
+                        {if user.disabled {
+                            form("enable", "Enable", "enable-user", SECONDARY).into_any()
+                        } else {
+                            confirm("disable", "Disable", disable_q, "disable-user").into_any()
+                        }}
+                        {form("send_reset", "Mail a reset link", "send-reset", SECONDARY)}
+                        {confirm("end_sessions", "End all sessions", end_q, "end-sessions")}
+                        {user.two_factor.then(|| confirm(
+                            "reset_2fa",
+                            "Turn off two-factor sign-in",
+                            format!("Turn off two-factor sign-in for {}? They log in with the password alone until they set it up again.", user.email),
+                            "reset-2fa",
+                        ))}
                         <SessionsOf id=user.id/>
                         <ActionForm action=change attr:class="flex gap-2">
                             <input type="hidden" name="id" value=role_id/>
                             <input type="hidden" name="action" value="role"/>
-                            <select name="role" class=INPUT_CLASS aria-label="Role">
+                            <select name="role" class=INPUT_CLASS aria-label=format!("Role of {}", user.email)>
                                 {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == user.role>{r.as_str()}</option> }).collect_view()}
                             </select>
-                            <button type="submit" class=SECONDARY data-testid="change-role">"Set role"</button>
+                            <button type="submit" class=SECONDARY data-testid="change-role" aria-label=format!("Set the role of {}", user.email)>"Set role"</button>
                         </ActionForm>
                     </div>
                 </details>
