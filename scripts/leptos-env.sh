@@ -4,12 +4,14 @@
 # those artifacts instead of rebuilding the whole tree (RUSTFLAGS is part of
 # every crate's fingerprint). `cargo leptos build`/`watch` set the same.
 export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# Components are erased in release too (`always-erase-components` in the
+# workspace metadata, as cargo-leptos reads it): one AnyView instead of a
+# nest of generic view types per page made the release wasm 20% smaller
+# (bench/payload.sh; README, benchmark figures).
+export RUSTFLAGS="--cfg erase_components"
 if [ "${1:-}" = --release ]; then
-  # cargo-leptos adds no flag of its own in release (components not erased).
-  unset RUSTFLAGS
   export LEPTOS_JS_MINIFY=true
 else
-  export RUSTFLAGS="--cfg erase_components"
   export LEPTOS_JS_MINIFY=false
 fi
 export LEPTOS_OUTPUT_NAME=portcullis
