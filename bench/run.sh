@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark (not a test): builds the release portal, then prints
 #   - SSR time of the login page, p50/p99 over a few thousand requests;
-#   - the size of the wasm, JS and CSS the browser downloads, raw and brotli.
+#   - the size of the wasm, JS and CSS the browser downloads, raw and brotli,
+#     a first load's total and each lazy route's (bench/payload.sh);
 #   - may_pull (the access check) per second and p50/p99, 10,000 customers ×
 #     5 entitlements, on SQLite (and PostgreSQL with BENCH_POSTGRES=1);
 #   - then bench/registry.sh: /registry/token grants per second vs. /livez,
@@ -33,13 +34,7 @@ echo "== Portcullis benchmark ($(nproc) cores, $(date -u +%Y-%m-%d))"
 python3 bench/ssr.py "http://127.0.0.1:$PORT" "$REQUESTS" 120
 
 echo
-echo "Browser payload (release, wasm-opt from npm binaryen):"
-printf '  %-22s %10s %10s %8s\n' file raw brotli ratio
-for f in target/site/pkg/portcullis.wasm target/site/pkg/portcullis.js target/site/pkg/portcullis.css; do
-  [ -f "$f" ] || continue
-  raw=$(stat -c %s "$f"); br=$(brotli -c -q 11 "$f" | wc -c)
-  printf '  %-22s %10d %10d %7.1f%%\n' "$(basename "$f")" "$raw" "$br" "$(python3 -c "print($br*100/$raw)")"
-done
+bash bench/payload.sh --no-build
 
 echo
 echo "==> access check (may_pull), release build"
