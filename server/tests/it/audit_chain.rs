@@ -78,11 +78,17 @@ async fn concurrent_writers_are_chained_in_id_order(backend: Backend) {
             }
         }));
     }
-    // A sealer runs throughout, besides the application's own.
+    // A sealer runs throughout, besides the application's own. It is told
+    // to stop and awaited (not aborted: an aborted sealer could leave its
+    // transaction rolling back while the final seal below begins).
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let sealer = {
-        let db = db.clone();
+        let (db, stop) = (db.clone(), stop.clone());
         tokio::spawn(async move {
             for _ in 0..200 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
                 audit_chain::seal_pending(&db).await.unwrap();
                 tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             }
@@ -91,7 +97,8 @@ async fn concurrent_writers_are_chained_in_id_order(backend: Backend) {
     for t in tasks {
         t.await.unwrap();
     }
-    sealer.abort();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sealer.await.unwrap();
     let v = sealed_and_verified(&db).await;
     let total = app.audit().await.len();
     assert!(v.ok(), "{v:?}");

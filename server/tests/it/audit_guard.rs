@@ -137,7 +137,7 @@ fn the_table_lists_every_registered_server_function() {
     assert!(unlisted.is_empty(), "classify these server functions in FNS (and give them arguments): {unlisted:?}");
     assert!(gone.is_empty(), "these are listed but no longer exist: {gone:?}");
     assert!(registered.len() >= 45, "the registry is populated: {registered:?}");
-    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 31);
+    assert_eq!(FNS.iter().filter(|f| f.1 == Write).count(), 33);
 }
 
 /// Everything a write could change: the REST snapshot plus row counts and
