@@ -12,7 +12,7 @@ use crate::server_fns::organisation::{
     my_organisation, InviteMember, LeaveOrganisation, RemoveMember, RenameOrganisation, SetMemberRole, TransferOwnership,
 };
 use crate::ui::auth_context::use_auth;
-use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER, SECONDARY};
+use crate::ui::components::confirm::{Confirm, CONFIRM, CONFIRM_DANGER};
 use crate::ui::components::data_table::{DataTable, TD, TD2};
 use crate::ui::components::feedback::{reset_on, Toast};
 use crate::ui::components::form::{Field, FormError, BUTTON, INPUT_CLASS};
@@ -149,10 +149,15 @@ fn RenameForm(name: String, rename: ServerAction<RenameOrganisation>) -> impl In
                 "Organisation name"
                 <div class="mt-1 flex gap-2">
                     <input class=format!("{INPUT_CLASS} mt-0") type="text" name="name" value=name required=true maxlength="200" autocomplete="organization"/>
-                    <button type="submit" class=SECONDARY>"Rename"</button>
                 </div>
             </label>
             <FieldError name="name" error/>
+            // Every member sees the name (and the vendor's admins, in mails): asked first.
+            <div class="mt-2">
+                <Confirm label="Rename" question="Rename the organisation? Every member and the vendor see the new name." testid="rename-ask">
+                    <button type="submit" class=CONFIRM data-testid="rename-confirm">"Rename"</button>
+                </Confirm>
+            </div>
         </ActionForm>
     }
 }
@@ -178,13 +183,17 @@ fn MemberRow(member: MemberView, me: i64, owner: bool, actions: Actions) -> impl
         let role = m.role;
         let label = format!("Role of {}", m.email);
         let save_label = format!("Save the role of {}", m.email);
+        let question = format!("Change the role of {}? Owners manage members, credentials and billing; billing members buy; members pull.", m.email);
         view! {
             <ActionForm action=actions.role attr:class="flex items-center gap-2">
                 <input type="hidden" name="id" value=id.to_string()/>
                 <select name="role" class=format!("{INPUT_CLASS} mt-0 min-w-[7.5rem]") aria-label=label data-testid="member-role-select">
                     {MemberRole::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == role>{r.label()}</option> }).collect_view()}
                 </select>
-                <button type="submit" class=SECONDARY aria-label=save_label>"Save"</button>
+                <Confirm label="Save" name=save_label.clone() testid="member-role-save"
+                    question=question>
+                    <button type="submit" class=CONFIRM aria-label=format!("Confirm: {save_label}")>"Change role"</button>
+                </Confirm>
             </ActionForm>
         }
         .into_any()
