@@ -13,25 +13,9 @@ pub struct Money {
 }
 
 impl Money {
-    /// "€1,234.50", "$49.00", "1,000.00 CHF".
+    /// "€1,234.50", "$49.00", "1,000.00 CHF" (the catalogue's `format_money`).
     pub fn words(&self) -> String {
-        let cur = self.currency.to_uppercase();
-        let whole = (self.cents.abs() / 100).to_string();
-        let mut grouped = String::new();
-        for (i, c) in whole.chars().enumerate() {
-            if i > 0 && (whole.len() - i) % 3 == 0 {
-                grouped.push(',');
-            }
-            grouped.push(c);
-        }
-        let sign = if self.cents < 0 { "-" } else { "" };
-        let number = format!("{grouped}.{:02}", self.cents.abs() % 100);
-        match cur.as_str() {
-            "EUR" => format!("{sign}€{number}"),
-            "USD" => format!("{sign}${number}"),
-            "GBP" => format!("{sign}£{number}"),
-            _ => format!("{sign}{number} {cur}"),
-        }
+        crate::domain::catalogue::format_money(self.cents, &self.currency.to_lowercase())
     }
 }
 

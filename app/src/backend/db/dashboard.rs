@@ -32,8 +32,9 @@ pub struct PaidOrder {
     pub status: OrderStatus,
     pub amount_cents: i64,
     pub currency: String,
-    /// `monthly`, `yearly`, `one_time` (prices.kind).
+    /// The price's kind and duration as stored (`PriceKind::from_parts`).
     pub price_kind: String,
+    pub price_duration: Option<i64>,
     pub current_period_end: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -42,7 +43,7 @@ pub struct PaidOrder {
 /// Orders live or paid (subscriptions active, past due or unpaid; one-time
 /// purchases paid).
 pub async fn paid_orders(db: &Db) -> Result<Vec<PaidOrder>, sqlx::Error> {
-    let sql = "SELECT o.customer_id, o.mode, o.status, o.amount_cents, o.currency, p.kind AS price_kind, o.current_period_end, \
+    let sql = "SELECT o.customer_id, o.mode, o.status, o.amount_cents, o.currency, p.kind AS price_kind, p.duration AS price_duration, o.current_period_end, \
                o.created_at, o.updated_at FROM orders o JOIN prices p ON p.id = o.price_id \
                WHERE o.status IN ('active', 'past_due', 'unpaid', 'paid')";
     on_db!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await)

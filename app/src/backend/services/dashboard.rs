@@ -8,6 +8,7 @@ use crate::backend::db;
 use crate::backend::db::dashboard::PaidOrder;
 use crate::backend::db::Db;
 use crate::domain::access::{self, Window};
+use crate::domain::catalogue::PriceKind;
 use crate::domain::order::{OrderMode, OrderStatus};
 use crate::error::AppError;
 use crate::views::{CustomerSegment, DashboardNumbers, Money};
@@ -44,11 +45,16 @@ fn failing(o: &PaidOrder) -> bool {
     o.mode == OrderMode::Subscription && matches!(o.status, OrderStatus::PastDue | OrderStatus::Unpaid)
 }
 
+fn yearly(o: &PaidOrder) -> bool {
+    matches!(PriceKind::from_parts(&o.price_kind, o.price_duration), Ok(PriceKind::Yearly))
+}
+
 /// An order's monthly share: a monthly price as it is, a yearly one as a twelfth.
 fn monthly_cents(o: &PaidOrder) -> i64 {
-    match o.price_kind.as_str() {
-        "yearly" => (o.amount_cents as f64 / 12.0).round() as i64,
-        _ => o.amount_cents,
+    if yearly(o) {
+        (o.amount_cents as f64 / 12.0).round() as i64
+    } else {
+        o.amount_cents
     }
 }
 
@@ -60,7 +66,7 @@ fn billed_within(o: &PaidOrder, now: DateTime<Utc>) -> bool {
     match (o.mode, o.status) {
         (OrderMode::Payment, OrderStatus::Paid) => o.updated_at >= since,
         (OrderMode::Subscription, OrderStatus::Active) => {
-            let months = if o.price_kind == "yearly" { 12 } else { 1 };
+            let months = if yearly(o) { 12 } else { 1 };
             let start = o.current_period_end.and_then(|end| end.checked_sub_months(Months::new(months))).unwrap_or(o.created_at);
             start >= since && start <= now
         }
@@ -125,6 +131,7 @@ mod tests {
             amount_cents: cents,
             currency: "EUR".into(),
             price_kind: kind.into(),
+            price_duration: None,
             current_period_end: period_end,
             created_at: t,
             updated_at: t,

@@ -13,7 +13,7 @@ use crate::backend::services::audit::{self, AuditEvent, Outcome};
 use crate::backend::services::entitlements::{self, Grant};
 use crate::backend::web::request::RequestMeta;
 use crate::domain::access::{self, Window};
-use crate::domain::catalogue::ProductStatus;
+use crate::domain::catalogue::{PriceKind, ProductStatus};
 use crate::domain::request::{self, RequestKind, RequestStatus};
 use crate::domain::time::rfc3339;
 use crate::error::AppError;
@@ -67,7 +67,7 @@ pub async fn ask(
         // The same rule as the product page: a trial of a product that has a
         // trial price, for an organisation that has no access to it yet.
         let prices = db::products::prices(db, Some(product.id), true).await?;
-        if !prices.iter().any(|p| p.kind == "trial") {
+        if !prices.iter().any(|p| matches!(PriceKind::from_parts(&p.kind, p.duration), Ok(PriceKind::Trial { .. }))) {
             return Err(AppError::conflict("kind", format!("{} has no trial: contact sales instead", product.name)));
         }
         if ownership(db, m.organisation_id).await?.iter().any(|o| o.product_id == product.id && o.access) {

@@ -15,7 +15,7 @@ use crate::ui::components::role_gate::RequireRole;
 use crate::domain::Role;
 use crate::server_fns::requests::{admin_requests, dashboard_figures, AnswerRequest};
 use crate::domain::request::RequestKind;
-use crate::ui::components::widgets::{FieldError, LoadError, CARD, LINK};
+use crate::ui::components::widgets::{plural, FieldError, LoadError, CARD, LINK};
 use crate::views::{money_words, AccessRequestView, CustomerSegment, DashboardNumbers};
 use crate::ui::components::escape::TextArea;
 use leptos::prelude::*;
@@ -126,11 +126,6 @@ fn Figures(n: DashboardNumbers) -> impl IntoView {
             {provisioning}
         </div>
     }
-}
-
-/// "1 customer", "3 customers".
-fn plural(n: i64, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// An open request with its two answers: a grant for some days, or a reply.
