@@ -99,10 +99,11 @@ for _ in $(seq 1 100); do
 done
 
 echo "==> portal on $PORTAL_URL (demo mode, Stripe: the stand-in, grace 30 s, mail: the SMTP server)"
-# Every journey logs in from 127.0.0.1: the per-address log-in limit (30 a
-# minute by default, tested by the integration tests) would refuse the later
-# journeys of a suite that logs in more than that within a minute.
-PORTCULLIS_LOGIN_LIMIT_PER_IP=1000 PORTCULLIS_SMTP_HOST=127.0.0.1 PORTCULLIS_SMTP_PORT="$SMTP_PORT" PORTCULLIS_SMTP_TLS=none \
+# Every journey logs in from 127.0.0.1, most as the demo accounts: the
+# per-address and per-account log-in limits (30 and 10 a minute by default,
+# tested by the integration tests) would refuse the later journeys of a suite
+# that logs in more often than that within a minute.
+PORTCULLIS_LOGIN_LIMIT_PER_IP=1000 PORTCULLIS_LOGIN_LIMIT_PER_ACCOUNT=1000 PORTCULLIS_SMTP_HOST=127.0.0.1 PORTCULLIS_SMTP_PORT="$SMTP_PORT" PORTCULLIS_SMTP_TLS=none \
   PORTCULLIS_MAIL_FROM="Portcullis e2e <portal@example.com>" \
 LEPTOS_SITE_ADDR="127.0.0.1:$PORT" PORTCULLIS_BASE_URL="$PORTAL_URL" PORTCULLIS_LOG=warn PORTCULLIS_AUDIT_ATTEMPT_WINDOW_SECS=1 \
   PORTCULLIS_STRIPE_SECRET_KEY="$STRIPE_KEY" PORTCULLIS_STRIPE_WEBHOOK_SECRET="$STRIPE_WHSEC" \
