@@ -263,6 +263,10 @@ async fn the_reconciler_repairs_drift_and_the_owner_sees_why(backend: Backend) {
     let id = made["credential"]["id"].as_i64().unwrap();
     let (login, secret) = (made["username"].as_str().unwrap().to_owned(), made["secret"].as_str().unwrap().to_owned());
     until(15, "the robot is made", || async { robot_state(&hs, &login) == Some((false, vec!["acme".into()])) }).await;
+    // The delivery marks its outbox row done after Harbor answered; until
+    // then the reconciler leaves the customer to it (and would repair less).
+    let customer_id = app::backend::db::users::find_by_email(&app.db, &app::domain::Email::parse("drift@example.com").unwrap()).await.unwrap().unwrap().id;
+    until(15, "the delivery is done", || async { !app::backend::db::harbor::has_pending(&app.db, customer_id).await.unwrap() }).await;
     let h = harbor::harbor(&hs);
     let keks = harbor::keks();
     let reconcile = || provisioning::provision::reconcile(&app.db, &h, &keks);
@@ -320,7 +324,6 @@ async fn the_reconciler_repairs_drift_and_the_owner_sees_why(backend: Backend) {
     // A credential made without a robot (as before Harbor was turned on) is
     // adopted: its user name becomes the robot's login, and a new secret
     // waits for its owner, with the reason.
-    let customer_id = app::backend::db::users::find_by_email(&app.db, &app::domain::Email::parse("drift@example.com").unwrap()).await.unwrap().unwrap().id;
     let old = credentials::create(&app.db, customer_id, CredentialKind::Pull, "older", None, None, Actor::System, &RequestMeta::default())
         .await
         .unwrap();
