@@ -99,12 +99,22 @@ pub async fn stripe_customer_in(tx: &mut Tx, org: i64) -> Result<Option<String>,
     on_tx!(tx, |conn| sqlx::query_scalar(sql).bind(org).fetch_optional(conn).await).map(Option::flatten)
 }
 
+/// A subscription still running (renewing, or waiting on a payment or a
+/// pause): the customer is not offered another to the same product.
+const LIVE_SUBSCRIPTION: &str = "mode = 'subscription' AND status IN ('active', 'past_due', 'unpaid', 'paused')";
+
 /// Does the customer already have a running subscription to the product?
 pub async fn has_live_subscription(db: &Db, customer_id: i64, product_id: i64) -> Result<bool, sqlx::Error> {
-    let sql = "SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND product_id = $2 AND mode = 'subscription' \
-               AND status IN ('active', 'past_due', 'unpaid', 'paused')";
-    let n: i64 = on_db!(db, |pool| sqlx::query_scalar(sql).bind(customer_id).bind(product_id).fetch_one(pool).await)?;
+    let sql = format!("SELECT COUNT(*) FROM orders WHERE customer_id = $1 AND product_id = $2 AND {LIVE_SUBSCRIPTION}");
+    let n: i64 = on_db!(db, |pool| sqlx::query_scalar(&sql).bind(customer_id).bind(product_id).fetch_one(pool).await)?;
     Ok(n > 0)
+}
+
+/// The products the customer has a running subscription to (one query for
+/// a whole catalogue).
+pub async fn live_subscription_products(db: &Db, customer_id: i64) -> Result<Vec<i64>, sqlx::Error> {
+    let sql = format!("SELECT DISTINCT product_id FROM orders WHERE customer_id = $1 AND {LIVE_SUBSCRIPTION}");
+    on_db!(db, |pool| sqlx::query_scalar(&sql).bind(customer_id).fetch_all(pool).await)
 }
 
 /// The customer's orders, newest first.

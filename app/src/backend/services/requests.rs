@@ -234,8 +234,9 @@ pub async fn ownership(db: &Db, org: i64) -> Result<Vec<Ownership>, AppError> {
             entry.until = end.map(rfc3339);
         }
     }
+    let renewing = db::orders::live_subscription_products(db, org).await?;
     for o in by_product.values_mut() {
-        o.renews = o.access && db::orders::has_live_subscription(db, org, o.product_id).await?;
+        o.renews = o.access && renewing.contains(&o.product_id);
     }
     for r in db::requests::list_open_of(db, org).await? {
         let product_id = r.product_id;
