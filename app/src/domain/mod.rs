@@ -15,6 +15,7 @@ pub mod credential;
 pub mod harbor;
 pub mod mail;
 pub mod oci_archive;
+pub mod pull;
 pub mod order;
 pub mod organisation;
 pub mod registry;

@@ -5,6 +5,7 @@
 
 use crate::domain::order::{EndAccess, OrderMode, OrderStatus};
 use crate::domain::organisation::CredentialHolder;
+use crate::domain::pull::{PullSource, ReleaseSource};
 use crate::domain::release::Licence;
 use crate::domain::Role;
 use crate::domain::{
@@ -207,7 +208,7 @@ pub struct ReleaseView {
     /// The tag it was first seen under, if any.
     pub tag: Option<String>,
     pub released_at: String,
-    pub source: String,
+    pub source: ReleaseSource,
     pub set_by: Option<String>,
 }
 
@@ -229,8 +230,7 @@ pub struct PullView {
     /// The client address of the gateway connection or of the token request.
     pub ip: Option<String>,
     pub user_agent: Option<String>,
-    /// `gateway` or `registry`.
-    pub source: String,
+    pub source: PullSource,
 }
 
 /// The pull history's filters, as the page's query string spells them.

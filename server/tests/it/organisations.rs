@@ -159,7 +159,7 @@ async fn an_owner_invites_a_colleague_who_pulls_until_removed(backend: Backend) 
     let filter = app::views::PullFilterView { member: Some(who.into()), ..Default::default() };
     let f = &filter;
     let pulled = crate::support::registry::eventually(std::time::Duration::from_secs(10), || async move {
-        app::backend::services::pulls::list(db, org, f, 10).await.unwrap().into_iter().find(|p| p.source == "registry")
+        app::backend::services::pulls::list(db, org, f, 10).await.unwrap().into_iter().find(|p| p.source == app::domain::pull::PullSource::Registry)
     })
     .await
     .unwrap_or_else(|| panic!("the colleague's pull in the history\n{}", registry.log_text()));

@@ -2,6 +2,7 @@
 //! notifications), as customers, admins and the CSV export read it.
 
 use crate::backend::db::{Db, Tx};
+use crate::domain::pull::PullSource;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
@@ -20,7 +21,7 @@ pub struct PullRow {
     pub digest: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
-    pub source: String,
+    pub source: PullSource,
 }
 
 pub struct NewPull<'a> {
@@ -34,8 +35,7 @@ pub struct NewPull<'a> {
     pub digest: Option<&'a str>,
     pub ip: Option<&'a str>,
     pub user_agent: Option<&'a str>,
-    /// `gateway` or `registry`.
-    pub source: &'a str,
+    pub source: PullSource,
     pub event_id: Option<&'a str>,
 }
 

@@ -7,32 +7,7 @@ use crate::domain::release::References;
 use crate::{on_db, on_tx};
 use chrono::{DateTime, Utc};
 
-/// Where a release time came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Source {
-    /// A registry push notification.
-    Push,
-    /// The gateway read the manifest or a tag list.
-    Gateway,
-    /// A vendor admin set it.
-    Admin,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Push => "push",
-            Self::Gateway => "gateway",
-            Self::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Self::Push, Self::Gateway, Self::Admin].into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-crate::text_column!(Source, Source::parse);
+pub use crate::domain::pull::ReleaseSource;
 
 /// What a manifest refers to (`manifest_refs.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +42,7 @@ pub struct ReleaseRow {
     pub digest: String,
     pub released_at: DateTime<Utc>,
     pub first_seen: DateTime<Utc>,
-    pub source: Source,
+    pub source: ReleaseSource,
     pub tag: Option<String>,
     pub set_by: Option<String>,
     /// Manifest, config and layers in bytes, once the gateway read it.
@@ -79,12 +54,12 @@ const NOTE: &str = "INSERT INTO releases (repository, digest, released_at, first
                     VALUES ($1, $2, $3, $3, $4, $5) ON CONFLICT (repository, digest) DO NOTHING";
 
 /// Records the first sight of `digest` (later sights change nothing).
-pub async fn note(db: &Db, repository: &str, digest: &str, at: DateTime<Utc>, source: Source, tag: Option<&str>) -> Result<(), sqlx::Error> {
+pub async fn note(db: &Db, repository: &str, digest: &str, at: DateTime<Utc>, source: ReleaseSource, tag: Option<&str>) -> Result<(), sqlx::Error> {
     on_db!(db, |pool| sqlx::query(NOTE).bind(repository).bind(digest).bind(at).bind(source).bind(tag).execute(pool).await.map(|_| ()))
 }
 
 /// The same, in a transaction (push notifications).
-pub async fn note_in(tx: &mut Tx, repository: &str, digest: &str, at: DateTime<Utc>, source: Source, tag: Option<&str>) -> Result<(), sqlx::Error> {
+pub async fn note_in(tx: &mut Tx, repository: &str, digest: &str, at: DateTime<Utc>, source: ReleaseSource, tag: Option<&str>) -> Result<(), sqlx::Error> {
     on_tx!(tx, |conn| sqlx::query(NOTE).bind(repository).bind(digest).bind(at).bind(source).bind(tag).execute(conn).await.map(|_| ()))
 }
 

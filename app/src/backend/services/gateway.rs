@@ -13,7 +13,7 @@
 //! the manifests themselves, `db::releases::note_refs`).
 
 use crate::backend::db::{self, Db};
-use crate::backend::db::releases::{RefKind, Source};
+use crate::backend::db::releases::{RefKind, ReleaseSource};
 use crate::backend::services::audit::{self, Actor, AuditEvent, Outcome};
 use crate::backend::services::entitlements::AccessEntry;
 use crate::backend::services::registry::Decider;
@@ -131,7 +131,7 @@ async fn released_at(db: &Db, repository: &str, digest: &str, tag: Option<&str>,
     if let Some(r) = db::releases::find(db, repository, digest).await? {
         return Ok(r.released_at);
     }
-    db::releases::note(db, repository, digest, now, Source::Gateway, tag).await?;
+    db::releases::note(db, repository, digest, now, ReleaseSource::Gateway, tag).await?;
     Ok(db::releases::find(db, repository, digest).await?.map_or(now, |r| r.released_at))
 }
 
@@ -269,7 +269,7 @@ async fn record(db: &Db, who: &Puller, d: &Decision<'_>, meta: &RequestMeta, at:
             digest: d.digest,
             ip: ip.as_deref(),
             user_agent: meta.user_agent.as_deref(),
-            source: "gateway",
+            source: crate::domain::pull::PullSource::Gateway,
             event_id: None,
         };
         db::pulls::insert(&mut tx, &pull).await?;
@@ -314,7 +314,7 @@ pub async fn releases_of(db: &Db, repositories: &[String], limit: i64) -> Result
             digest: r.digest,
             tag: r.tag,
             released_at: rfc3339(r.released_at),
-            source: r.source.as_str().to_owned(),
+            source: r.source,
             set_by: r.set_by,
         })
         .collect())

@@ -64,10 +64,7 @@ pub async fn list(db: &Db, org: i64, f: &PullFilterView, limit: i64) -> Result<V
 /// The same list as CSV (spreadsheet-safe fields), at most `EXPORT_MAX` rows.
 pub async fn csv(db: &Db, org: i64, f: &PullFilterView) -> Result<String, AppError> {
     let rows = list(db, org, &PullFilterView { before: None, ..f.clone() }, EXPORT_MAX).await?;
-    let field = |v: &str| {
-        let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.to_owned() };
-        if v.contains([',', '"', '\n', '\r']) { format!("\"{}\"", v.replace('"', "\"\"")) } else { v }
-    };
+    let field = crate::domain::text::csv_field;
     let opt = |v: &Option<String>| v.as_deref().map(field).unwrap_or_default();
     let mut out = String::from("id,occurred_at,member,credential,credential_name,repository,tag,digest,ip,user_agent,source\r\n");
     for r in rows {
@@ -82,7 +79,7 @@ pub async fn csv(db: &Db, org: i64, f: &PullFilterView) -> Result<String, AppErr
             opt(&r.digest),
             opt(&r.ip),
             opt(&r.user_agent),
-            r.source.clone(),
+            r.source.as_str().to_owned(),
         ];
         out.push_str(&line.join(","));
         out.push_str("\r\n");

@@ -16,6 +16,7 @@ use super::error::ApiError;
 use app::backend::services::audit::read::{self, AuditRow, Filter};
 use app::backend::web::AppState;
 use app::backend::services::audit::retention::row_json;
+use app::domain::text::csv_field;
 use axum::{
     body::{Body, Bytes},
     http::{header, HeaderValue},
@@ -37,18 +38,6 @@ pub enum Format {
 const PAGE: i64 = 1_000;
 pub const CSV_COLUMNS: &str =
     "id,occurred_at,actor,actor_user_id,action,outcome,target_type,target_id,subject_user_id,ip,user_agent,details,chain_hash,organisation_id";
-
-/// A CSV field: quoted when needed; a leading `= + - @` (or tab/CR) gets a
-/// `'` so a spreadsheet shows it as text instead of running it as a formula
-/// (user agents and names come from outside).
-pub fn csv_field(v: &str) -> String {
-    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{v}") } else { v.to_owned() };
-    if v.contains([',', '"', '\n', '\r']) || v.starts_with(' ') || v.ends_with(' ') {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v
-    }
-}
 
 fn csv_line(r: &AuditRow) -> String {
     let opt = |v: &Option<String>| v.as_deref().map(csv_field).unwrap_or_default();
@@ -151,20 +140,4 @@ pub async fn stream(st: AppState, mut filter: Filter, format: Format) -> Respons
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn csv_fields_are_quoted_and_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("line\nbreak"), "\"line\nbreak\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_field("-1+2"), "'-1+2");
-    }
 }

@@ -177,7 +177,7 @@ impl Notifications {
                     }
                     // A digest's first push is its release (the gateway's versions).
                     if let Some(digest) = e.target.digest.as_deref().filter(|d| crate::domain::release::valid_digest(d)) {
-                        let source = db::releases::Source::Push;
+                        let source = db::releases::ReleaseSource::Push;
                         db::releases::note_in(&mut tx, &e.target.repository, digest, at, source, e.target.tag.as_deref()).await?;
                     }
                     "registry.push"
@@ -226,7 +226,7 @@ async fn pulled(tx: &mut crate::backend::db::Tx, e: &Event, credential: i64, own
         digest: e.target.digest.as_deref(),
         ip: ip.as_deref(),
         user_agent: user_agent.as_deref(),
-        source: "registry",
+        source: crate::domain::pull::PullSource::Registry,
         event_id: Some(&e.id),
     };
     db::pulls::insert(tx, &pull).await

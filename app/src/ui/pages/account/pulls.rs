@@ -7,6 +7,7 @@
 //! with the admin's customer page.
 
 use crate::domain::organisation::Capability;
+use crate::domain::pull::PullSource;
 use crate::error::AppError;
 use crate::server_fns::pulls::my_pulls;
 use crate::ui::auth_context::use_auth;
@@ -212,7 +213,7 @@ fn PullRow(pull: PullView) -> impl IntoView {
         let short = shorten(&ua, 40);
         view! { <span class="text-xs" title=ua>{short}</span> }
     });
-    let tone = if pull.source == "gateway" { Tone::Good } else { Tone::Neutral };
+    let tone = if pull.source == PullSource::Gateway { Tone::Good } else { Tone::Neutral };
     view! {
         <tr class="border-t border-slate-100 align-top" data-testid="pull-row">
             <td class=format!("{TD} whitespace-nowrap") data-label="Time (UTC)"><UtcTime at=pull.occurred_at/></td>
@@ -228,7 +229,7 @@ fn PullRow(pull: PullView) -> impl IntoView {
             <td class=format!("{TD2} whitespace-nowrap") data-label="Digest">{digest}</td>
             <td class=format!("{TD2} font-mono text-xs") data-label="IP">{pull.ip.unwrap_or_default()}</td>
             <td class=format!("{TD2} max-w-xs") data-label="User agent">{agent}</td>
-            <td class=TD2 data-label="Source"><Badge text=pull.source tone/></td>
+            <td class=TD2 data-label="Source"><Badge text=pull.source.as_str() tone/></td>
         </tr>
     }
 }

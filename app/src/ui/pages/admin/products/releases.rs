@@ -30,16 +30,6 @@ pub fn short_digest(digest: &str) -> String {
     }
 }
 
-/// What recorded a release, for people.
-fn source_words(source: &str) -> &str {
-    match source {
-        "push" => "pushed",
-        "gateway" => "seen by the gateway",
-        "admin" => "set by an admin",
-        other => other,
-    }
-}
-
 /// The releases table, with a form per row for admins (`set` given); saving
 /// reloads the list (the page's resource follows `set`).
 #[component]
@@ -117,7 +107,7 @@ fn ReleaseRow(release: ReleaseView, set: Option<ServerAction<SetRelease>>, last:
                 <code title=release.digest.clone() data-testid="release-digest">{short_digest(&release.digest)}</code>
             </td>
             <td class=format!("{TD} whitespace-nowrap") data-label="Released" data-testid="release-time"><UtcTime at=release.released_at.clone()/></td>
-            <td class=TD2 data-label="Source">{source_words(&release.source).to_owned()}</td>
+            <td class=TD2 data-label="Source">{release.source.words()}</td>
             <td class=TD2 data-label="Set by">{release.set_by.clone().unwrap_or_else(|| "—".into())}</td>
             {form}
         </tr>
