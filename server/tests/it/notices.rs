@@ -75,6 +75,15 @@ async fn notices_go_out_once_each_across_replicas_and_restarts(backend: Backend)
     let quiet_id: i64 = app::backend::db::users::find_by_email(&a.db, &app::domain::Email::parse("quiet@example.com").unwrap()).await.unwrap().unwrap().id;
     let mut tx = a.db.begin().await.unwrap();
     app::backend::db::notices::set_opt_out(&mut tx, quiet_id, true).await.unwrap();
+    // A customer waits for sales to answer: the digest says so.
+    let asked = app::backend::db::requests::NewRequest {
+        organisation_id: quiet_id,
+        requested_by: quiet_id,
+        product_id: product["id"].as_i64().unwrap(),
+        kind: app::domain::request::RequestKind::Contact,
+        message: "",
+    };
+    app::backend::db::requests::insert(&mut tx, &asked, now).await.unwrap().expect("one open request");
     tx.commit().await.unwrap();
 
     // Both replicas run the job at the same moment (the digest is due: 00:00 UTC).
@@ -95,7 +104,9 @@ async fn notices_go_out_once_each_across_replicas_and_restarts(backend: Backend)
     assert!(failing_mails[0].starts_with("Payment failed: access to Widget Pro continues until"), "{failing_mails:?}");
     assert!(subjects(&smtp, "quiet@example.com", 0).await.is_empty(), "opted out: no mail");
     let digests = subjects(&smtp, "boss@example.com", 1).await;
-    assert_eq!(digests, vec!["Ending in the next 7 days: 2".to_owned()], "one digest a day, both 5-day ends listed");
+    assert_eq!(digests, vec!["Ending in the next 7 days: 2; requests waiting: 1".to_owned()], "one digest a day, both 5-day ends listed");
+    let digest = smtp.messages().into_iter().find(|m| m.to.contains("boss@example.com")).unwrap();
+    assert!(digest.text.contains("contact with sales of Widget Pro, asked by quiet@example.com"), "{}", digest.text);
     let mail = smtp.messages().into_iter().find(|m| m.to.contains("ending@example.com") && m.subject.starts_with("Your access")).unwrap();
     assert!(mail.text.contains("/unsubscribe?token="), "optional mail says how to stop it: {}", mail.text);
 

@@ -15,6 +15,9 @@ use crate::views::{MailOverview, MailView};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
+/// The open requests an admin digest lists at most (the newest).
+const DIGEST_REQUESTS: i64 = 100;
+
 /// Mails one run of the job delivers at most (the next run, a second or
 /// two later, takes the rest).
 const BATCH: i64 = 25;
@@ -71,6 +74,13 @@ pub async fn deliver_due(db: &Db, mail: &Mail, now: DateTime<Utc>) -> Result<Str
         } else {
             Vec::new()
         };
+        let open_requests = if row.kind == MailKind::AdminDigest {
+            let mut open = db::requests::list(db, Some(crate::domain::request::RequestStatus::Open), DIGEST_REQUESTS).await.map_err(|e| e.to_string())?;
+            open.reverse(); // oldest first: the longest waiting leads
+            open
+        } else {
+            Vec::new()
+        };
         let answer = match row.request_id {
             Some(id) => db::requests::find(db, id).await.map_err(|e| e.to_string())?.map(|r| templates::Answer {
                 product: r.product_name,
@@ -94,6 +104,7 @@ pub async fn deliver_due(db: &Db, mail: &Mail, now: DateTime<Utc>) -> Result<Str
             link: link.as_deref(),
             notice: facts.as_ref(),
             digest: &digest,
+            open_requests: &open_requests,
             unsubscribe: unsubscribe.as_deref(),
             invitation: invitation.as_ref(),
             answer: answer.as_ref(),

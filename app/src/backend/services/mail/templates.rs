@@ -2,6 +2,7 @@
 //! escaped). One function per kind; `render` picks it.
 
 use crate::backend::db::notices::{DigestLine, Facts};
+use crate::backend::db::requests::RequestRow;
 use crate::domain::access::human_date;
 use crate::domain::mail::{LinkPurpose, MailKind};
 
@@ -27,6 +28,8 @@ pub struct Context<'a> {
     pub notice: Option<&'a Facts>,
     /// The digest's lines.
     pub digest: &'a [DigestLine],
+    /// The digest's requests waiting for an answer (oldest first).
+    pub open_requests: &'a [RequestRow],
     /// Optional mail: the one-click unsubscribe link.
     pub unsubscribe: Option<&'a str>,
     /// An invitation to an organisation: its name, who invited, the role.
@@ -55,7 +58,7 @@ pub struct Invitation {
 impl<'a> Context<'a> {
     /// A context with nothing but the addresses and the site (tests, account mails).
     pub fn plain(to: &'a str, account: &'a str, site: &'a str, link: Option<&'a str>) -> Self {
-        Self { to, account, site, link, notice: None, digest: &[], unsubscribe: None, invitation: None, answer: None }
+        Self { to, account, site, link, notice: None, digest: &[], open_requests: &[], unsubscribe: None, invitation: None, answer: None }
     }
 }
 
@@ -162,12 +165,27 @@ pub fn render(kind: MailKind, cx: &Context<'_>) -> Rendered {
         MailKind::AdminDigest => {
             let lines: Vec<String> =
                 cx.digest.iter().map(|l| format!("- {} ({}): ends on {}", l.product, l.customer, human_date(l.ends_at))).collect();
-            let body = if lines.is_empty() {
+            let mut body = if lines.is_empty() {
                 format!("Nothing ends at {} in the next 7 days.", cx.site)
             } else {
                 format!("Access that ends at {} in the next 7 days ({}):\n{}", cx.site, lines.len(), lines.join("\n"))
             };
-            notice(cx, &format!("Ending in the next 7 days: {}", cx.digest.len()), &body, &format!("Customers and entitlements: {}/admin/customers", cx.site))
+            let mut subject = format!("Ending in the next 7 days: {}", cx.digest.len());
+            if !cx.open_requests.is_empty() {
+                let asked: Vec<String> = cx
+                    .open_requests
+                    .iter()
+                    .map(|r| format!("- {} of {}, asked by {} ({}) on {}", r.kind.words(), r.product_name, r.requested_by_email, r.organisation, human_date(r.created_at)))
+                    .collect();
+                body.push_str(&format!(
+                    "\n\nRequests waiting for an answer ({}):\n{}\nAnswer them on the dashboard: {}/admin",
+                    asked.len(),
+                    asked.join("\n"),
+                    cx.site
+                ));
+                subject.push_str(&format!("; requests waiting: {}", asked.len()));
+            }
+            notice(cx, &subject, &body, &format!("Customers and entitlements: {}/admin/customers", cx.site))
         }
         MailKind::RequestAnswered => {
             let (product, kind) = cx.answer.map_or(("the product", "your request"), |a| (a.product.as_str(), a.kind.words()));
@@ -286,6 +304,42 @@ mod tests {
         assert_eq!(r.subject, "Your access to Widget <Pro> ends on 12 March 2027");
         assert!(r.text.contains("https://p/unsubscribe?token=abc"));
         assert!(r.html.contains("Widget &lt;Pro&gt;") && !r.html.contains("Widget <Pro>"));
+    }
+
+    #[test]
+    fn the_digest_lists_requests_waiting_for_an_answer() {
+        use crate::domain::request::{RequestKind, RequestStatus};
+        use chrono::TimeZone;
+        let at = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let open = RequestRow {
+            id: 1,
+            organisation_id: 2,
+            organisation: "Acme <Ltd>".into(),
+            requested_by: 2,
+            requested_by_email: "ops@acme.example".into(),
+            product_id: 3,
+            product_name: "Widget".into(),
+            product_slug: "widget".into(),
+            kind: RequestKind::Trial,
+            message: String::new(),
+            status: RequestStatus::Open,
+            created_at: at,
+            answered_at: None,
+            answered_by_email: None,
+            answer: None,
+            entitlement_id: None,
+            granted_until: None,
+        };
+        let quiet = render(MailKind::AdminDigest, &Context::plain("boss@example.com", "boss@example.com", "https://p", None));
+        assert_eq!(quiet.subject, "Ending in the next 7 days: 0");
+        assert!(!quiet.text.contains("Requests"));
+        let requests = [open];
+        let cx = Context { open_requests: &requests, ..Context::plain("boss@example.com", "boss@example.com", "https://p", None) };
+        let r = render(MailKind::AdminDigest, &cx);
+        assert_eq!(r.subject, "Ending in the next 7 days: 0; requests waiting: 1");
+        assert!(r.text.contains("- a trial of Widget, asked by ops@acme.example (Acme <Ltd>) on 1 December 2026"), "{}", r.text);
+        assert!(r.text.contains("https://p/admin"));
+        assert!(r.html.contains("Acme &lt;Ltd&gt;") && !r.html.contains("Acme <Ltd>"));
     }
 
     #[test]
