@@ -44,6 +44,9 @@ pub struct AuditFilter {
     /// A registry credential's user name (`pull-…`, `push-…`).
     pub credential: Option<String>,
     pub repository: Option<String>,
+    /// A product's id, or (the page) its name or slug.
+    #[serde(default)]
+    pub product: Option<String>,
     /// `registry.token`, or a prefix: `registry.*`.
     pub action: Option<String>,
     /// `granted` (= `success`), `denied` or `failure`.
@@ -65,6 +68,7 @@ impl AuditFilter {
             ("member", &self.member),
             ("credential", &self.credential),
             ("repository", &self.repository),
+            ("product", &self.product),
             ("action", &self.action),
             ("outcome", &self.outcome),
             ("ip", &self.ip),

@@ -19,6 +19,7 @@ on_both_backends!(
     exports_stream_every_matching_event,
     the_page_the_detail_and_the_download_link_work_for_auditors_only,
     charts_count_pulls_per_product_and_denials_per_day,
+    a_product_is_found_by_name_and_the_download_holds_what_the_page_lists,
 );
 
 struct Seeded {
@@ -298,4 +299,73 @@ async fn charts_count_pulls_per_product_and_denials_per_day(backend: Backend) {
     let (admin, _) = api.app.logged_in(Role::Admin).await;
     let html = api.app.get(&admin, "/admin").await.text().await.unwrap();
     assert!(html.contains("data-testid=\"chart-denials\""), "and so does the dashboard");
+}
+
+/// The product filter (REST by id, the page by name or slug) finds the
+/// product's catalogue changes, the events naming it and the decisions on
+/// its exact repositories; the page's download link reads the page's
+/// spellings (a customer by e-mail, a product by name) and holds what the
+/// page lists.
+async fn a_product_is_found_by_name_and_the_download_holds_what_the_page_lists(backend: Backend) {
+    let api = Api::spawn(backend).await;
+    let app = &api.app;
+    // Widget Pro (acme/widget, acme/widget-*), granted to buyer@example.com.
+    let widget = support::api::seed(&api).await;
+    let (status, gadget) = api.post("/api/v1/products", json!({ "name": "Gadget", "repositories": ["acme/gadget"] })).await;
+    assert_eq!(status, StatusCode::CREATED, "{gadget}");
+    let now = Utc::now();
+    let token = |repo: &'static str| Ev { repo: Some(repo), subject: Some(widget.customer), ..Ev::new("registry.token", Outcome::Success, now) };
+    let on_widget = record(&app.db, token("acme/widget")).await;
+    let on_pattern = record(&app.db, token("acme/widget-extra")).await;
+    let on_gadget = record(&app.db, token("acme/gadget")).await;
+
+    let (status, page) = api.get(&format!("/api/v1/audit?product={}", widget.product)).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let items = page["items"].as_array().unwrap();
+    let got: BTreeSet<i64> = items.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    let actions: BTreeSet<&str> = items.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert!(actions.contains("product.create") && actions.contains("entitlement.grant") && actions.contains("registry.token"), "{actions:?}");
+    assert!(got.contains(&on_widget), "a decision on its repository");
+    assert!(!got.contains(&on_gadget) && !got.contains(&on_pattern), "not another product's, not a wildcard's: {page}");
+    assert!(items.iter().all(|e| e["details"]["name"] != "Gadget"), "not the other product's creation");
+    let (status, bad) = api.get("/api/v1/audit?product=widget").await;
+    assert_eq!((status, bad["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("product")), "{bad}");
+
+    // The page takes the name (any case) or the slug, and names the field of one it does not know.
+    let (auditor, _) = app.logged_in(Role::Auditor).await;
+    let search = |pairs: Vec<(&str, &str)>| {
+        let auditor = auditor.clone();
+        let pairs: Vec<(String, String)> = pairs.into_iter().map(|(k, v)| (format!("filter[{k}]"), v.to_owned())).collect();
+        async move {
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let res = app.call(&auditor, "audit/search", &pairs).await;
+            (res.status(), support::json(res).await)
+        }
+    };
+    let ids = |page: &Value| -> BTreeSet<i64> { page["events"].as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect() };
+    for name in ["widget pro", "widget-pro"] {
+        let (status, page) = search(vec![("product", name)]).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {page}");
+        assert_eq!(ids(&page), got, "{name}");
+    }
+    let (status, unknown) = search(vec![("product", "Sprocket")]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{unknown}");
+    assert!(unknown.to_string().contains("product"), "{unknown}");
+
+    // The download link of a page filtered by a member's address and the product's name.
+    let filters = [("customer", "buyer@example.com"), ("product", "Widget Pro"), ("action", "registry.token")];
+    let (status, listed) = search(filters.to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(ids(&listed), [on_widget].into_iter().collect(), "{listed}");
+    let query: Vec<String> = filters.iter().map(|(k, v)| format!("{k}={}", app::views::urlencode(v))).collect();
+    let res = auditor.get(app.url(&format!("/audit/export?{}&format=jsonl", query.join("&")))).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let exported: BTreeSet<i64> = res.text().await.unwrap().lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_i64().unwrap()).collect();
+    assert_eq!(exported, ids(&listed), "the file holds what the page lists");
+    let res = auditor.get(app.url("/audit/export?customer=nobody@example.com&format=csv")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "an unknown address is refused, not an empty file");
+    assert!(res.text().await.unwrap().contains("customer"));
+    let exports: Vec<_> = app.audit().await.into_iter().filter(|e| e.0 == "audit.export").collect();
+    assert_eq!(exports.len(), 1, "{exports:?}");
+    assert_eq!(exports[0].4["filter"]["product"], "Widget Pro");
 }

@@ -261,6 +261,8 @@ pub struct Filter {
     pub credential: Option<String>,
     /// A repository (`target_id` of a `repository` target).
     pub repository: Option<String>,
+    /// A product: `product_condition`.
+    pub product: Option<i64>,
     pub action: Option<ActionMatch>,
     pub outcome: Option<String>,
     pub ip: Option<String>,
@@ -314,6 +316,9 @@ fn conditions<'a>(f: &'a Filter, postgres: bool, id_first: bool, id: &str, args:
     if let Some(r) = &f.repository {
         push("target_id = ? AND target_type = 'repository'", Arg::Text(r), args);
     }
+    if let Some(p) = f.product {
+        push(&product_condition(postgres), Arg::Owned(p.to_string()), args);
+    }
     match &f.action {
         Some(ActionMatch::Exact(a)) => push("action = ?", Arg::Text(a), args),
         Some(ActionMatch::Prefix(p)) => push("action LIKE ? ESCAPE '\\'", Arg::Owned(format!("{}%", like_escape(p))), args),
@@ -359,6 +364,25 @@ fn where_sql(conds: &[String]) -> String {
     }
 }
 
+/// The events about a product (its id bound as text to every `?`): the
+/// catalogue's changes to it (a `product` target), the events naming it
+/// (`product_id` in the details: entitlements, orders, checkouts, access
+/// requests) and the decisions and pulls on its exact repositories as they
+/// are listed now (a wildcard pattern's repositories are not included: the
+/// repository filter finds one of them). Each branch has its index
+/// (`audit_events_target`, `audit_events_product`).
+fn product_condition(postgres: bool) -> String {
+    let (named, id) = if postgres {
+        ("details->>'product_id' = ?", "CAST(? AS BIGINT)")
+    } else {
+        ("json_extract(details, '$.product_id') = CAST(? AS INTEGER)", "CAST(? AS INTEGER)")
+    };
+    format!(
+        "((target_type = 'product' AND target_id = ?) OR {named} \
+         OR (target_type = 'repository' AND target_id IN (SELECT pattern FROM product_repositories WHERE product_id = {id})))"
+    )
+}
+
 /// Does `f` filter on anything the event's own indexes answer (besides its
 /// time and id range)?
 fn has_event_filters(f: &Filter) -> bool {
@@ -366,6 +390,7 @@ fn has_event_filters(f: &Filter) -> bool {
         || f.member.is_some()
         || f.credential.is_some()
         || f.repository.is_some()
+        || f.product.is_some()
         || f.action.is_some()
         || f.outcome.is_some()
         || f.ip.is_some()

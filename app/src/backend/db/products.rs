@@ -101,6 +101,16 @@ pub async fn find_by_slug(db: &Db, slug: &str) -> Result<Option<ProductRow>, sql
     on_db!(db, |pool| sqlx::query_as(&sql).bind(slug).fetch_optional(pool).await)
 }
 
+/// The product whose slug is `name`, or else the ids of those whose name
+/// is `name` in any case (ASCII case on SQLite), at most `limit`.
+pub async fn ids_named(db: &Db, name: &str, limit: i64) -> Result<Vec<i64>, sqlx::Error> {
+    if let Some(p) = find_by_slug(db, name).await? {
+        return Ok(vec![p.id]);
+    }
+    let sql = "SELECT id FROM products WHERE LOWER(name) = LOWER($1) ORDER BY id LIMIT $2";
+    on_db!(db, |pool| sqlx::query_scalar(sql).bind(name).bind(limit).fetch_all(pool).await)
+}
+
 /// All products, or those with `status`, by name.
 pub async fn list(db: &Db, status: Option<&str>) -> Result<Vec<ProductRow>, sqlx::Error> {
     let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE ($1 IS NULL OR status = $1) ORDER BY name, id");

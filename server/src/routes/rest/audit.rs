@@ -38,6 +38,8 @@ pub struct AuditQuery {
     pub credential: Option<String>,
     #[param(schema_with = repository)]
     pub repository: Option<String>,
+    #[param(schema_with = product)]
+    pub product: Option<i64>,
     #[param(schema_with = action)]
     pub action: Option<String>,
     #[param(schema_with = outcome)]
@@ -61,6 +63,7 @@ schema::documented! {
     fn member() = schema::id(), "A person's user id: events they did or that concern them.";
     fn credential() = schema::text(100, true, false), "A registry credential's user name (`pull-…`/`push-…`).";
     fn repository() = schema::text(255, true, false), "A repository, e.g. `acme/widget`.";
+    fn product() = schema::id(), "A product's id: its catalogue changes, the events naming it (entitlements, orders, requests) and the decisions and pulls on its exact repositories.";
     fn action() = schema::action(), "An action (`registry.token`) or a prefix (`registry.*`).";
     fn outcome() = schema::one_of(schema::AUDIT_OUTCOME, false), "`granted` (= `success`), `denied` or `failure`.";
     fn ip() = schema::ip(), "The client IP address.";
@@ -79,6 +82,7 @@ impl AuditQuery {
             member: self.member.map(|c| c.to_string()),
             credential: self.credential.clone(),
             repository: self.repository.clone(),
+            product: self.product.map(|p| p.to_string()),
             action: self.action.clone(),
             outcome: self.outcome.clone(),
             ip: self.ip.clone(),
@@ -188,15 +192,44 @@ pub async fn get_one(CanRead(_caller): CanRead, State(st): State<AppState>, ApiP
     Ok(Json(row.into()))
 }
 
+/// The page's download link: the page's filter as it spells it (a customer
+/// or member by e-mail, a credential or product by name), and the format.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageExportQuery {
+    from: Option<String>,
+    to: Option<String>,
+    customer: Option<String>,
+    member: Option<String>,
+    credential: Option<String>,
+    repository: Option<String>,
+    product: Option<String>,
+    action: Option<String>,
+    outcome: Option<String>,
+    ip: Option<String>,
+    q: Option<String>,
+    before: Option<i64>,
+    format: Option<Format>,
+}
+
+impl PageExportQuery {
+    fn filter(self) -> (AuditFilter, Option<Format>) {
+        let Self { from, to, customer, member, credential, repository, product, action, outcome, ip, q, before, format } = self;
+        (AuditFilter { from, to, customer, member, credential, repository, product, action, outcome, ip, q, before }, format)
+    }
+}
+
 /// `GET /audit/export?format=csv|jsonl&…`: the auditor page's download of
 /// its current filter, for a logged-in admin or auditor (session cookie).
+/// It reads the filter as the page does (`parse_naming`), so what the page
+/// lists is what the file holds.
 pub async fn page_export(State(st): State<AppState>, req: axum::extract::Request) -> Response {
     use app::domain::Role;
     use app::error::AppError;
     use app::backend::services::auth::authorise;
     use axum::{extract::ConnectInfo, http::StatusCode};
     let (parts, _) = req.into_parts();
-    let q: AuditQuery = match crate::routes::rest::json::parse_query(parts.uri.query().unwrap_or_default()) {
+    let q: PageExportQuery = match crate::routes::rest::json::parse_query(parts.uri.query().unwrap_or_default()) {
         Ok(q) => q,
         Err(e) => return e.into_response(),
     };
@@ -212,12 +245,12 @@ pub async fn page_export(State(st): State<AppState>, req: axum::extract::Request
         Err(AppError::Forbidden) => return (StatusCode::FORBIDDEN, "admins and auditors only").into_response(),
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let filter = q.filter();
-    let parsed = match audit_query::parse(&filter) {
+    let (filter, format) = q.filter();
+    let parsed = match audit_query::parse_naming(&st.db, &filter).await {
         Ok(p) => p,
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let format = match q.format {
+    let format = match format {
         Some(Format::Jsonl) => Format::Jsonl,
         _ => Format::Csv,
     };

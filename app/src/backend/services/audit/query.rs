@@ -46,6 +46,7 @@ pub fn parse(f: &AuditFilter) -> Result<Filter, AppError> {
     };
     let organisation = id("customer", &f.customer, "a customer id")?;
     let member = id("member", &f.member, "a member's user id")?;
+    let product = id("product", &f.product, "a product id")?;
     let action = match text("action", &f.action, 100)? {
         None => None,
         Some(a) => {
@@ -79,6 +80,7 @@ pub fn parse(f: &AuditFilter) -> Result<Filter, AppError> {
         member,
         credential: text("credential", &f.credential, 100)?,
         repository: text("repository", &f.repository, 255)?,
+        product,
         action,
         outcome,
         ip,
@@ -106,6 +108,18 @@ pub async fn parse_naming(db: &crate::backend::db::Db, f: &AuditFilter) -> Resul
             (_, None) => return Err(invalid(field, "no account has this address")),
         };
         *value = Some(id.to_string());
+    }
+    // A product by its name (any case) or slug, as the catalogue shows it.
+    if let Some(raw) = f.product.as_deref().map(str::trim).filter(|v| !v.is_empty() && v.parse::<i64>().is_err()) {
+        if raw.chars().count() > 200 {
+            return Err(invalid("product", "at most 200 characters"));
+        }
+        let found = crate::backend::db::products::ids_named(db, raw, 2).await?;
+        f.product = Some(match found.as_slice() {
+            [one] => one.to_string(),
+            [] => return Err(invalid("product", "no product has this name or slug")),
+            _ => return Err(invalid("product", "several products have this name: use the slug")),
+        });
     }
     // A credential by the name people gave it ("ci-bot"), within the
     // customer when one is named; its user name (`pull-…`) as it is.
@@ -141,6 +155,7 @@ mod tests {
         let bad = [
             (AuditFilter { from: Some("yesterday".into()), ..f() }, "from"),
             (AuditFilter { customer: Some("1 OR 1=1".into()), ..f() }, "customer"),
+            (AuditFilter { product: Some("-3".into()), ..f() }, "product"),
             (AuditFilter { action: Some("registry.token'".into()), ..f() }, "action"),
             (AuditFilter { outcome: Some("maybe".into()), ..f() }, "outcome"),
             (AuditFilter { ip: Some("10.0.0".into()), ..f() }, "ip"),

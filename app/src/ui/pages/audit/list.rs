@@ -32,6 +32,7 @@ pub fn filter_from_query(q: &leptos_router::params::ParamsMap) -> AuditFilter {
         member: get("member"),
         credential: get("credential"),
         repository: get("repository"),
+        product: get("product"),
         action: get("action"),
         outcome: get("outcome"),
         ip: get("ip"),
@@ -120,6 +121,7 @@ fn FilterForm(filter: AuditFilter) -> impl IntoView {
             {field("member", "Member (user id or e-mail)", filter.member.clone(), "57 or dev@acme.example")}
             {field("credential", "Credential (name or user name)", filter.credential.clone(), "ci-bot or pull-…")}
             {field("repository", "Repository", filter.repository.clone(), "acme/widget")}
+            {field("product", "Product (name or slug)", filter.product.clone(), "Acme Widget")}
             <label class="block">
                 <span class=LABEL>"Action"</span>
                 <input class=INPUT_CLASS name="action" list="audit-actions" value=filter.action.clone().unwrap_or_default()
