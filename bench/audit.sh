@@ -7,7 +7,7 @@
 # back-fill (prints the index build time), seals them into the hash chain
 # (printing events/s), then times the first page and the 100th page (by
 # keyset) of common filters (none, action, outcome, customer, credential,
-# repository, IP, time ranges, combinations) and text searches (`q`: an
+# repository, a product (its repository), IP, time ranges, combinations) and text searches (`q`: an
 # early hit, a rare hit, no hit, one character, combined with before=, an
 # action, a customer, a time range) through the portal's own query code,
 # under its default time limit; prints p50 and p95 in ms (`limit`: stopped

@@ -45,6 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("indexed {indexed} events for text search in {:.1} s", started.elapsed().as_secs_f64());
     }
     seal(&db).await?;
+    let product = product_of_repo_7(&db).await?;
     let now = Utc::now();
     let text = |q: &str| Filter { text: Some(q.into()), ..Default::default() };
     let filters: Vec<(&str, Filter)> = vec![
@@ -66,6 +67,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ..Default::default()
             },
         ),
+        // The product whose one repository is acme/repo-7: the events
+        // naming it (none here) or its repository.
+        ("product (acme/repo-7)", Filter { product: Some(product), ..Default::default() }),
+        ("product (acme/repo-7) & last 24 h", Filter { product: Some(product), from: Some(now - Duration::days(1)), ..Default::default() }),
         ("repository=acme/repo-7 & registry.*", Filter { repository: Some("acme/repo-7".into()), action: Some(ActionMatch::Prefix("registry.".into())), ..Default::default() }),
         // Text: one event in 1,000 (its customer's credential), eight in
         // the whole log, none (no such trigram), one character.
@@ -234,4 +239,28 @@ fn fill_sql(start: i64, step: f64, rare: i64) -> (String, String) {
          1 + (g * 7919) % 1000 FROM s"
     );
     (pg, lite)
+}
+
+/// A product whose one repository is `acme/repo-7` (made once), for the
+/// product filter; its id.
+async fn product_of_repo_7(db: &Db) -> Result<i64, sqlx::Error> {
+    let now = Utc::now();
+    let make = "INSERT INTO products (slug, name, description, status, contact_sales, created_at, updated_at) \
+                VALUES ('bench-repo-7', 'Bench repo 7', '', 'published', FALSE, $1, $1) ON CONFLICT (slug) DO NOTHING";
+    let id = "SELECT id FROM products WHERE slug = 'bench-repo-7'";
+    let repo = "INSERT INTO product_repositories (product_id, pattern) VALUES ($1, 'acme/repo-7') ON CONFLICT DO NOTHING";
+    match db {
+        Db::Sqlite(p) => {
+            sqlx::query(make).bind(now).execute(p).await?;
+            let id: i64 = sqlx::query_scalar(id).fetch_one(p).await?;
+            sqlx::query(repo).bind(id).execute(p).await?;
+            Ok(id)
+        }
+        Db::Postgres(p) => {
+            sqlx::query(make).bind(now).execute(p).await?;
+            let id: i64 = sqlx::query_scalar(id).fetch_one(p).await?;
+            sqlx::query(repo).bind(id).execute(p).await?;
+            Ok(id)
+        }
+    }
 }
