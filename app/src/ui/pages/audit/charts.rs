@@ -42,7 +42,8 @@ const DENIED: Colour = Colour { fill: "fill-amber-600", swatch: "bg-amber-600" }
 const W: f64 = 360.0;
 const H: f64 = 200.0;
 const LEFT: f64 = 40.0;
-const RIGHT: f64 = 8.0;
+/// Room for half of the last date label, centred on the last day.
+const RIGHT: f64 = 20.0;
 const TOP: f64 = 10.0;
 const BOTTOM: f64 = 34.0;
 const AXIS_TEXT: &str = "fill-slate-600 text-[11px]";
