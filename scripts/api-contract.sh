@@ -6,8 +6,9 @@
 #   1. the built portal (target/debug/portcullis) on a fresh SQLite file in a
 #      temporary folder, on a free loopback port;
 #   2. an admin API key (`portcullis apikey create`), a seeded catalogue (a
-#      published product, a customer, an entitlement, a pull credential: id 1
-#      each, so the boundary values schemathesis tries reach real records) and
+#      published product, a customer, an entitlement, a pull credential, the
+#      customer's request for sales, asked through its session: id 1 each, so
+#      the boundary values schemathesis tries reach real records) and
 #      an admin's push credential (`portcullis credential create --push`,
 #      which the API must answer 404 for);
 #   3. schemathesis (PyPI, in .venv/, installed by scripts/install.sh) with the
@@ -77,12 +78,25 @@ api() {
     *) echo "api-contract.sh: seeding $1 $2 answered: $out" >&2; return 1 ;;
   esac
 }
-echo "==> seeding (product, customer, entitlement, pull credential; a push credential)"
-api POST /customers '{"email":"buyer@example.com","name":"Buyer Ltd"}'
-api POST /products '{"name":"Widget","slug":"widget","repositories":["acme/widget","acme/widget-*"],"prices":[{"kind":"monthly","amount_cents":4900,"currency":"eur"}]}'
+echo "==> seeding (product, customer, entitlement, pull credential, a request for sales; a push credential)"
+BUYER_PASSWORD=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
+api POST /customers "{\"email\":\"buyer@example.com\",\"name\":\"Buyer Ltd\",\"password\":\"$BUYER_PASSWORD\"}"
+api POST /products '{"name":"Widget","slug":"widget","contact_sales":true,"repositories":["acme/widget","acme/widget-*"],"prices":[{"kind":"monthly","amount_cents":4900,"currency":"eur"}]}'
 api PATCH /products/1 '{"status":"published"}'
 api POST /entitlements '{"customer_id":1,"product_id":1}'
 api POST /customers/1/credentials '{"name":"production cluster"}'
+# The customer asks sales from the product page (a session, as the browser does).
+fn() {
+  local out
+  out=$(curl -sS --max-time 10 -b "$WORK/cookies" -c "$WORK/cookies" -H "Origin: $BASE" \
+    -H 'Content-Type: application/x-www-form-urlencoded' --data "$2" -w '\n%{http_code}' "$BASE/fn/$1")
+  case "${out##*$'\n'}" in
+    2??) ;;
+    *) echo "api-contract.sh: seeding /fn/$1 answered: $out" >&2; return 1 ;;
+  esac
+}
+fn login "email=buyer%40example.com&password=$BUYER_PASSWORD"
+fn my/request_access 'slug=widget&kind=contact&message=Two+hundred+seats%3F'
 printf '%s\n' "$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')" \
   | "$BIN" user create --email ci@example.com --role admin >/dev/null
 "$BIN" credential create --email ci@example.com --name ci --push >/dev/null

@@ -14,6 +14,7 @@ is one the handlers enforce with a 422 naming the field:
 - PATCH /entitlements/{id}: `ends_at` after `starts_at` when both are sent;
   `suspended_reason` only with `status: suspended`;
 - POST /customers/{id}/credentials: `expires_at` in the future;
+- POST /requests/{id}/answer: `grant` needs `days`, `reply` needs words;
 - GET /audit: `to` after `from`.
 
 Negative requests are left alone.
@@ -114,6 +115,11 @@ def filter_case(context, case) -> bool:
         if (method, path) == ("POST", "/api/v1/customers/{id}/credentials"):
             # A minute of margin: the request is sent a moment after this check.
             return _ordered(now + dt.timedelta(minutes=1), _time(body.get("expires_at"), "last"))
+        if (method, path) == ("POST", "/api/v1/requests/{id}/answer"):
+            if body.get("action") == "grant":
+                return body.get("days") is not None
+            reply = body.get("reply")
+            return isinstance(reply, str) and bool(reply.strip())
         if (method, path) == ("GET", "/api/v1/audit"):
             query = case.query or {}
             return _ordered(_time(query.get("from"), "start"), _time(query.get("to"), "next"))

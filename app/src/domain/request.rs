@@ -14,6 +14,7 @@ pub const GRANT_DAYS_MAX: u32 = 3660;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum RequestKind {
     /// "Start a trial": the product has a trial price the vendor grants by hand.
     Trial,
@@ -56,6 +57,7 @@ crate::text_column!(RequestKind, RequestKind::parse);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum RequestStatus {
     /// Waiting for the vendor.
     Open,

@@ -81,7 +81,7 @@ pub async fn answer_request(id: i64, action: String, days: Option<u32>, reply: O
             let admin = require_role(&[crate::domain::Role::Admin]).await?;
             let answer = Answer::parse(&action, days, reply.as_deref().unwrap_or(""))?;
             let meta = RequestMeta::current().await;
-            requests::answer(&state()?.db, &admin, id, &answer, &meta).await
+            requests::answer(&state()?.db, admin.actor(), Some(admin.id), id, &answer, &meta).await
         }
         .await,
     )

@@ -99,21 +99,29 @@ impl CustomerSegment {
 
 /// A request for a trial or for sales.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AccessRequestView {
     pub id: i64,
+    /// The customer (organisation) that asks, and its name.
     pub organisation_id: i64,
     pub organisation: String,
+    /// The address of the member who asked (the answer is mailed there).
     pub requested_by: String,
     pub product_id: i64,
     pub product: String,
     pub product_slug: String,
     pub kind: RequestKind,
+    /// The member's words (may be empty).
     pub message: String,
     pub status: RequestStatus,
+    /// RFC 3339, UTC.
     pub created_at: String,
     pub answered_at: Option<String>,
+    /// The admin who answered (absent when an API key did: the audit log names it).
     pub answered_by: Option<String>,
+    /// The words mailed with the answer.
     pub answer: Option<String>,
+    /// The entitlement a grant made.
     pub entitlement_id: Option<i64>,
 }
 

@@ -64,17 +64,21 @@ fn sample_body(route: &str, s: &Seed) -> Option<Value> {
         "post /api/v1/entitlements" => json!({ "customer_id": s.customer, "product_id": s.product }),
         "patch /api/v1/entitlements/{id}" => json!({ "status": "suspended", "suspended_reason": "loop" }),
         "post /api/v1/customers/{id}/credentials" => json!({ "name": "loop" }),
+        "post /api/v1/requests/{id}/answer" => json!({ "action": "reply", "reply": "We will call you." }),
         // A new route gets `{}`: without a role check it answers 2xx or 4xx, never 403.
         _ => return (!route.starts_with("delete")).then(|| json!({})),
     })
 }
 
-/// `credential`: a live credential of the seeded customer.
-fn concrete(path: &str, s: &Seed, credential: i64) -> String {
+/// `credential`: a live credential of the seeded customer; `request`: its
+/// open request for sales.
+fn concrete(path: &str, s: &Seed, credential: i64, request: i64) -> String {
     let id = if path.starts_with("/api/v1/entitlements") {
         s.entitlement
     } else if path.starts_with("/api/v1/credentials") {
         credential
+    } else if path.starts_with("/api/v1/requests") {
+        request
     } else if path.starts_with("/api/v1/customers") {
         s.customer
     } else {
@@ -104,6 +108,16 @@ async fn an_auditor_is_refused_every_write_route(backend: Backend) {
         .unwrap()
         .credential
         .id;
+    let asked = app::backend::db::requests::NewRequest {
+        organisation_id: s.customer,
+        requested_by: s.customer,
+        product_id: s.product,
+        kind: app::domain::request::RequestKind::Contact,
+        message: "",
+    };
+    let mut tx = api.app.db.begin().await.unwrap();
+    let request = app::backend::db::requests::insert(&mut tx, &asked, now).await.unwrap().expect("an open request");
+    tx.commit().await.unwrap();
     let before = api.snapshot().await;
     let denied_before = api.app.audit().await.iter().filter(|e| e.0 == "authz.denied").count();
     let routes: Vec<_> = write_routes().collect();
@@ -111,7 +125,7 @@ async fn an_auditor_is_refused_every_write_route(backend: Backend) {
     for r in &routes {
         let name = format!("{} {}", r.method, r.path);
         let method = Method::from_bytes(r.method.to_uppercase().as_bytes()).unwrap();
-        let got = api.call(Some(&api.auditor), method, &concrete(r.path, &s, cred), sample_body(&name, &s).as_ref()).await;
+        let got = api.call(Some(&api.auditor), method, &concrete(r.path, &s, cred, request), sample_body(&name, &s).as_ref()).await;
         assert_eq!(got.0, StatusCode::FORBIDDEN, "{name}: {}", got.1);
         assert_error(&got, StatusCode::FORBIDDEN, "forbidden", None);
     }
@@ -124,14 +138,14 @@ async fn an_auditor_is_refused_every_write_route(backend: Backend) {
 
     // The auditor reads every route that is not an admin's.
     for r in ROUTES.iter().filter(|r| r.access != Access::Admin) {
-        let got = api.call(Some(&api.auditor), Method::GET, &concrete(r.path, &s, cred), None).await;
+        let got = api.call(Some(&api.auditor), Method::GET, &concrete(r.path, &s, cred, request), None).await;
         assert_eq!(got.0, StatusCode::OK, "GET {}: {}", r.path, got.1);
     }
     // The same requests with the admin key succeed: the bodies were valid.
     for r in &routes {
         let name = format!("{} {}", r.method, r.path);
         let method = Method::from_bytes(r.method.to_uppercase().as_bytes()).unwrap();
-        let got = api.call(Some(&api.admin), method, &concrete(r.path, &s, cred), sample_body(&name, &s).as_ref()).await;
+        let got = api.call(Some(&api.admin), method, &concrete(r.path, &s, cred, request), sample_body(&name, &s).as_ref()).await;
         assert!(got.0.is_success(), "{name} as admin: {} {}", got.0, got.1);
     }
 }

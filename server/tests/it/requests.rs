@@ -3,7 +3,8 @@
 //! the request and the dashboard counts it, answers with a grant; the
 //! customer now owns the product until the grant's end and receives the
 //! answer by mail from a real SMTP server. Answering twice is refused. And
-//! the dashboard's numbers each name the customers behind them.
+//! the dashboard's numbers each name the customers behind them; a CRM reads
+//! and answers the requests through the REST API.
 
 use crate::support::mail::SmtpServer;
 use crate::support::{self, json, Backend, Options, TestApp};
@@ -16,7 +17,11 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-on_both_backends!(a_trial_request_is_answered_with_a_grant_and_a_mail, the_dashboard_counts_and_lists_the_same_customers);
+on_both_backends!(
+    a_trial_request_is_answered_with_a_grant_and_a_mail,
+    the_dashboard_counts_and_lists_the_same_customers,
+    a_crm_reads_and_answers_sales_requests_through_the_api,
+);
 
 async fn published(app: &TestApp, name: &str) -> i64 {
     published_with(app, name, &[]).await
@@ -163,4 +168,64 @@ async fn the_dashboard_counts_and_lists_the_same_customers(backend: Backend) {
     assert!(!failing["customers"].as_array().unwrap().iter().any(|c| c["id"] == org), "{failing}");
     let (status, _) = call(&app, &admin, "admin/customers", &[("segment", "everyone")]).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// `/api/v1/requests`: an auditor key reads, an admin key answers (the
+/// member gets the mail, the audit log names the key), once.
+async fn a_crm_reads_and_answers_sales_requests_through_the_api(backend: Backend) {
+    let smtp = SmtpServer::start().await;
+    let mut opts = Options::default();
+    opts.mail.smtp = Some(SmtpServer::settings(smtp.port));
+    let app = TestApp::spawn_with(backend, opts).await;
+    published(&app, "Bespoke").await;
+    let (customer, email) = app.logged_in(Role::Customer).await;
+    let (status, asked) = call(&app, &customer, "my/request_access", &[("slug", "bespoke"), ("kind", "contact"), ("message", "200 seats?")]).await;
+    assert_eq!(status, StatusCode::OK, "{asked}");
+    let id = asked["id"].as_i64().unwrap();
+    let admin_key = support::api::key(&app, "crm", Role::Admin).await;
+    let auditor_key = support::api::key(&app, "reports", Role::Auditor).await;
+    let api = |key: &str, method: reqwest::Method, path: &str, body: Option<Value>| {
+        let req = app.client.request(method, app.url(path)).bearer_auth(key);
+        let req = match body {
+            Some(b) => req.json(&b),
+            None => req,
+        };
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            (status, json(res).await)
+        }
+    };
+
+    let (status, open) = api(&auditor_key, reqwest::Method::GET, "/api/v1/requests?status=open", None).await;
+    assert_eq!(status, StatusCode::OK, "{open}");
+    let items = open["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{open}");
+    assert_eq!((items[0]["kind"].as_str(), items[0]["message"].as_str(), items[0]["requested_by"].as_str()), (Some("contact"), Some("200 seats?"), Some(email.as_str())));
+    let (status, bad) = api(&auditor_key, reqwest::Method::GET, "/api/v1/requests?status=closed", None).await;
+    assert_eq!((status, bad["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("status")), "{bad}");
+
+    let answer = format!("/api/v1/requests/{id}/answer");
+    let reply = serde_json::json!({ "action": "reply", "reply": "Our sales team will call you today." });
+    let (status, _) = api(&auditor_key, reqwest::Method::POST, &answer, Some(reply.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an auditor key only reads");
+    let (status, bad) = api(&admin_key, reqwest::Method::POST, &answer, Some(serde_json::json!({ "action": "reply" }))).await;
+    assert_eq!((status, bad["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reply")), "{bad}");
+    let (status, bad) = api(&admin_key, reqwest::Method::POST, &answer, Some(serde_json::json!({ "action": "grant", "days": 0 }))).await;
+    assert_eq!((status, bad["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("days")), "{bad}");
+    let (status, done) = api(&admin_key, reqwest::Method::POST, &answer, Some(reply.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!((done["status"].as_str(), done["answered_by"].as_str(), done["entitlement_id"].as_i64()), (Some("answered"), None, None), "{done}");
+    let (status, again) = api(&admin_key, reqwest::Method::POST, &answer, Some(reply)).await;
+    assert_eq!((status, again["error"]["field"].as_str()), (StatusCode::CONFLICT, Some("id")), "{again}");
+    let (status, one) = api(&auditor_key, reqwest::Method::GET, &format!("/api/v1/requests/{id}"), None).await;
+    assert_eq!((status, one["answer"].as_str()), (StatusCode::OK, Some("Our sales team will call you today.")), "{one}");
+    assert_eq!(api(&auditor_key, reqwest::Method::GET, "/api/v1/requests/999999", None).await.0, StatusCode::NOT_FOUND);
+
+    let mail = smtp.wait_for(&email, 1).await.remove(0);
+    assert_eq!(mail.subject, "About Bespoke: the vendor answered");
+    assert!(mail.text.contains("Our sales team will call you today."), "{}", mail.text);
+    let audit = app.audit().await;
+    let answered = audit.iter().find(|e| e.0 == "request.answer").expect("the answer is audited");
+    assert!(answered.2.contains("crm"), "the key is the actor: {answered:?}");
 }

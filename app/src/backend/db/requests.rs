@@ -104,7 +104,7 @@ pub async fn close(
     tx: &mut Tx,
     id: i64,
     status: RequestStatus,
-    by: i64,
+    by: Option<i64>,
     answer: Option<&str>,
     entitlement_id: Option<i64>,
     now: DateTime<Utc>,

@@ -9,7 +9,7 @@
 use crate::backend::db;
 use crate::backend::db::requests::RequestRow;
 use crate::backend::db::Db;
-use crate::backend::services::audit::{self, AuditEvent, Outcome};
+use crate::backend::services::audit::{self, Actor, AuditEvent, Outcome};
 use crate::backend::services::entitlements::{self, Grant};
 use crate::backend::web::request::RequestMeta;
 use crate::domain::access::{self, Window};
@@ -96,6 +96,11 @@ pub async fn ask(
     )
     .await?;
     tx.commit().await?;
+    get(db, id).await
+}
+
+/// One request.
+pub async fn get(db: &Db, id: i64) -> Result<AccessRequestView, AppError> {
     db::requests::find(db, id).await?.map(view).ok_or(AppError::NotFound)
 }
 
@@ -130,8 +135,9 @@ impl Answer {
 /// Answers an open request: the grant (if any), the request closed, the
 /// mail to the member who asked and the audit event, in one transaction.
 /// A request answered meanwhile (another admin, another replica) is a
-/// conflict and nothing is written.
-pub async fn answer(db: &Db, admin: &SessionUser, id: i64, answer: &Answer, meta: &RequestMeta) -> Result<AccessRequestView, AppError> {
+/// conflict and nothing is written. `by`: the admin's account (the UI), or
+/// `None` for an API key (the audit event names the key).
+pub async fn answer(db: &Db, actor: Actor, by: Option<i64>, id: i64, answer: &Answer, meta: &RequestMeta) -> Result<AccessRequestView, AppError> {
     let req = db::requests::find(db, id).await?.ok_or(AppError::NotFound)?;
     if req.status != RequestStatus::Open {
         return Err(AppError::conflict("id", "this request was answered already"));
@@ -153,7 +159,7 @@ pub async fn answer(db: &Db, admin: &SessionUser, id: i64, answer: &Answer, meta
     }
     let mut tx = db.begin().await?;
     let entitlement_id = match &grant {
-        Some(g) => Some(entitlements::grant_in(&mut tx, g, admin.actor(), meta, now).await?),
+        Some(g) => Some(entitlements::grant_in(&mut tx, g, actor.clone(), meta, now).await?),
         None => None,
     };
     let (status, reply) = match answer {
@@ -161,7 +167,7 @@ pub async fn answer(db: &Db, admin: &SessionUser, id: i64, answer: &Answer, meta
         Answer::Reply { reply } => (RequestStatus::Answered, reply),
     };
     let words = Some(reply.as_str()).filter(|r| !r.is_empty());
-    if !db::requests::close(&mut tx, id, status, admin.id, words, entitlement_id, now).await? {
+    if !db::requests::close(&mut tx, id, status, by, words, entitlement_id, now).await? {
         return Err(AppError::conflict("id", "this request was answered already"));
     }
     let asker = db::users::find_by_id(db, req.requested_by).await?;
@@ -171,7 +177,7 @@ pub async fn answer(db: &Db, admin: &SessionUser, id: i64, answer: &Answer, meta
     };
     audit::record(
         &mut tx,
-        &AuditEvent::new(admin.actor(), "request.answer", Outcome::Success)
+        &AuditEvent::new(actor, "request.answer", Outcome::Success)
             .target("access_request", id)
             .subject(req.requested_by)
             .organisation(req.organisation_id)

@@ -25,6 +25,7 @@ pub mod error;
 pub mod json;
 pub mod orders;
 pub mod products;
+pub mod requests;
 pub mod schema;
 
 use app::backend::web::AppState;
@@ -103,7 +104,7 @@ macro_rules! api_routes {
         #[derive(OpenApi)]
         #[openapi(
             info(title = "Portcullis REST API", version = "1",
-                description = "Manage products, customers, entitlements and customers' registry pull credentials; read and export the audit log. Authenticate with `Authorization: Bearer <API key>`. \
+                description = "Manage products, customers, entitlements and customers' registry pull credentials; read and answer customers' trial and sales requests; read and export the audit log. Authenticate with `Authorization: Bearer <API key>`. \
                                Each operation names the role its key needs (`x-required-role`: `admin`, `admin or auditor`, or `public`); keys with role `auditor` may only read. \
                                Push credentials (the vendor's CI) are not reachable here: only from an admin's session in the UI and from the CLI. \
                                Errors: `{\"error\":{\"code\",\"message\",\"field\"?,\"request_id\"?}}`; 404 also when a record named in a body does not exist, 409 when the record's current state forbids the change."),
@@ -111,7 +112,7 @@ macro_rules! api_routes {
             components(schemas(error::ErrorBody)),
             modifiers(&BearerAuth, &Contract),
             security(("bearer" = [])),
-            tags((name = "products"), (name = "customers"), (name = "entitlements"), (name = "credentials"), (name = "orders"), (name = "audit"), (name = "meta")),
+            tags((name = "products"), (name = "customers"), (name = "entitlements"), (name = "credentials"), (name = "orders"), (name = "requests"), (name = "audit"), (name = "meta")),
         )]
         pub struct ApiDoc;
     };
@@ -143,6 +144,9 @@ api_routes! {
     Admin post "/entitlements" => entitlements::create,
     AdminOrAuditor get "/entitlements/{id}" => entitlements::get_one,
     Admin patch "/entitlements/{id}" => entitlements::patch,
+    AdminOrAuditor get "/requests" => requests::list,
+    AdminOrAuditor get "/requests/{id}" => requests::get_one,
+    Admin post "/requests/{id}/answer" => requests::answer,
     AdminOrAuditor get "/audit" => audit::list,
     AdminOrAuditor get "/audit/{id}" => audit::get_one,
 }

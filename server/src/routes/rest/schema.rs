@@ -31,6 +31,10 @@ pub const SOURCE_BY_HAND: &[&str] = &["manual", "trial"];
 pub const AUDIT_OUTCOME: &[&str] = &["granted", "success", "denied", "failure"];
 pub const AUDIT_FORMAT: &[&str] = &["json", "csv", "jsonl"];
 pub const LICENCE: &[&str] = &["subscription", "perpetual"];
+/// `domain::request::RequestStatus`.
+pub const STATUS_REQUEST: &[&str] = &["open", "granted", "answered"];
+/// `services::requests::Answer::parse`.
+pub const REQUEST_ANSWER: &[&str] = &["grant", "reply"];
 
 /// Declares the zero-argument functions `schema_with` wants, each a schema
 /// with its description:

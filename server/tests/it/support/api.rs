@@ -60,7 +60,8 @@ impl Api {
         let products = catalogue::list(db, None).await.unwrap();
         let (customers, _) = customers::list(db, None, None, 200, 0).await.unwrap();
         let ents = entitlements::list(db, &app::views::EntitlementFilter::default(), 200, 0).await.unwrap();
-        json!({ "products": products, "customers": customers, "entitlements": ents })
+        let requests = app::backend::services::requests::list(db, None).await.unwrap();
+        json!({ "products": products, "customers": customers, "entitlements": ents, "requests": requests })
     }
 }
 
