@@ -229,10 +229,6 @@ pub async fn page_export(State(st): State<AppState>, req: axum::extract::Request
     use app::backend::services::auth::authorise;
     use axum::{extract::ConnectInfo, http::StatusCode};
     let (parts, _) = req.into_parts();
-    let q: PageExportQuery = match crate::routes::rest::json::parse_query(parts.uri.query().unwrap_or_default()) {
-        Ok(q) => q,
-        Err(e) => return e.into_response(),
-    };
     let Some(session) = parts.extensions.get::<tower_sessions::Session>() else {
         return ApiError::from(AppError::internal("the session layer is missing")).into_response();
     };
@@ -244,6 +240,11 @@ pub async fn page_export(State(st): State<AppState>, req: axum::extract::Request
         Err(AppError::Unauthenticated) => return (StatusCode::UNAUTHORIZED, "log in first").into_response(),
         Err(AppError::Forbidden) => return (StatusCode::FORBIDDEN, "admins and auditors only").into_response(),
         Err(e) => return ApiError::from(e).into_response(),
+    };
+    // Authorised first: the query is read (and names looked up) only for staff.
+    let q: PageExportQuery = match crate::routes::rest::json::parse_query(parts.uri.query().unwrap_or_default()) {
+        Ok(q) => q,
+        Err(e) => return e.into_response(),
     };
     let (filter, format) = q.filter();
     let parsed = match audit_query::parse_naming(&st.db, &filter).await {
