@@ -18,6 +18,11 @@ use axum::{
 
 pub async fn export(State(st): State<AppState>, req: axum::extract::Request) -> Response {
     let (parts, _) = req.into_parts();
+    // Authorised first: the query is read for members only.
+    let (_, m, _) = match signed_in_member(&st, &parts).await {
+        Ok(who) => who,
+        Err(refusal) => return refusal,
+    };
     let query = parts.uri.query().unwrap_or_default();
     if query.len() > 4096 {
         return (StatusCode::BAD_REQUEST, "the query is too long").into_response();
@@ -25,10 +30,6 @@ pub async fn export(State(st): State<AppState>, req: axum::extract::Request) -> 
     let filter: PullFilterView = match serde_urlencoded::from_str(query) {
         Ok(f) => f,
         Err(_) => return (StatusCode::BAD_REQUEST, "expected repository, member, credential, from and to").into_response(),
-    };
-    let (_, m, _) = match signed_in_member(&st, &parts).await {
-        Ok(who) => who,
-        Err(refusal) => return refusal,
     };
     match pulls::csv(&st.db, m.organisation_id, &filter).await {
         Ok(body) => {

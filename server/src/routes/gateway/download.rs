@@ -43,6 +43,11 @@ const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 
 pub async fn download(State(st): State<AppState>, Extension(gw): Extension<Arc<Gateway>>, req: axum::extract::Request) -> Response {
     let (parts, _) = req.into_parts();
+    // Authorised first: the query is read for members only.
+    let (user, m, meta) = match crate::routes::pulls_export::signed_in_member(&st, &parts).await {
+        Ok(who) => who,
+        Err(refusal) => return refusal,
+    };
     let query = parts.uri.query().unwrap_or_default();
     let q: Query = match (query.len() <= 1024).then(|| serde_urlencoded::from_str(query).ok()).flatten() {
         Some(q) => q,
@@ -51,10 +56,6 @@ pub async fn download(State(st): State<AppState>, Extension(gw): Extension<Arc<G
     if !valid_repository_name(&q.repository) || !(valid_tag(&q.reference) || valid_digest(&q.reference)) {
         return (StatusCode::BAD_REQUEST, "not a repository and a tag or digest").into_response();
     }
-    let (user, m, meta) = match crate::routes::pulls_export::signed_in_member(&st, &parts).await {
-        Ok(who) => who,
-        Err(refusal) => return refusal,
-    };
     let who = match Puller::member(&gw.registry.services.tokens, user.id, &user.email, m.organisation_id, &q.repository).await {
         Ok(p) => p,
         Err(e) => return unavailable(e),
