@@ -183,6 +183,7 @@ fn MemberRow(member: MemberView, me: i64, owner: bool, actions: Actions) -> impl
         let role = m.role;
         let label = format!("Role of {}", m.email);
         let save_label = format!("Save the role of {}", m.email);
+        let change_label = format!("Change role of {}", m.email);
         let question = format!("Change the role of {}? Owners manage members, credentials and billing; billing members buy; members pull.", m.email);
         view! {
             <ActionForm action=actions.role attr:class="flex items-center gap-2">
@@ -192,7 +193,7 @@ fn MemberRow(member: MemberView, me: i64, owner: bool, actions: Actions) -> impl
                 </select>
                 <Confirm label="Save" name=save_label.clone() testid="member-role-save"
                     question=question>
-                    <button type="submit" class=CONFIRM aria-label=format!("Confirm: {save_label}")>"Change role"</button>
+                    <button type="submit" class=CONFIRM aria-label=change_label.clone()>"Change role"</button>
                 </Confirm>
             </ActionForm>
         }

@@ -331,7 +331,7 @@ fn UserRow(user: UserSummary, change: ServerAction<ChangeUser>) -> impl IntoView
                             <select name="role" class=INPUT_CLASS aria-label=format!("Role of {}", user.email)>
                                 {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == user.role>{r.as_str()}</option> }).collect_view()}
                             </select>
-                            <button type="submit" class=SECONDARY data-testid="change-role" aria-label=format!("Set the role of {}", user.email)>"Set role"</button>
+                            <button type="submit" class=SECONDARY data-testid="change-role" aria-label=format!("Set role of {}", user.email)>"Set role"</button>
                         </ActionForm>
                     </div>
                 </details>

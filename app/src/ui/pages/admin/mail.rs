@@ -98,7 +98,7 @@ fn MailRow(mail: MailView, resend: ServerAction<ResendMail>) -> impl IntoView {
             <td class=TD2 data-label="Attempts">{mail.attempts}</td>
             <td class=TD>
                 {can_resend.then(|| view! {
-                    <Confirm label="Send again" name=format!("Send mail #{id} again") testid="resend-mail"
+                    <Confirm label="Send again" name=format!("Send again mail #{id}") testid="resend-mail"
                         question=format!("Send mail #{id} to {} again?", mail.to_address)>
                         <ActionForm action=resend>
                             <input type="hidden" name="id" value=id.to_string()/>
