@@ -74,7 +74,12 @@ pub async fn session_user(session: &Session, db: &Db) -> Result<Option<SessionUs
     match row {
         Some(row) if !row.disabled && row.session_epoch == epoch => Ok(Some(to_session_user(&row))),
         _ => {
-            session.flush().await?;
+            // Cleared, not flushed: a page's resources may still run while
+            // the session layer saves the response's session, and a flush
+            // (which drops the session's id) in between made that a 500
+            // ("missing session id"). The emptied session is saved under
+            // its old id as an anonymous one; a log-in cycles the id.
+            session.clear().await;
             Ok(None)
         }
     }
